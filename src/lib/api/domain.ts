@@ -1,0 +1,49 @@
+// Domain vocabulary shared by the CLI and the control plane; no dependencies, cheap to import.
+
+export const RELEASE_TYPES = ['launch', 'full', 'selective', 'destroy'] as const
+export const RELEASE_STATUSES = ['pending_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'rejected'] as const
+export const FINAL_RELEASE_STATUSES = ['succeeded', 'failed', 'cancelled', 'rejected'] as const
+export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled', 'interrupted'] as const
+export const ACTIONS = ['create', 'update', 'delete'] as const
+export const SYNC_STATES = ['Synced', 'OutOfSync', 'Unknown'] as const
+export const HEALTH_STATES = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Unknown'] as const
+export const SOURCES = ['cli', 'api', 'schedule'] as const
+export const WAIT_REASONS = ['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'capacity'] as const
+
+export type ReleaseType = (typeof RELEASE_TYPES)[number]
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number]
+export type TaskStatus = (typeof TASK_STATUSES)[number]
+export type Action = (typeof ACTIONS)[number]
+export type Health = (typeof HEALTH_STATES)[number]
+export type SyncState = (typeof SYNC_STATES)[number]
+export type WaitReason = (typeof WAIT_REASONS)[number]
+
+export function isFinalStatus(status: ReleaseStatus): boolean {
+  return (FINAL_RELEASE_STATUSES as readonly string[]).includes(status)
+}
+
+/** Error codes of the API's error body, and the CLI exit code each maps to. */
+export const ERROR_EXIT_CODES = {
+  invalid_input: 2,
+  invalid_blueprint: 2,
+  not_found: 9,
+  unauthorized: 7,
+  state_lock: 5,
+  paused: 6,
+  internal: 1,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_EXIT_CODES
+
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  releaseFailed: 3,
+  timeout: 4,
+  stateLock: 5,
+  paused: 6,
+  auth: 7,
+  unreachable: 8,
+  notFound: 9,
+} as const

@@ -1,0 +1,216 @@
+// The API contract: JSON schemas (served as OpenAPI, enforced by the server) and the types both sides use.
+// The CLI imports only the types from here, so TypeBox stays out of its start-up path.
+import {type Static, Type} from '@sinclair/typebox'
+
+import {
+  ACTIONS,
+  HEALTH_STATES,
+  RELEASE_STATUSES,
+  RELEASE_TYPES,
+  SOURCES,
+  SYNC_STATES,
+  TASK_STATUSES,
+  WAIT_REASONS,
+} from './domain.js'
+
+const NullableString = Type.Union([Type.String(), Type.Null()])
+const NullableInteger = Type.Union([Type.Integer(), Type.Null()])
+
+// An enum of strings that keeps its literal union in the static type and reads as `enum` in OpenAPI.
+const literals = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({type: 'string', enum: [...values]})
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    hint: Type.Optional(Type.String()),
+    details: Type.Optional(Type.Array(Type.Object({path: Type.String(), message: Type.String()}))),
+    holder: Type.Optional(Type.Object({releaseId: Type.Integer(), resources: Type.Array(Type.String())})),
+    validNames: Type.Optional(Type.Array(Type.String())),
+  }),
+})
+
+export const ReleaseRef = Type.Object({id: Type.Integer(), status: literals(RELEASE_STATUSES), type: Type.String()})
+
+export const AppState = Type.Object({
+  name: Type.String(),
+  kind: Type.String(),
+  desiredVersion: NullableString,
+  deployedVersion: NullableString,
+  sync: literals(SYNC_STATES),
+  health: literals(HEALTH_STATES),
+  removedFromBlueprint: Type.Boolean(),
+  activeReleases: Type.Array(ReleaseRef, {description: 'queued or running releases whose lock set covers this app'}),
+  lastRelease: Type.Union([ReleaseRef, Type.Null()], {description: 'the latest finished release that deployed this app'}),
+  stable: Type.Boolean({description: 'Synced and Healthy and no queued or running release touches it'}),
+  updatedAt: Type.String(),
+})
+
+export const ReleaseResource = Type.Object({
+  name: Type.String(),
+  action: literals(ACTIONS),
+  fromVersion: NullableString,
+  toVersion: NullableString,
+})
+
+export const WaitingFor = Type.Object({
+  reason: literals(WAIT_REASONS),
+  message: Type.String(),
+  releases: Type.Optional(Type.Array(Type.Integer())),
+  resources: Type.Optional(Type.Array(Type.String())),
+  running: Type.Optional(Type.Integer()),
+  max: Type.Optional(Type.Integer()),
+})
+
+export const Task = Type.Object({
+  id: Type.Integer(),
+  resource: Type.String(),
+  action: literals(ACTIONS),
+  fromVersion: NullableString,
+  toVersion: NullableString,
+  dependsOn: Type.Array(Type.String()),
+  level: Type.Integer(),
+  status: literals(TASK_STATUSES),
+  exitCode: NullableInteger,
+  error: NullableString,
+  startedAt: NullableString,
+  finishedAt: NullableString,
+})
+
+export const Release = Type.Object({
+  id: Type.Integer(),
+  project: Type.String(),
+  environment: Type.String(),
+  type: literals(RELEASE_TYPES),
+  status: literals(RELEASE_STATUSES),
+  resources: Type.Array(ReleaseResource),
+  refresh: Type.Boolean(),
+  force: Type.Boolean(),
+  allowDestructive: Type.Boolean(),
+  comment: NullableString,
+  triggeredBy: Type.String(),
+  source: literals(SOURCES),
+  idempotencyKey: NullableString,
+  error: NullableString,
+  createdAt: Type.String(),
+  startedAt: NullableString,
+  finishedAt: NullableString,
+  queuePosition: Type.Optional(Type.Integer({description: '1-based position among the queued releases of the environment'})),
+  waitingFor: Type.Optional(WaitingFor),
+  tasks: Type.Optional(Type.Array(Task)),
+})
+
+export const TriggerRequest = Type.Object(
+  {
+    type: literals(RELEASE_TYPES),
+    resources: Type.Optional(
+      Type.Array(
+        Type.Object({name: Type.String({minLength: 1}), action: Type.Optional(literals(ACTIONS))}, {additionalProperties: false}),
+        {description: 'selective releases only'},
+      ),
+    ),
+    refresh: Type.Optional(Type.Boolean()),
+    force: Type.Optional(Type.Boolean()),
+    allowDestructive: Type.Optional(Type.Boolean()),
+    comment: Type.Optional(Type.String({maxLength: 2000})),
+    onConflict: Type.Optional(literals(['queue', 'fail'] as const)),
+    source: Type.Optional(literals(['cli', 'api'] as const)),
+  },
+  {additionalProperties: false},
+)
+
+export const TriggerResponse = Type.Object({release: Release, created: Type.Boolean()})
+
+export const SyncRequest = Type.Object(
+  {
+    apps: Type.Array(Type.String({minLength: 1}), {minItems: 1}),
+    force: Type.Optional(Type.Boolean()),
+    comment: Type.Optional(Type.String({maxLength: 2000})),
+    source: Type.Optional(literals(['cli', 'api'] as const)),
+  },
+  {additionalProperties: false},
+)
+
+export const SyncResponse = Type.Object({release: Type.Union([Release, Type.Null()]), apps: Type.Array(AppState)})
+
+export const ApplyRequest = Type.Object(
+  {
+    content: Type.String({description: 'the blueprint YAML text'}),
+    file: Type.String({description: 'the file name, used in error messages'}),
+    baseDir: Type.String({description: 'absolute folder that exec commands run in'}),
+  },
+  {additionalProperties: false},
+)
+
+export const Change = Type.Object({
+  kind: literals(['project', 'environment', 'resource'] as const),
+  name: Type.String(),
+  change: literals(['created', 'updated', 'removed', 'unchanged'] as const),
+  detail: Type.Optional(Type.String()),
+})
+
+export const ResourceSummary = Type.Object({
+  name: Type.String(),
+  kind: Type.String(),
+  driver: Type.String(),
+  dependsOn: Type.Array(Type.String()),
+  version: NullableString,
+})
+
+export const Project = Type.Object({
+  name: Type.String(),
+  file: Type.String(),
+  baseDir: Type.String(),
+  environments: Type.Array(Type.String()),
+  resources: Type.Array(ResourceSummary),
+  createdAt: Type.String(),
+  appliedAt: Type.String(),
+})
+
+export const ApplyResponse = Type.Object({project: Project, created: Type.Boolean(), changed: Type.Boolean(), changes: Type.Array(Change)})
+
+export const Environment = Type.Object({
+  project: Type.String(),
+  name: Type.String(),
+  settings: Type.Object({parallel: Type.Boolean(), maxParallel: Type.Integer(), approval: Type.Boolean()}),
+  paused: Type.Boolean(),
+  schedule: Type.Null(),
+  apps: Type.Object({total: Type.Integer(), synced: Type.Integer(), healthy: Type.Integer()}),
+  activeReleases: Type.Array(ReleaseRef),
+  createdAt: Type.String(),
+})
+
+export const SetVersionRequest = Type.Object({version: Type.String({minLength: 1, maxLength: 200})}, {additionalProperties: false})
+
+export const LogLine = Type.Object({
+  id: Type.Integer(),
+  taskId: NullableInteger,
+  resource: NullableString,
+  stream: literals(['stdout', 'stderr', 'system'] as const),
+  line: Type.String(),
+  at: Type.String(),
+})
+
+export const LogsResponse = Type.Object({lines: Type.Array(LogLine), next: Type.Integer(), releaseStatus: literals(RELEASE_STATUSES)})
+
+export const WhoAmI = Type.Object({subject: Type.String(), serverVersion: Type.String(), database: Type.String()})
+
+export type ErrorBody = Static<typeof ErrorBody>
+export type AppState = Static<typeof AppState>
+export type ReleaseRef = Static<typeof ReleaseRef>
+export type ReleaseResource = Static<typeof ReleaseResource>
+export type WaitingFor = Static<typeof WaitingFor>
+export type Task = Static<typeof Task>
+export type Release = Static<typeof Release>
+export type TriggerRequest = Static<typeof TriggerRequest>
+export type TriggerResponse = Static<typeof TriggerResponse>
+export type SyncRequest = Static<typeof SyncRequest>
+export type SyncResponse = Static<typeof SyncResponse>
+export type ApplyRequest = Static<typeof ApplyRequest>
+export type ApplyResponse = Static<typeof ApplyResponse>
+export type Change = Static<typeof Change>
+export type Project = Static<typeof Project>
+export type Environment = Static<typeof Environment>
+export type LogLine = Static<typeof LogLine>
+export type LogsResponse = Static<typeof LogsResponse>
+export type WhoAmI = Static<typeof WhoAmI>

@@ -1,0 +1,209 @@
+// ControlPlaneClient: typed calls to the control plane over one undici pool per origin, with per-call
+// deadlines, retries for calls that are safe to repeat, and errors mapped to the CLI's exit codes.
+import {type Dispatcher, Pool} from 'undici'
+
+import type {
+  AppState,
+  ApplyRequest,
+  ApplyResponse,
+  Environment,
+  ErrorBody,
+  LogsResponse,
+  Project,
+  Release,
+  SyncRequest,
+  SyncResponse,
+  TriggerRequest,
+  TriggerResponse,
+  WhoAmI,
+} from '../api/schemas.js'
+import {ApiError, CliError, UnreachableError} from './errors.js'
+
+export interface ClientOptions {
+  url: string
+  token?: string
+  /** who is acting, sent as X-Relctl-Actor for release metadata */
+  actor?: string
+  /** deadline of one call, milliseconds */
+  timeoutMs?: number
+  /** retries of calls that are safe to repeat (GETs, and POSTs with an Idempotency-Key) */
+  retries?: number
+  /** a dispatcher to use instead of a new pool (tests pass undici's MockAgent) */
+  dispatcher?: Dispatcher
+}
+
+interface CallOptions {
+  query?: Record<string, string | number | boolean | undefined>
+  body?: unknown
+  idempotencyKey?: string
+  timeoutMs?: number
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+])
+const RETRY_STATUSES = new Set([502, 503, 504])
+
+const enc = encodeURIComponent
+
+export class ControlPlaneClient {
+  readonly url: string
+  private readonly origin: URL
+  private readonly dispatcher: Dispatcher
+  private readonly ownsDispatcher: boolean
+
+  constructor(private readonly options: ClientOptions) {
+    let origin: URL
+    try {
+      origin = new URL(options.url)
+    } catch {
+      throw new CliError(`"${options.url}" is not a URL`, 2, 'invalid_input', 'pass --url http://host:port')
+    }
+    if (origin.protocol !== 'http:' && origin.protocol !== 'https:') {
+      throw new CliError(`"${options.url}" must start with http:// or https://`, 2, 'invalid_input')
+    }
+    this.origin = origin
+    this.url = origin.origin + origin.pathname.replace(/\/$/, '')
+    this.ownsDispatcher = !options.dispatcher
+    this.dispatcher = options.dispatcher ?? new Pool(origin.origin, {connections: 4, keepAliveTimeout: 10_000})
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close()
+  }
+
+  private async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, options: CallOptions = {}): Promise<T> {
+    const canRetry = method === 'GET' || options.idempotencyKey !== undefined
+    const attempts = 1 + (canRetry ? (this.options.retries ?? 2) : 0)
+    let lastError: unknown
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await delay(backoff(attempt))
+      try {
+        const {status, body} = await this.send(method, path, options)
+        if (status >= 200 && status < 300) return body as T
+        if (RETRY_STATUSES.has(status) && attempt < attempts - 1) {
+          lastError = new CliError(`the control plane answered ${status}`, 1, 'unavailable')
+          continue
+        }
+        const error = (body as ErrorBody | undefined)?.error
+        throw new ApiError(status, error?.code ? error : {code: 'internal', message: `the control plane answered HTTP ${status}`})
+      } catch (error) {
+        if (!(error instanceof UnreachableError)) throw error
+        lastError = error
+      }
+    }
+    throw lastError
+  }
+
+  private async send(method: string, path: string, options: CallOptions): Promise<{status: number; body: unknown}> {
+    const search = new URLSearchParams()
+    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) search.set(key, String(value))
+    const fullPath = `${this.origin.pathname.replace(/\/$/, '')}${path}${search.size > 0 ? `?${search}` : ''}`
+    const headers: Record<string, string> = {accept: 'application/json'}
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
+    if (this.options.actor) headers['x-relctl-actor'] = this.options.actor
+    if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey
+    if (options.body !== undefined) headers['content-type'] = 'application/json'
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000
+    try {
+      const response = await this.dispatcher.request({
+        origin: this.origin.origin,
+        path: fullPath,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+      const text = await response.body.text()
+      let body: unknown
+      try {
+        body = text ? JSON.parse(text) : undefined
+      } catch {
+        throw new CliError(`the control plane at ${this.url} answered with something that is not JSON (HTTP ${response.statusCode})`, 1, 'bad_response', 'is --url pointing at a relctl control plane?')
+      }
+      return {status: response.statusCode, body}
+    } catch (error) {
+      const err = error as {code?: string; name?: string; cause?: {code?: string}}
+      const code = err.code ?? err.cause?.code
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new UnreachableError(this.url, `no answer within ${timeoutMs} ms`)
+      if (code && UNREACHABLE_CODES.has(code)) throw new UnreachableError(this.url, code)
+      throw error
+    }
+  }
+
+  whoami() {
+    return this.call<WhoAmI>('GET', '/v1/whoami')
+  }
+
+  applyProject(request: ApplyRequest) {
+    return this.call<ApplyResponse>('POST', '/v1/projects', {body: request})
+  }
+
+  listProjects() {
+    return this.call<Project[]>('GET', '/v1/projects')
+  }
+
+  getProject(project: string) {
+    return this.call<Project>('GET', `/v1/projects/${enc(project)}`)
+  }
+
+  listEnvironments(project: string) {
+    return this.call<Environment[]>('GET', `/v1/projects/${enc(project)}/environments`)
+  }
+
+  getEnvironment(project: string, environment: string) {
+    return this.call<Environment>('GET', `/v1/projects/${enc(project)}/environments/${enc(environment)}`)
+  }
+
+  listApps(project: string, environment: string, options: {timeoutMs?: number} = {}) {
+    return this.call<AppState[]>('GET', `/v1/projects/${enc(project)}/environments/${enc(environment)}/apps`, options)
+  }
+
+  setAppVersion(project: string, environment: string, app: string, version: string) {
+    return this.call<AppState>('PUT', `/v1/projects/${enc(project)}/environments/${enc(environment)}/apps/${enc(app)}/version`, {body: {version}})
+  }
+
+  trigger(project: string, environment: string, request: TriggerRequest, idempotencyKey: string) {
+    return this.call<TriggerResponse>('POST', `/v1/projects/${enc(project)}/environments/${enc(environment)}/releases`, {body: request, idempotencyKey})
+  }
+
+  sync(project: string, environment: string, request: SyncRequest, idempotencyKey: string) {
+    return this.call<SyncResponse>('POST', `/v1/projects/${enc(project)}/environments/${enc(environment)}/sync`, {body: request, idempotencyKey})
+  }
+
+  listReleases(filter: {project?: string; environment?: string; status?: string; active?: boolean; limit?: number}) {
+    return this.call<Release[]>('GET', '/v1/releases', {query: filter})
+  }
+
+  getRelease(id: number, options: {timeoutMs?: number} = {}) {
+    return this.call<Release>('GET', `/v1/releases/${id}`, options)
+  }
+
+  releaseLogs(id: number, query: {after?: number; limit?: number; resource?: string} = {}) {
+    return this.call<LogsResponse>('GET', `/v1/releases/${id}/logs`, {query})
+  }
+
+  cancelRelease(id: number) {
+    return this.call<Release>('POST', `/v1/releases/${id}/cancel`, {timeoutMs: 60_000})
+  }
+}
+
+function backoff(attempt: number): number {
+  const base = 150 * 2 ** (attempt - 1)
+  return base + Math.random() * base
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,398 @@
+// relctl.yaml: parse, validate and normalise. Every problem is reported at once, each with the
+// file, line, the path inside the document and what to do about it.
+import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, type YAMLMap} from 'yaml'
+
+import {DurationError, parseDuration} from '../../api/duration.js'
+
+export interface ExecSettings {
+  deploy: string
+  health: string | null
+  destroy: string | null
+}
+
+export interface SimulateSettings {
+  durationMs: number
+  failVersions: string[]
+  healthy: boolean
+}
+
+export interface ResourceSpec {
+  name: string
+  kind: string
+  dependsOn: string[]
+  version: string | null
+  driver: 'exec' | 'simulate'
+  exec: ExecSettings | null
+  simulate: SimulateSettings | null
+  timeoutMs: number
+}
+
+export interface EnvironmentSpec {
+  name: string
+}
+
+export interface Blueprint {
+  project: string
+  resources: ResourceSpec[]
+  environments: EnvironmentSpec[]
+}
+
+export interface BlueprintProblem {
+  path: string
+  message: string
+  line?: number
+  column?: number
+}
+
+export class BlueprintError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: BlueprintProblem[],
+  ) {
+    super(
+      `${file} is not a valid blueprint (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((problem) => `  ${formatProblem(file, problem)}`).join('\n'),
+    )
+  }
+}
+
+export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60_000
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/
+
+const TOP_KEYS = ['project', 'resources', 'environments']
+const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'description']
+const EXEC_KEYS = ['deploy', 'health', 'destroy']
+const SIMULATE_KEYS = ['duration', 'failVersions', 'healthy']
+const ENVIRONMENT_KEYS = ['description']
+const DRIVERS = ['exec', 'simulate'] as const
+
+function formatProblem(file: string, problem: BlueprintProblem): string {
+  const where = problem.line ? `${file}:${problem.line}:${problem.column ?? 1}` : file
+  return `${where} ${problem.path || '(document)'}: ${problem.message}`
+}
+
+/** Parses and validates a blueprint; throws BlueprintError listing every problem found. */
+export function parseBlueprint(content: string, file: string): Blueprint {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(content, {lineCounter, uniqueKeys: true, prettyErrors: false})
+  const problems: BlueprintProblem[] = []
+  const at = (node: Node | null | undefined) => {
+    if (!node?.range) return {}
+    const pos = lineCounter.linePos(node.range[0])
+    return {line: pos.line, column: pos.col}
+  }
+  const problem = (path: string, message: string, node?: Node | null) => problems.push({path, message, ...at(node)})
+
+  for (const error of doc.errors) {
+    const pos = lineCounter.linePos(error.pos[0])
+    const duplicate = error.code === 'DUPLICATE_KEY'
+    problems.push({
+      path: '',
+      message: duplicate
+        ? `${error.message.split('\n')[0]}: each resource and environment name may appear once; rename or merge the duplicates`
+        : `YAML syntax error: ${error.message.split('\n')[0]}`,
+      line: pos.line,
+      column: pos.col,
+    })
+  }
+  if (problems.length > 0) throw new BlueprintError(file, problems)
+
+  const root = doc.contents
+  if (!isMap(root)) {
+    throw new BlueprintError(file, [{path: '', message: 'the blueprint must be a mapping with the keys project, resources and environments', ...at(root)}])
+  }
+
+  checkKeys(root, '', TOP_KEYS, problem)
+  const project = readName(root, 'project', 'project', problem, true) ?? ''
+
+  const resources: ResourceSpec[] = []
+  const resourcesNode = root.get('resources', true) as Node | undefined
+  if (!isMap(resourcesNode) || resourcesNode.items.length === 0) {
+    problem('resources', 'declare at least one resource, e.g. "resources: { web: { driver: simulate } }"', resourcesNode ?? root)
+  } else {
+    for (const pair of resourcesNode.items) {
+      const name = scalarString(pair.key as Node)
+      const path = `resources.${name}`
+      if (!name || !NAME_PATTERN.test(name)) {
+        problem(path, `"${name}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`, pair.key as Node)
+        continue
+      }
+      const spec = readResource(name, path, pair.value as Node | null, problem)
+      if (spec) resources.push(spec)
+    }
+  }
+
+  const environments: EnvironmentSpec[] = []
+  const environmentsNode = root.get('environments', true) as Node | undefined
+  if (!isMap(environmentsNode) || environmentsNode.items.length === 0) {
+    problem('environments', 'declare at least one environment, e.g. "environments: { staging: {} }"', environmentsNode ?? root)
+  } else {
+    for (const pair of environmentsNode.items) {
+      const name = scalarString(pair.key as Node)
+      const path = `environments.${name}`
+      if (!name || !NAME_PATTERN.test(name)) {
+        problem(path, `"${name}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`, pair.key as Node)
+        continue
+      }
+      const value = pair.value as Node | null
+      if (value && !(isScalar(value) && value.value === null)) {
+        if (isMap(value)) checkKeys(value, path, ENVIRONMENT_KEYS, problem)
+        else problem(path, 'an environment is a mapping ({} for no settings)', value)
+      }
+      environments.push({name})
+    }
+  }
+
+  checkDependencies(resources, resourcesNode, problem)
+  if (problems.length > 0) throw new BlueprintError(file, problems)
+  return {project, resources, environments}
+}
+
+type Report = (path: string, message: string, node?: Node | null) => void
+
+function readResource(name: string, path: string, node: Node | null, problem: Report): ResourceSpec | null {
+  if (!isMap(node)) {
+    problem(path, 'a resource is a mapping with at least "driver" (exec or simulate)', node)
+    return null
+  }
+  checkKeys(node, path, RESOURCE_KEYS, problem)
+  const kind = readString(node, 'kind', path, problem) ?? 'application'
+  const driver = readString(node, 'driver', path, problem)
+  let exec: ExecSettings | null = null
+  let simulate: SimulateSettings | null = null
+  if (driver === null) {
+    problem(`${path}.driver`, 'missing: set "driver: exec" (with exec.deploy) or "driver: simulate"', node)
+  } else if (!(DRIVERS as readonly string[]).includes(driver)) {
+    problem(`${path}.driver`, `unknown driver "${driver}"; use one of: ${DRIVERS.join(', ')}`, node.get('driver', true) as Node)
+  } else if (driver === 'exec') {
+    const execNode = node.get('exec', true) as Node | undefined
+    if (!isMap(execNode)) {
+      problem(`${path}.exec`, 'the exec driver needs "exec: { deploy: <shell command> }"', execNode ?? node)
+    } else {
+      checkKeys(execNode, `${path}.exec`, EXEC_KEYS, problem)
+      const deploy = readString(execNode, 'deploy', `${path}.exec`, problem)
+      if (!deploy) problem(`${path}.exec.deploy`, 'missing: the shell command that deploys this resource', execNode)
+      exec = {
+        deploy: deploy ?? '',
+        health: readString(execNode, 'health', `${path}.exec`, problem),
+        destroy: readString(execNode, 'destroy', `${path}.exec`, problem),
+      }
+    }
+  } else {
+    const simNode = node.get('simulate', true) as Node | undefined
+    simulate = {durationMs: 1000, failVersions: [], healthy: true}
+    if (simNode !== undefined && !(isScalar(simNode) && simNode.value === null)) {
+      if (!isMap(simNode)) {
+        problem(`${path}.simulate`, 'simulate is a mapping such as "{ duration: 2s }"', simNode)
+      } else {
+        checkKeys(simNode, `${path}.simulate`, SIMULATE_KEYS, problem)
+        const duration = readDurationText(simNode, 'duration', `${path}.simulate`, problem)
+        if (duration !== null) simulate.durationMs = readDuration(duration, `${path}.simulate.duration`, simNode.get('duration', true) as Node, problem) ?? 1000
+        simulate.failVersions = readStringList(simNode, 'failVersions', `${path}.simulate`, problem)
+        const healthy = simNode.get('healthy', true) as Node | undefined
+        if (healthy !== undefined) {
+          if (isScalar(healthy) && typeof healthy.value === 'boolean') simulate.healthy = healthy.value
+          else problem(`${path}.simulate.healthy`, 'must be true or false', healthy)
+        }
+      }
+    }
+  }
+  if (driver !== 'exec' && node.has('exec')) problem(`${path}.exec`, 'exec settings are only read with "driver: exec"', node.get('exec', true) as Node)
+  if (driver !== 'simulate' && node.has('simulate')) problem(`${path}.simulate`, 'simulate settings are only read with "driver: simulate"', node.get('simulate', true) as Node)
+
+  let timeoutMs = DEFAULT_TASK_TIMEOUT_MS
+  const timeout = readDurationText(node, 'timeout', path, problem)
+  if (timeout !== null) timeoutMs = readDuration(timeout, `${path}.timeout`, node.get('timeout', true) as Node, problem) ?? timeoutMs
+
+  const version = readVersion(node, path, problem)
+  const dependsOn = readStringList(node, 'dependsOn', path, problem)
+  return {
+    name,
+    kind,
+    dependsOn,
+    version,
+    driver: (driver ?? 'simulate') as ResourceSpec['driver'],
+    exec,
+    simulate,
+    timeoutMs,
+  }
+}
+
+function checkDependencies(resources: ResourceSpec[], resourcesNode: Node | undefined, problem: Report) {
+  const names = new Set(resources.map((resource) => resource.name))
+  const nodeOf = (name: string) => (isMap(resourcesNode) ? (resourcesNode.get(name, true) as YAMLMap | undefined) : undefined)
+  for (const resource of resources) {
+    resource.dependsOn.forEach((dependency, index) => {
+      const depNode = nodeOf(resource.name)?.get('dependsOn', true) as Node | undefined
+      const itemNode = isSeq(depNode) ? (depNode.items[index] as Node) : depNode
+      if (dependency === resource.name) {
+        problem(`resources.${resource.name}.dependsOn[${index}]`, 'a resource cannot depend on itself', itemNode)
+      } else if (!names.has(dependency)) {
+        problem(
+          `resources.${resource.name}.dependsOn[${index}]`,
+          `unknown resource "${dependency}"; declared resources: ${[...names].join(', ')}`,
+          itemNode,
+        )
+      }
+    })
+  }
+  const cycle = findCycle(resources)
+  if (cycle) {
+    problem(
+      `resources.${cycle[0]}.dependsOn`,
+      `dependency cycle: ${cycle.join(' -> ')}; remove one of these dependsOn entries`,
+      nodeOf(cycle[0])?.get('dependsOn', true) as Node,
+    )
+  }
+}
+
+/** Returns one dependency cycle as a closed path (a -> b -> a), or null when the graph is acyclic. */
+export function findCycle(resources: Pick<ResourceSpec, 'name' | 'dependsOn'>[]): string[] | null {
+  const edges = new Map(resources.map((resource) => [resource.name, resource.dependsOn]))
+  const state = new Map<string, 'visiting' | 'done'>()
+  const stack: string[] = []
+  const visit = (name: string): string[] | null => {
+    if (state.get(name) === 'done') return null
+    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name]
+    state.set(name, 'visiting')
+    stack.push(name)
+    for (const next of edges.get(name) ?? []) {
+      if (!edges.has(next) || next === name) continue
+      const found = visit(next)
+      if (found) return found
+    }
+    stack.pop()
+    state.set(name, 'done')
+    return null
+  }
+  for (const resource of resources) {
+    const found = visit(resource.name)
+    if (found) return found
+  }
+  return null
+}
+
+function checkKeys(node: YAMLMap, path: string, allowed: string[], problem: Report) {
+  for (const pair of node.items) {
+    const key = scalarString(pair.key as Node)
+    if (key !== null && !allowed.includes(key)) {
+      const suggestion = closest(key, allowed)
+      problem(
+        path ? `${path}.${key}` : key,
+        `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ''} (allowed here: ${allowed.join(', ')})`,
+        pair.key as Node,
+      )
+    }
+  }
+}
+
+function closest(word: string, candidates: string[]): string | null {
+  let best: string | null = null
+  let bestDistance = 3
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({length: b.length + 1}, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
+      previous = current
+    }
+  }
+  return row[b.length]
+}
+
+function scalarString(node: Node | null | undefined): string | null {
+  if (!isScalar(node) || node.value === null || typeof node.value === 'object') return null
+  return String(node.value)
+}
+
+function readString(node: YAMLMap, key: string, path: string, problem: Report): string | null {
+  const value = node.get(key, true) as Node | undefined
+  if (value === undefined || (isScalar(value) && value.value === null)) return null
+  if (!isScalar(value) || typeof value.value !== 'string') {
+    problem(`${path ? `${path}.` : ''}${key}`, 'must be a string', value)
+    return null
+  }
+  return value.value
+}
+
+function readName(node: YAMLMap, key: string, path: string, problem: Report, required: boolean): string | null {
+  const value = readString(node, key, '', problem)
+  if (value === null) {
+    if (required) problem(path, `missing: name the project, e.g. "${key}: shop"`, node)
+    return null
+  }
+  if (!NAME_PATTERN.test(value)) {
+    problem(path, `"${value}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`, node.get(key, true) as Node)
+  }
+  return value
+}
+
+function readVersion(node: YAMLMap, path: string, problem: Report): string | null {
+  const value = node.get('version', true) as Node | undefined
+  if (value === undefined || (isScalar(value) && value.value === null)) return null
+  if (!isScalar(value) || typeof value.value === 'object' || typeof value.value === 'boolean') {
+    problem(`${path}.version`, 'must be a string such as "1.4.2"', value)
+    return null
+  }
+  if (typeof value.value === 'number') {
+    // YAML reads 1.10 as the number 1.1: keep what was written, and refuse forms that would change.
+    const written = (value as Scalar).source ?? String(value.value)
+    if (!Number.isInteger(value.value) && String(value.value) !== written) {
+      problem(`${path}.version`, `YAML reads ${written} as the number ${value.value}; quote it: version: "${written}"`, value)
+      return null
+    }
+    return written
+  }
+  return String(value.value)
+}
+
+function readStringList(node: YAMLMap, key: string, path: string, problem: Report): string[] {
+  const value = node.get(key, true) as Node | undefined
+  if (value === undefined || (isScalar(value) && value.value === null)) return []
+  if (!isSeq(value)) {
+    problem(`${path}.${key}`, `must be a list, e.g. ${key}: [a, b]`, value)
+    return []
+  }
+  const items: string[] = []
+  value.items.forEach((item, index) => {
+    const text = scalarString(item as Node)
+    if (text === null) problem(`${path}.${key}[${index}]`, 'must be a string', item as Node)
+    else items.push(text)
+  })
+  return items
+}
+
+function readDurationText(node: YAMLMap, key: string, path: string, problem: Report): string | null {
+  const value = node.get(key, true) as Node | undefined
+  if (value === undefined || (isScalar(value) && value.value === null)) return null
+  if (!isScalar(value) || (typeof value.value !== 'string' && typeof value.value !== 'number')) {
+    problem(`${path}.${key}`, 'must be a duration such as 30s, 15m or 1h', value)
+    return null
+  }
+  return String(value.value)
+}
+
+function readDuration(text: string, path: string, node: Node, problem: Report): number | null {
+  try {
+    return parseDuration(text)
+  } catch (error) {
+    if (error instanceof DurationError) {
+      problem(path, error.message, node)
+      return null
+    }
+    throw error
+  }
+}

@@ -1,0 +1,34 @@
+// How a task deploys. A driver gets everything about the task in a TaskContext and reports
+// success or failure; its output goes to the task's log through ctx.log.
+import type {Action} from '../../api/domain.js'
+import type {ResourceSpec} from '../blueprint/blueprint.js'
+
+export interface TaskContext {
+  project: string
+  environment: string
+  releaseId: number
+  resource: ResourceSpec
+  action: Action
+  version: string | null
+  previousVersion: string | null
+  target: string | null
+  /** the blueprint's folder: exec commands run here */
+  baseDir: string
+  signal: AbortSignal
+  log: (stream: 'stdout' | 'stderr' | 'system', line: string) => void
+}
+
+export interface DriverResult {
+  ok: boolean
+  exitCode: number | null
+  error: string | null
+}
+
+export interface Driver {
+  deploy(ctx: TaskContext): Promise<DriverResult>
+  destroy(ctx: TaskContext): Promise<DriverResult>
+  /** null when the resource has no health check: a successful deploy counts as Healthy. */
+  health(ctx: TaskContext): Promise<DriverResult | null>
+}
+
+export const succeeded: DriverResult = {ok: true, exitCode: 0, error: null}

@@ -1,0 +1,145 @@
+// `project apply`: bring the stored project, its environments and app states in line with a blueprint,
+// in one transaction, and say what changed. Removed resources stay in environments (marked removed)
+// until a release with --allow-destructive deletes them.
+import type {Change} from '../../api/schemas.js'
+import type {Blueprint, ResourceSpec} from '../blueprint/blueprint.js'
+import {invalid} from '../errors.js'
+import type {AppRecord, ProjectRecord, Store} from '../store/store.js'
+
+/** The version an app wants when the blueprint names none. */
+export const UNVERSIONED = 'latest'
+
+export interface ApplyInput {
+  blueprint: Blueprint
+  file: string
+  baseDir: string
+  now: string
+}
+
+export interface ApplyResult {
+  project: ProjectRecord
+  created: boolean
+  changes: Change[]
+}
+
+function resourceDiff(before: ResourceSpec, after: ResourceSpec): string | null {
+  const fields: string[] = []
+  if (before.version !== after.version) fields.push(`version ${before.version ?? UNVERSIONED} -> ${after.version ?? UNVERSIONED}`)
+  for (const key of ['kind', 'driver', 'dependsOn', 'exec', 'simulate', 'timeoutMs'] as const) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) fields.push(key === 'timeoutMs' ? 'timeout' : key)
+  }
+  return fields.length > 0 ? fields.join(', ') : null
+}
+
+function newApp(project: string, environment: string, spec: ResourceSpec, now: string): AppRecord {
+  return {
+    project,
+    environment,
+    name: spec.name,
+    kind: spec.kind,
+    desiredVersion: spec.version ?? UNVERSIONED,
+    deployedVersion: null,
+    health: 'Missing',
+    removed: false,
+    updatedAt: now,
+  }
+}
+
+export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveReleases: (environment: string) => Promise<boolean>): Promise<ApplyResult> {
+  const {blueprint, now} = input
+  const name = blueprint.project
+  const existing = await store.getProject(name)
+  const changes: Change[] = []
+  const previous = new Map((existing?.blueprint.resources ?? []).map((spec) => [spec.name, spec]))
+
+  const project: ProjectRecord = {
+    name,
+    blueprint,
+    file: input.file,
+    baseDir: input.baseDir,
+    createdAt: existing?.createdAt ?? now,
+    appliedAt: now,
+  }
+
+  const environments = await store.listEnvironments(name)
+  const wanted = new Set(blueprint.environments.map((environment) => environment.name))
+  for (const environment of environments.filter((env) => !wanted.has(env.name))) {
+    if (await hasActiveReleases(environment.name)) {
+      throw invalid(
+        `environment "${environment.name}" was removed from the blueprint but has releases queued or running`,
+        `wait for them or cancel them (relctl release list -p ${name} -e ${environment.name} --active), then apply again`,
+      )
+    }
+  }
+
+  if (!existing) changes.push({kind: 'project', name, change: 'created'})
+  else if (JSON.stringify(existing.blueprint) !== JSON.stringify(blueprint) || existing.baseDir !== input.baseDir) {
+    changes.push({kind: 'project', name, change: 'updated'})
+  } else {
+    changes.push({kind: 'project', name, change: 'unchanged'})
+  }
+  await store.upsertProject(project)
+
+  for (const spec of blueprint.resources) {
+    const before = previous.get(spec.name)
+    if (!before) changes.push({kind: 'resource', name: spec.name, change: 'created'})
+    else {
+      const diff = resourceDiff(before, spec)
+      if (diff) changes.push({kind: 'resource', name: spec.name, change: 'updated', detail: diff})
+    }
+  }
+  for (const before of previous.values()) {
+    if (!blueprint.resources.some((spec) => spec.name === before.name)) {
+      changes.push({
+        kind: 'resource',
+        name: before.name,
+        change: 'removed',
+        detail: 'kept in every environment until a release with --allow-destructive deletes it',
+      })
+    }
+  }
+
+  for (const environment of environments.filter((env) => !wanted.has(env.name))) {
+    await store.deleteEnvironment(name, environment.name)
+    changes.push({kind: 'environment', name: environment.name, change: 'removed'})
+  }
+
+  const known = new Set(environments.map((environment) => environment.name))
+  for (const environment of blueprint.environments) {
+    if (!known.has(environment.name)) {
+      await store.insertEnvironment({project: name, name: environment.name, createdAt: now})
+      for (const spec of blueprint.resources) await store.upsertApp(newApp(name, environment.name, spec, now))
+      changes.push({kind: 'environment', name: environment.name, change: 'created'})
+      continue
+    }
+    const apps = new Map((await store.listApps(name, environment.name)).map((app) => [app.name, app]))
+    for (const spec of blueprint.resources) {
+      const app = apps.get(spec.name)
+      if (!app) {
+        await store.upsertApp(newApp(name, environment.name, spec, now))
+        continue
+      }
+      const before = previous.get(spec.name)
+      // The blueprint's version is the declared desired version: a change to it wins over `app set`.
+      const versionChanged = before !== undefined && before.version !== spec.version
+      if (versionChanged || app.removed || app.kind !== spec.kind) {
+        await store.updateApp(
+          name,
+          environment.name,
+          spec.name,
+          {removed: false, kind: spec.kind, ...(versionChanged && {desiredVersion: spec.version ?? UNVERSIONED})},
+          now,
+        )
+      }
+    }
+    for (const app of apps.values()) {
+      if (!app.removed && !blueprint.resources.some((spec) => spec.name === app.name)) {
+        // Never deployed: nothing to delete, so nothing to keep.
+        if (app.deployedVersion === null) await store.deleteApp(name, environment.name, app.name)
+        else await store.updateApp(name, environment.name, app.name, {removed: true}, now)
+      }
+    }
+  }
+
+  return {project, created: !existing, changes}
+}

@@ -1,0 +1,572 @@
+// The engine: the only writer of release state. It validates triggers, queues them durably, decides
+// admission per environment (one decision at a time per environment), starts runs and records outcomes.
+import type {ReleaseStatus, ReleaseType} from '../../api/domain.js'
+import type {AppState, ApplyResponse, Environment, LogsResponse, Release, ReleaseResource, SyncResponse, TriggerRequest} from '../../api/schemas.js'
+import {type Blueprint, parseBlueprint} from '../blueprint/blueprint.js'
+import {ControlPlaneError, invalid, notFound} from '../errors.js'
+import type {AppRecord, ProjectRecord, ReleaseRecord, Store} from '../store/store.js'
+import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admission.js'
+import {applyBlueprint} from './apply.js'
+import {type DependencyGraph, lockSetFor, sharedResources, touches} from './locks.js'
+import {planTasks} from './planner.js'
+import {type ReleaseOutcome, ReleaseRun} from './runner.js'
+
+export interface Logger {
+  info(object: object, message?: string): void
+  warn(object: object, message?: string): void
+  error(object: object, message?: string): void
+}
+
+export interface EngineOptions {
+  store: Store
+  log: Logger
+  /** how many releases may run at once across all environments */
+  capacity?: number
+  now?: () => Date
+}
+
+export interface TriggerContext {
+  subject: string
+  idempotencyKey: string | null
+}
+
+export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
+const DEFAULT_MAX_PARALLEL = 10
+
+function graphOf(blueprint: Blueprint): DependencyGraph {
+  return {dependsOn: new Map(blueprint.resources.map((spec) => [spec.name, spec.dependsOn]))}
+}
+
+export class Engine {
+  private readonly store: Store
+  private readonly log: Logger
+  private readonly capacity: number
+  private readonly clock: () => Date
+  private readonly runs = new Map<number, ReleaseRun>()
+  private readonly environmentQueues = new Map<string, Promise<unknown>>()
+  private admitting = true
+
+  constructor(options: EngineOptions) {
+    this.store = options.store
+    this.log = options.log
+    this.capacity = options.capacity ?? 200
+    this.clock = options.now ?? (() => new Date())
+  }
+
+  private now(): string {
+    return this.clock().toISOString()
+  }
+
+  /** Recovers what a previous process left running, then admits every queued release. */
+  async start(): Promise<void> {
+    for (const release of await this.store.listReleases({statuses: ['running']})) {
+      await this.recoverInterrupted(release)
+    }
+    const queued = await this.store.listReleases({statuses: ['queued']})
+    const environments = new Set(queued.map((release) => `${release.project}\u0000${release.environment}`))
+    for (const key of environments) {
+      const [project, environment] = key.split('\u0000')
+      await this.admit(project, environment)
+    }
+    this.log.info({queued: queued.length, environments: environments.size}, 'engine started')
+  }
+
+  private async recoverInterrupted(release: ReleaseRecord) {
+    const now = this.now()
+    await this.store.transaction(async (tx) => {
+      for (const task of await tx.listTasks(release.id)) {
+        if (task.status === 'running') {
+          await tx.updateTask(task.id, {status: 'interrupted', finishedAt: now, error: 'the control plane stopped while this task ran'})
+          await tx.updateApp(release.project, release.environment, task.resource, {health: 'Unknown'}, now)
+        } else if (task.status === 'pending') {
+          await tx.updateTask(task.id, {status: 'cancelled', finishedAt: now, error: 'not started: the control plane stopped'})
+        }
+      }
+      await tx.transitionRelease(release.id, ['running'], 'failed', {
+        finishedAt: now,
+        error: 'interrupted: the control plane stopped while it ran; trigger it again',
+      })
+    })
+    this.log.warn({releaseId: release.id}, 'release was running when the control plane stopped; recorded as interrupted')
+  }
+
+  /** Stops admitting; lets running releases finish for graceMs, then stops them and records them as interrupted. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.admitting = false
+    const running = [...this.runs.values()]
+    if (running.length === 0) return
+    this.log.info({running: running.length, graceMs}, 'waiting for running releases before shutting down')
+    let timer: NodeJS.Timeout | undefined
+    const graceOver = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs)
+    })
+    const allDone = Promise.all(running.map((run) => run.done.then(() => run.finished)))
+    if ((await Promise.race([allDone, graceOver])) === 'timeout') {
+      for (const run of this.runs.values()) run.stop('interrupted')
+    }
+    clearTimeout(timer)
+    await Promise.all(running.map((run) => run.finished))
+  }
+
+  // ---- projects, environments, apps ----
+
+  async applyProject(content: string, file: string, baseDir: string): Promise<ApplyResponse> {
+    let blueprint: Blueprint
+    try {
+      blueprint = parseBlueprint(content, file)
+    } catch (error) {
+      const problems = (error as {problems?: {path: string; message: string; line?: number; column?: number}[]}).problems
+      if (!problems) throw error
+      throw new ControlPlaneError('invalid_blueprint', (error as Error).message, {
+        hint: 'fix the problems listed and apply again',
+        details: problems.map((problem) => ({
+          path: problem.path,
+          message: problem.line ? `line ${problem.line}: ${problem.message}` : problem.message,
+        })),
+      })
+    }
+    const result = await this.store.transaction((tx) =>
+      applyBlueprint(tx, {blueprint, file, baseDir, now: this.now()}, async (environment) =>
+        (await tx.listReleases({project: blueprint.project, environment, statuses: ACTIVE_STATUSES})).length > 0,
+      ),
+    )
+    return {
+      project: await this.projectView(result.project),
+      created: result.created,
+      changed: result.changes.some((change) => change.change !== 'unchanged'),
+      changes: result.changes,
+    }
+  }
+
+  async listProjects() {
+    return Promise.all((await this.store.listProjects()).map((project) => this.projectView(project)))
+  }
+
+  async getProject(name: string) {
+    return this.projectView(await this.requireProject(name))
+  }
+
+  private async projectView(project: ProjectRecord) {
+    return {
+      name: project.name,
+      file: project.file,
+      baseDir: project.baseDir,
+      environments: (await this.store.listEnvironments(project.name)).map((environment) => environment.name),
+      resources: project.blueprint.resources.map((spec) => ({
+        name: spec.name,
+        kind: spec.kind,
+        driver: spec.driver,
+        dependsOn: spec.dependsOn,
+        version: spec.version,
+      })),
+      createdAt: project.createdAt,
+      appliedAt: project.appliedAt,
+    }
+  }
+
+  private async requireProject(name: string): Promise<ProjectRecord> {
+    const project = await this.store.getProject(name)
+    if (!project) {
+      const known = (await this.store.listProjects()).map((p) => p.name)
+      throw notFound('project', name, known, 'declare it with: relctl project apply -f relctl.yaml')
+    }
+    return project
+  }
+
+  private async requireEnvironment(project: ProjectRecord, environment: string): Promise<void> {
+    if (!(await this.store.getEnvironment(project.name, environment))) {
+      const known = (await this.store.listEnvironments(project.name)).map((env) => env.name)
+      throw notFound('environment', environment, known, 'add it under "environments:" in the blueprint and apply it', `project ${project.name}`)
+    }
+  }
+
+  async listEnvironments(projectName: string): Promise<Environment[]> {
+    const project = await this.requireProject(projectName)
+    return Promise.all((await this.store.listEnvironments(project.name)).map((environment) => this.environmentView(project.name, environment.name, environment.createdAt)))
+  }
+
+  async getEnvironment(projectName: string, name: string): Promise<Environment> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, name)
+    const environment = await this.store.getEnvironment(project.name, name)
+    return this.environmentView(project.name, name, environment?.createdAt ?? this.now())
+  }
+
+  private async environmentView(project: string, name: string, createdAt: string): Promise<Environment> {
+    const policy = await this.policyFor(project, name)
+    const apps = await this.appStates(project, name)
+    const active = await this.store.listReleases({project, environment: name, statuses: ACTIVE_STATUSES})
+    return {
+      project,
+      name,
+      settings: {parallel: policy.parallel, maxParallel: policy.maxParallel, approval: false},
+      paused: policy.pause !== null,
+      schedule: null,
+      apps: {
+        total: apps.length,
+        synced: apps.filter((app) => app.sync === 'Synced').length,
+        healthy: apps.filter((app) => app.health === 'Healthy').length,
+      },
+      activeReleases: active.reverse().map((release) => ({id: release.id, status: release.status, type: release.type})),
+      createdAt,
+    }
+  }
+
+  async listApps(projectName: string, environment: string): Promise<AppState[]> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    return this.appStates(project.name, environment)
+  }
+
+  private async appStates(project: string, environment: string): Promise<AppState[]> {
+    const [apps, active, last] = await Promise.all([
+      this.store.listApps(project, environment),
+      this.store.listReleases({project, environment, statuses: ACTIVE_STATUSES}),
+      this.store.lastReleasePerApp(project, environment),
+    ])
+    const order = (await this.store.getProject(project))?.blueprint.resources.map((spec) => spec.name) ?? []
+    const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length)
+    return apps
+      .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
+      .map((app) => {
+        const sync = !app.removed && app.deployedVersion !== null && app.deployedVersion === app.desiredVersion ? 'Synced' : 'OutOfSync'
+        const activeReleases = active
+          .filter((release) => touches(release.lockSet, app.name))
+          .reverse()
+          .map((release) => ({id: release.id, status: release.status, type: release.type}))
+        return {
+          name: app.name,
+          kind: app.kind,
+          desiredVersion: app.desiredVersion,
+          deployedVersion: app.deployedVersion,
+          sync,
+          health: app.health,
+          removedFromBlueprint: app.removed,
+          activeReleases,
+          lastRelease: last.get(app.name) ?? null,
+          stable: sync === 'Synced' && app.health === 'Healthy' && activeReleases.length === 0,
+          updatedAt: app.updatedAt,
+        }
+      })
+  }
+
+  async setDesiredVersion(projectName: string, environment: string, name: string, version: string): Promise<AppState> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    const apps = await this.store.listApps(project.name, environment)
+    const app = apps.find((candidate) => candidate.name === name)
+    if (!app) throw notFound('app', name, apps.map((candidate) => candidate.name))
+    if (app.removed) throw invalid(`app "${name}" was removed from the blueprint`, 'add it back to the blueprint, or delete it with a release using --allow-destructive')
+    await this.store.updateApp(project.name, environment, name, {desiredVersion: version}, this.now())
+    return (await this.appStates(project.name, environment)).find((state) => state.name === name) as AppState
+  }
+
+  // ---- releases ----
+
+  async trigger(projectName: string, environment: string, request: TriggerRequest, context: TriggerContext): Promise<{release: Release; created: boolean}> {
+    if (context.idempotencyKey) {
+      const existing = await this.store.findByIdempotencyKey(context.idempotencyKey)
+      if (existing) {
+        if (existing.project !== projectName || existing.environment !== environment) {
+          throw invalid(
+            `idempotency key "${context.idempotencyKey}" was already used for release ${existing.id} of ${existing.project}/${existing.environment}`,
+            'use a new key for a different request',
+          )
+        }
+        return {release: await this.getRelease(existing.id), created: false}
+      }
+    }
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    const key = `${project.name}\u0000${environment}`
+    const id = await this.serialized(key, async () => {
+      const apps = await this.store.listApps(project.name, environment)
+      const resources = resolveResources(request, apps)
+      const lockSet = lockSetFor(request.type, resources, graphOf(project.blueprint))
+      const active = await this.activeReleases(project.name, environment)
+      if (request.onConflict === 'fail') {
+        const probe = Number.MAX_SAFE_INTEGER
+        const decision = decideAdmission([...active, {id: probe, status: 'queued', lockSet}], await this.policyFor(project.name, environment), Infinity)
+        const wait = decision.waiting.get(probe)
+        if (wait && (wait.reason === 'conflict' || wait.reason === 'serial') && wait.releases?.length) {
+          const holder = active.find((release) => release.id === wait.releases?.[0]) as ActiveRelease
+          const shared = sharedResources(holder.lockSet, lockSet)
+          const sharedText = shared === '*' ? 'the whole environment' : shared.join(', ')
+          throw new ControlPlaneError(
+            'state_lock',
+            `state lock held by release ${holder.id} (${holder.status}) on ${sharedText}; nothing was queued`,
+            {
+              holder: {releaseId: holder.id, resources: shared === '*' ? ['*'] : shared},
+              hint: `wait for it (relctl release show ${holder.id}) or trigger with --on-conflict queue`,
+            },
+          )
+        }
+      }
+      const {release, created} = await this.store.insertRelease({
+        project: project.name,
+        environment,
+        type: request.type,
+        status: 'queued',
+        resources,
+        lockSet,
+        refresh: request.refresh ?? false,
+        force: request.force ?? false,
+        allowDestructive: request.allowDestructive ?? false,
+        comment: request.comment ?? null,
+        triggeredBy: context.subject,
+        source: request.source ?? 'api',
+        idempotencyKey: context.idempotencyKey,
+        createdAt: this.now(),
+      })
+      if (created) {
+        this.log.info({releaseId: release.id, project: project.name, environment, type: request.type}, 'release queued')
+        await this.admitNow(project.name, environment)
+      }
+      return {id: release.id, created}
+    })
+    return {release: await this.getRelease(id.id), created: id.created}
+  }
+
+  async sync(projectName: string, environment: string, apps: string[], options: {force: boolean; comment: string | null; source: 'cli' | 'api'}, context: TriggerContext): Promise<SyncResponse> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    const states = await this.appStates(project.name, environment)
+    const names = [...new Set(apps)]
+    const unknown = names.filter((name) => !states.some((state) => state.name === name))
+    if (unknown.length > 0) {
+      const valid = states.map((state) => state.name)
+      throw new ControlPlaneError('not_found', `unknown app${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')} in ${project.name}/${environment}; valid apps: ${valid.join(', ')}`, {
+        validNames: valid,
+      })
+    }
+    const selected = names.map((name) => states.find((state) => state.name === name) as AppState)
+    const outOfSync = selected.filter((state) => options.force || state.sync !== 'Synced')
+    if (outOfSync.length === 0) return {release: null, apps: selected}
+    const {release} = await this.trigger(
+      project.name,
+      environment,
+      {
+        type: 'selective',
+        resources: outOfSync.map((state) => ({name: state.name, ...(state.removedFromBlueprint && {action: 'delete' as const})})),
+        force: options.force,
+        comment: options.comment ?? undefined,
+        source: options.source,
+      },
+      context,
+    )
+    const refreshed = await this.appStates(project.name, environment)
+    return {release, apps: names.map((name) => refreshed.find((state) => state.name === name) as AppState)}
+  }
+
+  async getRelease(id: number): Promise<Release> {
+    const release = await this.store.getRelease(id)
+    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    const [annotated] = await this.annotate([release])
+    return {...annotated, tasks: (await this.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)}
+  }
+
+  async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number}): Promise<Release[]> {
+    if (filter.project) {
+      const project = await this.requireProject(filter.project)
+      if (filter.environment) await this.requireEnvironment(project, filter.environment)
+    }
+    return this.annotate(await this.store.listReleases(filter))
+  }
+
+  /** Adds what is derived, not stored: queue position and why a queued release waits. */
+  private async annotate(releases: ReleaseRecord[]): Promise<Release[]> {
+    const decisions = new Map<string, {order: number[]; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
+    for (const release of releases) {
+      if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
+      const key = `${release.project}\u0000${release.environment}`
+      if (decisions.has(key)) continue
+      const active = await this.activeReleases(release.project, release.environment)
+      const decision = decideAdmission(active, await this.policyFor(release.project, release.environment), this.capacity - this.runs.size)
+      decisions.set(key, {order: active.filter((r) => r.status !== 'running').map((r) => r.id), waiting: decision.waiting})
+    }
+    return releases.map(({lockSet: _lockSet, ...release}) => {
+      const decision = decisions.get(`${release.project}\u0000${release.environment}`)
+      if (!decision || !decision.order.includes(release.id)) return release
+      const waitingFor = decision.waiting.get(release.id)
+      return {...release, queuePosition: decision.order.indexOf(release.id) + 1, ...(waitingFor && {waitingFor})}
+    })
+  }
+
+  async readLogs(id: number, after: number, limit: number, resource?: string): Promise<LogsResponse> {
+    const release = await this.store.getRelease(id)
+    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    const lines = await this.store.readLogs(id, after, limit, {resource})
+    return {
+      lines: lines.map(({releaseId: _releaseId, ...line}) => line),
+      next: lines.length > 0 ? lines[lines.length - 1].id : after,
+      releaseStatus: release.status,
+    }
+  }
+
+  async cancel(id: number, subject: string): Promise<Release> {
+    const release = await this.store.getRelease(id)
+    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    if (release.status === 'running') {
+      const run = this.runs.get(id)
+      if (run) {
+        this.log.info({releaseId: id, by: subject}, 'cancelling running release')
+        run.stop('cancelled')
+        await run.finished
+      }
+      return this.getRelease(id)
+    }
+    const cancelled = await this.store.transitionRelease(id, ['queued', 'pending_approval'], 'cancelled', {
+      finishedAt: this.now(),
+      error: `cancelled by ${subject} before it started`,
+    })
+    if (!cancelled) {
+      const current = await this.store.getRelease(id)
+      if (current?.status === 'running') return this.cancel(id, subject)
+      throw invalid(`release ${id} has already ${current?.status ?? release.status}; there is nothing to cancel`)
+    }
+    this.log.info({releaseId: id, by: subject}, 'queued release cancelled')
+    await this.admit(release.project, release.environment)
+    return this.getRelease(id)
+  }
+
+  // ---- admission and runs ----
+
+  private async activeReleases(project: string, environment: string): Promise<ActiveRelease[]> {
+    const releases = await this.store.listReleases({project, environment, statuses: ACTIVE_STATUSES})
+    return releases
+      .sort((a, b) => a.id - b.id)
+      .map((release) => ({id: release.id, status: release.status as ActiveRelease['status'], lockSet: release.lockSet}))
+  }
+
+  /** Environment policy; parallel releases, approvals and pauses come from settings in later work. */
+  private async policyFor(_project: string, environment: string): Promise<AdmissionPolicy> {
+    return {environment, parallel: false, maxParallel: DEFAULT_MAX_PARALLEL, pause: null}
+  }
+
+  /** Runs fn after every earlier call for the same key has settled: one admission decision at a time per environment. */
+  private serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.environmentQueues.get(key) ?? Promise.resolve()
+    const next = previous.then(fn, fn)
+    const tail = next.catch(() => undefined)
+    this.environmentQueues.set(key, tail)
+    void tail.then(() => {
+      if (this.environmentQueues.get(key) === tail) this.environmentQueues.delete(key)
+    })
+    return next
+  }
+
+  admit(project: string, environment: string): Promise<void> {
+    return this.serialized(`${project}\u0000${environment}`, () => this.admitNow(project, environment))
+  }
+
+  private async admitNow(project: string, environment: string): Promise<void> {
+    if (!this.admitting) return
+    const decision = decideAdmission(
+      await this.activeReleases(project, environment),
+      await this.policyFor(project, environment),
+      this.capacity - this.runs.size,
+    )
+    for (const id of decision.start) await this.startRelease(id)
+  }
+
+  private async startRelease(id: number): Promise<void> {
+    const started = await this.store.transaction(async (tx) => {
+      const now = this.now()
+      if (!(await tx.transitionRelease(id, ['queued'], 'running', {startedAt: now}))) return null
+      const release = (await tx.getRelease(id)) as ReleaseRecord
+      const project = (await tx.getProject(release.project)) as ProjectRecord
+      // Versions are read again at start: an earlier release may have changed what is deployed.
+      const apps = new Map((await tx.listApps(release.project, release.environment)).map((app) => [app.name, app]))
+      const resources = release.resources.map((resource) => ({...resource, fromVersion: apps.get(resource.name)?.deployedVersion ?? null}))
+      const tasks = await tx.insertTasks(id, planTasks(resources, graphOf(project.blueprint)))
+      return {release, project, tasks}
+    })
+    if (!started) return
+    const run = new ReleaseRun(this.store, started.release, started.project, started.tasks, () => this.now())
+    run.finished = run.done.then(
+      (outcome) => this.finish(run, outcome),
+      (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),
+    )
+    this.runs.set(id, run)
+    this.log.info({releaseId: id, tasks: started.tasks.length}, 'release started')
+  }
+
+  private async finish(run: ReleaseRun, outcome: ReleaseOutcome): Promise<void> {
+    const {id, project, environment} = run.release
+    try {
+      await this.store.transitionRelease(id, ['running'], outcome.status, {finishedAt: this.now(), error: outcome.error})
+      this.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
+    } catch (error) {
+      this.log.error({releaseId: id, err: error}, 'could not record the end of a release')
+    }
+    const wasFull = this.runs.size >= this.capacity
+    this.runs.delete(id)
+    if (!this.admitting) return
+    await this.admit(project, environment)
+    if (wasFull) await this.admitAllQueued()
+  }
+
+  private async admitAllQueued() {
+    const queued = await this.store.listReleases({statuses: ['queued']})
+    const keys = new Set(queued.map((release) => `${release.project}\u0000${release.environment}`))
+    for (const key of keys) {
+      const [project, environment] = key.split('\u0000')
+      await this.admit(project, environment)
+    }
+  }
+}
+
+/** A trigger request -> the resources and actions of the release, checked against the environment's apps. */
+export function resolveResources(request: TriggerRequest, apps: AppRecord[]): ReleaseResource[] {
+  const type: ReleaseType = request.type
+  const destructive = request.allowDestructive ?? false
+  const entry = (app: AppRecord, action: ReleaseResource['action']): ReleaseResource => ({
+    name: app.name,
+    action,
+    fromVersion: app.deployedVersion,
+    toVersion: action === 'delete' ? null : app.desiredVersion,
+  })
+  const deployAction = (app: AppRecord) => (app.deployedVersion === null ? 'create' : 'update')
+
+  if (type !== 'selective' && request.resources?.length) {
+    throw invalid(`a ${type} release covers the whole environment; --resources is only for selective releases`, 'drop --resources, or use --type selective')
+  }
+  switch (type) {
+    case 'selective': {
+      if (!request.resources?.length) throw invalid('a selective release needs the resources to release', 'pass --resources api,web')
+      const seen = new Set<string>()
+      const resources: ReleaseResource[] = []
+      for (const wanted of request.resources) {
+        if (seen.has(wanted.name)) continue
+        seen.add(wanted.name)
+        const app = apps.find((candidate) => candidate.name === wanted.name)
+        if (!app) throw notFound('app', wanted.name, apps.map((candidate) => candidate.name))
+        const action = wanted.action ?? (app.removed ? 'delete' : deployAction(app))
+        if (action === 'delete' && !destructive) {
+          throw invalid(`deleting ${app.name} is destructive and was not allowed`, 'add --allow-destructive to delete it')
+        }
+        if (action !== 'delete' && app.removed) {
+          throw invalid(`${app.name} was removed from the blueprint; it can only be deleted`, `use --resources ${app.name}:delete --allow-destructive`)
+        }
+        resources.push(entry(app, action))
+      }
+      return resources
+    }
+    case 'full':
+    case 'launch': {
+      const resources: ReleaseResource[] = []
+      for (const app of apps) {
+        if (app.removed) {
+          if (destructive) resources.push(entry(app, 'delete'))
+        } else if (type === 'launch' || request.force || app.deployedVersion !== app.desiredVersion) {
+          resources.push(entry(app, deployAction(app)))
+        }
+      }
+      return resources
+    }
+    case 'destroy': {
+      if (!destructive) throw invalid('a destroy release deletes every resource of the environment and was not allowed', 'add --allow-destructive to destroy it')
+      return apps.filter((app) => app.deployedVersion !== null || app.removed).map((app) => entry(app, 'delete'))
+    }
+  }
+}

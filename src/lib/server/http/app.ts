@@ -1,0 +1,101 @@
+// The HTTP face of the control plane: fastify with schema validation on every route, bearer-token auth
+// on all but /healthz, one error shape, and the OpenAPI document built from the route schemas.
+import {timingSafeEqual} from 'node:crypto'
+
+import swagger from '@fastify/swagger'
+import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest} from 'fastify'
+import type {Logger} from 'pino'
+
+import {ControlPlaneError} from '../errors.js'
+import type {Engine} from '../engine/engine.js'
+import {registerAppRoutes} from './apps.js'
+import {registerProjectRoutes} from './projects.js'
+import {registerReleaseRoutes} from './releases.js'
+import {registerSystemRoutes} from './system.js'
+
+export interface HttpOptions {
+  engine: Engine
+  token: string
+  version: string
+  database: string
+  logger: Logger
+}
+
+/** Who is asking: the CLI sends the local user name; the token is shared, so this is a label, not proof. */
+export function actorOf(request: FastifyRequest): string {
+  const header = request.headers['x-relctl-actor']
+  const actor = Array.isArray(header) ? header[0] : header
+  return actor && /^[\w.@ -]{1,100}$/.test(actor) ? actor : 'api'
+}
+
+function tokenMatches(given: string | undefined, expected: string): boolean {
+  if (!given?.startsWith('Bearer ')) return false
+  const a = Buffer.from(given.slice('Bearer '.length))
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+function validationMessage(error: FastifyError): string {
+  const context = error.validationContext ?? 'request'
+  return (error.validation ?? [])
+    .map((issue) => {
+      const where = `${context}${issue.instancePath.replaceAll('/', '.')}`
+      const params = issue.params as {allowedValues?: unknown[]; additionalProperty?: string}
+      if (params.allowedValues) return `${where} must be one of: ${params.allowedValues.join(', ')}`
+      if (params.additionalProperty) return `${where} has an unknown property "${params.additionalProperty}"`
+      return `${where} ${issue.message}`
+    })
+    .join('; ')
+}
+
+export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    ajv: {customOptions: {coerceTypes: true, removeAdditional: false, allErrors: false}},
+    bodyLimit: 5 * 1024 * 1024,
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      info: {title: 'relctl control plane', version: options.version, description: 'Trigger, queue, watch and cancel releases.'},
+      components: {securitySchemes: {bearerAuth: {type: 'http', scheme: 'bearer'}}},
+      security: [{bearerAuth: []}],
+    },
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/healthz') return
+    if (!tokenMatches(request.headers.authorization, options.token)) {
+      reply.code(401).send({
+        error: {
+          code: 'unauthorized',
+          message: request.headers.authorization ? 'the token was not accepted' : 'this control plane needs a bearer token',
+          hint: 'log in with: relctl login --url <url> --token <token> (the token is printed by relctl server start)',
+        },
+      })
+    }
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ControlPlaneError) return reply.code(error.status).send(error.toBody())
+    if (error.validation) {
+      return reply.code(400).send({error: {code: 'invalid_input', message: validationMessage(error), hint: 'see the API schema at /openapi.json'}})
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(400).send({error: {code: 'invalid_input', message: error.message}})
+    }
+    request.log.error({err: error}, 'unexpected error')
+    return reply.code(500).send({error: {code: 'internal', message: 'the control plane hit an unexpected error; its log has the details'}})
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({error: {code: 'not_found', message: `no route ${request.method} ${request.url}`, hint: 'see /openapi.json for the API'}})
+  })
+
+  registerSystemRoutes(app, options)
+  registerProjectRoutes(app, options.engine)
+  registerAppRoutes(app, options.engine)
+  registerReleaseRoutes(app, options.engine)
+  app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
+  return app
+}

@@ -1,0 +1,20 @@
+import {Type} from '@sinclair/typebox'
+import type {FastifyInstance} from 'fastify'
+
+import {AppState, SetVersionRequest} from '../../api/schemas.js'
+import type {Engine} from '../engine/engine.js'
+import {AppParams, EnvironmentParams, errorResponses} from './common.js'
+
+export function registerAppRoutes(app: FastifyInstance, engine: Engine) {
+  app.get<{Params: {project: string; environment: string}}>(
+    '/v1/projects/:project/environments/:environment/apps',
+    {schema: {tags: ['apps'], summary: 'App state: desired and deployed version, sync, health', params: EnvironmentParams, response: {200: Type.Array(AppState), ...errorResponses}}},
+    async (request) => engine.listApps(request.params.project, request.params.environment),
+  )
+
+  app.put<{Params: {project: string; environment: string; app: string}; Body: {version: string}}>(
+    '/v1/projects/:project/environments/:environment/apps/:app/version',
+    {schema: {tags: ['apps'], summary: 'Set the desired version of an app', params: AppParams, body: SetVersionRequest, response: {200: AppState, ...errorResponses}}},
+    async (request) => engine.setDesiredVersion(request.params.project, request.params.environment, request.params.app, request.body.version),
+  )
+}

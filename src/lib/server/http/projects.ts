@@ -1,0 +1,37 @@
+import {Type} from '@sinclair/typebox'
+import type {FastifyInstance} from 'fastify'
+
+import {ApplyRequest, ApplyResponse, Environment, Project} from '../../api/schemas.js'
+import type {Engine} from '../engine/engine.js'
+import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'
+
+export function registerProjectRoutes(app: FastifyInstance, engine: Engine) {
+  app.post<{Body: ApplyRequest}>(
+    '/v1/projects',
+    {schema: {tags: ['projects'], summary: 'Apply a blueprint (create or update its project)', body: ApplyRequest, response: {200: ApplyResponse, 201: ApplyResponse, ...errorResponses}}},
+    async (request, reply) => {
+      const result = await engine.applyProject(request.body.content, request.body.file, request.body.baseDir)
+      return reply.code(result.created ? 201 : 200).send(result)
+    },
+  )
+
+  app.get('/v1/projects', {schema: {tags: ['projects'], response: {200: Type.Array(Project), ...errorResponses}}}, async () => engine.listProjects())
+
+  app.get<{Params: {project: string}}>(
+    '/v1/projects/:project',
+    {schema: {tags: ['projects'], params: ProjectParams, response: {200: Project, ...errorResponses}}},
+    async (request) => engine.getProject(request.params.project),
+  )
+
+  app.get<{Params: {project: string}}>(
+    '/v1/projects/:project/environments',
+    {schema: {tags: ['environments'], params: ProjectParams, response: {200: Type.Array(Environment), ...errorResponses}}},
+    async (request) => engine.listEnvironments(request.params.project),
+  )
+
+  app.get<{Params: {project: string; environment: string}}>(
+    '/v1/projects/:project/environments/:environment',
+    {schema: {tags: ['environments'], params: EnvironmentParams, response: {200: Environment, ...errorResponses}}},
+    async (request) => engine.getEnvironment(request.params.project, request.params.environment),
+  )
+}

@@ -1,0 +1,111 @@
+import {Type} from '@sinclair/typebox'
+import type {FastifyInstance, FastifyRequest} from 'fastify'
+
+import {RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
+import {LogsResponse, Release, SyncRequest, SyncResponse, TriggerRequest, TriggerResponse} from '../../api/schemas.js'
+import {invalid} from '../errors.js'
+import {ACTIVE_STATUSES, type Engine} from '../engine/engine.js'
+import {actorOf} from './app.js'
+import {EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
+
+const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
+
+const ListQuery = Type.Object({
+  project: Type.Optional(Type.String()),
+  environment: Type.Optional(Type.String()),
+  status: Type.Optional(Type.String({description: 'comma-separated statuses'})),
+  active: Type.Optional(Type.Boolean({description: 'only pending, queued and running releases'})),
+  limit: Type.Optional(Type.Integer({minimum: 1, maximum: 1000, default: 50})),
+})
+
+const LogsQuery = Type.Object({
+  after: Type.Optional(Type.Integer({minimum: 0, default: 0})),
+  limit: Type.Optional(Type.Integer({minimum: 1, maximum: 5000, default: 1000})),
+  resource: Type.Optional(Type.String()),
+})
+
+function idempotencyKey(request: FastifyRequest): string | null {
+  const header = request.headers['idempotency-key']
+  return (Array.isArray(header) ? header[0] : header) ?? null
+}
+
+function parseStatuses(text: string | undefined): ReleaseStatus[] | undefined {
+  if (!text) return undefined
+  const statuses = text.split(',').map((status) => status.trim()).filter(Boolean)
+  const unknown = statuses.filter((status) => !(RELEASE_STATUSES as readonly string[]).includes(status))
+  if (unknown.length > 0) throw invalid(`unknown status ${unknown.join(', ')}`, `use: ${RELEASE_STATUSES.join(', ')}`)
+  return statuses as ReleaseStatus[]
+}
+
+export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
+  app.post<{Params: {project: string; environment: string}; Body: TriggerRequest}>(
+    '/v1/projects/:project/environments/:environment/releases',
+    {
+      schema: {
+        tags: ['releases'],
+        summary: 'Trigger a release; durable before the answer. The same Idempotency-Key returns the same release.',
+        params: EnvironmentParams,
+        headers: IdempotencyHeaders,
+        body: TriggerRequest,
+        response: {200: TriggerResponse, 201: TriggerResponse, ...errorResponses},
+      },
+    },
+    async (request, reply) => {
+      const result = await engine.trigger(request.params.project, request.params.environment, request.body, {
+        subject: actorOf(request),
+        idempotencyKey: idempotencyKey(request),
+      })
+      return reply.code(result.created ? 201 : 200).send(result)
+    },
+  )
+
+  app.post<{Params: {project: string; environment: string}; Body: SyncRequest}>(
+    '/v1/projects/:project/environments/:environment/sync',
+    {
+      schema: {
+        tags: ['releases'],
+        summary: 'One selective release of the out-of-sync apps among those named (all of them with force)',
+        params: EnvironmentParams,
+        headers: IdempotencyHeaders,
+        body: SyncRequest,
+        response: {200: SyncResponse, ...errorResponses},
+      },
+    },
+    async (request) =>
+      engine.sync(
+        request.params.project,
+        request.params.environment,
+        request.body.apps,
+        {force: request.body.force ?? false, comment: request.body.comment ?? null, source: request.body.source ?? 'api'},
+        {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
+      ),
+  )
+
+  app.get<{Querystring: {project?: string; environment?: string; status?: string; active?: boolean; limit?: number}}>(
+    '/v1/releases',
+    {schema: {tags: ['releases'], summary: 'Releases, newest first', querystring: ListQuery, response: {200: Type.Array(Release), ...errorResponses}}},
+    async (request) => {
+      const {project, environment, status, active, limit} = request.query
+      if (environment && !project) throw invalid('an environment filter needs a project', 'pass --project too')
+      return engine.listReleases({project, environment, statuses: active ? ACTIVE_STATUSES : parseStatuses(status), limit: limit ?? 50})
+    },
+  )
+
+  app.get<{Params: {id: number}}>(
+    '/v1/releases/:id',
+    {schema: {tags: ['releases'], summary: 'One release with its plan (tasks) and, when queued, what it waits for', params: ReleaseParams, response: {200: Release, ...errorResponses}}},
+    async (request) => engine.getRelease(request.params.id),
+  )
+
+  app.get<{Params: {id: number}; Querystring: {after?: number; limit?: number; resource?: string}}>(
+    '/v1/releases/:id/logs',
+    {schema: {tags: ['releases'], summary: 'Task log lines after a cursor', params: ReleaseParams, querystring: LogsQuery, response: {200: LogsResponse, ...errorResponses}}},
+    async (request) => engine.readLogs(request.params.id, request.query.after ?? 0, request.query.limit ?? 1000, request.query.resource),
+  )
+
+  app.post<{Params: {id: number}}>(
+    '/v1/releases/:id/cancel',
+    {schema: {tags: ['releases'], summary: 'Remove a queued release from the queue, or stop a running one', params: ReleaseParams, response: {200: Release, ...errorResponses}}},
+    async (request) => engine.cancel(request.params.id, actorOf(request)),
+  )
+}

@@ -1,0 +1,373 @@
+// The Store on Kysely: one set of queries for SQLite and PostgreSQL.
+import type {Kysely, Selectable, Transaction} from 'kysely'
+
+import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
+import type {Release} from '../../api/schemas.js'
+import type {
+  AppRecord,
+  EnvironmentRecord,
+  LockSet,
+  NewLogLine,
+  NewRelease,
+  NewTask,
+  ProjectRecord,
+  ReleaseFilter,
+  ReleaseRecord,
+  StoredLogLine,
+  Store,
+  TaskRecord,
+} from './store.js'
+import type {Database, ReleasesTable, TasksTable} from './tables.js'
+
+const bit = (value: boolean) => (value ? 1 : 0)
+
+function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
+  return {
+    id: Number(row.id),
+    project: row.project,
+    environment: row.environment,
+    type: row.type as Release['type'],
+    status: row.status as ReleaseStatus,
+    resources: JSON.parse(row.resources),
+    lockSet: JSON.parse(row.lock_set) as LockSet,
+    refresh: row.refresh === 1,
+    force: row.force === 1,
+    allowDestructive: row.allow_destructive === 1,
+    comment: row.comment,
+    triggeredBy: row.triggered_by,
+    source: row.source as Release['source'],
+    idempotencyKey: row.idempotency_key,
+    error: row.error,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  }
+}
+
+function toTask(row: Selectable<TasksTable>): TaskRecord {
+  return {
+    id: Number(row.id),
+    releaseId: Number(row.release_id),
+    resource: row.resource,
+    action: row.action as TaskRecord['action'],
+    fromVersion: row.from_version,
+    toVersion: row.to_version,
+    dependsOn: JSON.parse(row.depends_on),
+    level: row.level,
+    status: row.status as TaskRecord['status'],
+    exitCode: row.exit_code,
+    error: row.error,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  }
+}
+
+export class KyselyStore implements Store {
+  constructor(
+    private readonly db: Kysely<Database> | Transaction<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+    private readonly isUniqueViolation: (error: unknown) => boolean,
+  ) {}
+
+  async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this)
+    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyStore(trx, this.dialect, this.isUniqueViolation)))
+  }
+
+  async close(): Promise<void> {
+    await (this.db as Kysely<Database>).destroy()
+  }
+
+  async getProject(name: string): Promise<ProjectRecord | null> {
+    const row = await this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst()
+    return row ? this.toProject(row) : null
+  }
+
+  async listProjects(): Promise<ProjectRecord[]> {
+    const rows = await this.db.selectFrom('projects').selectAll().orderBy('name').execute()
+    return rows.map((row) => this.toProject(row))
+  }
+
+  async upsertProject(project: ProjectRecord): Promise<void> {
+    const values = {
+      name: project.name,
+      blueprint: JSON.stringify(project.blueprint),
+      file: project.file,
+      base_dir: project.baseDir,
+      created_at: project.createdAt,
+      applied_at: project.appliedAt,
+    }
+    await this.db
+      .insertInto('projects')
+      .values(values)
+      .onConflict((oc) => oc.column('name').doUpdateSet({blueprint: values.blueprint, file: values.file, base_dir: values.base_dir, applied_at: values.applied_at}))
+      .execute()
+  }
+
+  async listEnvironments(project: string): Promise<EnvironmentRecord[]> {
+    const rows = await this.db.selectFrom('environments').selectAll().where('project', '=', project).orderBy('created_at').orderBy('name').execute()
+    return rows.map((row) => ({project: row.project, name: row.name, createdAt: row.created_at}))
+  }
+
+  async getEnvironment(project: string, name: string): Promise<EnvironmentRecord | null> {
+    const row = await this.db.selectFrom('environments').selectAll().where('project', '=', project).where('name', '=', name).executeTakeFirst()
+    return row ? {project: row.project, name: row.name, createdAt: row.created_at} : null
+  }
+
+  async insertEnvironment(environment: EnvironmentRecord): Promise<void> {
+    await this.db.insertInto('environments').values({project: environment.project, name: environment.name, created_at: environment.createdAt}).execute()
+  }
+
+  async deleteEnvironment(project: string, name: string): Promise<void> {
+    await this.db.deleteFrom('apps').where('project', '=', project).where('environment', '=', name).execute()
+    await this.db.deleteFrom('environments').where('project', '=', project).where('name', '=', name).execute()
+  }
+
+  async listApps(project: string, environment: string): Promise<AppRecord[]> {
+    const rows = await this.db.selectFrom('apps').selectAll().where('project', '=', project).where('environment', '=', environment).execute()
+    return rows.map((row) => ({
+      project: row.project,
+      environment: row.environment,
+      name: row.name,
+      kind: row.kind,
+      desiredVersion: row.desired_version,
+      deployedVersion: row.deployed_version,
+      health: row.health as AppRecord['health'],
+      removed: row.removed === 1,
+      updatedAt: row.updated_at,
+    }))
+  }
+
+  async upsertApp(app: AppRecord): Promise<void> {
+    const values = {
+      project: app.project,
+      environment: app.environment,
+      name: app.name,
+      kind: app.kind,
+      desired_version: app.desiredVersion,
+      deployed_version: app.deployedVersion,
+      health: app.health,
+      removed: bit(app.removed),
+      updated_at: app.updatedAt,
+    }
+    await this.db
+      .insertInto('apps')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['project', 'environment', 'name']).doUpdateSet({
+          kind: values.kind,
+          desired_version: values.desired_version,
+          deployed_version: values.deployed_version,
+          health: values.health,
+          removed: values.removed,
+          updated_at: values.updated_at,
+        }),
+      )
+      .execute()
+  }
+
+  async updateApp(
+    project: string,
+    environment: string,
+    name: string,
+    patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind'>>,
+    at: string,
+  ): Promise<void> {
+    await this.db
+      .updateTable('apps')
+      .set({
+        ...(patch.desiredVersion !== undefined && {desired_version: patch.desiredVersion}),
+        ...(patch.deployedVersion !== undefined && {deployed_version: patch.deployedVersion}),
+        ...(patch.health !== undefined && {health: patch.health}),
+        ...(patch.removed !== undefined && {removed: bit(patch.removed)}),
+        ...(patch.kind !== undefined && {kind: patch.kind}),
+        updated_at: at,
+      })
+      .where('project', '=', project)
+      .where('environment', '=', environment)
+      .where('name', '=', name)
+      .execute()
+  }
+
+  async deleteApp(project: string, environment: string, name: string): Promise<void> {
+    await this.db.deleteFrom('apps').where('project', '=', project).where('environment', '=', environment).where('name', '=', name).execute()
+  }
+
+  async insertRelease(release: NewRelease): Promise<{release: ReleaseRecord; created: boolean}> {
+    if (release.idempotencyKey) {
+      const existing = await this.findByIdempotencyKey(release.idempotencyKey)
+      if (existing) return {release: existing, created: false}
+    }
+    try {
+      const row = await this.db
+        .insertInto('releases')
+        .values({
+          project: release.project,
+          environment: release.environment,
+          type: release.type,
+          status: release.status,
+          resources: JSON.stringify(release.resources),
+          lock_set: JSON.stringify(release.lockSet),
+          refresh: bit(release.refresh),
+          force: bit(release.force),
+          allow_destructive: bit(release.allowDestructive),
+          comment: release.comment,
+          triggered_by: release.triggeredBy,
+          source: release.source,
+          idempotency_key: release.idempotencyKey,
+          error: null,
+          created_at: release.createdAt,
+          started_at: null,
+          finished_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      return {release: toRelease(row), created: true}
+    } catch (error) {
+      // Two requests with one key raced past the lookup: the loser answers with the winner's release.
+      if (release.idempotencyKey && this.isUniqueViolation(error)) {
+        const existing = await this.findByIdempotencyKey(release.idempotencyKey)
+        if (existing) return {release: existing, created: false}
+      }
+      throw error
+    }
+  }
+
+  async findByIdempotencyKey(key: string): Promise<ReleaseRecord | null> {
+    const row = await this.db.selectFrom('releases').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+    return row ? toRelease(row) : null
+  }
+
+  async getRelease(id: number): Promise<ReleaseRecord | null> {
+    const row = await this.db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst()
+    return row ? toRelease(row) : null
+  }
+
+  async listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]> {
+    let query = this.db.selectFrom('releases').selectAll()
+    if (filter.project) query = query.where('project', '=', filter.project)
+    if (filter.environment) query = query.where('environment', '=', filter.environment)
+    if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses)
+    // Newest first for history; callers that need queue order sort by id themselves.
+    query = query.orderBy('id', 'desc')
+    if (filter.limit) query = query.limit(filter.limit)
+    const rows = await query.execute()
+    return rows.map(toRelease)
+  }
+
+  async transitionRelease(
+    id: number,
+    from: ReleaseStatus[],
+    to: ReleaseStatus,
+    fields: {startedAt?: string; finishedAt?: string; error?: string | null} = {},
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('releases')
+      .set({
+        status: to,
+        ...(fields.startedAt !== undefined && {started_at: fields.startedAt}),
+        ...(fields.finishedAt !== undefined && {finished_at: fields.finishedAt}),
+        ...(fields.error !== undefined && {error: fields.error}),
+      })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .innerJoin('releases', 'releases.id', 'tasks.release_id')
+      .select(['tasks.resource as resource', 'releases.id as id', 'releases.status as status', 'releases.type as type'])
+      .where('releases.project', '=', project)
+      .where('releases.environment', '=', environment)
+      .where('releases.status', 'in', [...FINAL_RELEASE_STATUSES])
+      .orderBy('releases.id', 'asc')
+      .execute()
+    const last = new Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>()
+    for (const row of rows) last.set(row.resource, {id: Number(row.id), status: row.status as ReleaseStatus, type: row.type as Release['type']})
+    return last
+  }
+
+  async insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]> {
+    if (tasks.length === 0) return []
+    const rows = await this.db
+      .insertInto('tasks')
+      .values(
+        tasks.map((task) => ({
+          release_id: releaseId,
+          resource: task.resource,
+          action: task.action,
+          from_version: task.fromVersion,
+          to_version: task.toVersion,
+          depends_on: JSON.stringify(task.dependsOn),
+          level: task.level,
+          status: 'pending',
+          exit_code: null,
+          error: null,
+          started_at: null,
+          finished_at: null,
+        })),
+      )
+      .returningAll()
+      .execute()
+    return rows.map(toTask)
+  }
+
+  async listTasks(releaseId: number): Promise<TaskRecord[]> {
+    const rows = await this.db.selectFrom('tasks').selectAll().where('release_id', '=', releaseId).orderBy('level').orderBy('id').execute()
+    return rows.map(toTask)
+  }
+
+  async updateTask(
+    id: number,
+    patch: {status: TaskRecord['status']; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string},
+  ): Promise<void> {
+    await this.db
+      .updateTable('tasks')
+      .set({
+        status: patch.status,
+        ...(patch.exitCode !== undefined && {exit_code: patch.exitCode}),
+        ...(patch.error !== undefined && {error: patch.error}),
+        ...(patch.startedAt !== undefined && {started_at: patch.startedAt}),
+        ...(patch.finishedAt !== undefined && {finished_at: patch.finishedAt}),
+      })
+      .where('id', '=', id)
+      .execute()
+  }
+
+  async appendLogs(lines: NewLogLine[]): Promise<void> {
+    if (lines.length === 0) return
+    await this.db
+      .insertInto('task_logs')
+      .values(lines.map((line) => ({release_id: line.releaseId, task_id: line.taskId, resource: line.resource, stream: line.stream, line: line.line, at: line.at})))
+      .execute()
+  }
+
+  async readLogs(releaseId: number, afterId: number, limit: number, filter: {resource?: string} = {}): Promise<StoredLogLine[]> {
+    let query = this.db.selectFrom('task_logs').selectAll().where('release_id', '=', releaseId).where('id', '>', afterId)
+    if (filter.resource) query = query.where('resource', '=', filter.resource)
+    const rows = await query.orderBy('id').limit(limit).execute()
+    return rows.map((row) => ({
+      id: Number(row.id),
+      releaseId: Number(row.release_id),
+      taskId: row.task_id === null ? null : Number(row.task_id),
+      resource: row.resource,
+      stream: row.stream as StoredLogLine['stream'],
+      line: row.line,
+      at: row.at,
+    }))
+  }
+
+  private toProject(row: Selectable<Database['projects']>): ProjectRecord {
+    return {
+      name: row.name,
+      blueprint: JSON.parse(row.blueprint),
+      file: row.file,
+      baseDir: row.base_dir,
+      createdAt: row.created_at,
+      appliedAt: row.applied_at,
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// Versioned schema migrations, run by Kysely's Migrator on start. Append new ones; never edit a shipped one.
+import {type Kysely, type Migration, type MigrationProvider, sql} from 'kysely'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+type Db = Kysely<unknown>
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // An auto-incrementing integer key in the column type each database wants.
+  const serialKey = (table: ReturnType<Db['schema']['createTable']>) =>
+    dialect === 'sqlite'
+      ? table.addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+      : table.addColumn('id', 'serial', (col) => col.primaryKey())
+
+  return {
+    '0001_core': {
+      async up(db: Db) {
+        await db.schema
+          .createTable('projects')
+          .addColumn('name', 'text', (col) => col.primaryKey())
+          .addColumn('blueprint', 'text', (col) => col.notNull())
+          .addColumn('file', 'text', (col) => col.notNull())
+          .addColumn('base_dir', 'text', (col) => col.notNull())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addColumn('applied_at', 'text', (col) => col.notNull())
+          .execute()
+
+        await db.schema
+          .createTable('environments')
+          .addColumn('project', 'text', (col) => col.notNull().references('projects.name').onDelete('cascade'))
+          .addColumn('name', 'text', (col) => col.notNull())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addPrimaryKeyConstraint('environments_pk', ['project', 'name'])
+          .execute()
+
+        await db.schema
+          .createTable('apps')
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('name', 'text', (col) => col.notNull())
+          .addColumn('kind', 'text', (col) => col.notNull())
+          .addColumn('desired_version', 'text')
+          .addColumn('deployed_version', 'text')
+          .addColumn('health', 'text', (col) => col.notNull())
+          .addColumn('removed', 'integer', (col) => col.notNull().defaultTo(0))
+          .addColumn('updated_at', 'text', (col) => col.notNull())
+          .addPrimaryKeyConstraint('apps_pk', ['project', 'environment', 'name'])
+          .addForeignKeyConstraint('apps_environment_fk', ['project', 'environment'], 'environments', ['project', 'name'], (fk) =>
+            fk.onDelete('cascade'),
+          )
+          .execute()
+
+        await serialKey(db.schema.createTable('releases'))
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('type', 'text', (col) => col.notNull())
+          .addColumn('status', 'text', (col) => col.notNull())
+          .addColumn('resources', 'text', (col) => col.notNull())
+          .addColumn('lock_set', 'text', (col) => col.notNull())
+          .addColumn('refresh', 'integer', (col) => col.notNull())
+          .addColumn('force', 'integer', (col) => col.notNull())
+          .addColumn('allow_destructive', 'integer', (col) => col.notNull())
+          .addColumn('comment', 'text')
+          .addColumn('triggered_by', 'text', (col) => col.notNull())
+          .addColumn('source', 'text', (col) => col.notNull())
+          .addColumn('idempotency_key', 'text')
+          .addColumn('error', 'text')
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addColumn('started_at', 'text')
+          .addColumn('finished_at', 'text')
+          .execute()
+        await db.schema.createIndex('releases_idempotency_key').on('releases').column('idempotency_key').unique().execute()
+        await db.schema.createIndex('releases_env_status').on('releases').columns(['project', 'environment', 'status', 'id']).execute()
+
+        await serialKey(db.schema.createTable('tasks'))
+          .addColumn('release_id', 'integer', (col) => col.notNull().references('releases.id').onDelete('cascade'))
+          .addColumn('resource', 'text', (col) => col.notNull())
+          .addColumn('action', 'text', (col) => col.notNull())
+          .addColumn('from_version', 'text')
+          .addColumn('to_version', 'text')
+          .addColumn('depends_on', 'text', (col) => col.notNull())
+          .addColumn('level', 'integer', (col) => col.notNull())
+          .addColumn('status', 'text', (col) => col.notNull())
+          .addColumn('exit_code', 'integer')
+          .addColumn('error', 'text')
+          .addColumn('started_at', 'text')
+          .addColumn('finished_at', 'text')
+          .execute()
+        await db.schema.createIndex('tasks_release').on('tasks').column('release_id').execute()
+
+        await serialKey(db.schema.createTable('task_logs'))
+          .addColumn('release_id', 'integer', (col) => col.notNull().references('releases.id').onDelete('cascade'))
+          .addColumn('task_id', 'integer')
+          .addColumn('resource', 'text')
+          .addColumn('stream', 'text', (col) => col.notNull())
+          .addColumn('line', 'text', (col) => col.notNull())
+          .addColumn('at', 'text', (col) => col.notNull())
+          .execute()
+        await db.schema.createIndex('task_logs_release').on('task_logs').columns(['release_id', 'id']).execute()
+      },
+      async down(db: Db) {
+        for (const table of ['task_logs', 'tasks', 'releases', 'apps', 'environments', 'projects']) {
+          await sql`drop table if exists ${sql.table(table)}`.execute(db)
+        }
+      },
+    },
+  }
+}
+
+export class InCodeMigrations implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.dialect)
+  }
+}

@@ -1,0 +1,123 @@
+// The one persistence interface the engine talks to. SQLite (embedded) and PostgreSQL implement it
+// with the same Kysely queries; `transaction` gives the same interface bound to one transaction.
+import type {Action, Health, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
+import type {Release, ReleaseResource, Task} from '../../api/schemas.js'
+import type {Blueprint} from '../blueprint/blueprint.js'
+
+/** What a release locks: the whole environment, or some of its resources. */
+export type LockSet = '*' | string[]
+
+export interface ProjectRecord {
+  name: string
+  blueprint: Blueprint
+  file: string
+  baseDir: string
+  createdAt: string
+  appliedAt: string
+}
+
+export interface EnvironmentRecord {
+  project: string
+  name: string
+  createdAt: string
+}
+
+export interface AppRecord {
+  project: string
+  environment: string
+  name: string
+  kind: string
+  desiredVersion: string | null
+  deployedVersion: string | null
+  health: Health
+  removed: boolean
+  updatedAt: string
+}
+
+export type ReleaseRecord = Omit<Release, 'queuePosition' | 'waitingFor' | 'tasks'> & {lockSet: LockSet}
+
+export interface NewRelease {
+  project: string
+  environment: string
+  type: ReleaseType
+  status: ReleaseStatus
+  resources: ReleaseResource[]
+  lockSet: LockSet
+  refresh: boolean
+  force: boolean
+  allowDestructive: boolean
+  comment: string | null
+  triggeredBy: string
+  source: Release['source']
+  idempotencyKey: string | null
+  createdAt: string
+}
+
+export interface NewTask {
+  resource: string
+  action: Action
+  fromVersion: string | null
+  toVersion: string | null
+  dependsOn: string[]
+  level: number
+}
+
+export type TaskRecord = Task & {releaseId: number}
+
+export interface NewLogLine {
+  releaseId: number
+  taskId: number | null
+  resource: string | null
+  stream: 'stdout' | 'stderr' | 'system'
+  line: string
+  at: string
+}
+
+export interface StoredLogLine extends NewLogLine {
+  id: number
+}
+
+export interface ReleaseFilter {
+  project?: string
+  environment?: string
+  statuses?: ReleaseStatus[]
+  limit?: number
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres'
+  /** Runs fn with a store bound to one transaction; commits when fn resolves. */
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
+  close(): Promise<void>
+
+  getProject(name: string): Promise<ProjectRecord | null>
+  listProjects(): Promise<ProjectRecord[]>
+  upsertProject(project: ProjectRecord): Promise<void>
+
+  listEnvironments(project: string): Promise<EnvironmentRecord[]>
+  getEnvironment(project: string, name: string): Promise<EnvironmentRecord | null>
+  insertEnvironment(environment: EnvironmentRecord): Promise<void>
+  deleteEnvironment(project: string, name: string): Promise<void>
+
+  listApps(project: string, environment: string): Promise<AppRecord[]>
+  upsertApp(app: AppRecord): Promise<void>
+  updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind'>>, at: string): Promise<void>
+  deleteApp(project: string, environment: string, name: string): Promise<void>
+
+  /** Inserts a release, or returns the one that already holds its idempotency key. */
+  insertRelease(release: NewRelease): Promise<{release: ReleaseRecord; created: boolean}>
+  getRelease(id: number): Promise<ReleaseRecord | null>
+  findByIdempotencyKey(key: string): Promise<ReleaseRecord | null>
+  listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]>
+  /** Compare-and-set on status: true when the release was in one of `from` and now is `to`. */
+  transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: {startedAt?: string; finishedAt?: string; error?: string | null}): Promise<boolean>
+  /** The latest finished release per app of an environment, among those that had a task for it. */
+  lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
+
+  insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]>
+  listTasks(releaseId: number): Promise<TaskRecord[]>
+  updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string}): Promise<void>
+
+  appendLogs(lines: NewLogLine[]): Promise<void>
+  readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string}): Promise<StoredLogLine[]>
+}

@@ -1,0 +1,86 @@
+// Table shapes as the database holds them. Booleans are 0/1 integers and times ISO-8601 text,
+// so that SQLite and PostgreSQL share one schema and one set of queries.
+import type {Generated} from 'kysely'
+
+export interface ProjectsTable {
+  name: string
+  blueprint: string
+  file: string
+  base_dir: string
+  created_at: string
+  applied_at: string
+}
+
+export interface EnvironmentsTable {
+  project: string
+  name: string
+  created_at: string
+}
+
+export interface AppsTable {
+  project: string
+  environment: string
+  name: string
+  kind: string
+  desired_version: string | null
+  deployed_version: string | null
+  health: string
+  removed: number
+  updated_at: string
+}
+
+export interface ReleasesTable {
+  id: Generated<number>
+  project: string
+  environment: string
+  type: string
+  status: string
+  resources: string
+  lock_set: string
+  refresh: number
+  force: number
+  allow_destructive: number
+  comment: string | null
+  triggered_by: string
+  source: string
+  idempotency_key: string | null
+  error: string | null
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+}
+
+export interface TasksTable {
+  id: Generated<number>
+  release_id: number
+  resource: string
+  action: string
+  from_version: string | null
+  to_version: string | null
+  depends_on: string
+  level: number
+  status: string
+  exit_code: number | null
+  error: string | null
+  started_at: string | null
+  finished_at: string | null
+}
+
+export interface TaskLogsTable {
+  id: Generated<number>
+  release_id: number
+  task_id: number | null
+  resource: string | null
+  stream: string
+  line: string
+  at: string
+}
+
+export interface Database {
+  projects: ProjectsTable
+  environments: EnvironmentsTable
+  apps: AppsTable
+  releases: ReleasesTable
+  tasks: TasksTable
+  task_logs: TaskLogsTable
+}
