@@ -340,7 +340,11 @@ export class Engine {
       })
     }
     const selected = names.map((name) => states.find((state) => state.name === name) as AppState)
-    const outOfSync = selected.filter((state) => options.force || state.sync !== 'Synced')
+    // An app that a queued or running release already takes to its desired version needs no second release.
+    const active = await this.store.listReleases({project: project.name, environment, statuses: ACTIVE_STATUSES})
+    const underWay = (state: AppState) =>
+      active.some((release) => release.resources.some((resource) => resource.name === state.name && resource.toVersion === state.desiredVersion && resource.action !== 'delete'))
+    const outOfSync = selected.filter((state) => options.force || (state.sync !== 'Synced' && !underWay(state)))
     if (outOfSync.length === 0) return {release: null, apps: selected}
     const {release} = await this.trigger(
       project.name,

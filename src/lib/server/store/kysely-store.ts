@@ -124,7 +124,7 @@ export class KyselyStore implements Store {
   }
 
   async listApps(project: string, environment: string): Promise<AppRecord[]> {
-    const rows = await this.db.selectFrom('apps').selectAll().where('project', '=', project).where('environment', '=', environment).execute()
+    const rows = await this.db.selectFrom('apps').selectAll().where('project', '=', project).where('environment', '=', environment).orderBy('name').execute()
     return rows.map((row) => ({
       project: row.project,
       environment: row.environment,

@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+
+import {isFinalStatus} from '../../lib/api/domain.js'
+import type {LogLine} from '../../lib/api/schemas.js'
+import {ApiCommand} from '../../lib/cli/base-command.js'
+import {logLine} from '../../lib/cli/render.js'
+import {delay} from '../../lib/client/client.js'
+
+const PAGE = 1000
+const FOLLOW_INTERVAL_MS = 500
+
+export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
+  static summary = 'Print the task logs of a release; -f follows them until the release ends.'
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %> 42',
+    '<%= config.bin %> <%= command.id %> 42 --follow',
+    '<%= config.bin %> <%= command.id %> 42 --task api --json',
+  ]
+
+  static args = {
+    id: Args.integer({description: 'Release id.', required: true, min: 1}),
+  }
+
+  static flags = {
+    follow: Flags.boolean({char: 'f', summary: 'Keep printing new lines until the release ends.'}),
+    task: Flags.string({summary: 'Only the lines of this task (resource).'}),
+  }
+
+  async run(): Promise<LogLine[]> {
+    const client = await this.client()
+    const collected: LogLine[] = []
+    let after = 0
+    for (;;) {
+      const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(this.flags.task && {resource: this.flags.task})})
+      for (const line of page.lines) {
+        if (this.jsonEnabled()) collected.push(line)
+        else this.print(logLine(line, {withResource: !this.flags.task}))
+      }
+      after = page.next
+      if (page.lines.length === PAGE) continue
+      if (!this.flags.follow || isFinalStatus(page.releaseStatus)) {
+        // One last page: lines written just before the release ended.
+        if (this.flags.follow && page.lines.length > 0) continue
+        break
+      }
+      await delay(FOLLOW_INTERVAL_MS)
+    }
+    return collected
+  }
+}

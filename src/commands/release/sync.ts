@@ -1,0 +1,84 @@
+import {randomUUID} from 'node:crypto'
+
+import {Args, Flags} from '@oclif/core'
+
+import {formatDuration} from '../../lib/api/duration.js'
+import type {SyncResponse} from '../../lib/api/schemas.js'
+import {ApiCommand} from '../../lib/cli/base-command.js'
+import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
+import {settleWait} from '../../lib/cli/outcomes.js'
+import {Progress} from '../../lib/cli/output.js'
+import {appTable, releaseSummary} from '../../lib/cli/render.js'
+import {waitForApps} from '../../lib/client/wait.js'
+
+export default class ReleaseSync extends ApiCommand<typeof ReleaseSync> {
+  static summary = 'Bring apps to their desired version: one selective release of the out-of-sync ones.'
+
+  static description = `Apps already Synced are left alone (unless --force); when all are, nothing is triggered and the command exits 0. Unknown app names exit 9 and list the valid ones. With --wait, the command then waits like "release wait" for all the apps together.
+
+EXIT CODES
+${Object.entries({'0': 'synced (or already in sync); with --wait: the apps are stable', ...Object.fromEntries(Object.entries(WAIT_EXIT_CODES).slice(1)), '5': 'state lock conflict', '6': 'blocked by a pause', '9': 'unknown project, environment or app'}).map(([code, text]) => `  ${code}  ${text}`).join('\n')}`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %> api,web --project shop --environment staging',
+    '<%= config.bin %> <%= command.id %> api,web --project shop --environment prod --wait --timeout 15m',
+    'RELCTL_PROJECT=shop RELCTL_ENVIRONMENT=prod <%= config.bin %> <%= command.id %> api --force --json',
+  ]
+
+  static args = {
+    apps: Args.string({description: 'Comma-separated app (resource) names.', required: true}),
+  }
+
+  static flags = {
+    force: Flags.boolean({summary: 'Release the apps even when they are in sync.'}),
+    comment: Flags.string({summary: 'Why: shown in release list and show.'}),
+    wait: Flags.boolean({summary: 'Wait until the apps are stable.'}),
+    ...waitFlags,
+  }
+
+  async run(): Promise<SyncResponse> {
+    const {project, environment} = this.scope()
+    const apps = splitNames(this.args.apps)
+    const client = await this.client()
+    const result = await client.sync(
+      project,
+      environment,
+      {apps, force: this.flags.force, source: 'cli', ...(this.flags.comment && {comment: this.flags.comment})},
+      randomUUID(),
+    )
+    if (result.release) {
+      this.note(releaseSummary(result.release, true))
+    } else {
+      const underWay = [...new Set(result.apps.flatMap((app) => app.activeReleases.map((release) => release.id)))]
+      this.note(
+        underWay.length > 0 && result.apps.some((app) => app.sync !== 'Synced')
+          ? `nothing new to release: release ${underWay.join(', ')} already takes ${apps.join(', ')} to the desired version`
+          : `${apps.join(', ')} ${apps.length > 1 ? 'are' : 'is'} already in sync; nothing to release (use --force to release anyway)`,
+      )
+    }
+    if (!this.flags.wait) {
+      this.print(result.release ? String(result.release.id) : appTable(result.apps))
+      return result
+    }
+    const progress = await Progress.create(`waiting for ${apps.join(', ')}`)
+    try {
+      const outcome = await waitForApps(client, {
+        project,
+        environment,
+        apps,
+        timeoutMs: this.flags.timeout,
+        intervalMs: this.flags.interval,
+        sync: false,
+        watch: result.release ? [result.release.id] : [],
+        onChange: (text) => progress.event(text),
+        onStatus: (text) => progress.status(text),
+      })
+      progress.stop()
+      const settled = await settleWait(client, outcome, formatDuration(this.flags.timeout))
+      this.print(appTable(settled.apps))
+      return {release: result.release && (await client.getRelease(result.release.id)), apps: settled.apps}
+    } finally {
+      progress.stop()
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import {randomUUID} from 'node:crypto'
+
+import {Flags} from '@oclif/core'
+
+import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
+import {formatDuration} from '../../lib/api/duration.js'
+import type {Release, TriggerRequest} from '../../lib/api/schemas.js'
+import {ApiCommand} from '../../lib/cli/base-command.js'
+import {splitNames, waitFlags} from '../../lib/cli/flags.js'
+import {settleRelease, waitForRelease} from '../../lib/cli/outcomes.js'
+import {Progress} from '../../lib/cli/output.js'
+import {releaseSummary} from '../../lib/cli/render.js'
+import {CliError} from '../../lib/client/errors.js'
+
+export default class ReleaseTrigger extends ApiCommand<typeof ReleaseTrigger> {
+  static summary = 'Start a release of any type.'
+
+  static description = `Types: launch (every resource), full (every resource whose desired version differs from the deployed one; --force: all), selective (--resources a,b; add :create, :update or :delete to choose the action), destroy (every resource, needs --allow-destructive). Without --type, a trigger with --resources is selective and one without is full.
+
+The release is durable before the command hears "accepted". It runs at once or queues; a queued release says what it waits for. With --on-conflict fail, a release that would have to wait behind a conflicting one is refused with exit 5 and nothing is queued.
+
+Every trigger carries an idempotency key (a new one per run unless --idempotency-key is given), so a retried request never queues twice.
+
+EXIT CODES
+  0  accepted (with --wait: succeeded)
+  2  invalid input (type, resources, flags)
+  3  with --wait: the release failed or was cancelled
+  4  with --wait: timed out
+  5  state lock held by a conflicting release (--on-conflict fail)
+  6  blocked by a pause
+  7  authentication failed
+  8  control plane unreachable
+  9  project, environment or resource not found`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --type full --project shop --environment staging --comment "weekly" --json',
+    '<%= config.bin %> <%= command.id %> --resources api,web --project shop --environment prod --wait --timeout 15m',
+    '<%= config.bin %> <%= command.id %> --type selective --resources old-worker:delete --allow-destructive -p shop -e prod',
+    '<%= config.bin %> <%= command.id %> --type selective --resources api --on-conflict fail --idempotency-key "$CI_PIPELINE_ID" -p shop -e prod',
+  ]
+
+  static flags = {
+    type: Flags.option({options: RELEASE_TYPES, summary: 'Release type (default: selective with --resources, else full).'})(),
+    resources: Flags.string({summary: 'Resources of a selective release: a,b or a:create,b:delete.'}),
+    refresh: Flags.boolean({summary: 'Mark the release as a refresh (recorded in its metadata).'}),
+    force: Flags.boolean({summary: 'Redeploy even what is in sync.'}),
+    'allow-destructive': Flags.boolean({summary: 'Allow deletes (destroy releases, :delete, resources removed from the blueprint).'}),
+    comment: Flags.string({summary: 'Why: shown in release list and show.'}),
+    'on-conflict': Flags.option({options: ['queue', 'fail'] as const, default: 'queue', summary: 'Queue behind a conflicting release, or fail at once (exit 5).'})(),
+    'idempotency-key': Flags.string({summary: 'Makes retries safe: the same key returns the same release.'}),
+    wait: Flags.boolean({summary: 'Wait for the release to end; exit 0 only when it succeeded.'}),
+    ...waitFlags,
+  }
+
+  async run(): Promise<Release> {
+    const {project, environment} = this.scope()
+    const type = this.flags.type ?? (this.flags.resources ? 'selective' : 'full')
+    const request: TriggerRequest = {
+      type,
+      ...(this.flags.resources && {resources: parseResources(this.flags.resources)}),
+      refresh: this.flags.refresh,
+      force: this.flags.force,
+      allowDestructive: this.flags['allow-destructive'],
+      ...(this.flags.comment && {comment: this.flags.comment}),
+      onConflict: this.flags['on-conflict'],
+      source: 'cli',
+    }
+    const client = await this.client()
+    const {release, created} = await client.trigger(project, environment, request, this.flags['idempotency-key'] ?? randomUUID())
+    this.note(releaseSummary(release, created))
+    if (!this.flags.wait) {
+      this.print(String(release.id))
+      return release
+    }
+    const progress = await Progress.create(`release ${release.id}`)
+    try {
+      const wait = await waitForRelease(client, release, {
+        timeoutMs: this.flags.timeout,
+        intervalMs: this.flags.interval,
+        onChange: (text) => progress.event(text),
+      })
+      progress.stop()
+      const final = await settleRelease(client, wait, formatDuration(this.flags.timeout))
+      this.print(`Release ${final.id} succeeded`)
+      return final
+    } finally {
+      progress.stop()
+    }
+  }
+}
+
+/** "api,web:create" -> [{name: 'api'}, {name: 'web', action: 'create'}] */
+export function parseResources(text: string): NonNullable<TriggerRequest['resources']> {
+  return splitNames(text).map((item) => {
+    const [name, action, ...rest] = item.split(':')
+    if (rest.length > 0 || (action !== undefined && !(ACTIONS as readonly string[]).includes(action))) {
+      throw new CliError(`"${item}" is not a resource: write NAME or NAME:ACTION with ACTION one of ${ACTIONS.join(', ')}`, 2, 'usage')
+    }
+    return action ? {name, action: action as (typeof ACTIONS)[number]} : {name}
+  })
+}

@@ -1,0 +1,100 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/cli/base-command.js'
+import {durationFlag} from '../../lib/cli/flags.js'
+import {CliError} from '../../lib/client/errors.js'
+
+export interface ServerStartResult {
+  url: string
+  token: string
+  tokenSource: string
+  dataDir: string
+  database: string
+  profileWritten: boolean
+}
+
+export default class ServerStart extends BaseCommand<typeof ServerStart> {
+  static summary = 'Run the control plane (embedded SQLite in the data dir).'
+
+  static description = `Binds 127.0.0.1 by default. Every route but /healthz needs the bearer token: pass --token (or RELCTL_SERVER_TOKEN), or let the first start generate one and keep it in the data dir. The token is printed, and written to the CLI's default profile when that has none, so the next relctl command on this machine just works.
+
+On SIGINT or SIGTERM the control plane stops admitting releases, lets running ones finish for --shutdown-grace, then stops them and records them as interrupted. Queued releases stay queued and run after the next start.
+
+With --json, one JSON line with url, token and dataDir is printed once the server listens.`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --port 8080 --data-dir ./relctl-data',
+    'RELCTL_SERVER_TOKEN=s3cret <%= config.bin %> <%= command.id %> --host 0.0.0.0 --port 7420 --json',
+  ]
+
+  static flags = {
+    host: Flags.string({summary: 'Interface to bind.', default: '127.0.0.1'}),
+    port: Flags.integer({summary: 'Port to listen on (0 picks a free one).', default: 7420, min: 0, max: 65_535}),
+    'data-dir': Flags.string({summary: 'Folder for the database and token.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
+    token: Flags.string({summary: 'Bearer token clients must send.', env: 'RELCTL_SERVER_TOKEN'}),
+    'shutdown-grace': durationFlag({summary: 'How long running releases may finish after SIGINT/SIGTERM.', default: 30_000, defaultHelp: async () => '30s'}),
+    'log-level': Flags.option({options: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'info', summary: 'Server log level (logs go to stderr).'})(),
+  }
+
+  async run(): Promise<ServerStartResult | void> {
+    const {defaultDataDir, startControlPlane} = await import('../../lib/server/server.js')
+    const {ensureDefaultProfile} = await import('../../lib/cli/profiles.js')
+    const dataDir = this.flags['data-dir'] ?? defaultDataDir()
+    let plane
+    try {
+      plane = await startControlPlane({
+        host: this.flags.host,
+        port: this.flags.port,
+        dataDir,
+        token: this.flags.token,
+        version: this.config.version,
+        shutdownGraceMs: this.flags['shutdown-grace'],
+        logLevel: this.flags['log-level'],
+        logStream: process.stderr,
+      })
+    } catch (error) {
+      const err = error as {code?: string; message: string}
+      if (err.code === 'EADDRINUSE') throw new CliError(`port ${this.flags.port} on ${this.flags.host} is already in use`, 2, 'usage', 'pick another with --port, or stop what uses it')
+      if (err.code === 'EACCES') throw new CliError(`cannot listen on ${this.flags.host}:${this.flags.port}: permission denied`, 2, 'usage', 'use a port above 1023')
+      if (err.message.startsWith('another control plane')) throw new CliError(err.message, 2, 'usage')
+      throw error
+    }
+    const profileWritten = await ensureDefaultProfile({url: plane.url, token: plane.token})
+    const result: ServerStartResult = {
+      url: plane.url,
+      token: plane.token,
+      tokenSource: plane.tokenSource,
+      dataDir: plane.dataDir,
+      database: plane.database,
+      profileWritten,
+    }
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(result)}\n`)
+    } else {
+      const tokenNote = {given: 'given', 'data-dir': 'from the data dir', generated: 'generated and kept in the data dir'}[plane.tokenSource]
+      this.print(
+        [
+          `relctl control plane listening on ${plane.url}`,
+          `  token:    ${plane.token} (${tokenNote})`,
+          `  data dir: ${plane.dataDir}`,
+          `  database: ${plane.database}`,
+          profileWritten ? '  profile "default" now points here, so relctl commands on this machine need no flags' : `  connect with: relctl login --url ${plane.url} --token <token>`,
+          'Stop with Ctrl+C: running releases get the grace period, queued ones wait for the next start.',
+        ].join('\n'),
+      )
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        this.note(`received ${signal}; stopping`)
+        plane.stop().then(resolve, (error) => {
+          this.note(`error while stopping: ${(error as Error).message}`)
+          process.exitCode = 1
+          resolve()
+        })
+      }
+      process.once('SIGINT', () => stop('SIGINT'))
+      process.once('SIGTERM', () => stop('SIGTERM'))
+    })
+  }
+}

@@ -1,0 +1,139 @@
+// BaseCommand owns --json, parsed flags and args, and error handling with the documented exit codes.
+// ApiCommand adds the connection and scope flags and the lazily built client.
+import {userInfo} from 'node:os'
+
+import {Command, type Interfaces} from '@oclif/core'
+
+import {EXIT} from '../api/domain.js'
+import type {ControlPlaneClient} from '../client/client.js'
+import {CliError} from '../client/errors.js'
+import {connectionFlags, scopeFlags} from './flags.js'
+import {DEFAULT_URL, readProfile} from './profiles.js'
+
+export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+interface ErrorLike {
+  message?: string
+  exitCode?: number
+  code?: string
+  hint?: string
+  data?: unknown
+  stack?: string
+  oclif?: {exit?: number}
+}
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true
+
+  protected flags!: Flags<T>
+  protected args!: Args<T>
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as Flags<T>
+    this.args = args as Args<T>
+  }
+
+  /** Writes data for people on stdout; silent under --json, where run()'s result is printed instead. */
+  protected print(text: string) {
+    if (!this.jsonEnabled()) process.stdout.write(`${text}\n`)
+  }
+
+  /** Progress and warnings go to stderr, in JSON mode too. */
+  protected note(text: string) {
+    process.stderr.write(`${text}\n`)
+  }
+
+  // oclif's JSON mode drops custom exit codes (oclif/core#1423): set process.exitCode here ourselves.
+  public override async catch(error: Error & ErrorLike): Promise<void> {
+    if (error.code === 'EEXIT') {
+      process.exitCode = error.oclif?.exit ?? 0
+      return
+    }
+    const exitCode = error.oclif?.exit ?? error.exitCode ?? EXIT.unexpected
+    process.exitCode = exitCode
+    const known = error instanceof CliError || error.oclif !== undefined
+    const message = error.message || String(error)
+    if (this.jsonEnabled()) {
+      const isApiError = error instanceof CliError && 'status' in error
+      const extra = !isApiError && error.data && typeof error.data === 'object' ? error.data : {}
+      const apiBody = isApiError && error.data && typeof error.data === 'object' ? error.data : {}
+      this.logJson({
+        error: {...apiBody, code: error.code ?? (error.oclif ? 'usage' : 'unexpected'), message, ...(error.hint && {hint: error.hint})},
+        exitCode,
+        ...extra,
+      })
+      return
+    }
+    const {colors} = await import('./output.js')
+    const chalk = await colors()
+    process.stderr.write(`${chalk.red('Error:')} ${message}\n`)
+    if (error.hint) process.stderr.write(`${chalk.dim('Hint:')} ${error.hint}\n`)
+    if (!known) {
+      if (process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
+      else process.stderr.write('This is unexpected; run again with DEBUG=1 for details, and report it.\n')
+    }
+  }
+}
+
+export abstract class ApiCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {...connectionFlags, ...scopeFlags}
+
+  private clientInstance: ControlPlaneClient | undefined
+
+  protected get apiFlags() {
+    return this.flags as unknown as {url?: string; token?: string; profile: string; project?: string; environment?: string}
+  }
+
+  protected async client(): Promise<ControlPlaneClient> {
+    if (!this.clientInstance) {
+      const {url, token, profile: profileName} = this.apiFlags
+      const profile = await readProfile(profileName)
+      if (profileName !== 'default' && !profile && !url) {
+        throw new CliError(`profile "${profileName}" does not exist`, EXIT.usage, 'usage', `create it with: relctl login --url <url> --token <token> --profile ${profileName}`)
+      }
+      const {ControlPlaneClient} = await import('../client/client.js')
+      this.clientInstance = new ControlPlaneClient({
+        url: url ?? profile?.url ?? DEFAULT_URL,
+        token: token ?? profile?.token,
+        actor: process.env.RELCTL_ACTOR || safeUserName(),
+      })
+    }
+    return this.clientInstance
+  }
+
+  /** The project, which every scoped command needs. */
+  protected project(): string {
+    const {project} = this.apiFlags
+    if (!project) throw new CliError('no project given', EXIT.usage, 'usage', 'pass --project NAME (-p) or set RELCTL_PROJECT')
+    return project
+  }
+
+  protected scope(): {project: string; environment: string} {
+    const project = this.project()
+    const {environment} = this.apiFlags
+    if (!environment) throw new CliError('no environment given', EXIT.usage, 'usage', 'pass --environment NAME (-e) or set RELCTL_ENVIRONMENT')
+    return {project, environment}
+  }
+
+  public override async finally(error: Error | undefined): Promise<void> {
+    await this.clientInstance?.close()
+    return super.finally(error)
+  }
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'cli'
+  }
+}

@@ -1,0 +1,110 @@
+// What the waiting commands print and exit with when the wait ends, and waiting for one release.
+import {EXIT, isFinalStatus} from '../api/domain.js'
+import type {AppState, Release} from '../api/schemas.js'
+import {type ControlPlaneClient, delay} from '../client/client.js'
+import {CliError, UnreachableError} from '../client/errors.js'
+import type {WaitOutcome} from '../client/wait.js'
+import {appTable} from './render.js'
+
+const LOG_TAIL_LINES = 20
+
+/** The failed tasks of a release with the last lines of each one's log. */
+export async function failureReport(client: ControlPlaneClient, release: Release): Promise<string> {
+  const full = release.tasks ? release : await client.getRelease(release.id)
+  const failed = (full.tasks ?? []).filter((task) => task.status === 'failed' || task.status === 'interrupted')
+  const lines = [`Release ${full.id} ${full.status}${full.error ? `: ${full.error}` : ''}`]
+  for (const task of failed) {
+    lines.push('', `Task ${task.resource} (${[task.action, task.toVersion].filter(Boolean).join(' ')}) ${task.status}: ${task.error ?? ''}`)
+    const logs = await client.releaseLogs(full.id, {resource: task.resource, limit: 5000})
+    const tail = logs.lines.slice(-LOG_TAIL_LINES)
+    if (tail.length > 0) lines.push(`  last ${tail.length} log line(s):`, ...tail.map((line) => `  | ${line.line}`))
+  }
+  if (failed.length > 0) lines.push('', `Full logs: relctl release logs ${full.id}`)
+  return lines.join('\n')
+}
+
+export interface WaitResult {
+  outcome: WaitOutcome['kind']
+  apps: AppState[]
+  release?: Release
+}
+
+/** Turns a finished wait into the command's result, or into the error with the documented exit code. */
+export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcome, timeoutText: string): Promise<WaitResult> {
+  switch (outcome.kind) {
+    case 'stable':
+      return {outcome: 'stable', apps: outcome.apps}
+    case 'failed': {
+      const report = await failureReport(client, outcome.release)
+      const release = await client.getRelease(outcome.release.id)
+      throw new CliError(report, EXIT.releaseFailed, `release_${outcome.release.status}`, undefined, {apps: outcome.apps, release})
+    }
+    case 'degraded': {
+      const names = outcome.apps.filter((app) => app.health === 'Degraded').map((app) => app.name)
+      throw new CliError(
+        `app${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} Degraded and nothing is running to fix ${names.length > 1 ? 'them' : 'it'}:\n${appTable(outcome.apps)}`,
+        EXIT.releaseFailed,
+        'degraded',
+        'look at the last release\'s logs (relctl release logs ID), fix, and sync again',
+        {apps: outcome.apps},
+      )
+    }
+    case 'timeout':
+      throw new CliError(`timed out after ${timeoutText}; current state:\n${appTable(outcome.apps)}`, EXIT.timeout, 'timeout', 'wait longer with --timeout', {apps: outcome.apps})
+    case 'unreachable':
+      throw new CliError(`${outcome.error.message} (gave up after ${timeoutText})`, EXIT.unreachable, 'unreachable', outcome.error.hint, {apps: outcome.apps})
+  }
+}
+
+export type ReleaseWait = {kind: 'final'; release: Release} | {kind: 'timeout'; release: Release} | {kind: 'unreachable'; release: Release; error: UnreachableError}
+
+/** Polls one release until it ends, reporting each change of its or its tasks' status. */
+export async function waitForRelease(
+  client: ControlPlaneClient,
+  first: Release,
+  options: {timeoutMs: number; intervalMs: number; onChange: (text: string) => void},
+): Promise<ReleaseWait> {
+  const deadline = Date.now() + options.timeoutMs
+  const seen = new Map<string, string>()
+  let release = first
+  const report = (current: Release) => {
+    const releaseState = `${current.status}${current.waitingFor ? `: ${current.waitingFor.message}` : ''}`
+    if (seen.get('release') !== releaseState) options.onChange(`release ${current.id} ${releaseState}`)
+    seen.set('release', releaseState)
+    for (const task of current.tasks ?? []) {
+      if (seen.get(task.resource) !== task.status && task.status !== 'pending') {
+        options.onChange(`  ${task.resource}: ${task.status}${task.error ? ` (${task.error})` : ''}`)
+      }
+      seen.set(task.resource, task.status)
+    }
+  }
+  report(release)
+  let unreachable: UnreachableError | null = null
+  while (!isFinalStatus(release.status)) {
+    if (Date.now() >= deadline) return unreachable ? {kind: 'unreachable', release, error: unreachable} : {kind: 'timeout', release}
+    await delay(Math.min(options.intervalMs * (0.8 + Math.random() * 0.4), Math.max(0, deadline - Date.now())))
+    try {
+      release = await client.getRelease(release.id, {timeoutMs: 10_000})
+      unreachable = null
+    } catch (error) {
+      if (!(error instanceof UnreachableError)) throw error
+      if (!unreachable) options.onChange(`${error.message}; retrying until the timeout`)
+      unreachable = error
+      continue
+    }
+    report(release)
+  }
+  return {kind: 'final', release}
+}
+
+/** Exit 0 for a succeeded release; 3 with the failure report otherwise. */
+export async function settleRelease(client: ControlPlaneClient, wait: ReleaseWait, timeoutText: string): Promise<Release> {
+  if (wait.kind === 'timeout') {
+    throw new CliError(`timed out after ${timeoutText}; release ${wait.release.id} is ${wait.release.status}`, EXIT.timeout, 'timeout', `keep watching with: relctl release show ${wait.release.id}`, {release: wait.release})
+  }
+  if (wait.kind === 'unreachable') {
+    throw new CliError(`${wait.error.message} (gave up after ${timeoutText})`, EXIT.unreachable, 'unreachable', wait.error.hint, {release: wait.release})
+  }
+  if (wait.release.status === 'succeeded') return wait.release
+  throw new CliError(await failureReport(client, wait.release), EXIT.releaseFailed, `release_${wait.release.status}`, undefined, {release: wait.release})
+}

@@ -1,0 +1,130 @@
+// Waiting for apps to become stable: look once, then poll with jitter until every app is stable, a
+// release touching them fails, the deadline passes, or the control plane stays unreachable.
+// All apps are watched together, not one after another.
+import type {AppState, Release} from '../api/schemas.js'
+import {type ControlPlaneClient, delay} from './client.js'
+import {CliError, UnreachableError} from './errors.js'
+
+export interface WaitOptions {
+  project: string
+  environment: string
+  apps: string[]
+  timeoutMs: number
+  intervalMs: number
+  /** trigger a sync when apps are out of sync and nothing is queued or running for them */
+  sync: boolean
+  /** releases whose end the caller already cares about (e.g. the one `release sync` just made) */
+  watch?: number[]
+  onChange?: (text: string) => void
+  onStatus?: (text: string) => void
+  idempotencyKey?: () => string
+}
+
+export type WaitOutcome =
+  | {kind: 'stable'; apps: AppState[]}
+  | {kind: 'failed'; apps: AppState[]; release: Release}
+  | {kind: 'degraded'; apps: AppState[]}
+  | {kind: 'timeout'; apps: AppState[]}
+  | {kind: 'unreachable'; apps: AppState[]; error: UnreachableError}
+
+const BAD_ENDINGS = new Set(['failed', 'cancelled', 'rejected'])
+
+export function describeApp(app: AppState): string {
+  const active = app.activeReleases.map((release) => `release ${release.id} ${release.status}`).join(', ')
+  return `${app.name}: ${app.sync}/${app.health} (deployed ${app.deployedVersion ?? 'nothing'}, desired ${app.desiredVersion ?? '-'})${active ? `, ${active}` : ''}`
+}
+
+export async function waitForApps(client: ControlPlaneClient, options: WaitOptions): Promise<WaitOutcome> {
+  const deadline = Date.now() + options.timeoutMs
+  const watched = new Set(options.watch ?? [])
+  const lastDescription = new Map<string, string>()
+  let apps: AppState[] = []
+  let synced = false
+  let unreachableSince: UnreachableError | null = null
+  const say = (text: string) => options.onChange?.(text)
+
+  for (let first = true; ; first = false) {
+    const remaining = deadline - Date.now()
+    let states: AppState[]
+    try {
+      states = await client.listApps(options.project, options.environment, {timeoutMs: Math.max(1000, Math.min(10_000, remaining))})
+      if (unreachableSince) say('control plane reachable again')
+      unreachableSince = null
+    } catch (error) {
+      if (!(error instanceof UnreachableError)) throw error
+      if (!unreachableSince) say(`${error.message}; retrying until the timeout`)
+      unreachableSince = error
+      if (Date.now() >= deadline) return {kind: 'unreachable', apps, error}
+      await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
+      continue
+    }
+
+    if (first) {
+      const unknown = options.apps.filter((name) => !states.some((state) => state.name === name))
+      if (unknown.length > 0) {
+        throw new CliError(
+          `unknown app${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')} in ${options.project}/${options.environment}; valid apps: ${states.map((state) => state.name).join(', ')}`,
+          9,
+          'not_found',
+        )
+      }
+    }
+    apps = options.apps.map((name) => states.find((state) => state.name === name) as AppState)
+
+    for (const app of apps) {
+      const description = describeApp(app)
+      if (lastDescription.get(app.name) !== description) say(description)
+      lastDescription.set(app.name, description)
+      for (const release of app.activeReleases) watched.add(release.id)
+    }
+    if (apps.every((app) => app.stable)) return {kind: 'stable', apps}
+
+    // A watched release that is no longer active has ended: a bad ending ends the wait.
+    const active = new Set(apps.flatMap((app) => app.activeReleases.map((release) => release.id)))
+    for (const id of [...watched]) {
+      if (active.has(id)) continue
+      const release = await client.getRelease(id)
+      if (release.status === 'queued' || release.status === 'running' || release.status === 'pending_approval') continue
+      watched.delete(id)
+      if (BAD_ENDINGS.has(release.status)) return {kind: 'failed', apps, release}
+    }
+
+    const idle = apps.filter((app) => app.activeReleases.length === 0 && !app.stable)
+    if (options.sync && !synced) {
+      const outOfSync = idle.filter((app) => app.sync !== 'Synced')
+      if (outOfSync.length > 0) {
+        const result = await client.sync(
+          options.project,
+          options.environment,
+          {apps: outOfSync.map((app) => app.name), source: 'cli'},
+          options.idempotencyKey?.() ?? crypto.randomUUID(),
+        )
+        synced = true
+        if (result.release) {
+          watched.add(result.release.id)
+          say(`triggered release ${result.release.id} to sync ${outOfSync.map((app) => app.name).join(', ')}`)
+          continue
+        }
+      }
+    }
+
+    // Nothing is running for these apps and they are not fine: they will not become stable by waiting.
+    if (!(options.sync && synced && watched.size > 0)) {
+      const degraded = idle.filter((app) => app.health === 'Degraded')
+      if (degraded.length > 0) return {kind: 'degraded', apps}
+      const lastFailed = idle.find((app) => app.lastRelease && BAD_ENDINGS.has(app.lastRelease.status))
+      if (lastFailed?.lastRelease && (!options.sync || synced)) {
+        return {kind: 'failed', apps, release: await client.getRelease(lastFailed.lastRelease.id)}
+      }
+    }
+
+    if (Date.now() >= deadline) return {kind: 'timeout', apps}
+    options.onStatus?.(`waiting for ${apps.filter((app) => !app.stable).map((app) => app.name).join(', ')}`)
+    await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
+  }
+}
+
+/** ±20% so that many waiting CI jobs do not poll in lockstep. */
+function jitter(ms: number): number {
+  return ms * (0.8 + Math.random() * 0.4)
+}
