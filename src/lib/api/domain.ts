@@ -8,6 +8,8 @@ export const ACTIONS = ['create', 'update', 'delete'] as const
 export const SYNC_STATES = ['Synced', 'OutOfSync', 'Unknown'] as const
 export const HEALTH_STATES = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Unknown'] as const
 export const SOURCES = ['cli', 'api', 'schedule'] as const
+export const SETTING_SOURCES = ['default', 'control-plane', 'environment'] as const
+export const DEFAULT_MAX_PARALLEL = 10
 export const WAIT_REASONS = ['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'capacity'] as const
 
 export type ReleaseType = (typeof RELEASE_TYPES)[number]

@@ -7,6 +7,7 @@ import {
   HEALTH_STATES,
   RELEASE_STATUSES,
   RELEASE_TYPES,
+  SETTING_SOURCES,
   SOURCES,
   SYNC_STATES,
   TASK_STATUSES,
@@ -77,6 +78,13 @@ export const Task = Type.Object({
   finishedAt: NullableString,
 })
 
+export const Decision = Type.Object({
+  decision: literals(['approved', 'rejected'] as const),
+  by: Type.String(),
+  at: Type.String(),
+  comment: NullableString,
+})
+
 export const Release = Type.Object({
   id: Type.Integer(),
   project: Type.String(),
@@ -95,6 +103,7 @@ export const Release = Type.Object({
   createdAt: Type.String(),
   startedAt: NullableString,
   finishedAt: NullableString,
+  decision: Type.Union([Decision, Type.Null()], {description: 'the approval decision, where the approval workflow is on'}),
   queuePosition: Type.Optional(Type.Integer({description: '1-based position among the queued releases of the environment'})),
   waitingFor: Type.Optional(WaitingFor),
   tasks: Type.Optional(Type.Array(Task)),
@@ -193,6 +202,40 @@ export const LogLine = Type.Object({
 
 export const LogsResponse = Type.Object({lines: Type.Array(LogLine), next: Type.Integer(), releaseStatus: literals(RELEASE_STATUSES)})
 
+const settingSource = literals(SETTING_SOURCES)
+
+export const SettingsChange = Type.Object({
+  project: NullableString,
+  environment: NullableString,
+  setting: Type.String(),
+  oldValue: NullableString,
+  newValue: NullableString,
+  changedBy: Type.String(),
+  changedAt: Type.String(),
+})
+
+export const SettingsView = Type.Object({
+  scope: Type.Object({project: NullableString, environment: NullableString}),
+  parallel: Type.Object({value: Type.Boolean(), source: settingSource}),
+  maxParallel: Type.Object({value: Type.Integer(), source: settingSource}),
+  approval: Type.Object({value: Type.Boolean(), source: settingSource}),
+  history: Type.Array(SettingsChange, {description: 'the latest changes at this scope, newest first'}),
+})
+
+const SettingsScope = {
+  project: Type.Optional(Type.String({minLength: 1})),
+  environment: Type.Optional(Type.String({minLength: 1})),
+}
+
+export const SetParallelRequest = Type.Object(
+  {...SettingsScope, enabled: Type.Optional(Type.Boolean()), max: Type.Optional(Type.Integer({minimum: 1, maximum: 1000}))},
+  {additionalProperties: false},
+)
+
+export const SetApprovalRequest = Type.Object({...SettingsScope, enabled: Type.Boolean()}, {additionalProperties: false})
+
+export const DecisionRequest = Type.Object({comment: Type.Optional(Type.String({maxLength: 2000}))}, {additionalProperties: false})
+
 export const WhoAmI = Type.Object({subject: Type.String(), serverVersion: Type.String(), database: Type.String()})
 
 export type ErrorBody = Static<typeof ErrorBody>
@@ -214,3 +257,9 @@ export type Environment = Static<typeof Environment>
 export type LogLine = Static<typeof LogLine>
 export type LogsResponse = Static<typeof LogsResponse>
 export type WhoAmI = Static<typeof WhoAmI>
+export type Decision = Static<typeof Decision>
+export type SettingsChange = Static<typeof SettingsChange>
+export type SettingsView = Static<typeof SettingsView>
+export type SetParallelRequest = Static<typeof SetParallelRequest>
+export type SetApprovalRequest = Static<typeof SetApprovalRequest>
+export type DecisionRequest = Static<typeof DecisionRequest>

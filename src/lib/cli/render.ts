@@ -68,6 +68,10 @@ export function releaseDetails(release: Release): string {
     `  comment:    ${release.comment ?? '-'}`,
     `  triggered:  by ${release.triggeredBy} from ${release.source}, ${release.createdAt}${release.idempotencyKey ? ` (key ${release.idempotencyKey})` : ''}`,
   ]
+  if (release.decision) {
+    const {decision, by, at, comment} = release.decision
+    lines.push(`  decision:   ${decision} by ${by} at ${at}${comment ? ` (${comment})` : ''}`)
+  }
   if (release.startedAt) lines.push(`  started:    ${release.startedAt}`)
   if (release.finishedAt) {
     const took = release.startedAt ? ` (took ${formatDuration(Date.parse(release.finishedAt) - Date.parse(release.startedAt))})` : ''

@@ -11,6 +11,9 @@ import type {
   LogsResponse,
   Project,
   Release,
+  SetApprovalRequest,
+  SetParallelRequest,
+  SettingsView,
   SyncRequest,
   SyncResponse,
   TriggerRequest,
@@ -192,6 +195,22 @@ export class ControlPlaneClient {
 
   releaseLogs(id: number, query: {after?: number; limit?: number; resource?: string} = {}) {
     return this.call<LogsResponse>('GET', `/v1/releases/${id}/logs`, {query})
+  }
+
+  decideRelease(id: number, verb: 'approve' | 'reject', comment?: string) {
+    return this.call<Release>('POST', `/v1/releases/${id}/${verb}`, {body: comment ? {comment} : {}})
+  }
+
+  getSettings(scope: {project?: string; environment?: string}) {
+    return this.call<SettingsView>('GET', '/v1/settings', {query: scope})
+  }
+
+  setParallel(request: SetParallelRequest) {
+    return this.call<SettingsView>('PUT', '/v1/settings/parallel', {body: request})
+  }
+
+  setApproval(request: SetApprovalRequest) {
+    return this.call<SettingsView>('PUT', '/v1/settings/approval', {body: request})
   }
 
   cancelRelease(id: number) {

@@ -1,15 +1,29 @@
 // The engine: the only writer of release state. It validates triggers, queues them durably, decides
 // admission per environment (one decision at a time per environment), starts runs and records outcomes.
 import type {ReleaseStatus, ReleaseType} from '../../api/domain.js'
-import type {AppState, ApplyResponse, Environment, LogsResponse, Release, ReleaseResource, SyncResponse, TriggerRequest} from '../../api/schemas.js'
+import type {
+  AppState,
+  ApplyResponse,
+  Environment,
+  LogsResponse,
+  Release,
+  ReleaseResource,
+  SetApprovalRequest,
+  SetParallelRequest,
+  SettingsChange,
+  SettingsView,
+  SyncResponse,
+  TriggerRequest,
+} from '../../api/schemas.js'
 import {type Blueprint, parseBlueprint} from '../blueprint/blueprint.js'
 import {ControlPlaneError, invalid, notFound} from '../errors.js'
-import type {AppRecord, ProjectRecord, ReleaseRecord, Store} from '../store/store.js'
+import type {AppRecord, ProjectRecord, ReleaseRecord, SettingsRecord, Store} from '../store/store.js'
 import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admission.js'
 import {applyBlueprint} from './apply.js'
 import {type DependencyGraph, lockSetFor, sharedResources, touches} from './locks.js'
 import {planTasks} from './planner.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
+import {type EffectiveSettings, effectiveSettings, exclusivityViolation, type Scope, scopeName} from './settings.js'
 
 export interface Logger {
   info(object: object, message?: string): void
@@ -31,7 +45,7 @@ export interface TriggerContext {
 }
 
 export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
-const DEFAULT_MAX_PARALLEL = 10
+const SETTINGS_HISTORY = 20
 
 function graphOf(blueprint: Blueprint): DependencyGraph {
   return {dependsOn: new Map(blueprint.resources.map((spec) => [spec.name, spec.dependsOn]))}
@@ -193,13 +207,14 @@ export class Engine {
   }
 
   private async environmentView(project: string, name: string, createdAt: string): Promise<Environment> {
+    const settings = await this.effectiveSettingsOf(project, name)
     const policy = await this.policyFor(project, name)
     const apps = await this.appStates(project, name)
     const active = await this.store.listReleases({project, environment: name, statuses: ACTIVE_STATUSES})
     return {
       project,
       name,
-      settings: {parallel: policy.parallel, maxParallel: policy.maxParallel, approval: false},
+      settings: {parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, approval: settings.approval.value},
       paused: policy.pause !== null,
       schedule: null,
       apps: {
@@ -302,11 +317,12 @@ export class Engine {
           )
         }
       }
+      const approval = (await this.effectiveSettingsOf(project.name, environment)).approval.value
       const {release, created} = await this.store.insertRelease({
         project: project.name,
         environment,
         type: request.type,
-        status: 'queued',
+        status: approval ? 'pending_approval' : 'queued',
         resources,
         lockSet,
         refresh: request.refresh ?? false,
@@ -319,7 +335,7 @@ export class Engine {
         createdAt: this.now(),
       })
       if (created) {
-        this.log.info({releaseId: release.id, project: project.name, environment, type: request.type}, 'release queued')
+        this.log.info({releaseId: release.id, project: project.name, environment, type: request.type, status: release.status}, 'release accepted')
         await this.admitNow(project.name, environment)
       }
       return {id: release.id, created}
@@ -433,6 +449,120 @@ export class Engine {
     return this.getRelease(id)
   }
 
+  // ---- settings ----
+
+  private async requireScope(project: string | undefined, environment: string | undefined): Promise<Scope> {
+    if (!project && !environment) return {project: null, environment: null}
+    if (!project) throw invalid('an environment needs its project', 'pass --project too')
+    if (!environment) throw invalid('settings are per environment or for the whole control plane', 'pass --environment too, or neither')
+    await this.requireEnvironment(await this.requireProject(project), environment)
+    return {project, environment}
+  }
+
+  async getSettings(project?: string, environment?: string): Promise<SettingsView> {
+    const scope = await this.requireScope(project, environment)
+    return this.settingsView(scope)
+  }
+
+  private async settingsView(scope: Scope): Promise<SettingsView> {
+    const controlPlane = await this.store.getSettings(null, null)
+    const own = scope.project ? await this.store.getSettings(scope.project, scope.environment) : null
+    const settings = effectiveSettings(controlPlane, own)
+    return {scope, ...settings, history: await this.store.listSettingsChanges(scope.project, scope.environment, SETTINGS_HISTORY)}
+  }
+
+  async setParallel(request: SetParallelRequest, subject: string): Promise<SettingsView> {
+    if (request.enabled === undefined && request.max === undefined) throw invalid('nothing to change', 'pass --enabled or --disabled, and/or --max N')
+    return this.changeSettings(request, {parallel: request.enabled, maxParallel: request.max}, subject)
+  }
+
+  async setApproval(request: SetApprovalRequest, subject: string): Promise<SettingsView> {
+    return this.changeSettings(request, {approval: request.enabled}, subject)
+  }
+
+  private async changeSettings(
+    request: {project?: string; environment?: string},
+    patch: Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval'>>,
+    subject: string,
+  ): Promise<SettingsView> {
+    const scope = await this.requireScope(request.project, request.environment)
+    const now = this.now()
+    const approvalTurnedOff = await this.store.transaction(async (tx) => {
+      const current = (await tx.getSettings(scope.project, scope.environment)) ?? {...scope, parallel: null, maxParallel: null, approval: null, updatedBy: subject, updatedAt: now}
+      const next: SettingsRecord = {...current, updatedBy: subject, updatedAt: now}
+      const changes: SettingsChange[] = []
+      for (const key of ['parallel', 'maxParallel', 'approval'] as const) {
+        const value = patch[key]
+        if (value === undefined || value === current[key]) continue
+        ;(next as unknown as Record<string, unknown>)[key] = value
+        changes.push({...scope, setting: key, oldValue: current[key] === null ? null : String(current[key]), newValue: String(value), changedBy: subject, changedAt: now})
+      }
+      const rows = (await tx.listSettings()).filter((row) => row.project !== scope.project || row.environment !== scope.environment)
+      const violation = exclusivityViolation([...rows, next])
+      if (violation) {
+        const where = scopeName(violation.scope)
+        const flags = violation.scope.project ? ` -p ${violation.scope.project} -e ${violation.scope.environment}` : ''
+        const refusal = patch.parallel
+          ? `parallel releases cannot be turned on: the approval workflow is on for ${where}`
+          : `the approval workflow cannot be turned on: parallel releases are on for ${where}`
+        throw invalid(
+          `${refusal}, and the two exclude each other (a release pending approval cannot run in parallel)`,
+          patch.parallel ? `turn the approval workflow off first: relctl settings set-approval --disabled${flags}` : `turn parallel releases off first: relctl settings set-parallel --disabled${flags}`,
+        )
+      }
+      await tx.saveSettings(next, changes)
+      return patch.approval === false && current.approval !== false
+    })
+    this.log.info({scope, patch, by: subject}, 'settings changed')
+    const environments = scope.project ? [{project: scope.project, environment: scope.environment as string}] : await this.allEnvironments()
+    for (const {project, environment} of environments) {
+      if (approvalTurnedOff && !(await this.effectiveSettingsOf(project, environment)).approval.value) {
+        await this.releasePendingApprovals(project, environment, subject)
+      }
+      await this.admit(project, environment)
+    }
+    return this.settingsView(scope)
+  }
+
+  /** With the approval workflow off, releases waiting for approval go to the queue. */
+  private async releasePendingApprovals(project: string, environment: string, subject: string) {
+    for (const release of await this.store.listReleases({project, environment, statuses: ['pending_approval']})) {
+      await this.store.transitionRelease(release.id, ['pending_approval'], 'queued', {
+        decision: {decision: 'approved', by: subject, at: this.now(), comment: 'the approval workflow was turned off'},
+      })
+    }
+  }
+
+  private async allEnvironments(): Promise<{project: string; environment: string}[]> {
+    const all: {project: string; environment: string}[] = []
+    for (const project of await this.store.listProjects()) {
+      for (const environment of await this.store.listEnvironments(project.name)) all.push({project: project.name, environment: environment.name})
+    }
+    return all
+  }
+
+  // ---- approvals ----
+
+  async decide(id: number, decision: 'approved' | 'rejected', subject: string, comment: string | null): Promise<Release> {
+    const release = await this.store.getRelease(id)
+    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    const at = this.now()
+    const done = await this.store.transitionRelease(id, ['pending_approval'], decision === 'approved' ? 'queued' : 'rejected', {
+      decision: {decision, by: subject, at, comment},
+      ...(decision === 'rejected' && {finishedAt: at, error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`}),
+    })
+    if (!done) {
+      const current = (await this.store.getRelease(id)) as ReleaseRecord
+      throw invalid(
+        `release ${id} is ${current.status.replace('_', ' ')}; only a release pending approval can be ${decision}`,
+        current.decision ? `it was ${current.decision.decision} by ${current.decision.by} at ${current.decision.at}` : undefined,
+      )
+    }
+    this.log.info({releaseId: id, decision, by: subject}, 'release decided')
+    if (decision === 'approved') await this.admit(release.project, release.environment)
+    return this.getRelease(id)
+  }
+
   // ---- admission and runs ----
 
   private async activeReleases(project: string, environment: string): Promise<ActiveRelease[]> {
@@ -442,9 +572,14 @@ export class Engine {
       .map((release) => ({id: release.id, status: release.status as ActiveRelease['status'], lockSet: release.lockSet}))
   }
 
-  /** Environment policy; parallel releases, approvals and pauses come from settings in later work. */
-  private async policyFor(_project: string, environment: string): Promise<AdmissionPolicy> {
-    return {environment, parallel: false, maxParallel: DEFAULT_MAX_PARALLEL, pause: null}
+  private async effectiveSettingsOf(project: string, environment: string): Promise<EffectiveSettings> {
+    const [controlPlane, own] = await Promise.all([this.store.getSettings(null, null), this.store.getSettings(project, environment)])
+    return effectiveSettings(controlPlane, own)
+  }
+
+  private async policyFor(project: string, environment: string): Promise<AdmissionPolicy> {
+    const settings = await this.effectiveSettingsOf(project, environment)
+    return {environment, parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, pause: null}
   }
 
   /** Runs fn after every earlier call for the same key has settled: one admission decision at a time per environment. */

@@ -11,6 +11,7 @@ import type {Engine} from '../engine/engine.js'
 import {registerAppRoutes} from './apps.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
+import {registerSettingsRoutes} from './settings.js'
 import {registerSystemRoutes} from './system.js'
 
 export interface HttpOptions {
@@ -96,6 +97,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerProjectRoutes(app, options.engine)
   registerAppRoutes(app, options.engine)
   registerReleaseRoutes(app, options.engine)
+  registerSettingsRoutes(app, options.engine)
   app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
   return app
 }

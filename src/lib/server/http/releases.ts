@@ -2,7 +2,7 @@ import {Type} from '@sinclair/typebox'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 
 import {RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
-import {LogsResponse, Release, SyncRequest, SyncResponse, TriggerRequest, TriggerResponse} from '../../api/schemas.js'
+import {DecisionRequest, LogsResponse, Release, SyncRequest, SyncResponse, TriggerRequest, TriggerResponse} from '../../api/schemas.js'
 import {invalid} from '../errors.js'
 import {ACTIVE_STATUSES, type Engine} from '../engine/engine.js'
 import {actorOf} from './app.js'
@@ -108,4 +108,20 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
     {schema: {tags: ['releases'], summary: 'Remove a queued release from the queue, or stop a running one', params: ReleaseParams, response: {200: Release, ...errorResponses}}},
     async (request) => engine.cancel(request.params.id, actorOf(request)),
   )
+
+  for (const [verb, decision] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+    app.post<{Params: {id: number}; Body: DecisionRequest}>(
+      `/v1/releases/:id/${verb}`,
+      {
+        schema: {
+          tags: ['releases'],
+          summary: decision === 'approved' ? 'Approve a release pending approval: it joins the queue' : 'Reject a release pending approval',
+          params: ReleaseParams,
+          body: Type.Optional(DecisionRequest),
+          response: {200: Release, ...errorResponses},
+        },
+      },
+      async (request) => engine.decide(request.params.id, decision, actorOf(request), request.body?.comment ?? null),
+    )
+  }
 }

@@ -2,7 +2,7 @@
 import type {Kysely, Selectable, Transaction} from 'kysely'
 
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
-import type {Release} from '../../api/schemas.js'
+import type {Decision, Release, SettingsChange} from '../../api/schemas.js'
 import type {
   AppRecord,
   EnvironmentRecord,
@@ -13,11 +13,13 @@ import type {
   ProjectRecord,
   ReleaseFilter,
   ReleaseRecord,
+  ReleaseTransitionFields,
+  SettingsRecord,
   StoredLogLine,
   Store,
   TaskRecord,
 } from './store.js'
-import type {Database, ReleasesTable, TasksTable} from './tables.js'
+import type {Database, ReleasesTable, SettingsTable, TasksTable} from './tables.js'
 
 const bit = (value: boolean) => (value ? 1 : 0)
 
@@ -41,6 +43,23 @@ function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    decision:
+      row.decision && row.decided_by && row.decided_at
+        ? {decision: row.decision as Decision['decision'], by: row.decided_by, at: row.decided_at, comment: row.decision_comment}
+        : null,
+  }
+}
+
+function toSettings(row: Selectable<SettingsTable>): SettingsRecord {
+  const flag = (value: number | null) => (value === null ? null : value === 1)
+  return {
+    project: row.project || null,
+    environment: row.environment || null,
+    parallel: flag(row.parallel),
+    maxParallel: row.max_parallel,
+    approval: flag(row.approval),
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
   }
 }
 
@@ -219,6 +238,10 @@ export class KyselyStore implements Store {
           created_at: release.createdAt,
           started_at: null,
           finished_at: null,
+          decision: null,
+          decided_by: null,
+          decided_at: null,
+          decision_comment: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -255,12 +278,7 @@ export class KyselyStore implements Store {
     return rows.map(toRelease)
   }
 
-  async transitionRelease(
-    id: number,
-    from: ReleaseStatus[],
-    to: ReleaseStatus,
-    fields: {startedAt?: string; finishedAt?: string; error?: string | null} = {},
-  ): Promise<boolean> {
+  async transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<boolean> {
     const result = await this.db
       .updateTable('releases')
       .set({
@@ -268,6 +286,12 @@ export class KyselyStore implements Store {
         ...(fields.startedAt !== undefined && {started_at: fields.startedAt}),
         ...(fields.finishedAt !== undefined && {finished_at: fields.finishedAt}),
         ...(fields.error !== undefined && {error: fields.error}),
+        ...(fields.decision && {
+          decision: fields.decision.decision,
+          decided_by: fields.decision.by,
+          decided_at: fields.decision.at,
+          decision_comment: fields.decision.comment,
+        }),
       })
       .where('id', '=', id)
       .where('status', 'in', from)
@@ -357,6 +381,80 @@ export class KyselyStore implements Store {
       stream: row.stream as StoredLogLine['stream'],
       line: row.line,
       at: row.at,
+    }))
+  }
+
+  async getSettings(project: string | null, environment: string | null): Promise<SettingsRecord | null> {
+    const row = await this.db
+      .selectFrom('settings')
+      .selectAll()
+      .where('project', '=', project ?? '')
+      .where('environment', '=', environment ?? '')
+      .executeTakeFirst()
+    return row ? toSettings(row) : null
+  }
+
+  async listSettings(): Promise<SettingsRecord[]> {
+    return (await this.db.selectFrom('settings').selectAll().execute()).map(toSettings)
+  }
+
+  async saveSettings(settings: SettingsRecord, changes: SettingsChange[]): Promise<void> {
+    const values = {
+      project: settings.project ?? '',
+      environment: settings.environment ?? '',
+      parallel: settings.parallel === null ? null : bit(settings.parallel),
+      max_parallel: settings.maxParallel,
+      approval: settings.approval === null ? null : bit(settings.approval),
+      updated_by: settings.updatedBy,
+      updated_at: settings.updatedAt,
+    }
+    await this.db
+      .insertInto('settings')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['project', 'environment']).doUpdateSet({
+          parallel: values.parallel,
+          max_parallel: values.max_parallel,
+          approval: values.approval,
+          updated_by: values.updated_by,
+          updated_at: values.updated_at,
+        }),
+      )
+      .execute()
+    if (changes.length === 0) return
+    await this.db
+      .insertInto('settings_changes')
+      .values(
+        changes.map((change) => ({
+          project: change.project ?? '',
+          environment: change.environment ?? '',
+          setting: change.setting,
+          old_value: change.oldValue,
+          new_value: change.newValue,
+          changed_by: change.changedBy,
+          changed_at: change.changedAt,
+        })),
+      )
+      .execute()
+  }
+
+  async listSettingsChanges(project: string | null, environment: string | null, limit: number): Promise<SettingsChange[]> {
+    const rows = await this.db
+      .selectFrom('settings_changes')
+      .selectAll()
+      .where('project', '=', project ?? '')
+      .where('environment', '=', environment ?? '')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute()
+    return rows.map((row) => ({
+      project: row.project || null,
+      environment: row.environment || null,
+      setting: row.setting,
+      oldValue: row.old_value,
+      newValue: row.new_value,
+      changedBy: row.changed_by,
+      changedAt: row.changed_at,
     }))
   }
 

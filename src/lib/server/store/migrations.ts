@@ -104,6 +104,42 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0002_settings_and_approvals': {
+      async up(db: Db) {
+        // Control-plane defaults live under project = '' and environment = ''; NULL means "inherit".
+        await db.schema
+          .createTable('settings')
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('parallel', 'integer')
+          .addColumn('max_parallel', 'integer')
+          .addColumn('approval', 'integer')
+          .addColumn('updated_by', 'text', (col) => col.notNull())
+          .addColumn('updated_at', 'text', (col) => col.notNull())
+          .addPrimaryKeyConstraint('settings_pk', ['project', 'environment'])
+          .execute()
+        await serialKey(db.schema.createTable('settings_changes'))
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('setting', 'text', (col) => col.notNull())
+          .addColumn('old_value', 'text')
+          .addColumn('new_value', 'text')
+          .addColumn('changed_by', 'text', (col) => col.notNull())
+          .addColumn('changed_at', 'text', (col) => col.notNull())
+          .execute()
+        await db.schema.alterTable('releases').addColumn('decision', 'text').execute()
+        await db.schema.alterTable('releases').addColumn('decided_by', 'text').execute()
+        await db.schema.alterTable('releases').addColumn('decided_at', 'text').execute()
+        await db.schema.alterTable('releases').addColumn('decision_comment', 'text').execute()
+      },
+      async down(db: Db) {
+        await sql`drop table if exists settings_changes`.execute(db)
+        await sql`drop table if exists settings`.execute(db)
+        for (const column of ['decision', 'decided_by', 'decided_at', 'decision_comment']) {
+          await db.schema.alterTable('releases').dropColumn(column).execute()
+        }
+      },
+    },
   }
 }
 

@@ -1,7 +1,7 @@
 // The one persistence interface the engine talks to. SQLite (embedded) and PostgreSQL implement it
 // with the same Kysely queries; `transaction` gives the same interface bound to one transaction.
 import type {Action, Health, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
-import type {Release, ReleaseResource, Task} from '../../api/schemas.js'
+import type {Decision, Release, ReleaseResource, SettingsChange, Task} from '../../api/schemas.js'
 import type {Blueprint} from '../blueprint/blueprint.js'
 
 /** What a release locks: the whole environment, or some of its resources. */
@@ -84,6 +84,24 @@ export interface ReleaseFilter {
   limit?: number
 }
 
+/** Settings at one scope: the control plane (project and environment null) or one environment. null = inherit. */
+export interface SettingsRecord {
+  project: string | null
+  environment: string | null
+  parallel: boolean | null
+  maxParallel: number | null
+  approval: boolean | null
+  updatedBy: string
+  updatedAt: string
+}
+
+export interface ReleaseTransitionFields {
+  startedAt?: string
+  finishedAt?: string
+  error?: string | null
+  decision?: Decision
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
@@ -110,7 +128,7 @@ export interface Store {
   findByIdempotencyKey(key: string): Promise<ReleaseRecord | null>
   listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]>
   /** Compare-and-set on status: true when the release was in one of `from` and now is `to`. */
-  transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: {startedAt?: string; finishedAt?: string; error?: string | null}): Promise<boolean>
+  transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<boolean>
   /** The latest finished release per app of an environment, among those that had a task for it. */
   lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
 
@@ -120,4 +138,10 @@ export interface Store {
 
   appendLogs(lines: NewLogLine[]): Promise<void>
   readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string}): Promise<StoredLogLine[]>
+
+  getSettings(project: string | null, environment: string | null): Promise<SettingsRecord | null>
+  listSettings(): Promise<SettingsRecord[]>
+  /** Writes the settings of one scope and records each change (who, when, from, to). */
+  saveSettings(settings: SettingsRecord, changes: SettingsChange[]): Promise<void>
+  listSettingsChanges(project: string | null, environment: string | null, limit: number): Promise<SettingsChange[]>
 }

@@ -48,6 +48,10 @@ export interface ReleasesTable {
   created_at: string
   started_at: string | null
   finished_at: string | null
+  decision: string | null
+  decided_by: string | null
+  decided_at: string | null
+  decision_comment: string | null
 }
 
 export interface TasksTable {
@@ -76,7 +80,30 @@ export interface TaskLogsTable {
   at: string
 }
 
+export interface SettingsTable {
+  project: string
+  environment: string
+  parallel: number | null
+  max_parallel: number | null
+  approval: number | null
+  updated_by: string
+  updated_at: string
+}
+
+export interface SettingsChangesTable {
+  id: Generated<number>
+  project: string
+  environment: string
+  setting: string
+  old_value: string | null
+  new_value: string | null
+  changed_by: string
+  changed_at: string
+}
+
 export interface Database {
+  settings: SettingsTable
+  settings_changes: SettingsChangesTable
   projects: ProjectsTable
   environments: EnvironmentsTable
   apps: AppsTable
