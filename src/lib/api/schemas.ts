@@ -178,12 +178,70 @@ export const Project = Type.Object({
 
 export const ApplyResponse = Type.Object({project: Project, created: Type.Boolean(), changed: Type.Boolean(), changes: Type.Array(Change)})
 
+export const PauseState = Type.Object({
+  level: literals(['project', 'environment'] as const),
+  project: Type.String(),
+  environment: NullableString,
+  by: Type.String(),
+  at: Type.String(),
+  reason: NullableString,
+})
+
+export const PauseRequest = Type.Object({reason: Type.Optional(Type.String({maxLength: 2000}))}, {additionalProperties: false})
+
+export const PauseResponse = Type.Object({pause: PauseState, alreadyPaused: Type.Boolean()})
+
+export const ResumeResponse = Type.Object({
+  resumed: Type.Boolean({description: 'a pause at this level was lifted'}),
+  stillPaused: Type.Array(PauseState, {description: 'pauses that still hold (another level)'}),
+})
+
+export const ScheduleRule = Type.Object({
+  every: Type.Optional(Type.String({description: 'an interval such as 30m, 6h, 1d, 2w (seconds are accepted too)'})),
+  cron: Type.Optional(Type.String({description: 'a five-field cron expression'})),
+  timezone: Type.Optional(Type.String({description: 'IANA time zone of a cron rule; default UTC'})),
+})
+
+export const ScheduleRun = Type.Object({
+  slotAt: Type.String({description: 'the time the run was due'}),
+  recordedAt: Type.String(),
+  outcome: literals(['released', 'skipped', 'missed'] as const),
+  releaseId: NullableInteger,
+  reason: NullableString,
+})
+
+export const Schedule = Type.Object({
+  project: Type.String(),
+  environment: Type.String(),
+  rule: ScheduleRule,
+  type: literals(RELEASE_TYPES),
+  resources: Type.Array(Type.String()),
+  paused: Type.Boolean(),
+  nextRunAt: Type.String({description: 'UTC'}),
+  createdBy: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  runs: Type.Array(ScheduleRun, {description: 'the last 20 runs, newest first'}),
+})
+
+export const SetScheduleRequest = Type.Object(
+  {
+    every: Type.Optional(Type.String({minLength: 1})),
+    cron: Type.Optional(Type.String({minLength: 1})),
+    timezone: Type.Optional(Type.String({minLength: 1})),
+    type: literals(RELEASE_TYPES),
+    resources: Type.Optional(Type.Array(Type.String({minLength: 1}))),
+  },
+  {additionalProperties: false},
+)
+
 export const Environment = Type.Object({
   project: Type.String(),
   name: Type.String(),
   settings: Type.Object({parallel: Type.Boolean(), maxParallel: Type.Integer(), approval: Type.Boolean()}),
   paused: Type.Boolean(),
-  schedule: Type.Null(),
+  pauses: Type.Array(PauseState),
+  schedule: Type.Union([Schedule, Type.Null()]),
   apps: Type.Object({total: Type.Integer(), synced: Type.Integer(), healthy: Type.Integer()}),
   activeReleases: Type.Array(ReleaseRef),
   createdAt: Type.String(),
@@ -258,6 +316,13 @@ export type LogLine = Static<typeof LogLine>
 export type LogsResponse = Static<typeof LogsResponse>
 export type WhoAmI = Static<typeof WhoAmI>
 export type Decision = Static<typeof Decision>
+export type PauseState = Static<typeof PauseState>
+export type PauseResponse = Static<typeof PauseResponse>
+export type ResumeResponse = Static<typeof ResumeResponse>
+export type ScheduleRule = Static<typeof ScheduleRule>
+export type ScheduleRun = Static<typeof ScheduleRun>
+export type Schedule = Static<typeof Schedule>
+export type SetScheduleRequest = Static<typeof SetScheduleRequest>
 export type SettingsChange = Static<typeof SettingsChange>
 export type SettingsView = Static<typeof SettingsView>
 export type SetParallelRequest = Static<typeof SetParallelRequest>

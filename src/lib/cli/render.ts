@@ -2,6 +2,7 @@
 import type {AppState, Environment, LogLine, Release, Task} from '../api/schemas.js'
 import {formatDuration} from '../api/duration.js'
 import {ago, table} from './output.js'
+import {localAndUtc, ruleText} from './schedule.js'
 
 export function appTable(apps: AppState[]): string {
   return table(apps, [
@@ -102,8 +103,13 @@ export function environmentDetails(environment: Environment): string {
     `  apps:         ${environment.apps.total} (${environment.apps.synced} synced, ${environment.apps.healthy} healthy)`,
     `  parallel:     ${environment.settings.parallel ? `on (max ${environment.settings.maxParallel})` : 'off'}`,
     `  approval:     ${environment.settings.approval ? 'on' : 'off'}`,
-    `  paused:       ${environment.paused ? 'yes' : 'no'}`,
-    `  schedule:     ${environment.schedule ?? 'none'}`,
+    ...(environment.pauses.length === 0
+      ? ['  paused:       no']
+      : environment.pauses.map(
+          (pause) => `  paused:       yes, at the ${pause.level} level, by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}`,
+        )),
+    `  schedule:     ${environment.schedule ? `${ruleText(environment.schedule)}, ${environment.schedule.type}${environment.schedule.paused ? ' (paused)' : ''}; next run ${localAndUtc(environment.schedule.nextRunAt)}` : 'none'}`,
+    ...(environment.schedule?.runs.slice(0, 5).map((run) => `                ${run.slotAt} ${run.outcome}${run.releaseId ? ` release ${run.releaseId}` : ''}${run.reason ? `: ${run.reason}` : ''}`) ?? []),
     `  active:       ${environment.activeReleases.map((release) => `${release.id} (${release.type}, ${release.status})`).join(', ') || 'none'}`,
   ].join('\n')
 }

@@ -10,8 +10,12 @@ import type {
   ErrorBody,
   LogsResponse,
   Project,
+  PauseResponse,
   Release,
+  ResumeResponse,
+  Schedule,
   SetApprovalRequest,
+  SetScheduleRequest,
   SetParallelRequest,
   SettingsView,
   SyncRequest,
@@ -86,7 +90,7 @@ export class ControlPlaneClient {
     if (this.ownsDispatcher) await this.dispatcher.close()
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, options: CallOptions = {}): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: CallOptions = {}): Promise<T> {
     const canRetry = method === 'GET' || options.idempotencyKey !== undefined
     const attempts = 1 + (canRetry ? (this.options.retries ?? 2) : 0)
     let lastError: unknown
@@ -213,9 +217,34 @@ export class ControlPlaneClient {
     return this.call<SettingsView>('PUT', '/v1/settings/approval', {body: request})
   }
 
+  pause(project: string, environment: string | undefined, reason?: string) {
+    return this.call<PauseResponse>('POST', `${scopePath(project, environment)}/pause`, {body: reason ? {reason} : {}})
+  }
+
+  resume(project: string, environment: string | undefined) {
+    return this.call<ResumeResponse>('POST', `${scopePath(project, environment)}/resume`)
+  }
+
+  setSchedule(project: string, environment: string, request: SetScheduleRequest) {
+    return this.call<Schedule>('PUT', `${scopePath(project, environment)}/schedule`, {body: request})
+  }
+
+  getSchedule(project: string, environment: string) {
+    return this.call<Schedule>('GET', `${scopePath(project, environment)}/schedule`)
+  }
+
+  scheduleAction(project: string, environment: string, action: 'pause' | 'resume' | 'delete') {
+    const path = `${scopePath(project, environment)}/schedule`
+    return action === 'delete' ? this.call<Schedule>('DELETE', path) : this.call<Schedule>('POST', `${path}/${action}`)
+  }
+
   cancelRelease(id: number) {
     return this.call<Release>('POST', `/v1/releases/${id}/cancel`, {timeoutMs: 60_000})
   }
+}
+
+function scopePath(project: string, environment?: string): string {
+  return `/v1/projects/${enc(project)}${environment ? `/environments/${enc(environment)}` : ''}`
 }
 
 function backoff(attempt: number): number {

@@ -1,7 +1,7 @@
 // Waiting for apps to become stable: look once, then poll with jitter until every app is stable, a
 // release touching them fails, the deadline passes, or the control plane stays unreachable.
 // All apps are watched together, not one after another.
-import type {AppState, Release} from '../api/schemas.js'
+import type {AppState, PauseState, Release} from '../api/schemas.js'
 import {type ControlPlaneClient, delay} from './client.js'
 import {CliError, UnreachableError} from './errors.js'
 
@@ -41,13 +41,19 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
   let apps: AppState[] = []
   let synced = false
   let unreachableSince: UnreachableError | null = null
+  let lastPause = ''
   const say = (text: string) => options.onChange?.(text)
 
   for (let first = true; ; first = false) {
     const remaining = deadline - Date.now()
     let states: AppState[]
+    let pauses: PauseState[]
     try {
-      states = await client.listApps(options.project, options.environment, {timeoutMs: Math.max(1000, Math.min(10_000, remaining))})
+      const timeoutMs = Math.max(1000, Math.min(10_000, remaining))
+      ;[states, {pauses}] = await Promise.all([
+        client.listApps(options.project, options.environment, {timeoutMs}),
+        client.getEnvironment(options.project, options.environment),
+      ])
       if (unreachableSince) say('control plane reachable again')
       unreachableSince = null
     } catch (error) {
@@ -78,6 +84,10 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
       for (const release of app.activeReleases) watched.add(release.id)
     }
     if (apps.every((app) => app.stable)) return {kind: 'stable', apps}
+
+    const pauseText = pauses.map((pause) => `${pause.level === 'project' ? `project ${pause.project}` : `${pause.project}/${pause.environment}`} is paused by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}`).join('; ')
+    if (pauseText !== lastPause) say(pauseText ? `${pauseText}; nothing starts until it is resumed` : 'resumed: releases may start again')
+    lastPause = pauseText
 
     // A watched release that is no longer active has ended: a bad ending ends the wait.
     const active = new Set(apps.flatMap((app) => app.activeReleases.map((release) => release.id)))

@@ -6,6 +6,12 @@ import type {
   ApplyResponse,
   Environment,
   LogsResponse,
+  PauseResponse,
+  PauseState,
+  ResumeResponse,
+  Schedule,
+  ScheduleRun,
+  SetScheduleRequest,
   Release,
   ReleaseResource,
   SetApprovalRequest,
@@ -17,12 +23,14 @@ import type {
 } from '../../api/schemas.js'
 import {type Blueprint, parseBlueprint} from '../blueprint/blueprint.js'
 import {ControlPlaneError, invalid, notFound} from '../errors.js'
-import type {AppRecord, ProjectRecord, ReleaseRecord, SettingsRecord, Store} from '../store/store.js'
+import type {AppRecord, ProjectRecord, ReleaseRecord, ScheduleRecord, SettingsRecord, Store} from '../store/store.js'
 import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admission.js'
 import {applyBlueprint} from './apply.js'
 import {type DependencyGraph, lockSetFor, sharedResources, touches} from './locks.js'
 import {planTasks} from './planner.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
+import {compileRule, dueRuns, nextRunAfter} from './schedule-rules.js'
+import {ScheduleTimer} from './schedule-timer.js'
 import {type EffectiveSettings, effectiveSettings, exclusivityViolation, type Scope, scopeName} from './settings.js'
 
 export interface Logger {
@@ -42,10 +50,13 @@ export interface EngineOptions {
 export interface TriggerContext {
   subject: string
   idempotencyKey: string | null
+  /** set by the control plane itself (schedules); otherwise the request says */
+  source?: Release['source']
 }
 
 export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
 const SETTINGS_HISTORY = 20
+const SCHEDULE_RUNS_SHOWN = 20
 
 function graphOf(blueprint: Blueprint): DependencyGraph {
   return {dependsOn: new Map(blueprint.resources.map((spec) => [spec.name, spec.dependsOn]))}
@@ -59,12 +70,14 @@ export class Engine {
   private readonly runs = new Map<number, ReleaseRun>()
   private readonly environmentQueues = new Map<string, Promise<unknown>>()
   private admitting = true
+  private readonly scheduler: ScheduleTimer
 
   constructor(options: EngineOptions) {
     this.store = options.store
     this.log = options.log
     this.capacity = options.capacity ?? 200
     this.clock = options.now ?? (() => new Date())
+    this.scheduler = new ScheduleTimer(() => this.fireDueSchedules(), this.clock, options.log)
   }
 
   private now(): string {
@@ -82,6 +95,7 @@ export class Engine {
       const [project, environment] = key.split('\u0000')
       await this.admit(project, environment)
     }
+    this.scheduler.start()
     this.log.info({queued: queued.length, environments: environments.size}, 'engine started')
   }
 
@@ -107,6 +121,7 @@ export class Engine {
   /** Stops admitting; lets running releases finish for graceMs, then stops them and records them as interrupted. */
   async shutdown(graceMs: number): Promise<void> {
     this.admitting = false
+    await this.scheduler.stop()
     const running = [...this.runs.values()]
     if (running.length === 0) return
     this.log.info({running: running.length, graceMs}, 'waiting for running releases before shutting down')
@@ -216,7 +231,8 @@ export class Engine {
       name,
       settings: {parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, approval: settings.approval.value},
       paused: policy.pause !== null,
-      schedule: null,
+      pauses: await this.store.listPauses(project, name),
+      schedule: await this.scheduleView(project, name),
       apps: {
         total: apps.length,
         synced: apps.filter((app) => app.sync === 'Synced').length,
@@ -293,54 +309,68 @@ export class Engine {
     }
     const project = await this.requireProject(projectName)
     await this.requireEnvironment(project, environment)
-    const key = `${project.name}\u0000${environment}`
-    const id = await this.serialized(key, async () => {
-      const apps = await this.store.listApps(project.name, environment)
-      const resources = resolveResources(request, apps)
-      const lockSet = lockSetFor(request.type, resources, graphOf(project.blueprint))
-      const active = await this.activeReleases(project.name, environment)
-      if (request.onConflict === 'fail') {
-        const probe = Number.MAX_SAFE_INTEGER
-        const decision = decideAdmission([...active, {id: probe, status: 'queued', lockSet}], await this.policyFor(project.name, environment), Infinity)
-        const wait = decision.waiting.get(probe)
-        if (wait && (wait.reason === 'conflict' || wait.reason === 'serial') && wait.releases?.length) {
-          const holder = active.find((release) => release.id === wait.releases?.[0]) as ActiveRelease
-          const shared = sharedResources(holder.lockSet, lockSet)
-          const sharedText = shared === '*' ? 'the whole environment' : shared.join(', ')
-          throw new ControlPlaneError(
-            'state_lock',
-            `state lock held by release ${holder.id} (${holder.status}) on ${sharedText}; nothing was queued`,
-            {
-              holder: {releaseId: holder.id, resources: shared === '*' ? ['*'] : shared},
-              hint: `wait for it (relctl release show ${holder.id}) or trigger with --on-conflict queue`,
-            },
-          )
-        }
-      }
-      const approval = (await this.effectiveSettingsOf(project.name, environment)).approval.value
-      const {release, created} = await this.store.insertRelease({
-        project: project.name,
-        environment,
-        type: request.type,
-        status: approval ? 'pending_approval' : 'queued',
-        resources,
-        lockSet,
-        refresh: request.refresh ?? false,
-        force: request.force ?? false,
-        allowDestructive: request.allowDestructive ?? false,
-        comment: request.comment ?? null,
-        triggeredBy: context.subject,
-        source: request.source ?? 'api',
-        idempotencyKey: context.idempotencyKey,
-        createdAt: this.now(),
-      })
-      if (created) {
-        this.log.info({releaseId: release.id, project: project.name, environment, type: request.type, status: release.status}, 'release accepted')
-        await this.admitNow(project.name, environment)
-      }
-      return {id: release.id, created}
+    const {release, created} = await this.serialized(`${project.name}\u0000${environment}`, async () => {
+      const result = await this.createRelease(this.store, project, environment, request, context)
+      if (result.created) await this.admitNow(project.name, environment)
+      return result
     })
-    return {release: await this.getRelease(id.id), created: id.created}
+    return {release: await this.getRelease(release.id), created}
+  }
+
+  /**
+   * Validates a trigger against the environment and records the release, with the store given (which
+   * may be a transaction). Callers hold the environment's admission turn and admit afterwards.
+   */
+  private async createRelease(
+    store: Store,
+    project: ProjectRecord,
+    environment: string,
+    request: TriggerRequest,
+    context: TriggerContext,
+  ): Promise<{release: ReleaseRecord; created: boolean}> {
+    const pauses = await store.listPauses(project.name, environment)
+    if (pauses.length > 0) throw pausedError(pauses)
+    const named = request.type === 'selective' && request.resources ? request.resources.map((resource) => resource.name) : undefined
+    const apps = await store.listApps(project.name, environment, named)
+    const resources = await resolveResources(request, apps, async () => (await store.listApps(project.name, environment)).map((app) => app.name))
+    const lockSet = lockSetFor(request.type, resources, graphOf(project.blueprint))
+    if (request.onConflict === 'fail') {
+      const active = await store.activeLocks(project.name, environment)
+      const probe = Number.MAX_SAFE_INTEGER
+      const decision = decideAdmission([...active, {id: probe, status: 'queued', lockSet}], await this.policyFor(project.name, environment, store), Infinity)
+      const wait = decision.waiting.get(probe)
+      if (wait && (wait.reason === 'conflict' || wait.reason === 'serial') && wait.releases?.length) {
+        const holder = active.find((release) => release.id === wait.releases?.[0]) as ActiveRelease
+        const shared = sharedResources(holder.lockSet, lockSet)
+        const sharedText = shared === '*' ? 'the whole environment' : shared.join(', ')
+        throw new ControlPlaneError('state_lock', `state lock held by release ${holder.id} (${holder.status}) on ${sharedText}; nothing was queued`, {
+          holder: {releaseId: holder.id, resources: shared === '*' ? ['*'] : shared},
+          hint: `wait for it (relctl release show ${holder.id}) or trigger with --on-conflict queue`,
+        })
+      }
+    }
+    const approval = (await this.effectiveSettingsOf(project.name, environment, store)).approval.value
+    const result = await store.insertRelease({
+      project: project.name,
+      environment,
+      type: request.type,
+      status: approval ? 'pending_approval' : 'queued',
+      resources,
+      lockSet,
+      refresh: request.refresh ?? false,
+      force: request.force ?? false,
+      allowDestructive: request.allowDestructive ?? false,
+      comment: request.comment ?? null,
+      triggeredBy: context.subject,
+      source: context.source ?? request.source ?? 'api',
+      idempotencyKey: context.idempotencyKey,
+      createdAt: this.now(),
+    })
+    if (result.created) {
+      const {id, status} = result.release
+      this.log.info({releaseId: id, project: project.name, environment, type: request.type, status}, 'release accepted')
+    }
+    return result
   }
 
   async sync(projectName: string, environment: string, apps: string[], options: {force: boolean; comment: string | null; source: 'cli' | 'api'}, context: TriggerContext): Promise<SyncResponse> {
@@ -541,6 +571,160 @@ export class Engine {
     return all
   }
 
+  // ---- pauses ----
+
+  async pause(projectName: string, environment: string | null, reason: string | null, subject: string): Promise<PauseResponse> {
+    const project = await this.requireProject(projectName)
+    if (environment !== null) await this.requireEnvironment(project, environment)
+    const {pause, created} = await this.store.addPause({
+      level: environment === null ? 'project' : 'environment',
+      project: project.name,
+      environment,
+      by: subject,
+      at: this.now(),
+      reason,
+    })
+    if (created) this.log.info({project: project.name, environment, by: subject, reason}, 'releases paused')
+    return {pause, alreadyPaused: !created}
+  }
+
+  async resume(projectName: string, environment: string | null, subject: string): Promise<ResumeResponse> {
+    const project = await this.requireProject(projectName)
+    if (environment !== null) await this.requireEnvironment(project, environment)
+    const resumed = await this.store.removePause(project.name, environment)
+    if (resumed) this.log.info({project: project.name, environment, by: subject}, 'releases resumed')
+    const environments = environment === null ? (await this.store.listEnvironments(project.name)).map((env) => env.name) : [environment]
+    for (const name of environments) await this.admit(project.name, name)
+    const stillPaused = environment === null ? [] : (await this.store.listPauses(project.name, environment)).filter((pause) => pause.level === 'project')
+    return {resumed, stillPaused}
+  }
+
+  // ---- schedules ----
+
+  async setSchedule(projectName: string, environment: string, request: SetScheduleRequest, subject: string): Promise<Schedule> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    const now = this.clock()
+    const rule = compileRule(request, now)
+    const resources = [...new Set(request.resources ?? [])]
+    if (request.type === 'selective' && resources.length === 0) throw invalid('a scheduled selective release needs its resources', 'pass --resources api,web')
+    if (request.type !== 'selective' && resources.length > 0) throw invalid(`--resources is only for selective releases, not ${request.type}`)
+    if (request.type === 'destroy') throw invalid('destroy releases cannot be scheduled', 'trigger a destroy by hand with --allow-destructive')
+    if (resources.length > 0) {
+      const known = (await this.store.listApps(project.name, environment)).map((app) => app.name)
+      const unknown = resources.find((name) => !known.includes(name))
+      if (unknown) throw notFound('app', unknown, known, undefined, `${project.name}/${environment}`)
+    }
+    const at = now.toISOString()
+    await this.store.upsertSchedule({
+      project: project.name,
+      environment,
+      rule: {...(request.every && {every: request.every}), ...(request.cron && {cron: rule.kind === 'cron' ? rule.expression : request.cron, timezone: rule.kind === 'cron' ? rule.timezone : 'UTC'})},
+      type: request.type,
+      resources,
+      paused: false,
+      nextRunAt: nextRunAfter(rule, now).toISOString(),
+      createdBy: subject,
+      createdAt: at,
+      updatedAt: at,
+    })
+    this.log.info({project: project.name, environment, rule: request, by: subject}, 'schedule set')
+    this.scheduler.wake()
+    return (await this.scheduleView(project.name, environment)) as Schedule
+  }
+
+  async getSchedule(projectName: string, environment: string): Promise<Schedule> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    const view = await this.scheduleView(project.name, environment)
+    if (!view) throw new ControlPlaneError('not_found', `${project.name}/${environment} has no schedule`, {hint: `set one with: relctl schedule set -p ${project.name} -e ${environment} --every 6h --type full`})
+    return view
+  }
+
+  async pauseSchedule(projectName: string, environment: string, paused: boolean): Promise<Schedule> {
+    const view = await this.getSchedule(projectName, environment)
+    await this.store.setSchedulePaused(view.project, view.environment, paused, this.now())
+    return (await this.scheduleView(view.project, view.environment)) as Schedule
+  }
+
+  async deleteSchedule(projectName: string, environment: string): Promise<Schedule> {
+    const view = await this.getSchedule(projectName, environment)
+    await this.store.deleteSchedule(view.project, view.environment)
+    return view
+  }
+
+  private async scheduleView(project: string, environment: string): Promise<Schedule | null> {
+    const schedule = await this.store.getSchedule(project, environment)
+    if (!schedule) return null
+    return {...schedule, runs: await this.store.listScheduleRuns(project, environment, SCHEDULE_RUNS_SHOWN)}
+  }
+
+  /** Fires every schedule that is due; returns when the next one is due, for the timer. */
+  async fireDueSchedules(): Promise<Date | null> {
+    let earliest: Date | null = null
+    for (const schedule of await this.store.listSchedules()) {
+      const now = this.clock()
+      try {
+        if (Date.parse(schedule.nextRunAt) <= now.getTime() && this.admitting) await this.fireSchedule(schedule, now)
+      } catch (error) {
+        this.log.error({err: error, project: schedule.project, environment: schedule.environment}, 'schedule could not fire')
+      }
+      const current = await this.store.getSchedule(schedule.project, schedule.environment)
+      if (current && (!earliest || Date.parse(current.nextRunAt) < earliest.getTime())) earliest = new Date(current.nextRunAt)
+    }
+    return earliest
+  }
+
+  private async fireSchedule(schedule: ScheduleRecord, now: Date): Promise<void> {
+    const {project: projectName, environment} = schedule
+    const rule = compileRule(schedule.rule, new Date(schedule.createdAt))
+    const due = dueRuns(rule, new Date(schedule.nextRunAt), now)
+    if (due.length === 0) return
+    const project = await this.requireProject(projectName)
+    const recordedAt = now.toISOString()
+    const outcome = await this.serialized(`${projectName}\u0000${environment}`, () =>
+      this.store.transaction(async (tx) => {
+        // Moving next_run_at past the due runs is the claim: whoever does it records and fires them, once.
+        if (!(await tx.advanceSchedule(projectName, environment, schedule.nextRunAt, nextRunAfter(rule, now).toISOString()))) return null
+        const missed: ScheduleRun[] = due.slice(0, -1).map((slot) => ({
+          slotAt: slot.toISOString(),
+          recordedAt,
+          outcome: 'missed',
+          releaseId: null,
+          reason: 'the control plane was not running at this time; only the latest due run fires',
+        }))
+        const slotAt = due[due.length - 1].toISOString()
+        const skip = async (reason: string): Promise<ScheduleRun> => ({slotAt, recordedAt, outcome: 'skipped', releaseId: null, reason})
+        const active = await tx.activeLocks(projectName, environment)
+        const pauses = await tx.listPauses(projectName, environment)
+        let run: ScheduleRun
+        if (schedule.paused) run = await skip('the schedule is paused')
+        else if (pauses.length > 0) run = await skip(pausedError(pauses).message.replace('; nothing was queued', ''))
+        else if (active.length > 0) run = await skip(`release ${active[0].id} is ${active[0].status.replace('_', ' ')} in ${environment}; scheduled releases never queue`)
+        else {
+          try {
+            const {release} = await this.createRelease(
+              tx,
+              project,
+              environment,
+              {type: schedule.type, ...(schedule.type === 'selective' && {resources: schedule.resources.map((name) => ({name}))}), comment: `scheduled run of ${slotAt}`},
+              {subject: 'schedule', idempotencyKey: `schedule:${projectName}/${environment}@${slotAt}`, source: 'schedule'},
+            )
+            run = {slotAt, recordedAt, outcome: 'released', releaseId: release.id, reason: null}
+          } catch (error) {
+            if (!(error instanceof ControlPlaneError)) throw error
+            run = await skip(error.message)
+          }
+        }
+        await tx.insertScheduleRuns(projectName, environment, [...missed, run])
+        return run
+      }),
+    )
+    if (!outcome) return
+    this.log.info({project: projectName, environment, slotAt: outcome.slotAt, outcome: outcome.outcome, releaseId: outcome.releaseId, reason: outcome.reason}, 'schedule fired')
+    if (outcome.releaseId !== null) await this.admit(projectName, environment)
+  }
+
   // ---- approvals ----
 
   async decide(id: number, decision: 'approved' | 'rejected', subject: string, comment: string | null): Promise<Release> {
@@ -565,21 +749,23 @@ export class Engine {
 
   // ---- admission and runs ----
 
-  private async activeReleases(project: string, environment: string): Promise<ActiveRelease[]> {
-    const releases = await this.store.listReleases({project, environment, statuses: ACTIVE_STATUSES})
-    return releases
-      .sort((a, b) => a.id - b.id)
-      .map((release) => ({id: release.id, status: release.status as ActiveRelease['status'], lockSet: release.lockSet}))
+  private activeReleases(project: string, environment: string): Promise<ActiveRelease[]> {
+    return this.store.activeLocks(project, environment)
   }
 
-  private async effectiveSettingsOf(project: string, environment: string): Promise<EffectiveSettings> {
-    const [controlPlane, own] = await Promise.all([this.store.getSettings(null, null), this.store.getSettings(project, environment)])
-    return effectiveSettings(controlPlane, own)
+  private async effectiveSettingsOf(project: string, environment: string, store = this.store): Promise<EffectiveSettings> {
+    return effectiveSettings(await store.getSettings(null, null), await store.getSettings(project, environment))
   }
 
-  private async policyFor(project: string, environment: string): Promise<AdmissionPolicy> {
-    const settings = await this.effectiveSettingsOf(project, environment)
-    return {environment, parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, pause: null}
+  private async policyFor(project: string, environment: string, store = this.store): Promise<AdmissionPolicy> {
+    const settings = await this.effectiveSettingsOf(project, environment, store)
+    const [pause] = await store.listPauses(project, environment)
+    return {
+      environment,
+      parallel: settings.parallel.value,
+      maxParallel: settings.maxParallel.value,
+      pause: pause ? {level: pause.level, by: pause.by, reason: pause.reason} : null,
+    }
   }
 
   /** Runs fn after every earlier call for the same key has settled: one admission decision at a time per environment. */
@@ -615,7 +801,8 @@ export class Engine {
       const release = (await tx.getRelease(id)) as ReleaseRecord
       const project = (await tx.getProject(release.project)) as ProjectRecord
       // Versions are read again at start: an earlier release may have changed what is deployed.
-      const apps = new Map((await tx.listApps(release.project, release.environment)).map((app) => [app.name, app]))
+      const names = release.resources.map((resource) => resource.name)
+      const apps = new Map((await tx.listApps(release.project, release.environment, names)).map((app) => [app.name, app]))
       const resources = release.resources.map((resource) => ({...resource, fromVersion: apps.get(resource.name)?.deployedVersion ?? null}))
       const tasks = await tx.insertTasks(id, planTasks(resources, graphOf(project.blueprint)))
       return {release, project, tasks}
@@ -655,8 +842,21 @@ export class Engine {
   }
 }
 
+/** The error a trigger meets while a pause holds: which level, who, since when, why, and how to resume. */
+export function pausedError(pauses: PauseState[]): ControlPlaneError {
+  const [pause] = pauses
+  const where = pause.level === 'project' ? `project ${pause.project} (every environment)` : `${pause.project}/${pause.environment}`
+  const resume = pause.level === 'project' ? `relctl resume -p ${pause.project}` : `relctl resume -p ${pause.project} -e ${pause.environment}`
+  const also = pauses.length > 1 ? `; the environment is paused too (by ${pauses[1].by})` : ''
+  return new ControlPlaneError(
+    'paused',
+    `releases are paused for ${where} by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}${also}; nothing was queued`,
+    {hint: `when it is time, resume with: ${resume}`},
+  )
+}
+
 /** A trigger request -> the resources and actions of the release, checked against the environment's apps. */
-export function resolveResources(request: TriggerRequest, apps: AppRecord[]): ReleaseResource[] {
+export async function resolveResources(request: TriggerRequest, apps: AppRecord[], allNames: () => Promise<string[]>): Promise<ReleaseResource[]> {
   const type: ReleaseType = request.type
   const destructive = request.allowDestructive ?? false
   const entry = (app: AppRecord, action: ReleaseResource['action']): ReleaseResource => ({
@@ -679,7 +879,7 @@ export function resolveResources(request: TriggerRequest, apps: AppRecord[]): Re
         if (seen.has(wanted.name)) continue
         seen.add(wanted.name)
         const app = apps.find((candidate) => candidate.name === wanted.name)
-        if (!app) throw notFound('app', wanted.name, apps.map((candidate) => candidate.name))
+        if (!app) throw notFound('app', wanted.name, await allNames())
         const action = wanted.action ?? (app.removed ? 'delete' : deployAction(app))
         if (action === 'delete' && !destructive) {
           throw invalid(`deleting ${app.name} is destructive and was not allowed`, 'add --allow-destructive to delete it')

@@ -9,6 +9,7 @@ import type {Logger} from 'pino'
 import {ControlPlaneError} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
 import {registerAppRoutes} from './apps.js'
+import {registerPauseAndScheduleRoutes} from './pauses.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
@@ -98,6 +99,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerAppRoutes(app, options.engine)
   registerReleaseRoutes(app, options.engine)
   registerSettingsRoutes(app, options.engine)
+  registerPauseAndScheduleRoutes(app, options.engine)
   app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
   return app
 }

@@ -2,7 +2,7 @@
 import type {Kysely, Selectable, Transaction} from 'kysely'
 
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
-import type {Decision, Release, SettingsChange} from '../../api/schemas.js'
+import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../api/schemas.js'
 import type {
   AppRecord,
   EnvironmentRecord,
@@ -14,12 +14,13 @@ import type {
   ReleaseFilter,
   ReleaseRecord,
   ReleaseTransitionFields,
+  ScheduleRecord,
   SettingsRecord,
   StoredLogLine,
   Store,
   TaskRecord,
 } from './store.js'
-import type {Database, ReleasesTable, SettingsTable, TasksTable} from './tables.js'
+import type {Database, PausesTable, ReleasesTable, SchedulesTable, SettingsTable, TasksTable} from './tables.js'
 
 const bit = (value: boolean) => (value ? 1 : 0)
 
@@ -59,6 +60,32 @@ function toSettings(row: Selectable<SettingsTable>): SettingsRecord {
     maxParallel: row.max_parallel,
     approval: flag(row.approval),
     updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
+  }
+}
+
+function toPause(row: Selectable<PausesTable>): PauseState {
+  return {
+    level: row.environment ? 'environment' : 'project',
+    project: row.project,
+    environment: row.environment || null,
+    by: row.paused_by,
+    at: row.paused_at,
+    reason: row.reason,
+  }
+}
+
+function toSchedule(row: Selectable<SchedulesTable>): ScheduleRecord {
+  return {
+    project: row.project,
+    environment: row.environment,
+    rule: JSON.parse(row.rule),
+    type: row.release_type as ScheduleRecord['type'],
+    resources: JSON.parse(row.resources),
+    paused: row.paused === 1,
+    nextRunAt: row.next_run_at,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
 }
@@ -142,8 +169,13 @@ export class KyselyStore implements Store {
     await this.db.deleteFrom('environments').where('project', '=', project).where('name', '=', name).execute()
   }
 
-  async listApps(project: string, environment: string): Promise<AppRecord[]> {
-    const rows = await this.db.selectFrom('apps').selectAll().where('project', '=', project).where('environment', '=', environment).orderBy('name').execute()
+  async listApps(project: string, environment: string, names?: string[]): Promise<AppRecord[]> {
+    let query = this.db.selectFrom('apps').selectAll().where('project', '=', project).where('environment', '=', environment)
+    if (names) {
+      if (names.length === 0) return []
+      query = query.where('name', 'in', names)
+    }
+    const rows = await query.orderBy('name').execute()
     return rows.map((row) => ({
       project: row.project,
       environment: row.environment,
@@ -276,6 +308,18 @@ export class KyselyStore implements Store {
     if (filter.limit) query = query.limit(filter.limit)
     const rows = await query.execute()
     return rows.map(toRelease)
+  }
+
+  async activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]> {
+    const rows = await this.db
+      .selectFrom('releases')
+      .select(['id', 'status', 'lock_set'])
+      .where('project', '=', project)
+      .where('environment', '=', environment)
+      .where('status', 'in', ['pending_approval', 'queued', 'running'])
+      .orderBy('id')
+      .execute()
+    return rows.map((row) => ({id: Number(row.id), status: row.status as 'pending_approval' | 'queued' | 'running', lockSet: JSON.parse(row.lock_set) as LockSet}))
   }
 
   async transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<boolean> {
@@ -455,6 +499,136 @@ export class KyselyStore implements Store {
       newValue: row.new_value,
       changedBy: row.changed_by,
       changedAt: row.changed_at,
+    }))
+  }
+
+  async listPauses(project: string, environment: string | null): Promise<PauseState[]> {
+    let query = this.db.selectFrom('pauses').selectAll().where('project', '=', project)
+    if (environment !== null) query = query.where('environment', 'in', ['', environment])
+    const rows = await query.orderBy('environment').execute()
+    return rows.map(toPause)
+  }
+
+  async addPause(pause: PauseState): Promise<{pause: PauseState; created: boolean}> {
+    const result = await this.db
+      .insertInto('pauses')
+      .values({project: pause.project, environment: pause.environment ?? '', paused_by: pause.by, paused_at: pause.at, reason: pause.reason})
+      .onConflict((oc) => oc.columns(['project', 'environment']).doNothing())
+      .executeTakeFirst()
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 1) return {pause, created: true}
+    const row = await this.db
+      .selectFrom('pauses')
+      .selectAll()
+      .where('project', '=', pause.project)
+      .where('environment', '=', pause.environment ?? '')
+      .executeTakeFirstOrThrow()
+    return {pause: toPause(row), created: false}
+  }
+
+  async removePause(project: string, environment: string | null): Promise<boolean> {
+    const result = await this.db.deleteFrom('pauses').where('project', '=', project).where('environment', '=', environment ?? '').executeTakeFirst()
+    return Number(result.numDeletedRows) === 1
+  }
+
+  async getSchedule(project: string, environment: string): Promise<ScheduleRecord | null> {
+    const row = await this.db.selectFrom('schedules').selectAll().where('project', '=', project).where('environment', '=', environment).executeTakeFirst()
+    return row ? toSchedule(row) : null
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    return (await this.db.selectFrom('schedules').selectAll().execute()).map(toSchedule)
+  }
+
+  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
+    const values = {
+      project: schedule.project,
+      environment: schedule.environment,
+      rule: JSON.stringify(schedule.rule),
+      release_type: schedule.type,
+      resources: JSON.stringify(schedule.resources),
+      paused: bit(schedule.paused),
+      next_run_at: schedule.nextRunAt,
+      created_by: schedule.createdBy,
+      created_at: schedule.createdAt,
+      updated_at: schedule.updatedAt,
+    }
+    await this.db
+      .insertInto('schedules')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['project', 'environment']).doUpdateSet({
+          rule: values.rule,
+          release_type: values.release_type,
+          resources: values.resources,
+          paused: values.paused,
+          next_run_at: values.next_run_at,
+          created_by: values.created_by,
+          created_at: values.created_at,
+          updated_at: values.updated_at,
+        }),
+      )
+      .execute()
+  }
+
+  async deleteSchedule(project: string, environment: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('schedules').where('project', '=', project).where('environment', '=', environment).executeTakeFirst()
+    return Number(result.numDeletedRows) === 1
+  }
+
+  async setSchedulePaused(project: string, environment: string, paused: boolean, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('schedules')
+      .set({paused: bit(paused), updated_at: at})
+      .where('project', '=', project)
+      .where('environment', '=', environment)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async advanceSchedule(project: string, environment: string, expectedNextRunAt: string, nextRunAt: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('schedules')
+      .set({next_run_at: nextRunAt})
+      .where('project', '=', project)
+      .where('environment', '=', environment)
+      .where('next_run_at', '=', expectedNextRunAt)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async insertScheduleRuns(project: string, environment: string, runs: ScheduleRun[]): Promise<void> {
+    if (runs.length === 0) return
+    await this.db
+      .insertInto('schedule_runs')
+      .values(
+        runs.map((run) => ({
+          project,
+          environment,
+          slot_at: run.slotAt,
+          recorded_at: run.recordedAt,
+          outcome: run.outcome,
+          release_id: run.releaseId,
+          reason: run.reason,
+        })),
+      )
+      .execute()
+  }
+
+  async listScheduleRuns(project: string, environment: string, limit: number): Promise<ScheduleRun[]> {
+    const rows = await this.db
+      .selectFrom('schedule_runs')
+      .selectAll()
+      .where('project', '=', project)
+      .where('environment', '=', environment)
+      .orderBy('slot_at', 'desc')
+      .limit(limit)
+      .execute()
+    return rows.map((row) => ({
+      slotAt: row.slot_at,
+      recordedAt: row.recorded_at,
+      outcome: row.outcome as ScheduleRun['outcome'],
+      releaseId: row.release_id === null ? null : Number(row.release_id),
+      reason: row.reason,
     }))
   }
 

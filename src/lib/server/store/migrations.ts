@@ -140,6 +140,48 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0003_pauses_and_schedules': {
+      async up(db: Db) {
+        // A project-level pause has environment = ''.
+        await db.schema
+          .createTable('pauses')
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('paused_by', 'text', (col) => col.notNull())
+          .addColumn('paused_at', 'text', (col) => col.notNull())
+          .addColumn('reason', 'text')
+          .addPrimaryKeyConstraint('pauses_pk', ['project', 'environment'])
+          .execute()
+        await db.schema
+          .createTable('schedules')
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('rule', 'text', (col) => col.notNull())
+          .addColumn('release_type', 'text', (col) => col.notNull())
+          .addColumn('resources', 'text', (col) => col.notNull())
+          .addColumn('paused', 'integer', (col) => col.notNull())
+          .addColumn('next_run_at', 'text', (col) => col.notNull())
+          .addColumn('created_by', 'text', (col) => col.notNull())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addColumn('updated_at', 'text', (col) => col.notNull())
+          .addPrimaryKeyConstraint('schedules_pk', ['project', 'environment'])
+          .execute()
+        await serialKey(db.schema.createTable('schedule_runs'))
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('slot_at', 'text', (col) => col.notNull())
+          .addColumn('recorded_at', 'text', (col) => col.notNull())
+          .addColumn('outcome', 'text', (col) => col.notNull())
+          .addColumn('release_id', 'integer')
+          .addColumn('reason', 'text')
+          .execute()
+        // One record per slot: the guard against firing the same slot twice.
+        await db.schema.createIndex('schedule_runs_slot').on('schedule_runs').columns(['project', 'environment', 'slot_at']).unique().execute()
+      },
+      async down(db: Db) {
+        for (const table of ['schedule_runs', 'schedules', 'pauses']) await sql`drop table if exists ${sql.table(table)}`.execute(db)
+      },
+    },
   }
 }
 

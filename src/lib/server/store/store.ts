@@ -1,7 +1,7 @@
 // The one persistence interface the engine talks to. SQLite (embedded) and PostgreSQL implement it
 // with the same Kysely queries; `transaction` gives the same interface bound to one transaction.
 import type {Action, Health, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
-import type {Decision, Release, ReleaseResource, SettingsChange, Task} from '../../api/schemas.js'
+import type {Decision, PauseState, Release, ReleaseResource, Schedule, ScheduleRun, SettingsChange, Task} from '../../api/schemas.js'
 import type {Blueprint} from '../blueprint/blueprint.js'
 
 /** What a release locks: the whole environment, or some of its resources. */
@@ -102,6 +102,8 @@ export interface ReleaseTransitionFields {
   decision?: Decision
 }
 
+export type ScheduleRecord = Omit<Schedule, 'runs'>
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
@@ -117,7 +119,8 @@ export interface Store {
   insertEnvironment(environment: EnvironmentRecord): Promise<void>
   deleteEnvironment(project: string, name: string): Promise<void>
 
-  listApps(project: string, environment: string): Promise<AppRecord[]>
+  /** The apps of an environment, or only those named. */
+  listApps(project: string, environment: string, names?: string[]): Promise<AppRecord[]>
   upsertApp(app: AppRecord): Promise<void>
   updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind'>>, at: string): Promise<void>
   deleteApp(project: string, environment: string, name: string): Promise<void>
@@ -127,6 +130,8 @@ export interface Store {
   getRelease(id: number): Promise<ReleaseRecord | null>
   findByIdempotencyKey(key: string): Promise<ReleaseRecord | null>
   listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]>
+  /** Pending, queued and running releases of an environment in queue order, with only what admission needs. */
+  activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]>
   /** Compare-and-set on status: true when the release was in one of `from` and now is `to`. */
   transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<boolean>
   /** The latest finished release per app of an environment, among those that had a task for it. */
@@ -144,4 +149,20 @@ export interface Store {
   /** Writes the settings of one scope and records each change (who, when, from, to). */
   saveSettings(settings: SettingsRecord, changes: SettingsChange[]): Promise<void>
   listSettingsChanges(project: string | null, environment: string | null, limit: number): Promise<SettingsChange[]>
+
+  /** The pauses that apply to an environment (project level first), or all of a project's when environment is null. */
+  listPauses(project: string, environment: string | null): Promise<PauseState[]>
+  /** Records a pause unless that level is already paused; returns the pause in force and whether it was new. */
+  addPause(pause: PauseState): Promise<{pause: PauseState; created: boolean}>
+  removePause(project: string, environment: string | null): Promise<boolean>
+
+  getSchedule(project: string, environment: string): Promise<ScheduleRecord | null>
+  listSchedules(): Promise<ScheduleRecord[]>
+  upsertSchedule(schedule: ScheduleRecord): Promise<void>
+  deleteSchedule(project: string, environment: string): Promise<boolean>
+  setSchedulePaused(project: string, environment: string, paused: boolean, at: string): Promise<boolean>
+  /** Compare-and-set of the next run time: only one caller moves a schedule past a slot. */
+  advanceSchedule(project: string, environment: string, expectedNextRunAt: string, nextRunAt: string): Promise<boolean>
+  insertScheduleRuns(project: string, environment: string, runs: ScheduleRun[]): Promise<void>
+  listScheduleRuns(project: string, environment: string, limit: number): Promise<ScheduleRun[]>
 }

@@ -101,7 +101,42 @@ export interface SettingsChangesTable {
   changed_at: string
 }
 
+export interface PausesTable {
+  project: string
+  environment: string
+  paused_by: string
+  paused_at: string
+  reason: string | null
+}
+
+export interface SchedulesTable {
+  project: string
+  environment: string
+  rule: string
+  release_type: string
+  resources: string
+  paused: number
+  next_run_at: string
+  created_by: string
+  created_at: string
+  updated_at: string
+}
+
+export interface ScheduleRunsTable {
+  id: Generated<number>
+  project: string
+  environment: string
+  slot_at: string
+  recorded_at: string
+  outcome: string
+  release_id: number | null
+  reason: string | null
+}
+
 export interface Database {
+  pauses: PausesTable
+  schedules: SchedulesTable
+  schedule_runs: ScheduleRunsTable
   settings: SettingsTable
   settings_changes: SettingsChangesTable
   projects: ProjectsTable
