@@ -30,7 +30,8 @@ export function parseDuration(text: string): number {
 /** Formats milliseconds compactly for people: 850ms, 12.3s, 4m05s, 2h10m. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`
+  // Below 59.95 s one decimal cannot round up to "60.0s".
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`
   const totalSeconds = Math.round(ms / 1000)
   if (totalSeconds < 3600) {
     const minutes = Math.floor(totalSeconds / 60)

@@ -24,7 +24,7 @@ import type {
   TriggerResponse,
   WhoAmI,
 } from '../api/schemas.js'
-import {ApiError, CliError, UnreachableError} from './errors.js'
+import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
 
 export interface ClientOptions {
   url: string
@@ -104,7 +104,7 @@ export class ControlPlaneClient {
           continue
         }
         const error = (body as ErrorBody | undefined)?.error
-        throw new ApiError(status, error?.code ? error : {code: 'internal', message: `the control plane answered HTTP ${status}`})
+        throw new ApiError(status, error?.code ? error : {code: codeForStatus(status), message: `the control plane answered HTTP ${status}`})
       } catch (error) {
         if (!(error instanceof UnreachableError)) throw error
         lastError = error

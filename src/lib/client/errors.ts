@@ -30,12 +30,16 @@ export class UnreachableError extends CliError {
   }
 }
 
+/** The error code an answer without a relctl error body stands for (a proxy in front, say). */
+export function codeForStatus(status: number): ErrorCode {
+  if (status === 401 || status === 403) return 'unauthorized'
+  if (status === 404) return 'not_found'
+  if (status === 400 || status === 422) return 'invalid_input'
+  if (status === 409) return 'state_lock'
+  if (status === 423) return 'paused'
+  return 'internal'
+}
+
 function exitCodeFor(status: number, code: string): number {
-  if (code in ERROR_EXIT_CODES) return ERROR_EXIT_CODES[code as ErrorCode]
-  if (status === 401 || status === 403) return EXIT.auth
-  if (status === 404) return EXIT.notFound
-  if (status === 400 || status === 422) return EXIT.usage
-  if (status === 409) return EXIT.stateLock
-  if (status === 423) return EXIT.paused
-  return EXIT.unexpected
+  return code in ERROR_EXIT_CODES ? ERROR_EXIT_CODES[code as ErrorCode] : ERROR_EXIT_CODES[codeForStatus(status)]
 }

@@ -74,7 +74,8 @@ function formatProblem(file: string, problem: BlueprintProblem): string {
 /** Parses and validates a blueprint; throws BlueprintError listing every problem found. */
 export function parseBlueprint(content: string, file: string): Blueprint {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(content, {lineCounter, uniqueKeys: true, prettyErrors: false})
+  // Duplicate keys are found below, where their path in the document is known.
+  const doc = parseDocument(content, {lineCounter, uniqueKeys: false, prettyErrors: false})
   const problems: BlueprintProblem[] = []
   const at = (node: Node | null | undefined) => {
     if (!node?.range) return {}
@@ -85,16 +86,9 @@ export function parseBlueprint(content: string, file: string): Blueprint {
 
   for (const error of doc.errors) {
     const pos = lineCounter.linePos(error.pos[0])
-    const duplicate = error.code === 'DUPLICATE_KEY'
-    problems.push({
-      path: '',
-      message: duplicate
-        ? `${error.message.split('\n')[0]}: each resource and environment name may appear once; rename or merge the duplicates`
-        : `YAML syntax error: ${error.message.split('\n')[0]}`,
-      line: pos.line,
-      column: pos.col,
-    })
+    problems.push({path: '', message: `YAML syntax error: ${error.message.split('\n')[0]}`, line: pos.line, column: pos.col})
   }
+  if (problems.length === 0) findDuplicateKeys(doc.contents, '', problem)
   if (problems.length > 0) throw new BlueprintError(file, problems)
 
   const root = doc.contents
@@ -270,6 +264,32 @@ export function findCycle(resources: Pick<ResourceSpec, 'name' | 'dependsOn'>[])
     if (found) return found
   }
   return null
+}
+
+function findDuplicateKeys(node: unknown, path: string, problem: Report) {
+  if (isSeq(node)) {
+    node.items.forEach((item, index) => findDuplicateKeys(item, `${path}[${index}]`, problem))
+    return
+  }
+  if (!isMap(node)) return
+  const seen = new Set<string>()
+  for (const pair of node.items) {
+    const key = scalarString(pair.key as Node)
+    if (key === null) continue
+    const keyPath = path ? `${path}.${key}` : key
+    if (seen.has(key)) {
+      const named = path === 'resources' || path === 'environments'
+      problem(
+        keyPath,
+        named
+          ? `"${key}" is declared twice under ${path}; each name may appear once: rename or merge them`
+          : `"${key}" appears twice${path ? ` in ${path}` : ''}; keep one`,
+        pair.key as Node,
+      )
+    }
+    seen.add(key)
+    findDuplicateKeys(pair.value, keyPath, problem)
+  }
 }
 
 function checkKeys(node: YAMLMap, path: string, allowed: string[], problem: Report) {

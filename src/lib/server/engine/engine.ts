@@ -68,6 +68,7 @@ export class Engine {
   private readonly capacity: number
   private readonly clock: () => Date
   private readonly runs = new Map<number, ReleaseRun>()
+  private readonly starting = new Map<number, Promise<ReleaseRun | null>>()
   private readonly environmentQueues = new Map<string, Promise<unknown>>()
   private admitting = true
   private readonly scheduler: ScheduleTimer
@@ -180,7 +181,7 @@ export class Engine {
       name: project.name,
       file: project.file,
       baseDir: project.baseDir,
-      environments: (await this.store.listEnvironments(project.name)).map((environment) => environment.name),
+      environments: inBlueprintOrder(project, await this.store.listEnvironments(project.name)).map((environment) => environment.name),
       resources: project.blueprint.resources.map((spec) => ({
         name: spec.name,
         kind: spec.kind,
@@ -211,7 +212,8 @@ export class Engine {
 
   async listEnvironments(projectName: string): Promise<Environment[]> {
     const project = await this.requireProject(projectName)
-    return Promise.all((await this.store.listEnvironments(project.name)).map((environment) => this.environmentView(project.name, environment.name, environment.createdAt)))
+    const environments = inBlueprintOrder(project, await this.store.listEnvironments(project.name))
+    return Promise.all(environments.map((environment) => this.environmentView(project.name, environment.name, environment.createdAt)))
   }
 
   async getEnvironment(projectName: string, name: string): Promise<Environment> {
@@ -341,8 +343,15 @@ export class Engine {
       const wait = decision.waiting.get(probe)
       if (wait && (wait.reason === 'conflict' || wait.reason === 'serial') && wait.releases?.length) {
         const holder = active.find((release) => release.id === wait.releases?.[0]) as ActiveRelease
-        const shared = sharedResources(holder.lockSet, lockSet)
-        const sharedText = shared === '*' ? 'the whole environment' : shared.join(', ')
+        // With parallel releases off the environment runs one release at a time: even disjoint releases wait.
+        const common = sharedResources(holder.lockSet, lockSet)
+        const disjoint = common !== '*' && common.length === 0
+        const shared = disjoint ? '*' : common
+        const sharedText = disjoint
+          ? `${project.name}/${environment} (parallel releases are off there, so releases run one at a time)`
+          : shared === '*'
+            ? 'the whole environment'
+            : shared.join(', ')
         throw new ControlPlaneError('state_lock', `state lock held by release ${holder.id} (${holder.status}) on ${sharedText}; nothing was queued`, {
           holder: {releaseId: holder.id, resources: shared === '*' ? ['*'] : shared},
           hint: `wait for it (relctl release show ${holder.id}) or trigger with --on-conflict queue`,
@@ -457,7 +466,7 @@ export class Engine {
     const release = await this.store.getRelease(id)
     if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
     if (release.status === 'running') {
-      const run = this.runs.get(id)
+      const run = this.runs.get(id) ?? (await this.starting.get(id))
       if (run) {
         this.log.info({releaseId: id, by: subject}, 'cancelling running release')
         run.stop('cancelled')
@@ -794,7 +803,18 @@ export class Engine {
     for (const id of decision.start) await this.startRelease(id)
   }
 
+  /** Starts a release; while it starts, a cancel waits for the run instead of missing it. */
   private async startRelease(id: number): Promise<void> {
+    const starting = this.startRun(id)
+    this.starting.set(id, starting)
+    try {
+      await starting
+    } finally {
+      this.starting.delete(id)
+    }
+  }
+
+  private async startRun(id: number): Promise<ReleaseRun | null> {
     const started = await this.store.transaction(async (tx) => {
       const now = this.now()
       if (!(await tx.transitionRelease(id, ['queued'], 'running', {startedAt: now}))) return null
@@ -803,11 +823,15 @@ export class Engine {
       // Versions are read again at start: an earlier release may have changed what is deployed.
       const names = release.resources.map((resource) => resource.name)
       const apps = new Map((await tx.listApps(release.project, release.environment, names)).map((app) => [app.name, app]))
-      const resources = release.resources.map((resource) => ({...resource, fromVersion: apps.get(resource.name)?.deployedVersion ?? null}))
+      const resources = release.resources.map((resource) => {
+        const deployed = apps.get(resource.name)?.deployedVersion ?? null
+        const action = resource.action === 'delete' ? 'delete' : deployed === null ? 'create' : 'update'
+        return {...resource, action, fromVersion: deployed} as ReleaseResource
+      })
       const tasks = await tx.insertTasks(id, planTasks(resources, graphOf(project.blueprint)))
       return {release, project, tasks}
     })
-    if (!started) return
+    if (!started) return null
     const run = new ReleaseRun(this.store, started.release, started.project, started.tasks, () => this.now())
     run.finished = run.done.then(
       (outcome) => this.finish(run, outcome),
@@ -815,6 +839,7 @@ export class Engine {
     )
     this.runs.set(id, run)
     this.log.info({releaseId: id, tasks: started.tasks.length}, 'release started')
+    return run
   }
 
   private async finish(run: ReleaseRun, outcome: ReleaseOutcome): Promise<void> {
@@ -840,6 +865,11 @@ export class Engine {
       await this.admit(project, environment)
     }
   }
+}
+
+function inBlueprintOrder<T extends {name: string}>(project: ProjectRecord, environments: T[]): T[] {
+  const order = project.blueprint.environments.map((environment) => environment.name)
+  return [...environments].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
 }
 
 /** The error a trigger meets while a pause holds: which level, who, since when, why, and how to resume. */

@@ -66,7 +66,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   })
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz') return
+    if (request.url.split('?')[0] === '/healthz') return
     if (!tokenMatches(request.headers.authorization, options.token)) {
       reply.code(401).send({
         error: {
