@@ -28,6 +28,7 @@ import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admis
 import {applyBlueprint} from './apply.js'
 import {type DependencyGraph, lockSetFor, sharedResources, touches} from './locks.js'
 import {planTasks} from './planner.js'
+import {LogWriter} from './log-writer.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
 import {compileRule, dueRuns, nextRunAfter} from './schedule-rules.js'
 import {ScheduleTimer} from './schedule-timer.js'
@@ -72,6 +73,7 @@ export class Engine {
   private readonly environmentQueues = new Map<string, Promise<unknown>>()
   private admitting = true
   private readonly scheduler: ScheduleTimer
+  private readonly logs: LogWriter
 
   constructor(options: EngineOptions) {
     this.store = options.store
@@ -79,6 +81,7 @@ export class Engine {
     this.capacity = options.capacity ?? 200
     this.clock = options.now ?? (() => new Date())
     this.scheduler = new ScheduleTimer(() => this.fireDueSchedules(), this.clock, options.log)
+    this.logs = new LogWriter(this.store, (error) => this.log.error({err: error}, 'could not store task log lines'))
   }
 
   private now(): string {
@@ -763,7 +766,8 @@ export class Engine {
   }
 
   private async effectiveSettingsOf(project: string, environment: string, store = this.store): Promise<EffectiveSettings> {
-    return effectiveSettings(await store.getSettings(null, null), await store.getSettings(project, environment))
+    const rows = await store.settingsFor(project, environment)
+    return effectiveSettings(rows.controlPlane, rows.environment)
   }
 
   private async policyFor(project: string, environment: string, store = this.store): Promise<AdmissionPolicy> {
@@ -817,8 +821,8 @@ export class Engine {
   private async startRun(id: number): Promise<ReleaseRun | null> {
     const started = await this.store.transaction(async (tx) => {
       const now = this.now()
-      if (!(await tx.transitionRelease(id, ['queued'], 'running', {startedAt: now}))) return null
-      const release = (await tx.getRelease(id)) as ReleaseRecord
+      const release = await tx.transitionRelease(id, ['queued'], 'running', {startedAt: now})
+      if (!release) return null
       const project = (await tx.getProject(release.project)) as ProjectRecord
       // Versions are read again at start: an earlier release may have changed what is deployed.
       const names = release.resources.map((resource) => resource.name)
@@ -832,7 +836,7 @@ export class Engine {
       return {release, project, tasks}
     })
     if (!started) return null
-    const run = new ReleaseRun(this.store, started.release, started.project, started.tasks, () => this.now())
+    const run = new ReleaseRun(this.store, started.release, started.project, started.tasks, this.logs, () => this.now())
     run.finished = run.done.then(
       (outcome) => this.finish(run, outcome),
       (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),

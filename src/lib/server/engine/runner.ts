@@ -5,9 +5,7 @@ import type {ResourceSpec} from '../blueprint/blueprint.js'
 import type {DriverResult, TaskContext} from '../drivers/driver.js'
 import {driverFor} from '../drivers/index.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../store/store.js'
-
-const LOG_FLUSH_MS = 100
-const LOG_FLUSH_LINES = 500
+import type {LogWriter} from './log-writer.js'
 
 export type StopReason = 'cancelled' | 'interrupted'
 
@@ -16,34 +14,11 @@ export interface ReleaseOutcome {
   error: string | null
 }
 
-/** Buffers log lines and writes them in batches, so a chatty deploy costs few transactions. */
-class LogWriter {
-  private buffer: NewLogLine[] = []
-  private timer: NodeJS.Timeout | undefined
-  private writing: Promise<void> = Promise.resolve()
-
-  constructor(private readonly store: Store) {}
-
-  add(line: NewLogLine) {
-    this.buffer.push(line)
-    if (this.buffer.length >= LOG_FLUSH_LINES) void this.flush()
-    else this.timer ??= setTimeout(() => void this.flush(), LOG_FLUSH_MS)
-  }
-
-  flush(): Promise<void> {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    const batch = this.buffer
-    this.buffer = []
-    this.writing = this.writing.then(() => this.store.appendLogs(batch))
-    return this.writing
-  }
-}
+type AppPatch = Parameters<Store['updateApp']>[3] | 'delete'
 
 export class ReleaseRun {
   private readonly controller = new AbortController()
   private stopReason: StopReason | null = null
-  private readonly logs: LogWriter
   readonly done: Promise<ReleaseOutcome>
   /** Resolves once the engine has recorded the outcome; set by the engine when it starts the run. */
   finished: Promise<void> = Promise.resolve()
@@ -53,9 +28,9 @@ export class ReleaseRun {
     readonly release: ReleaseRecord,
     private readonly project: ProjectRecord,
     private readonly tasks: TaskRecord[],
+    private readonly logs: LogWriter,
     private readonly now: () => string,
   ) {
-    this.logs = new LogWriter(store)
     this.done = this.execute()
   }
 
@@ -76,9 +51,15 @@ export class ReleaseRun {
     const running = new Map<string, Promise<void>>()
     this.log(null, 'system', `release ${this.release.id} (${this.release.type}) started with ${this.tasks.length} task(s)`)
 
-    const settle = async (task: TaskRecord, outcome: TaskStatus, fields: {exitCode?: number | null; error?: string | null} = {}) => {
+    // A task's end and what it did to its app are recorded together, in one transaction.
+    const settle = async (task: TaskRecord, outcome: TaskStatus, fields: {exitCode?: number | null; error?: string | null} = {}, app?: AppPatch) => {
       status.set(task.resource, outcome)
-      await this.store.updateTask(task.id, {status: outcome, finishedAt: this.now(), ...fields})
+      const {project, environment} = this.release
+      await this.store.transaction(async (tx) => {
+        await tx.updateTask(task.id, {status: outcome, finishedAt: this.now(), ...fields})
+        if (app === 'delete') await tx.deleteApp(project, environment, task.resource)
+        else if (app) await tx.updateApp(project, environment, task.resource, app, this.now())
+      })
     }
 
     // Each pass starts every ready task and skips those whose dependencies failed; then waits for one to end.
@@ -121,18 +102,19 @@ export class ReleaseRun {
   private async runTask(
     task: TaskRecord,
     spec: ResourceSpec | undefined,
-    settle: (task: TaskRecord, outcome: TaskStatus, fields?: {exitCode?: number | null; error?: string | null}) => Promise<void>,
+    settle: (task: TaskRecord, outcome: TaskStatus, fields?: {exitCode?: number | null; error?: string | null}, app?: AppPatch) => Promise<void>,
   ): Promise<void> {
     const {project, environment} = this.release
     const at = this.now()
-    await this.store.updateTask(task.id, {status: 'running', startedAt: at})
-    await this.store.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
+    await this.store.transaction(async (tx) => {
+      await tx.updateTask(task.id, {status: 'running', startedAt: at})
+      await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
+    })
 
     if (!spec) {
       // A resource removed from the blueprint: only a delete reaches here, and there is nothing left to run.
       this.log(task, 'system', `${task.resource} is no longer in the blueprint; relctl forgets it`)
-      await this.store.deleteApp(project, environment, task.resource)
-      await settle(task, 'succeeded', {exitCode: 0})
+      await settle(task, 'succeeded', {exitCode: 0}, 'delete')
       return
     }
 
@@ -160,28 +142,26 @@ export class ReleaseRun {
     if (!result.ok) {
       const stopped = this.stopReason !== null
       this.log(task, 'system', `${task.action} of ${task.resource} ${stopped ? 'stopped' : 'failed'}: ${result.error}`)
-      await this.store.updateApp(project, environment, task.resource, {health: stopped ? 'Unknown' : 'Degraded'}, this.now())
-      await settle(task, stopped ? (this.stopReason === 'cancelled' ? 'cancelled' : 'interrupted') : 'failed', result)
+      const outcome = stopped ? (this.stopReason === 'cancelled' ? 'cancelled' : 'interrupted') : 'failed'
+      await settle(task, outcome, result, {health: stopped ? 'Unknown' : 'Degraded'})
       return
     }
 
     if (task.action === 'delete') {
       const removed = !this.project.blueprint.resources.some((resource) => resource.name === task.resource)
-      if (removed) await this.store.deleteApp(project, environment, task.resource)
-      else await this.store.updateApp(project, environment, task.resource, {deployedVersion: null, health: 'Missing'}, this.now())
       this.log(task, 'system', `deleted ${task.resource}`)
-      await settle(task, 'succeeded', {exitCode: 0})
+      await settle(task, 'succeeded', {exitCode: 0}, removed ? 'delete' : {deployedVersion: null, health: 'Missing'})
       return
     }
 
     const health = await this.checkHealth(driver.health.bind(driver), ctx)
-    await this.store.updateApp(project, environment, task.resource, {deployedVersion: task.toVersion, health: health.health}, this.now())
+    const deployed = {deployedVersion: task.toVersion, health: health.health}
     if (health.health === 'Healthy') {
       this.log(task, 'system', `deployed ${task.resource} ${task.toVersion ?? ''}: Healthy`)
-      await settle(task, 'succeeded', {exitCode: 0})
+      await settle(task, 'succeeded', {exitCode: 0}, deployed)
     } else {
       this.log(task, 'system', `deployed ${task.resource} ${task.toVersion ?? ''}, but the health check failed: ${health.error}`)
-      await settle(task, 'failed', {exitCode: health.exitCode, error: `health check failed: ${health.error}`})
+      await settle(task, 'failed', {exitCode: health.exitCode, error: `health check failed: ${health.error}`}, deployed)
     }
   }
 

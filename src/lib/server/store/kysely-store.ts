@@ -322,8 +322,8 @@ export class KyselyStore implements Store {
     return rows.map((row) => ({id: Number(row.id), status: row.status as 'pending_approval' | 'queued' | 'running', lockSet: JSON.parse(row.lock_set) as LockSet}))
   }
 
-  async transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<boolean> {
-    const result = await this.db
+  async transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<ReleaseRecord | null> {
+    const row = await this.db
       .updateTable('releases')
       .set({
         status: to,
@@ -339,8 +339,9 @@ export class KyselyStore implements Store {
       })
       .where('id', '=', id)
       .where('status', 'in', from)
+      .returningAll()
       .executeTakeFirst()
-    return Number(result.numUpdatedRows) === 1
+    return row ? toRelease(row) : null
   }
 
   async lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>> {
@@ -436,6 +437,19 @@ export class KyselyStore implements Store {
       .where('environment', '=', environment ?? '')
       .executeTakeFirst()
     return row ? toSettings(row) : null
+  }
+
+  async settingsFor(project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}> {
+    const rows = await this.db
+      .selectFrom('settings')
+      .selectAll()
+      .where((eb) => eb.or([eb.and([eb('project', '=', ''), eb('environment', '=', '')]), eb.and([eb('project', '=', project), eb('environment', '=', environment)])]))
+      .execute()
+    const settings = rows.map(toSettings)
+    return {
+      controlPlane: settings.find((row) => row.project === null) ?? null,
+      environment: settings.find((row) => row.project !== null) ?? null,
+    }
   }
 
   async listSettings(): Promise<SettingsRecord[]> {

@@ -19,7 +19,7 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
 export async function openSqliteStore(file: string): Promise<Store> {
   const sqlite = new BetterSqlite3(file)
   sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma(`synchronous = ${process.env.RELCTL_SQLITE_SYNC ?? 'FULL'}`)
+  sqlite.pragma('synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
   const db = new Kysely<Database>({dialect: new SqliteDialect({database: sqlite})})

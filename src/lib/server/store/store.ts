@@ -132,8 +132,8 @@ export interface Store {
   listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]>
   /** Pending, queued and running releases of an environment in queue order, with only what admission needs. */
   activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]>
-  /** Compare-and-set on status: true when the release was in one of `from` and now is `to`. */
-  transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<boolean>
+  /** Compare-and-set on status: the release as it now is when it was in one of `from` and now is `to`, else null. */
+  transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null>
   /** The latest finished release per app of an environment, among those that had a task for it. */
   lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
 
@@ -145,6 +145,8 @@ export interface Store {
   readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string}): Promise<StoredLogLine[]>
 
   getSettings(project: string | null, environment: string | null): Promise<SettingsRecord | null>
+  /** The control-plane settings and one environment's, in one read. */
+  settingsFor(project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}>
   listSettings(): Promise<SettingsRecord[]>
   /** Writes the settings of one scope and records each change (who, when, from, to). */
   saveSettings(settings: SettingsRecord, changes: SettingsChange[]): Promise<void>
