@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: starts an embedded control plane in a temporary folder, applies the shop blueprint and
-// runs real releases with live progress, then stops the control plane and removes the folder.
+// runs real releases with live progress (a launch whose tasks run side by side, a sync, and two
+// releases running in parallel), then stops the control plane and removes the folder.
 // Your own profile is left alone: the demo keeps its profile in the temporary folder too.
 import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -16,7 +17,8 @@ const env = {...process.env, RELCTL_CONFIG_DIR: join(work, 'config'), RELCTL_PRO
 
 function startServer() {
   const server = spawn(process.execPath, [bin, 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), '--json', '--log-level', 'warn'], {
-    env,
+    // The demo's deploy scripts take 2 s, long enough to watch two releases run side by side.
+    env: {...env, SHOP_DEPLOY_SECONDS: '2'},
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {
@@ -52,6 +54,14 @@ try {
   await must(['app', 'set', 'web', '--version', '2.1.0'])
   console.log('\nSync the two out-of-sync apps in one selective release and wait until they are stable:')
   await must(['release', 'sync', 'api,web', '--wait'])
+  console.log('\nParallel releases: with them on, non-conflicting selective releases of one environment run at the same time.')
+  await must(['settings', 'set-parallel', '--enabled', '--max', '5'])
+  await must(['app', 'set', 'api', '--version', '1.6.0'])
+  await must(['app', 'set', 'worker', '--version', '1.6.0'])
+  await must(['release', 'trigger', '--resources', 'api', '--comment', 'api alone'])
+  await must(['release', 'trigger', '--resources', 'worker', '--comment', 'worker beside it'])
+  await must(['release', 'list', '--active'])
+  await must(['release', 'wait', 'api,worker', '--interval', '500ms'])
   await must(['release', 'list'])
   await must(['release', 'show', '2'])
   console.log('\nDone. Try it yourself: relctl server start, then relctl project apply -f examples/shop/relctl.yaml')

@@ -165,7 +165,10 @@ export class KyselyStore implements Store {
   }
 
   async deleteEnvironment(project: string, name: string): Promise<void> {
-    await this.db.deleteFrom('apps').where('project', '=', project).where('environment', '=', name).execute()
+    // What belongs to the environment goes with it; its release history stays.
+    for (const table of ['apps', 'settings', 'pauses', 'schedules'] as const) {
+      await this.db.deleteFrom(table).where('project', '=', project).where('environment', '=', name).execute()
+    }
     await this.db.deleteFrom('environments').where('project', '=', project).where('name', '=', name).execute()
   }
 
