@@ -22,7 +22,7 @@ export default class Login extends BaseCommand<typeof Login> {
   static flags = {
     url: Flags.string({summary: 'Control plane URL.', required: true}),
     token: Flags.string({summary: 'Bearer token (printed by relctl server start).', required: true}),
-    profile: Flags.string({summary: 'Profile name.', default: 'default'}),
+    profile: Flags.string({summary: 'Profile name.', default: 'default', env: 'RELCTL_PROFILE'}),
   }
 
   async run(): Promise<LoginResult> {

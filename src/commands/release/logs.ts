@@ -4,7 +4,7 @@ import {isFinalStatus} from '../../lib/api/domain.js'
 import type {LogLine} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {logLine} from '../../lib/cli/render.js'
-import {delay} from '../../lib/client/client.js'
+import {delay} from '../../lib/client/delay.js'
 
 const PAGE = 1000
 const FOLLOW_INTERVAL_MS = 500

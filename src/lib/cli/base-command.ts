@@ -58,16 +58,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.exitCode = error.oclif?.exit ?? 0
       return
     }
-    const exitCode = error.oclif?.exit ?? error.exitCode ?? EXIT.unexpected
+    // Anything that fails before oclif has parsed the arguments and flags is a usage error (exit 2).
+    const {oclif} = error as ErrorLike
+    const usage = !this.parsed && !(error instanceof CliError)
+    const exitCode = usage ? EXIT.usage : (oclif?.exit ?? error.exitCode ?? EXIT.unexpected)
     process.exitCode = exitCode
-    const known = error instanceof CliError || error.oclif !== undefined
+    const known = usage || error instanceof CliError || oclif !== undefined
     const message = error.message || String(error)
     if (this.jsonEnabled()) {
       const isApiError = error instanceof CliError && 'status' in error
       const extra = !isApiError && error.data && typeof error.data === 'object' ? error.data : {}
       const apiBody = isApiError && error.data && typeof error.data === 'object' ? error.data : {}
       this.logJson({
-        error: {...apiBody, code: error.code ?? (error.oclif ? 'usage' : 'unexpected'), message, ...(error.hint && {hint: error.hint})},
+        error: {...apiBody, code: usage || oclif ? 'usage' : (error.code ?? 'unexpected'), message, ...(error.hint && {hint: error.hint})},
         exitCode,
         ...extra,
       })
@@ -77,6 +80,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const chalk = await colors()
     process.stderr.write(`${chalk.red('Error:')} ${message}\n`)
     if (error.hint) process.stderr.write(`${chalk.dim('Hint:')} ${error.hint}\n`)
+    else if (usage) process.stderr.write(`${chalk.dim('Hint:')} see relctl ${this.id?.replaceAll(':', ' ') ?? ''} --help\n`)
     if (!known) {
       if (process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
       else process.stderr.write('This is unexpected; run again with DEBUG=1 for details, and report it.\n')

@@ -1,7 +1,8 @@
 // What the waiting commands print and exit with when the wait ends, and waiting for one release.
 import {EXIT, isFinalStatus} from '../api/domain.js'
 import type {AppState, Release} from '../api/schemas.js'
-import {type ControlPlaneClient, delay} from '../client/client.js'
+import type {ControlPlaneClient} from '../client/client.js'
+import {delay} from '../client/delay.js'
 import {CliError, UnreachableError} from '../client/errors.js'
 import type {WaitOutcome} from '../client/wait.js'
 import {appTable} from './render.js'

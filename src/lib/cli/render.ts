@@ -93,8 +93,8 @@ function statusSuffix(release: Release): string {
 
 /** One line for a trigger's answer: id, status, and for a queued release its position and reason. */
 export function releaseSummary(release: Release, created: boolean): string {
-  const prefix = created ? `Release ${release.id} (${release.type}: ${resourcesText(release)})` : `Release ${release.id} already exists for this idempotency key`
-  return `${prefix} is ${release.status}${statusSuffix(release)}`
+  if (!created) return `Release ${release.id} already exists for this idempotency key; nothing new was queued. It is ${release.status}${statusSuffix(release)}`
+  return `Release ${release.id} (${release.type}: ${resourcesText(release)}) is ${release.status}${statusSuffix(release)}`
 }
 
 export function environmentDetails(environment: Environment): string {

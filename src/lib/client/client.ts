@@ -24,6 +24,7 @@ import type {
   TriggerResponse,
   WhoAmI,
 } from '../api/schemas.js'
+import {delay} from './delay.js'
 import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
 
 export interface ClientOptions {
@@ -252,6 +253,3 @@ function backoff(attempt: number): number {
   return base + Math.random() * base
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}

@@ -2,7 +2,8 @@
 // release touching them fails, the deadline passes, or the control plane stays unreachable.
 // All apps are watched together, not one after another.
 import type {AppState, PauseState, Release} from '../api/schemas.js'
-import {type ControlPlaneClient, delay} from './client.js'
+import type {ControlPlaneClient} from './client.js'
+import {delay} from './delay.js'
 import {CliError, UnreachableError} from './errors.js'
 
 export interface WaitOptions {

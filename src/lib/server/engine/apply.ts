@@ -88,15 +88,10 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
       if (diff) changes.push({kind: 'resource', name: spec.name, change: 'updated', detail: diff})
     }
   }
+  // Where a removed resource is still deployed it stays (marked removed); elsewhere it goes at once.
+  const keptIn = new Map<string, string[]>()
   for (const before of previous.values()) {
-    if (!blueprint.resources.some((spec) => spec.name === before.name)) {
-      changes.push({
-        kind: 'resource',
-        name: before.name,
-        change: 'removed',
-        detail: 'kept in every environment until a release with --allow-destructive deletes it',
-      })
-    }
+    if (!blueprint.resources.some((spec) => spec.name === before.name)) keptIn.set(before.name, [])
   }
 
   for (const environment of environments.filter((env) => !wanted.has(env.name))) {
@@ -133,12 +128,25 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
       }
     }
     for (const app of apps.values()) {
-      if (!app.removed && !blueprint.resources.some((spec) => spec.name === app.name)) {
-        // Never deployed: nothing to delete, so nothing to keep.
-        if (app.deployedVersion === null) await store.deleteApp(name, environment.name, app.name)
-        else await store.updateApp(name, environment.name, app.name, {removed: true}, now)
+      if (blueprint.resources.some((spec) => spec.name === app.name)) continue
+      // Never deployed: nothing to delete, so nothing to keep.
+      if (app.deployedVersion === null) await store.deleteApp(name, environment.name, app.name)
+      else {
+        if (!app.removed) await store.updateApp(name, environment.name, app.name, {removed: true}, now)
+        if (keptIn.has(app.name)) keptIn.get(app.name)?.push(environment.name)
       }
     }
+  }
+  for (const [resource, environments] of keptIn) {
+    changes.push({
+      kind: 'resource',
+      name: resource,
+      change: 'removed',
+      detail:
+        environments.length > 0
+          ? `still deployed in ${environments.join(', ')}: kept there until a release with --allow-destructive deletes it`
+          : 'it was not deployed anywhere, so it is gone',
+    })
   }
 
   return {project, created: !existing, changes}

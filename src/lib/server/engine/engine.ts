@@ -398,6 +398,14 @@ export class Engine {
       })
     }
     const selected = names.map((name) => states.find((state) => state.name === name) as AppState)
+    const removed = selected.filter((state) => state.removedFromBlueprint)
+    if (removed.length > 0) {
+      const list = removed.map((state) => state.name).join(',')
+      throw invalid(
+        `${list} ${removed.length > 1 ? 'were' : 'was'} removed from the blueprint; a sync only deploys what the blueprint declares`,
+        `delete with: relctl release trigger --resources ${removed.map((state) => `${state.name}:delete`).join(',')} --allow-destructive -p ${project.name} -e ${environment}`,
+      )
+    }
     // An app that a queued or running release already takes to its desired version needs no second release.
     const active = await this.store.listReleases({project: project.name, environment, statuses: ACTIVE_STATUSES})
     const underWay = (state: AppState) =>
@@ -409,7 +417,7 @@ export class Engine {
       environment,
       {
         type: 'selective',
-        resources: outOfSync.map((state) => ({name: state.name, ...(state.removedFromBlueprint && {action: 'delete' as const})})),
+        resources: outOfSync.map((state) => ({name: state.name})),
         force: options.force,
         comment: options.comment ?? undefined,
         source: options.source,

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// bench/startup: how much slower `relctl --version` starts than a bare Node process. Both are run
+// side by side, interleaved (A, B, A, B, ...) after warm-up runs, so that the machine's load and the
+// file cache weigh on both alike. Prints both medians, their ratio and the target; exits 1 when the
+// ratio is above the target. Needs dist/ and oclif.manifest.json (npm run build); builds nothing.
+//
+//   node bench/startup.mjs [--runs 20] [--warmup 2]
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {performance} from 'node:perf_hooks'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+
+const TARGET = 2.5
+const MIN_RUNS = 20
+
+function usage(message) {
+  console.error(`bench/startup: ${message}`)
+  console.error('usage: node bench/startup.mjs [--runs N (at least 20, default 20)] [--warmup N (default 2)]')
+  process.exit(2)
+}
+
+let values
+try {
+  ;({values} = parseArgs({options: {runs: {type: 'string', default: String(MIN_RUNS)}, warmup: {type: 'string', default: '2'}}}))
+} catch (error) {
+  usage(error.message)
+}
+const runs = Number(values.runs)
+const warmup = Number(values.warmup)
+if (!Number.isInteger(runs) || runs < MIN_RUNS) usage(`--runs must be a whole number of at least ${MIN_RUNS}, not "${values.runs}"`)
+if (!Number.isInteger(warmup) || warmup < 0) usage(`--warmup must be a whole number, not "${values.warmup}"`)
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const bin = join(root, 'bin', 'run.js')
+for (const needed of [join(root, 'dist', 'commands'), join(root, 'oclif.manifest.json')]) {
+  if (!existsSync(needed)) {
+    console.error(`bench/startup needs the build, and ${needed.slice(root.length + 1)} is missing: run "npm run build" first`)
+    process.exit(2)
+  }
+}
+
+// A config dir of its own, so that no profile of the person running the benchmark is read or written.
+const configDir = mkdtempSync(join(tmpdir(), 'relctl-bench-startup-'))
+const env = {...process.env, RELCTL_CONFIG_DIR: configDir, NO_COLOR: '1'}
+for (const name of ['NODE_OPTIONS', 'DEBUG']) delete env[name]
+
+const subjects = [
+  {name: 'node -e 0', args: ['-e', '0']},
+  {name: 'relctl --version', args: [bin, '--version']},
+]
+
+/** Runs one subject once; returns its wall time in milliseconds. */
+function timeOnce(subject) {
+  const start = performance.now()
+  const result = spawnSync(process.execPath, subject.args, {cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8'})
+  const elapsed = performance.now() - start
+  if (result.error || result.status !== 0) {
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim()
+    throw new Error(`${subject.name} failed (exit ${result.status ?? result.error?.message})${output ? `:\n${output}` : ''}`)
+  }
+  return elapsed
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+const times = new Map(subjects.map((subject) => [subject.name, []]))
+try {
+  for (let round = 0; round < warmup; round++) for (const subject of subjects) timeOnce(subject)
+  for (let round = 0; round < runs; round++) {
+    for (const subject of subjects) times.get(subject.name).push(timeOnce(subject))
+  }
+} catch (error) {
+  console.error(`bench/startup: ${error.message}`)
+  process.exitCode = 1
+} finally {
+  rmSync(configDir, {recursive: true, force: true})
+}
+
+if (process.exitCode !== 1) {
+  const [baseline, cli] = subjects.map((subject) => median(times.get(subject.name)))
+  const ratio = cli / baseline
+  const pass = ratio <= TARGET
+  const width = Math.max(...subjects.map((subject) => subject.name.length))
+  console.log(`startup, median of ${runs} interleaved runs each (after ${warmup} warm-up runs each), Node ${process.version}`)
+  console.log(`  ${subjects[0].name.padEnd(width)}  ${baseline.toFixed(1).padStart(7)} ms`)
+  console.log(`  ${subjects[1].name.padEnd(width)}  ${cli.toFixed(1).padStart(7)} ms`)
+  console.log(`  ratio ${ratio.toFixed(2)}  (target <= ${TARGET})  ${pass ? 'PASS' : 'FAIL'}`)
+  if (!pass) process.exitCode = 1
+}
