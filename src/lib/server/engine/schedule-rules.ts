@@ -51,7 +51,16 @@ export function nextRunAfter(rule: CompiledRule, after: Date): Date {
     const intervals = elapsed < 0 ? 0 : Math.floor(elapsed / rule.everyMs) + 1
     return new Date(rule.anchor + intervals * rule.everyMs)
   }
-  return CronExpressionParser.parse(rule.expression, {currentDate: after, tz: rule.timezone}).next().toDate()
+  const next = CronExpressionParser.parse(rule.expression, {currentDate: after, tz: rule.timezone}).next().toDate()
+  // When clocks fall back, a wall-clock time happens twice; a cron rule fires at its first occurrence only.
+  const wallClock = localMinute(rule.timezone)
+  const repeated = [30, 60].some((minutes) => wallClock(new Date(next.getTime() - minutes * 60_000)) === wallClock(next))
+  return repeated ? nextRunAfter(rule, next) : next
+}
+
+function localMinute(timeZone: string): (date: Date) => string {
+  const format = new Intl.DateTimeFormat('en-CA', {timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'})
+  return (date) => format.format(date)
 }
 
 /**
