@@ -3,7 +3,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {Engine, type Logger} from '../../src/lib/server/engine/engine.js'
+import {Engine, type EngineOptions, type Logger} from '../../src/lib/server/engine/engine.js'
+import {ControlPlaneError} from '../../src/lib/server/errors.js'
 import {openSqliteStore} from '../../src/lib/server/store/sqlite.js'
 import type {Store} from '../../src/lib/server/store/store.js'
 
@@ -47,16 +48,28 @@ export function tempDir(prefix = 'relctl-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+export interface TestEngineOptions {
+  capacity?: number
+  /** an injected clock for the engine (release timestamps, schedules) */
+  now?: EngineOptions['now']
+  /**
+   * false: construct the engine without start(), so its schedule timer never runs and only explicit
+   * fireDueSchedules() calls fire schedules (admission works either way). Default true.
+   */
+  start?: boolean
+}
+
 /** Opens a store on `file` and starts an Engine over it. */
-export async function engineOn(file: string, options: {capacity?: number} = {}): Promise<{store: Store; engine: Engine}> {
+export async function engineOn(file: string, options: TestEngineOptions = {}): Promise<{store: Store; engine: Engine}> {
+  const {start = true, ...engineOptions} = options
   const store = await openSqliteStore(file)
-  const engine = new Engine({store, log: quietLog, ...options})
-  await engine.start()
+  const engine = new Engine({store, log: quietLog, ...engineOptions})
+  if (start) await engine.start()
   return {store, engine}
 }
 
 /** A fresh engine in a fresh temporary folder; applies `blueprint` when given. */
-export async function createTestEngine(blueprint: string | null = SHOP_BLUEPRINT, options: {capacity?: number} = {}): Promise<TestEngine> {
+export async function createTestEngine(blueprint: string | null = SHOP_BLUEPRINT, options: TestEngineOptions = {}): Promise<TestEngine> {
   const dir = tempDir()
   const file = join(dir, 'relctl.db')
   const {store, engine} = await engineOn(file, options)
@@ -106,4 +119,35 @@ export async function waitForStatus(engine: Engine, id: number, status: string, 
     const release = await engine.getRelease(id)
     return release.status === status ? release : undefined
   }, `release ${id} to be ${status}`, timeoutMs)
+}
+
+/** Awaits a promise that must reject with a ControlPlaneError, and returns that error. */
+export async function caught(promise: Promise<unknown>): Promise<ControlPlaneError> {
+  let outcome: unknown
+  try {
+    outcome = await promise
+  } catch (error) {
+    if (!(error instanceof ControlPlaneError)) throw error
+    return error
+  }
+  throw new Error(`expected a ControlPlaneError, got a result: ${JSON.stringify(outcome)?.slice(0, 500)}`)
+}
+
+/** A settable clock for the Engine's `now` option. */
+export interface TestClock {
+  (): Date
+  set(at: string | Date): void
+  advance(ms: number): void
+}
+
+export function testClock(start: string | Date): TestClock {
+  let current = new Date(start)
+  const clock = (() => new Date(current)) as TestClock
+  clock.set = (at) => {
+    current = new Date(at)
+  }
+  clock.advance = (ms) => {
+    current = new Date(current.getTime() + ms)
+  }
+  return clock
 }

@@ -615,7 +615,8 @@ export class Engine {
     if (resumed) this.log.info({project: project.name, environment, by: subject}, 'releases resumed')
     const environments = environment === null ? (await this.store.listEnvironments(project.name)).map((env) => env.name) : [environment]
     for (const name of environments) await this.admit(project.name, name)
-    const stillPaused = environment === null ? [] : (await this.store.listPauses(project.name, environment)).filter((pause) => pause.level === 'project')
+    // The other level's pauses still hold: the project's for an environment, the environments' for the project.
+    const stillPaused = (await this.store.listPauses(project.name, environment)).filter((pause) => pause.level !== (environment === null ? 'project' : 'environment'))
     return {resumed, stillPaused}
   }
 

@@ -52,7 +52,11 @@ export function nextRunAfter(rule: CompiledRule, after: Date): Date {
     return new Date(rule.anchor + intervals * rule.everyMs)
   }
   const next = CronExpressionParser.parse(rule.expression, {currentDate: after, tz: rule.timezone}).next().toDate()
-  // When clocks fall back, a wall-clock time happens twice; a cron rule fires at its first occurrence only.
+  // When clocks fall back, a wall-clock time happens twice. As in cron(8), a rule for a particular time
+  // (no wildcard in its minute and hour fields) runs at the first occurrence only; wildcard rules keep
+  // their cadence in real time.
+  const [minute, hour] = rule.expression.split(' ')
+  if (minute.includes('*') || hour.includes('*')) return next
   const wallClock = localMinute(rule.timezone)
   const repeated = [30, 60].some((minutes) => wallClock(new Date(next.getTime() - minutes * 60_000)) === wallClock(next))
   return repeated ? nextRunAfter(rule, next) : next
