@@ -68,16 +68,17 @@ export async function waitForRelease(
   const deadline = Date.now() + options.timeoutMs
   const seen = new Map<string, string>()
   let release = first
+  // Tasks first, then the release: its end is news only after the ends of its tasks.
   const report = (current: Release) => {
+    for (const task of current.tasks ?? []) {
+      if (seen.get(`task:${task.resource}`) !== task.status && task.status !== 'pending') {
+        options.onChange(`  ${task.resource}: ${task.status}${task.error ? ` (${task.error})` : ''}`)
+      }
+      seen.set(`task:${task.resource}`, task.status)
+    }
     const releaseState = `${current.status}${current.waitingFor ? `: ${current.waitingFor.message}` : ''}`
     if (seen.get('release') !== releaseState) options.onChange(`release ${current.id} ${releaseState}`)
     seen.set('release', releaseState)
-    for (const task of current.tasks ?? []) {
-      if (seen.get(task.resource) !== task.status && task.status !== 'pending') {
-        options.onChange(`  ${task.resource}: ${task.status}${task.error ? ` (${task.error})` : ''}`)
-      }
-      seen.set(task.resource, task.status)
-    }
   }
   report(release)
   let unreachable: UnreachableError | null = null

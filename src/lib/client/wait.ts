@@ -121,12 +121,12 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
 
     // Nothing is running for these apps and they are not fine: they will not become stable by waiting.
     if (!(options.sync && synced && watched.size > 0)) {
-      const degraded = idle.filter((app) => app.health === 'Degraded')
-      if (degraded.length > 0) return {kind: 'degraded', apps}
+      // The release that left them so says the most (failed tasks, logs); Degraded alone says less.
       const lastFailed = idle.find((app) => app.lastRelease && BAD_ENDINGS.has(app.lastRelease.status))
       if (lastFailed?.lastRelease && (!options.sync || synced)) {
         return {kind: 'failed', apps, release: await client.getRelease(lastFailed.lastRelease.id)}
       }
+      if (idle.some((app) => app.health === 'Degraded')) return {kind: 'degraded', apps}
     }
 
     if (Date.now() >= deadline) return {kind: 'timeout', apps}

@@ -492,7 +492,7 @@ export class Engine {
     if (!cancelled) {
       const current = await this.store.getRelease(id)
       if (current?.status === 'running') return this.cancel(id, subject)
-      throw invalid(`release ${id} has already ${current?.status ?? release.status}; there is nothing to cancel`)
+      throw invalid(`release ${id} is already ${(current?.status ?? release.status).replace('_', ' ')}; there is nothing to cancel`)
     }
     this.log.info({releaseId: id, by: subject}, 'queued release cancelled')
     await this.admit(release.project, release.environment)

@@ -1,0 +1,449 @@
+// Helpers for the end-to-end tests: they run the real CLI (bin/run.js) as child processes against a
+// real control plane process (`relctl server start`), each test file with its own server, data dir
+// and config dir, so that tests never touch the user's profile and files can run in parallel.
+//
+// Run `npm run build` first: bin/run.js loads the compiled commands from dist/.
+import {type ChildProcess, spawn} from 'node:child_process'
+import {appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {afterAll} from 'vitest'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const BIN = join(ROOT, 'bin', 'run.js')
+export const FIXTURES = join(ROOT, 'test', 'fixtures')
+
+// ---- temp dirs and cleanup ----
+
+const tempDirs: string[] = []
+const servers = new Set<Server>()
+const strayGroups = new Set<number>()
+
+/** A new temporary directory, removed after the test file. */
+export function tempDir(prefix = 'relctl-e2e-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  tempDirs.push(dir)
+  return dir
+}
+
+/** The process group of a process (from /proc), or the pid itself when it cannot be read. */
+export function processGroupOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[2]) || pid
+  } catch {
+    return pid
+  }
+}
+
+/** Kill the process group of this process when the file ends (for scripts a crashed server leaves behind). */
+export function killGroupAfterAll(pid: number) {
+  const group = processGroupOf(pid)
+  if (group > 1 && group !== processGroupOf(process.pid)) strayGroups.add(group)
+}
+
+afterAll(async () => {
+  await Promise.all([...servers].map((server) => server.stop('SIGTERM', 15_000).catch(() => undefined)))
+  for (const pid of strayGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  for (const dir of tempDirs.splice(0)) rmSync(dir, {recursive: true, force: true})
+})
+
+/** The environment of every child: the test runner's, without any RELCTL_* setting that could leak in. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('RELCTL_') || key === 'DEBUG' || key === 'FORCE_COLOR') continue
+    env[key] = value
+  }
+  return env
+}
+
+function applyEnv(target: NodeJS.ProcessEnv, extra: Record<string, string | undefined> | undefined) {
+  for (const [key, value] of Object.entries(extra ?? {})) {
+    if (value === undefined) delete target[key]
+    else target[key] = value
+  }
+  return target
+}
+
+// ---- the control plane ----
+
+export interface StartOptions {
+  /** reuse a data dir (restart tests); default: a new temp dir */
+  dataDir?: string
+  /** default: the server generates one and keeps it in the data dir */
+  token?: string
+  /** extra environment for the server (and so for the exec scripts it runs); undefined removes a variable */
+  env?: Record<string, string | undefined>
+  /** extra arguments, e.g. ['--shutdown-grace', '1s'] */
+  args?: string[]
+  /** the server's RELCTL_CONFIG_DIR; default: a new temp dir */
+  configDir?: string
+}
+
+export interface Server {
+  url: string
+  token: string
+  dataDir: string
+  configDir: string
+  /** the JSON line the server printed */
+  info: {url: string; token: string; tokenSource: string; dataDir: string; database: string; profileWritten: boolean}
+  process: ChildProcess
+  /** everything the server wrote on stderr so far */
+  stderr(): string
+  /** sends the signal and waits for the process to exit (SIGKILL after timeoutMs) */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{code: number | null; signal: NodeJS.Signals | null; ms: number}>
+}
+
+let currentServer: Server | undefined
+
+/** Starts `relctl server start --port 0` with its own data dir and config dir; resolves once it listens. */
+export async function startServer(options: StartOptions = {}): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(options)
+    } catch (error) {
+      const stderr = (error as {stderr?: string}).stderr ?? ''
+      if (attempt >= 3 || !(await distWasRebuilding({code: 1, stderr}))) throw error
+      console.warn('relctl server start: dist/ was being rebuilt; starting it again')
+    }
+  }
+}
+
+async function startServerOnce(options: StartOptions): Promise<Server> {
+  const dataDir = options.dataDir ?? tempDir('relctl-e2e-data-')
+  const configDir = options.configDir ?? tempDir('relctl-e2e-config-')
+  const args = [BIN, 'server', 'start', '--port', '0', '--data-dir', dataDir, '--json', '--log-level', 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
+  const env = applyEnv({...baseEnv(), RELCTL_CONFIG_DIR: configDir, CI: 'true', NO_COLOR: '1'}, options.env)
+  const child = spawn(process.execPath, args, {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+  let stderr = ''
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({code, signal}))
+  })
+
+  // The first stdout line is the JSON of a listening server; anything else (an error object under
+  // --json, pretty-printed over several lines) means it did not start: collect it all until exit.
+  let stdout = ''
+  child.stdout.setEncoding('utf8')
+  const info = await new Promise<Server['info']>((resolveInfo, reject) => {
+    let settled = false
+    const fail = (message: string) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      const output = `--- stdout\n${stdout}\n--- stderr\n${stderr}`
+      reject(Object.assign(new Error(`${message}\n${output}`), {stderr: `${stdout}\n${stderr}`}))
+    }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      fail('the control plane did not start within 20s')
+    }, 20_000)
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk
+      if (settled || !stdout.includes('\n')) return
+      const line = stdout.slice(0, stdout.indexOf('\n'))
+      let parsed: (Server['info'] & {error?: unknown}) | undefined
+      try {
+        parsed = JSON.parse(line)
+      } catch {
+        parsed = undefined
+      }
+      if (parsed && typeof parsed.url === 'string' && !parsed.error) {
+        settled = true
+        clearTimeout(timer)
+        resolveInfo(parsed)
+      }
+      // otherwise: an error; its exit ends the wait below
+    })
+    void exited.then(({code, signal}) => fail(`the control plane exited (code ${code}, signal ${signal}) before it listened`))
+  })
+  let stopped: ReturnType<Server['stop']> | undefined
+  const server: Server = {
+    url: info.url,
+    token: info.token,
+    dataDir,
+    configDir,
+    info,
+    process: child,
+    stderr: () => stderr,
+    stop(signal = 'SIGTERM', timeoutMs = 20_000) {
+      stopped ??= (async () => {
+        const started = Date.now()
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+        const result = await exited
+        clearTimeout(timer)
+        servers.delete(server)
+        if (currentServer === server) currentServer = undefined
+        return {...result, ms: Date.now() - started}
+      })()
+      return stopped
+    },
+  }
+  servers.add(server)
+  currentServer = server
+  return server
+}
+
+// ---- the CLI ----
+
+export interface RunOptions {
+  /** the server to talk to (RELCTL_URL, RELCTL_TOKEN, RELCTL_CONFIG_DIR); default: the last one started */
+  server?: Server
+  /** overrides RELCTL_URL / RELCTL_TOKEN */
+  url?: string
+  token?: string
+  /** extra environment; a value of undefined removes the variable */
+  env?: Record<string, string | undefined>
+  /** SIGKILL the command after this long (default 45s) */
+  timeoutMs?: number
+  cwd?: string
+}
+
+export interface RunResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** wall time of the command, milliseconds */
+  ms: number
+  timedOut: boolean
+  /** stdout parsed as JSON */
+  json<T = any>(): T
+  /** for assertion messages */
+  toString(): string
+}
+
+const MODULE_MISSING = /MODULE_NOT_FOUND|ERR_MODULE_NOT_FOUND/
+
+/**
+ * True when a run failed only because dist/ was being rebuilt (`npm run build` starts with rm -rf dist)
+ * while it started; waits for the build to finish. A module that stays missing is a real failure.
+ */
+async function distWasRebuilding(result: {code: number | null; stdout?: string; stderr: string}): Promise<boolean> {
+  const output = `${result.stdout ?? ''}\n${result.stderr}` // under --json the error is on stdout
+  if (result.code !== 1 || !MODULE_MISSING.test(output)) return false
+  const missing = /(\/[^\s'"]+\/dist\/[^\s'"]+\.js)/.exec(output)?.[1]
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (missing ? existsSync(missing) : existsSync(join(ROOT, 'dist', 'commands'))) {
+      await sleep(1500) // let tsc and the manifest finish
+      return true
+    }
+    await sleep(250)
+  }
+  return false
+}
+
+/** Runs the real CLI, `node bin/run.js ...args`, with stdin closed, CI=true and NO_COLOR=1. */
+export async function relctl(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runOnce(args, options)
+    // RELCTL_E2E_STATS=<file>: one line per CLI run (time, exit code, command), to find slow tests.
+    if (process.env.RELCTL_E2E_STATS) appendFileSync(process.env.RELCTL_E2E_STATS, `${result.ms}\t${result.code}\t${args.join(' ')}\n`)
+    if (attempt >= 3 || !(await distWasRebuilding(result))) return result
+    console.warn(`relctl ${args.join(' ')}: dist/ was being rebuilt; running it again`)
+  }
+}
+
+function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
+  const server = options.server ?? currentServer
+  const env = applyEnv(
+    {
+      ...baseEnv(),
+      CI: 'true',
+      NO_COLOR: '1',
+      ...(server && {RELCTL_URL: server.url, RELCTL_TOKEN: server.token, RELCTL_CONFIG_DIR: server.configDir}),
+      ...(options.url !== undefined && {RELCTL_URL: options.url}),
+      ...(options.token !== undefined && {RELCTL_TOKEN: options.token}),
+    },
+    options.env,
+  )
+  const timeoutMs = options.timeoutMs ?? 45_000
+  return new Promise((resolveRun, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    let timedOut = false
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.once('error', reject)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      const describe = () => `$ relctl ${args.join(' ')}\n(exit ${code}${timedOut ? ', killed after timeout' : ''}, ${Date.now() - started}ms)\n--- stdout\n${stdout}\n--- stderr\n${stderr}`
+      resolveRun({
+        code,
+        stdout,
+        stderr,
+        ms: Date.now() - started,
+        timedOut,
+        json() {
+          try {
+            return JSON.parse(stdout)
+          } catch {
+            throw new Error(`stdout is not JSON:\n${describe()}`)
+          }
+        },
+        toString: describe,
+      })
+    })
+  })
+}
+
+/** Runs the CLI and throws (with its output) unless it exits with `expected` (default 0). */
+export async function must(args: string[], options: RunOptions & {expected?: number} = {}): Promise<RunResult> {
+  const result = await relctl(args, options)
+  const expected = options.expected ?? 0
+  if (result.code !== expected) throw new Error(`expected exit ${expected}:\n${result}`)
+  return result
+}
+
+// ---- the API, for polling in tests (assertions go through the CLI) ----
+
+export async function api<T = any>(path: string, options: {server?: Server; method?: string; body?: unknown} = {}): Promise<T> {
+  const server = options.server ?? currentServer
+  if (!server) throw new Error('no server started')
+  const response = await fetch(`${server.url}${path}`, {
+    method: options.method ?? 'GET',
+    headers: {authorization: `Bearer ${server.token}`, ...(options.body !== undefined && {'content-type': 'application/json'})},
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  })
+  const body = await response.json()
+  if (!response.ok) throw new Error(`${options.method ?? 'GET'} ${path} answered ${response.status}: ${JSON.stringify(body)}`)
+  return body as T
+}
+
+/** Polls fn until it returns a truthy value; throws with the last value after timeoutMs. */
+export async function waitFor<T>(fn: () => Promise<T> | T, options: {timeoutMs?: number; intervalMs?: number; what?: string} = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000)
+  let last: T | undefined
+  let lastError: unknown
+  for (;;) {
+    try {
+      last = await fn()
+      if (last) return last
+    } catch (error) {
+      lastError = error
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`)
+    }
+    await sleep(options.intervalMs ?? 100)
+  }
+}
+
+/** Waits until a release reaches one of the statuses (through the API). */
+export function waitForRelease(id: number, statuses: string[], options: {server?: Server; timeoutMs?: number} = {}) {
+  return waitFor(
+    async () => {
+      const release = await api(`/v1/releases/${id}`, {server: options.server})
+      return statuses.includes(release.status) ? release : null
+    },
+    {timeoutMs: options.timeoutMs, what: `release ${id} to be ${statuses.join(' or ')}`},
+  )
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms))
+}
+
+// ---- fixtures ----
+
+export interface FixtureCopy {
+  dir: string
+  /** the copied relctl.yaml */
+  file: string
+  read(): string
+  write(content: string): void
+  /** replaces text in relctl.yaml (throws when `from` is not there) */
+  edit(from: string | RegExp, to: string): void
+}
+
+/** Copies test/fixtures/<name> (scripts keep their mode) to a temp dir; optionally renames the project. */
+export function copyFixture(name: string, options: {project?: string} = {}): FixtureCopy {
+  const dir = join(tempDir('relctl-e2e-fixture-'), name)
+  cpSync(join(FIXTURES, name), dir, {recursive: true})
+  const file = join(dir, 'relctl.yaml')
+  const copy: FixtureCopy = {
+    dir,
+    file,
+    read: () => readFileSync(file, 'utf8'),
+    write: (content) => writeFileSync(file, content),
+    edit(from, to) {
+      const before = copy.read()
+      const after = before.replace(from, to)
+      if (after === before) throw new Error(`fixture ${name}: "${String(from)}" not found in relctl.yaml`)
+      copy.write(after)
+    },
+  }
+  if (options.project) copy.edit(/^project: .*$/m, `project: ${options.project}`)
+  return copy
+}
+
+// ---- processes and ports ----
+
+/** True when the process exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    return existsSync(`/proc/${pid}`)
+  }
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+export function closedPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      probe.close(() => resolvePort(port))
+    })
+  })
+}
+
+/** Runs tasks with at most `limit` at a time. */
+export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({length: Math.min(limit, items.length)}, async () => {
+      while (next < items.length) {
+        const index = next++
+        results[index] = await fn(items[index])
+      }
+    }),
+  )
+  return results
+}
