@@ -111,7 +111,7 @@ describe('release cancel', () => {
     // A finished release cannot be cancelled.
     const again = await relctl(['release', 'cancel', String(b)])
     expect(again.code, String(again)).toBe(2)
-    expect(again.stderr).toContain(`release ${b} has already cancelled; there is nothing to cancel`)
+    expect(again.stderr).toContain(`release ${b} is already cancelled; there is nothing to cancel`)
   })
 
   it('a running exec release is cancelled and its whole process group is killed', async () => {

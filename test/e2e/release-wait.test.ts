@@ -69,10 +69,11 @@ describe('release wait', () => {
     expect(result.stdout).toBe('')
   })
 
-  it('--json: a Degraded app with nothing running for it is exit 3, same code in the error object', async () => {
+  it('--json: a Degraded app whose last release failed is exit 3 with that release, same code in the error object', async () => {
     const result = await relctl(['release', 'wait', 'api', ...SCOPE, ...FAST, '--json'])
-    const body = expectJsonError(result, 3, 'degraded')
-    expect(body.error.message).toContain('app api is Degraded and nothing is running to fix it')
+    const body = expectJsonError(result, 3, 'release_failed')
+    expect(body.error.message).toMatch(/^Release \d+ failed: task failed: api/)
+    expect(body.error.message).toContain('Task api (update')
     expect(body.apps).toMatchObject([{name: 'api', health: 'Degraded'}])
     // Back to a good version.
     await must(['app', 'set', 'api', '--version', '1.2.0', ...SCOPE])

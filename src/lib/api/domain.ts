@@ -1,6 +1,6 @@
 // Domain vocabulary shared by the CLI and the control plane; no dependencies, cheap to import.
 
-export const RELEASE_TYPES = ['launch', 'full', 'selective', 'destroy'] as const
+export const RELEASE_TYPES = ['launch', 'full', 'selective', 'custom', 'destroy', 'rollback'] as const
 export const RELEASE_STATUSES = ['pending_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'rejected'] as const
 export const FINAL_RELEASE_STATUSES = ['succeeded', 'failed', 'cancelled', 'rejected'] as const
 export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled', 'interrupted'] as const

@@ -41,6 +41,9 @@ export const AppState = Type.Object({
   sync: literals(SYNC_STATES),
   health: literals(HEALTH_STATES),
   removedFromBlueprint: Type.Boolean(),
+  drift: Type.Union([Type.Object({recordedVersion: NullableString, liveVersion: Type.String(), at: Type.String()}), Type.Null()], {
+    description: 'set when a refresh read a live version that differed from the recorded one',
+  }),
   activeReleases: Type.Array(ReleaseRef, {description: 'queued or running releases whose lock set covers this app'}),
   lastRelease: Type.Union([ReleaseRef, Type.Null()], {description: 'the latest finished release that deployed this app'}),
   stable: Type.Boolean({description: 'Synced and Healthy and no queued or running release touches it'}),
@@ -63,19 +66,46 @@ export const WaitingFor = Type.Object({
   max: Type.Optional(Type.Integer()),
 })
 
-export const Task = Type.Object({
-  id: Type.Integer(),
-  resource: Type.String(),
+const TaskFields = {
+  key: Type.String({description: 'unique in the release: api, api@eu-1, beforeTarget@eu-1'}),
+  kind: literals(['deploy', 'hook'] as const),
+  resource: Type.Union([Type.String(), Type.Null()], {description: 'null for a target hook'}),
+  hook: Type.Union([literals(['beforeTarget', 'afterTarget'] as const), Type.Null()]),
+  target: NullableString,
+  step: NullableString,
   action: literals(ACTIONS),
   fromVersion: NullableString,
   toVersion: NullableString,
-  dependsOn: Type.Array(Type.String()),
+  dependsOn: Type.Array(Type.String(), {description: 'task keys that must succeed first'}),
+  after: Type.Array(Type.String(), {description: 'task keys that must have ended first, however they ended'}),
   level: Type.Integer(),
+}
+
+export const PlannedTask = Type.Object(TaskFields)
+
+export const Plan = Type.Object({
+  rollout: Type.Object({services: literals(['parallel', 'sequential'] as const), targets: literals(['parallel', 'sequential'] as const)}),
+  targets: Type.Array(Type.String()),
+  steps: Type.Array(Type.Object({step: Type.String(), waitForFinish: Type.Boolean(), haltOnError: Type.Boolean(), resources: Type.Array(Type.String())})),
+  hooks: Type.Object({beforeTarget: NullableString, afterTarget: NullableString, run: Type.Boolean()}),
+  tasks: Type.Array(PlannedTask),
+  notes: Type.Array(Type.String()),
+})
+
+export const Task = Type.Object({
+  id: Type.Integer(),
+  ...TaskFields,
   status: literals(TASK_STATUSES),
   exitCode: NullableInteger,
   error: NullableString,
   startedAt: NullableString,
   finishedAt: NullableString,
+})
+
+export const ReleaseOptions = Type.Object({
+  targetOrder: Type.Optional(literals(['parallel', 'sequential'] as const)),
+  steps: Type.Optional(Type.Array(Type.String())),
+  rollbackOf: Type.Optional(Type.Integer()),
 })
 
 export const Decision = Type.Object({
@@ -104,6 +134,7 @@ export const Release = Type.Object({
   startedAt: NullableString,
   finishedAt: NullableString,
   decision: Type.Union([Decision, Type.Null()], {description: 'the approval decision, where the approval workflow is on'}),
+  options: ReleaseOptions,
   queuePosition: Type.Optional(Type.Integer({description: '1-based position among the queued releases of the environment'})),
   waitingFor: Type.Optional(WaitingFor),
   tasks: Type.Optional(Type.Array(Task)),
@@ -124,9 +155,24 @@ export const TriggerRequest = Type.Object(
     comment: Type.Optional(Type.String({maxLength: 2000})),
     onConflict: Type.Optional(literals(['queue', 'fail'] as const)),
     source: Type.Optional(literals(['cli', 'api'] as const)),
+    steps: Type.Optional(Type.Array(Type.String({minLength: 1}), {minItems: 1, description: 'custom releases: the workflow steps to run'})),
+    targetOrder: Type.Optional(literals(['parallel', 'sequential'] as const)),
+    dryRun: Type.Optional(Type.Boolean({description: 'plan only: queue nothing'})),
   },
   {additionalProperties: false},
 )
+
+export const DryRun = Type.Object({
+  dryRun: Type.Literal(true),
+  project: Type.String(),
+  environment: Type.String(),
+  type: literals(RELEASE_TYPES),
+  resources: Type.Array(ReleaseResource),
+  plan: Plan,
+  order: Type.String({description: 'tasks level by level: "a, b | c"'}),
+  wouldWaitFor: Type.Union([WaitingFor, Type.Null()], {description: 'what would hold it back now: queue, conflict, pause, approval'}),
+  refreshed: Type.Array(Type.Object({name: Type.String(), recordedVersion: NullableString, liveVersion: Type.String()})),
+})
 
 export const TriggerResponse = Type.Object({release: Release, created: Type.Boolean()})
 
@@ -134,6 +180,8 @@ export const SyncRequest = Type.Object(
   {
     apps: Type.Array(Type.String({minLength: 1}), {minItems: 1}),
     force: Type.Optional(Type.Boolean()),
+    refresh: Type.Optional(Type.Boolean()),
+    dryRun: Type.Optional(Type.Boolean()),
     comment: Type.Optional(Type.String({maxLength: 2000})),
     source: Type.Optional(literals(['cli', 'api'] as const)),
   },
@@ -253,6 +301,7 @@ export const LogLine = Type.Object({
   id: Type.Integer(),
   taskId: NullableInteger,
   resource: NullableString,
+  target: NullableString,
   stream: literals(['stdout', 'stderr', 'system'] as const),
   line: Type.String(),
   at: Type.String(),
@@ -294,6 +343,22 @@ export const SetApprovalRequest = Type.Object({...SettingsScope, enabled: Type.B
 
 export const DecisionRequest = Type.Object({comment: Type.Optional(Type.String({maxLength: 2000}))}, {additionalProperties: false})
 
+export const AppHistoryEntry = Type.Object({
+  releaseId: Type.Integer(),
+  type: literals(RELEASE_TYPES),
+  action: literals(ACTIONS),
+  fromVersion: NullableString,
+  toVersion: NullableString,
+  target: NullableString,
+  triggeredBy: Type.String(),
+  finishedAt: Type.String(),
+})
+
+export const RollbackRequest = Type.Object(
+  {allowDestructive: Type.Optional(Type.Boolean()), comment: Type.Optional(Type.String({maxLength: 2000})), dryRun: Type.Optional(Type.Boolean()), onConflict: Type.Optional(literals(['queue', 'fail'] as const))},
+  {additionalProperties: false},
+)
+
 export const WhoAmI = Type.Object({subject: Type.String(), serverVersion: Type.String(), database: Type.String()})
 
 export type ErrorBody = Static<typeof ErrorBody>
@@ -315,6 +380,12 @@ export type Environment = Static<typeof Environment>
 export type LogLine = Static<typeof LogLine>
 export type LogsResponse = Static<typeof LogsResponse>
 export type WhoAmI = Static<typeof WhoAmI>
+export type PlannedTask = Static<typeof PlannedTask>
+export type Plan = Static<typeof Plan>
+export type DryRun = Static<typeof DryRun>
+export type ReleaseOptions = Static<typeof ReleaseOptions>
+export type AppHistoryEntry = Static<typeof AppHistoryEntry>
+export type RollbackRequest = Static<typeof RollbackRequest>
 export type Decision = Static<typeof Decision>
 export type PauseState = Static<typeof PauseState>
 export type PauseResponse = Static<typeof PauseResponse>

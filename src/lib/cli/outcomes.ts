@@ -15,8 +15,8 @@ export async function failureReport(client: ControlPlaneClient, release: Release
   const failed = (full.tasks ?? []).filter((task) => task.status === 'failed' || task.status === 'interrupted')
   const lines = [`Release ${full.id} ${full.status}${full.error ? `: ${full.error}` : ''}`]
   for (const task of failed) {
-    lines.push('', `Task ${task.resource} (${[task.action, task.toVersion].filter(Boolean).join(' ')}) ${task.status}: ${task.error ?? ''}`)
-    const logs = await client.releaseLogs(full.id, {resource: task.resource, limit: 5000})
+    lines.push('', `Task ${task.key} (${task.kind === 'hook' ? 'hook' : [task.action, task.toVersion].filter(Boolean).join(' ')}) ${task.status}: ${task.error ?? ''}`)
+    const logs = await client.releaseLogs(full.id, {resource: task.resource ?? task.hook ?? undefined, ...(task.target && {target: task.target}), limit: 5000})
     const tail = logs.lines.slice(-LOG_TAIL_LINES)
     if (tail.length > 0) lines.push(`  last ${tail.length} log line(s):`, ...tail.map((line) => `  | ${line.line}`))
   }

@@ -198,7 +198,7 @@ export class ControlPlaneClient {
     return this.call<Release>('GET', `/v1/releases/${id}`, options)
   }
 
-  releaseLogs(id: number, query: {after?: number; limit?: number; resource?: string} = {}) {
+  releaseLogs(id: number, query: {after?: number; limit?: number; resource?: string; target?: string} = {}) {
     return this.call<LogsResponse>('GET', `/v1/releases/${id}/logs`, {query})
   }
 

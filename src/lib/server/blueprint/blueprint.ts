@@ -8,6 +8,8 @@ export interface ExecSettings {
   deploy: string
   health: string | null
   destroy: string | null
+  /** prints the live version (last line of stdout), for --refresh */
+  status: string | null
 }
 
 export interface SimulateSettings {
@@ -27,14 +29,31 @@ export interface ResourceSpec {
   timeoutMs: number
 }
 
+export type RolloutOrder = 'parallel' | 'sequential'
+
 export interface EnvironmentSpec {
   name: string
+  /** servers, clusters or regions: every resource deploys to each, with RELCTL_TARGET set */
+  targets: string[]
+  rollout: {services: RolloutOrder; targets: RolloutOrder}
+  hooks: {beforeTarget: string | null; afterTarget: string | null}
+}
+
+export interface WorkflowStep {
+  step: string
+  tasks: string[]
+  /** false: start the step and move on; the release still waits for it before it ends */
+  waitForFinish: boolean
+  /** a failure in this step stops the release: later steps do not start */
+  haltOnError: boolean
 }
 
 export interface Blueprint {
   project: string
   resources: ResourceSpec[]
   environments: EnvironmentSpec[]
+  /** ordered steps; empty when the order comes from dependsOn */
+  workflow: WorkflowStep[]
 }
 
 export interface BlueprintProblem {
@@ -59,11 +78,15 @@ export class BlueprintError extends Error {
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60_000
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/
 
-const TOP_KEYS = ['project', 'resources', 'environments']
+const TOP_KEYS = ['project', 'resources', 'environments', 'workflow']
 const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'description']
-const EXEC_KEYS = ['deploy', 'health', 'destroy']
+const EXEC_KEYS = ['deploy', 'health', 'destroy', 'status']
 const SIMULATE_KEYS = ['duration', 'failVersions', 'healthy']
-const ENVIRONMENT_KEYS = ['description']
+const ENVIRONMENT_KEYS = ['description', 'targets', 'rollout', 'hooks']
+const ROLLOUT_KEYS = ['services', 'targets']
+const HOOK_KEYS = ['beforeTarget', 'afterTarget']
+const STEP_KEYS = ['step', 'tasks', 'waitForFinish', 'haltOnError']
+const ORDERS = ['parallel', 'sequential'] as const
 const DRIVERS = ['exec', 'simulate'] as const
 
 function formatProblem(file: string, problem: BlueprintProblem): string {
@@ -128,18 +151,100 @@ export function parseBlueprint(content: string, file: string): Blueprint {
         problem(path, `"${name}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`, pair.key as Node)
         continue
       }
-      const value = pair.value as Node | null
-      if (value && !(isScalar(value) && value.value === null)) {
-        if (isMap(value)) checkKeys(value, path, ENVIRONMENT_KEYS, problem)
-        else problem(path, 'an environment is a mapping ({} for no settings)', value)
-      }
-      environments.push({name})
+      environments.push(readEnvironment(name, path, pair.value as Node | null, problem))
     }
   }
 
   checkDependencies(resources, resourcesNode, problem)
+  const workflow = readWorkflow(root.get('workflow', true) as Node | undefined, resources, problem)
   if (problems.length > 0) throw new BlueprintError(file, problems)
-  return {project, resources, environments}
+  return {project, resources, environments, workflow}
+}
+
+function readEnvironment(name: string, path: string, node: Node | null, problem: Report): EnvironmentSpec {
+  const environment: EnvironmentSpec = {
+    name,
+    targets: [],
+    rollout: {services: 'parallel', targets: 'parallel'},
+    hooks: {beforeTarget: null, afterTarget: null},
+  }
+  if (!node || (isScalar(node) && node.value === null)) return environment
+  if (!isMap(node)) {
+    problem(path, 'an environment is a mapping ({} for no settings)', node)
+    return environment
+  }
+  checkKeys(node, path, ENVIRONMENT_KEYS, problem)
+  environment.targets = readStringList(node, 'targets', path, problem)
+  const seen = new Set<string>()
+  environment.targets.forEach((target, index) => {
+    if (!NAME_PATTERN.test(target)) problem(`${path}.targets[${index}]`, `"${target}" is not a valid target name: use lower-case letters, digits, ".", "_" and "-"`, node.get('targets', true) as Node)
+    if (seen.has(target)) problem(`${path}.targets[${index}]`, `target "${target}" is listed twice`, node.get('targets', true) as Node)
+    seen.add(target)
+  })
+  const rollout = node.get('rollout', true) as Node | undefined
+  if (rollout !== undefined) {
+    if (!isMap(rollout)) problem(`${path}.rollout`, 'rollout is a mapping such as "{ services: sequential, targets: parallel }"', rollout)
+    else {
+      checkKeys(rollout, `${path}.rollout`, ROLLOUT_KEYS, problem)
+      for (const axis of ROLLOUT_KEYS as ('services' | 'targets')[]) {
+        const order = readString(rollout, axis, `${path}.rollout`, problem)
+        if (order === null) continue
+        if ((ORDERS as readonly string[]).includes(order)) environment.rollout[axis] = order as RolloutOrder
+        else problem(`${path}.rollout.${axis}`, `"${order}" is not an order; use parallel or sequential`, rollout.get(axis, true) as Node)
+      }
+    }
+  }
+  const hooks = node.get('hooks', true) as Node | undefined
+  if (hooks !== undefined) {
+    if (!isMap(hooks)) problem(`${path}.hooks`, 'hooks is a mapping such as "{ beforeTarget: ./lb-remove.sh, afterTarget: ./lb-add.sh }"', hooks)
+    else {
+      checkKeys(hooks, `${path}.hooks`, HOOK_KEYS, problem)
+      environment.hooks = {beforeTarget: readString(hooks, 'beforeTarget', `${path}.hooks`, problem), afterTarget: readString(hooks, 'afterTarget', `${path}.hooks`, problem)}
+      if (environment.targets.length === 0 && (environment.hooks.beforeTarget || environment.hooks.afterTarget)) {
+        problem(`${path}.hooks`, 'target hooks need targets: list them under "targets:"', hooks)
+      }
+    }
+  }
+  return environment
+}
+
+function readWorkflow(node: Node | undefined, resources: ResourceSpec[], problem: Report): WorkflowStep[] {
+  if (node === undefined || (isScalar(node) && node.value === null)) return []
+  if (!isSeq(node)) {
+    problem('workflow', 'the workflow is a list of steps such as "- step: backend\n  tasks: [api, worker]"', node)
+    return []
+  }
+  const names = new Set(resources.map((resource) => resource.name))
+  const steps: WorkflowStep[] = []
+  const placed = new Map<string, string>()
+  node.items.forEach((item, index) => {
+    const path = `workflow[${index}]`
+    if (!isMap(item)) {
+      problem(path, 'a step is a mapping with "step" and "tasks"', item as Node)
+      return
+    }
+    checkKeys(item, path, STEP_KEYS, problem)
+    const step = readString(item, 'step', path, problem)
+    if (!step) problem(`${path}.step`, 'missing: name the step, e.g. "step: migrate"', item)
+    else if (!NAME_PATTERN.test(step)) problem(`${path}.step`, `"${step}" is not a valid step name: use lower-case letters, digits, ".", "_" and "-"`, item.get('step', true) as Node)
+    else if (steps.some((other) => other.step === step)) problem(`${path}.step`, `step "${step}" is declared twice`, item.get('step', true) as Node)
+    const tasks = readStringList(item, 'tasks', path, problem)
+    if (tasks.length === 0) problem(`${path}.tasks`, 'a step needs at least one task: the resources it deploys', item)
+    tasks.forEach((task, taskIndex) => {
+      if (!names.has(task)) problem(`${path}.tasks[${taskIndex}]`, `unknown resource "${task}"; declared resources: ${[...names].join(', ')}`, item.get('tasks', true) as Node)
+      else if (placed.has(task)) problem(`${path}.tasks[${taskIndex}]`, `${task} is already in step "${placed.get(task)}"; a resource belongs to one step`, item.get('tasks', true) as Node)
+      else placed.set(task, step ?? '')
+    })
+    const flag = (key: 'waitForFinish' | 'haltOnError', fallback: boolean) => {
+      const value = item.get(key, true) as Node | undefined
+      if (value === undefined) return fallback
+      if (isScalar(value) && typeof value.value === 'boolean') return value.value
+      problem(`${path}.${key}`, 'must be true or false', value)
+      return fallback
+    }
+    steps.push({step: step ?? `step-${index + 1}`, tasks, waitForFinish: flag('waitForFinish', true), haltOnError: flag('haltOnError', false)})
+  })
+  return steps
 }
 
 type Report = (path: string, message: string, node?: Node | null) => void
@@ -170,6 +275,7 @@ function readResource(name: string, path: string, node: Node | null, problem: Re
         deploy: deploy ?? '',
         health: readString(execNode, 'health', `${path}.exec`, problem),
         destroy: readString(execNode, 'destroy', `${path}.exec`, problem),
+        status: readString(execNode, 'status', `${path}.exec`, problem),
       }
     }
   } else {

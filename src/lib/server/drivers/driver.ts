@@ -12,6 +12,8 @@ export interface TaskContext {
   version: string | null
   previousVersion: string | null
   target: string | null
+  /** set for a target hook (beforeTarget, afterTarget) */
+  hook?: string | null
   /** the blueprint's folder: exec commands run here */
   baseDir: string
   signal: AbortSignal

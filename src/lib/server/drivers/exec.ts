@@ -13,7 +13,8 @@ export function taskEnvironment(ctx: TaskContext): Record<string, string> {
   return {
     RELCTL_PROJECT: ctx.project,
     RELCTL_ENVIRONMENT: ctx.environment,
-    RELCTL_RESOURCE: ctx.resource.name,
+    RELCTL_RESOURCE: ctx.hook ? '' : ctx.resource.name,
+    RELCTL_HOOK: ctx.hook ?? '',
     RELCTL_VERSION: ctx.version ?? '',
     RELCTL_PREVIOUS_VERSION: ctx.previousVersion ?? '',
     RELCTL_ACTION: ctx.action,

@@ -41,6 +41,7 @@ function newApp(project: string, environment: string, spec: ResourceSpec, now: s
     deployedVersion: null,
     health: 'Missing',
     removed: false,
+    drift: null,
     updatedAt: now,
   }
 }

@@ -2,8 +2,10 @@
 // admission per environment (one decision at a time per environment), starts runs and records outcomes.
 import type {ReleaseStatus, ReleaseType} from '../../api/domain.js'
 import type {
+  AppHistoryEntry,
   AppState,
   ApplyResponse,
+  DryRun,
   Environment,
   LogsResponse,
   PauseResponse,
@@ -21,13 +23,14 @@ import type {
   SyncResponse,
   TriggerRequest,
 } from '../../api/schemas.js'
-import {type Blueprint, parseBlueprint} from '../blueprint/blueprint.js'
+import {type Blueprint, type EnvironmentSpec, parseBlueprint, type ResourceSpec} from '../blueprint/blueprint.js'
+import {runCommand} from '../drivers/exec.js'
 import {ControlPlaneError, invalid, notFound} from '../errors.js'
-import type {AppRecord, ProjectRecord, ReleaseRecord, ScheduleRecord, SettingsRecord, Store} from '../store/store.js'
+import type {AppRecord, NewTask, ProjectRecord, ReleaseRecord, ScheduleRecord, SettingsRecord, Store} from '../store/store.js'
 import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admission.js'
 import {applyBlueprint} from './apply.js'
-import {type DependencyGraph, lockSetFor, sharedResources, touches} from './locks.js'
-import {planTasks} from './planner.js'
+import {lockSetFor, sharedResources, touches} from './locks.js'
+import {describeOrder, graphOf, type PlannedTask, planRelease} from './planner.js'
 import {LogWriter} from './log-writer.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
 import {compileRule, dueRuns, nextRunAfter} from './schedule-rules.js'
@@ -53,15 +56,17 @@ export interface TriggerContext {
   idempotencyKey: string | null
   /** set by the control plane itself (schedules); otherwise the request says */
   source?: Release['source']
+  /** the release a rollback undoes, and its type */
+  rollbackOf?: number
+  rollbackOfType?: Release['type']
+  /** a rollback's resources, worked out from the release it undoes */
+  resources?: ReleaseResource[]
 }
 
 export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
 const SETTINGS_HISTORY = 20
 const SCHEDULE_RUNS_SHOWN = 20
-
-function graphOf(blueprint: Blueprint): DependencyGraph {
-  return {dependsOn: new Map(blueprint.resources.map((spec) => [spec.name, spec.dependsOn]))}
-}
+const STATUS_TIMEOUT_MS = 60_000
 
 export class Engine {
   private readonly store: Store
@@ -109,7 +114,7 @@ export class Engine {
       for (const task of await tx.listTasks(release.id)) {
         if (task.status === 'running') {
           await tx.updateTask(task.id, {status: 'interrupted', finishedAt: now, error: 'the control plane stopped while this task ran'})
-          await tx.updateApp(release.project, release.environment, task.resource, {health: 'Unknown'}, now)
+          if (task.resource) await tx.updateApp(release.project, release.environment, task.resource, {health: 'Unknown'}, now)
         } else if (task.status === 'pending') {
           await tx.updateTask(task.id, {status: 'cancelled', finishedAt: now, error: 'not started: the control plane stopped'})
         }
@@ -278,6 +283,7 @@ export class Engine {
           sync,
           health: app.health,
           removedFromBlueprint: app.removed,
+          drift: app.drift,
           activeReleases,
           lastRelease: last.get(app.name) ?? null,
           stable: sync === 'Synced' && app.health === 'Healthy' && activeReleases.length === 0,
@@ -314,6 +320,8 @@ export class Engine {
     }
     const project = await this.requireProject(projectName)
     await this.requireEnvironment(project, environment)
+    const refreshed = request.refresh ? await this.refresh(project, environment) : []
+    if (request.dryRun) throw new DryRunResult(await this.dryRun(project, environment, request, context, refreshed))
     const {release, created} = await this.serialized(`${project.name}\u0000${environment}`, async () => {
       const result = await this.createRelease(this.store, project, environment, request, context)
       if (result.created) await this.admitNow(project.name, environment)
@@ -326,6 +334,49 @@ export class Engine {
    * Validates a trigger against the environment and records the release, with the store given (which
    * may be a transaction). Callers hold the environment's admission turn and admit afterwards.
    */
+  /** What a trigger would release and lock; shared by real triggers and dry runs. */
+  private async prepareRelease(store: Store, project: ProjectRecord, environment: string, request: TriggerRequest, context: TriggerContext) {
+    const named = request.type === 'selective' && request.resources ? request.resources.map((resource) => resource.name) : undefined
+    const apps = await store.listApps(project.name, environment, named)
+    const resources =
+      context.resources ?? (await resolveResources(request, apps, project.blueprint, async () => (await store.listApps(project.name, environment)).map((app) => app.name)))
+    // A rollback locks what the release it undoes locked: its resources for a selective one, else everything.
+    const lockSet = lockSetFor(context.rollbackOfType ?? request.type, resources, graphOf(project.blueprint))
+    return {resources, lockSet}
+  }
+
+  /** The plan of a trigger and what would hold it back now; nothing is queued. */
+  private async dryRun(project: ProjectRecord, environment: string, request: TriggerRequest, context: TriggerContext, refreshed: DryRun['refreshed']): Promise<DryRun> {
+    const {resources, lockSet} = await this.prepareRelease(this.store, project, environment, request, context)
+    const plan = planRelease({
+      blueprint: project.blueprint,
+      environment: environmentSpec(project, environment),
+      resources,
+      targetOrder: request.targetOrder,
+      steps: request.type === 'custom' ? request.steps : undefined,
+    })
+    const probe = Number.MAX_SAFE_INTEGER
+    const approval = (await this.effectiveSettingsOf(project.name, environment)).approval.value
+    const decision = decideAdmission(
+      [...(await this.activeReleases(project.name, environment)), {id: probe, status: approval ? 'pending_approval' : 'queued', lockSet}],
+      await this.policyFor(project.name, environment),
+      this.capacity - this.runs.size,
+    )
+    const pauses = await this.store.listPauses(project.name, environment)
+    const wouldWaitFor = pauses.length > 0 ? {reason: 'paused' as const, message: pausedError(pauses).message.replace('; nothing was queued', '')} : (decision.waiting.get(probe) ?? null)
+    return {
+      dryRun: true,
+      project: project.name,
+      environment,
+      type: request.type,
+      resources,
+      plan: {...plan, tasks: plan.tasks.map(toNewTask)},
+      order: describeOrder(plan),
+      wouldWaitFor,
+      refreshed,
+    }
+  }
+
   private async createRelease(
     store: Store,
     project: ProjectRecord,
@@ -335,10 +386,7 @@ export class Engine {
   ): Promise<{release: ReleaseRecord; created: boolean}> {
     const pauses = await store.listPauses(project.name, environment)
     if (pauses.length > 0) throw pausedError(pauses)
-    const named = request.type === 'selective' && request.resources ? request.resources.map((resource) => resource.name) : undefined
-    const apps = await store.listApps(project.name, environment, named)
-    const resources = await resolveResources(request, apps, async () => (await store.listApps(project.name, environment)).map((app) => app.name))
-    const lockSet = lockSetFor(request.type, resources, graphOf(project.blueprint))
+    const {resources, lockSet} = await this.prepareRelease(store, project, environment, request, context)
     if (request.onConflict === 'fail') {
       const active = await store.activeLocks(project.name, environment)
       const probe = Number.MAX_SAFE_INTEGER
@@ -376,6 +424,11 @@ export class Engine {
       triggeredBy: context.subject,
       source: context.source ?? request.source ?? 'api',
       idempotencyKey: context.idempotencyKey,
+      options: {
+        ...(request.targetOrder && {targetOrder: request.targetOrder}),
+        ...(request.type === 'custom' && request.steps && {steps: [...new Set(request.steps)]}),
+        ...(context.rollbackOf !== undefined && {rollbackOf: context.rollbackOf}),
+      },
       createdAt: this.now(),
     })
     if (result.created) {
@@ -385,9 +438,16 @@ export class Engine {
     return result
   }
 
-  async sync(projectName: string, environment: string, apps: string[], options: {force: boolean; comment: string | null; source: 'cli' | 'api'}, context: TriggerContext): Promise<SyncResponse> {
+  async sync(
+    projectName: string,
+    environment: string,
+    apps: string[],
+    options: {force: boolean; refresh: boolean; dryRun: boolean; comment: string | null; source: 'cli' | 'api'},
+    context: TriggerContext,
+  ): Promise<SyncResponse> {
     const project = await this.requireProject(projectName)
     await this.requireEnvironment(project, environment)
+    const refreshed = options.refresh ? await this.refresh(project, environment) : []
     const states = await this.appStates(project.name, environment)
     const names = [...new Set(apps)]
     const unknown = names.filter((name) => !states.some((state) => state.name === name))
@@ -412,20 +472,18 @@ export class Engine {
       active.some((release) => release.resources.some((resource) => resource.name === state.name && resource.toVersion === state.desiredVersion && resource.action !== 'delete'))
     const outOfSync = selected.filter((state) => options.force || (state.sync !== 'Synced' && !underWay(state)))
     if (outOfSync.length === 0) return {release: null, apps: selected}
-    const {release} = await this.trigger(
-      project.name,
-      environment,
-      {
-        type: 'selective',
-        resources: outOfSync.map((state) => ({name: state.name})),
-        force: options.force,
-        comment: options.comment ?? undefined,
-        source: options.source,
-      },
-      context,
-    )
-    const refreshed = await this.appStates(project.name, environment)
-    return {release, apps: names.map((name) => refreshed.find((state) => state.name === name) as AppState)}
+    const request: TriggerRequest = {
+      type: 'selective',
+      resources: outOfSync.map((state) => ({name: state.name})),
+      force: options.force,
+      refresh: options.refresh,
+      comment: options.comment ?? undefined,
+      source: options.source,
+    }
+    if (options.dryRun) throw new DryRunResult(await this.dryRun(project, environment, request, context, refreshed))
+    const {release} = await this.trigger(project.name, environment, {...request, refresh: false}, context)
+    const after = await this.appStates(project.name, environment)
+    return {release, apps: names.map((name) => after.find((state) => state.name === name) as AppState)}
   }
 
   async getRelease(id: number): Promise<Release> {
@@ -462,10 +520,10 @@ export class Engine {
     })
   }
 
-  async readLogs(id: number, after: number, limit: number, resource?: string): Promise<LogsResponse> {
+  async readLogs(id: number, after: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<LogsResponse> {
     const release = await this.store.getRelease(id)
     if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
-    const lines = await this.store.readLogs(id, after, limit, {resource})
+    const lines = await this.store.readLogs(id, after, limit, filter)
     return {
       lines: lines.map(({releaseId: _releaseId, ...line}) => line),
       next: lines.length > 0 ? lines[lines.length - 1].id : after,
@@ -497,6 +555,89 @@ export class Engine {
     this.log.info({releaseId: id, by: subject}, 'queued release cancelled')
     await this.admit(release.project, release.environment)
     return this.getRelease(id)
+  }
+
+  // ---- rollback, history, refresh ----
+
+  async rollback(id: number, request: {allowDestructive?: boolean; comment?: string; dryRun?: boolean; onConflict?: 'queue' | 'fail'}, context: TriggerContext): Promise<{release: Release; created: boolean}> {
+    const original = await this.store.getRelease(id)
+    if (!original) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    if (ACTIVE_STATUSES.includes(original.status)) {
+      throw invalid(`release ${id} is still ${original.status.replace('_', ' ')}; a rollback undoes a release that has ended`, `wait for it (relctl release wait) or cancel it (relctl release cancel ${id})`)
+    }
+    const project = await this.requireProject(original.project)
+    await this.requireEnvironment(project, original.environment)
+    const changed = new Map<string, {action: ReleaseResource['action']; fromVersion: string | null}>()
+    for (const task of await this.store.listTasks(id)) {
+      if (task.kind === 'deploy' && task.status === 'succeeded' && task.resource && !changed.has(task.resource)) {
+        changed.set(task.resource, {action: task.action, fromVersion: task.fromVersion})
+      }
+    }
+    const effective = [...changed].filter(([, change]) => !(change.action === 'update' && change.fromVersion === null))
+    if (effective.length === 0) throw invalid(`release ${id} changed nothing; there is nothing to roll back`)
+    const apps = new Map((await this.store.listApps(original.project, original.environment)).map((app) => [app.name, app]))
+    const resources: ReleaseResource[] = []
+    for (const [name, change] of effective) {
+      const app = apps.get(name)
+      if (!app) throw invalid(`${name} no longer exists in ${original.project}/${original.environment}; it cannot be rolled back`, 'add it back to the blueprint and apply it')
+      // Undo: an update goes back to the version before; a create is deleted; a delete is created again.
+      const action = change.action === 'create' ? 'delete' : change.action === 'delete' ? 'create' : 'update'
+      if (action === 'delete' && !request.allowDestructive) {
+        throw invalid(`release ${id} created ${name}; rolling it back deletes it, which is destructive`, `add --allow-destructive to roll back release ${id}`)
+      }
+      resources.push({name, action, fromVersion: app.deployedVersion, toVersion: action === 'delete' ? null : change.fromVersion})
+    }
+    const trigger: TriggerRequest = {
+      type: 'rollback',
+      allowDestructive: request.allowDestructive ?? false,
+      comment: request.comment ?? `rollback of release ${id}`,
+      onConflict: request.onConflict,
+      dryRun: request.dryRun,
+      source: 'cli',
+    }
+    return this.trigger(original.project, original.environment, trigger, {...context, rollbackOf: id, rollbackOfType: original.type, resources})
+  }
+
+  async appHistory(projectName: string, environment: string, app: string, limit: number): Promise<AppHistoryEntry[]> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    const apps = await this.store.listApps(project.name, environment)
+    if (!apps.some((candidate) => candidate.name === app)) throw notFound('app', app, apps.map((candidate) => candidate.name), undefined, `${project.name}/${environment}`)
+    return this.store.appHistory(project.name, environment, app, limit)
+  }
+
+  async refreshApps(projectName: string, environment: string): Promise<AppState[]> {
+    const project = await this.requireProject(projectName)
+    await this.requireEnvironment(project, environment)
+    await this.refresh(project, environment)
+    return this.appStates(project.name, environment)
+  }
+
+  /**
+   * Reads live versions with each exec resource's status command (on every target) and records drift:
+   * a live version unlike the recorded one becomes the deployed version, so the app shows OutOfSync
+   * and the next release corrects it.
+   */
+  private async refresh(project: ProjectRecord, environment: string): Promise<DryRun['refreshed']> {
+    const spec = environmentSpec(project, environment)
+    const apps = new Map((await this.store.listApps(project.name, environment)).map((app) => [app.name, app]))
+    const drifted: DryRun['refreshed'] = []
+    for (const resource of project.blueprint.resources) {
+      const app = apps.get(resource.name)
+      if (!app || !resource.exec?.status) continue
+      for (const target of spec.targets.length > 0 ? spec.targets : [null]) {
+        const live = await readLiveVersion(resource, resource.exec.status, {project: project.name, environment, baseDir: project.baseDir, target, recorded: app.deployedVersion})
+        if (live === null) continue
+        if (live !== app.deployedVersion) {
+          await this.store.updateApp(project.name, environment, app.name, {deployedVersion: live, drift: {recordedVersion: app.deployedVersion, liveVersion: live, at: this.now()}, ...(app.health === 'Missing' && {health: 'Healthy'})}, this.now())
+          drifted.push({name: app.name, recordedVersion: app.deployedVersion, liveVersion: live})
+          this.log.info({project: project.name, environment, app: app.name, recorded: app.deployedVersion, live, target}, 'drift found by refresh')
+          break
+        }
+        if (app.drift) await this.store.updateApp(project.name, environment, app.name, {drift: null}, this.now())
+      }
+    }
+    return drifted
   }
 
   // ---- settings ----
@@ -841,11 +982,13 @@ export class Engine {
         const action = resource.action === 'delete' ? 'delete' : deployed === null ? 'create' : 'update'
         return {...resource, action, fromVersion: deployed} as ReleaseResource
       })
-      const tasks = await tx.insertTasks(id, planTasks(resources, graphOf(project.blueprint)))
-      return {release, project, tasks}
+      const environment = environmentSpec(project, release.environment)
+      const plan = planRelease({blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps})
+      const tasks = await tx.insertTasks(id, plan.tasks.map(toNewTask))
+      return {release, project, environment, tasks}
     })
     if (!started) return null
-    const run = new ReleaseRun(this.store, started.release, started.project, started.tasks, this.logs, () => this.now())
+    const run = new ReleaseRun(this.store, started.release, started.project, started.environment, started.tasks, this.logs, () => this.now())
     run.finished = run.done.then(
       (outcome) => this.finish(run, outcome),
       (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),
@@ -880,9 +1023,59 @@ export class Engine {
   }
 }
 
+function toNewTask({requires, ...task}: PlannedTask): NewTask {
+  return {...task, dependsOn: requires}
+}
+
+/** The environment as the blueprint declares it; one removed meanwhile plans as a plain environment. */
+export function environmentSpec(project: ProjectRecord, name: string): EnvironmentSpec {
+  return (
+    project.blueprint.environments.find((environment) => environment.name === name) ?? {
+      name,
+      targets: [],
+      rollout: {services: 'parallel', targets: 'parallel'},
+      hooks: {beforeTarget: null, afterTarget: null},
+    }
+  )
+}
+
 function inBlueprintOrder<T extends {name: string}>(project: ProjectRecord, environments: T[]): T[] {
   const order = project.blueprint.environments.map((environment) => environment.name)
   return [...environments].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
+}
+
+/** Thrown through trigger and sync to answer a dry run: the plan, or null when nothing would be released. */
+export class DryRunResult {
+  constructor(readonly dryRun: DryRun | null) {}
+}
+
+/** Runs a status command and reads the live version from the last line it prints; null when it fails. */
+async function readLiveVersion(
+  resource: ResourceSpec,
+  command: string,
+  where: {project: string; environment: string; baseDir: string; target: string | null; recorded: string | null},
+): Promise<string | null> {
+  const lines: string[] = []
+  const result = await runCommand(
+    command,
+    {
+      project: where.project,
+      environment: where.environment,
+      releaseId: 0,
+      resource,
+      action: 'update',
+      version: where.recorded,
+      previousVersion: where.recorded,
+      target: where.target,
+      baseDir: where.baseDir,
+      signal: new AbortController().signal,
+      log: (stream, line) => {
+        if (stream === 'stdout' && line.trim()) lines.push(line.trim())
+      },
+    },
+    STATUS_TIMEOUT_MS,
+  )
+  return result.ok && lines.length > 0 ? (lines.at(-1) as string) : null
 }
 
 /** The error a trigger meets while a pause holds: which level, who, since when, why, and how to resume. */
@@ -899,7 +1092,12 @@ export function pausedError(pauses: PauseState[]): ControlPlaneError {
 }
 
 /** A trigger request -> the resources and actions of the release, checked against the environment's apps. */
-export async function resolveResources(request: TriggerRequest, apps: AppRecord[], allNames: () => Promise<string[]>): Promise<ReleaseResource[]> {
+export async function resolveResources(
+  request: TriggerRequest,
+  apps: AppRecord[],
+  blueprint: Blueprint,
+  allNames: () => Promise<string[]>,
+): Promise<ReleaseResource[]> {
   const type: ReleaseType = request.type
   const destructive = request.allowDestructive ?? false
   const entry = (app: AppRecord, action: ReleaseResource['action']): ReleaseResource => ({
@@ -910,6 +1108,7 @@ export async function resolveResources(request: TriggerRequest, apps: AppRecord[
   })
   const deployAction = (app: AppRecord) => (app.deployedVersion === null ? 'create' : 'update')
 
+  if (type !== 'custom' && request.steps?.length) throw invalid('--steps is only for custom releases', 'use --type custom --steps migrate')
   if (type !== 'selective' && request.resources?.length) {
     throw invalid(`a ${type} release covers the whole environment; --resources is only for selective releases`, 'drop --resources, or use --type selective')
   }
@@ -950,5 +1149,16 @@ export async function resolveResources(request: TriggerRequest, apps: AppRecord[
       if (!destructive) throw invalid('a destroy release deletes every resource of the environment and was not allowed', 'add --allow-destructive to destroy it')
       return apps.filter((app) => app.deployedVersion !== null || app.removed).map((app) => entry(app, 'delete'))
     }
+    case 'custom': {
+      const known = blueprint.workflow.map((step) => step.step)
+      if (known.length === 0) throw invalid('a custom release runs workflow steps, and this blueprint has no workflow', 'declare "workflow:" steps in the blueprint, or use --type selective')
+      if (!request.steps?.length) throw invalid('a custom release needs the steps to run', `pass --steps, e.g. --steps ${known[0]} (steps: ${known.join(', ')})`)
+      const unknown = request.steps.filter((step) => !known.includes(step))
+      if (unknown.length > 0) throw invalid(`unknown step${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, `the workflow's steps are: ${known.join(', ')}`)
+      const names = new Set(blueprint.workflow.filter((step) => request.steps?.includes(step.step)).flatMap((step) => step.tasks))
+      return apps.filter((app) => names.has(app.name) && !app.removed).map((app) => entry(app, deployAction(app)))
+    }
+    case 'rollback':
+      throw invalid('a rollback is made from the release it undoes', 'use: relctl release rollback RELEASE_ID')
   }
 }

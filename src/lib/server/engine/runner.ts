@@ -1,10 +1,14 @@
-// The runner: carries out one release's tasks. A task starts as soon as the tasks it depends on have
-// succeeded; a failed task skips everything that depends on it while independent tasks finish.
+// The runner: carries out one release's plan. A task starts once the tasks it requires have succeeded
+// and the tasks it comes after have ended; a task whose requirement did not succeed is skipped, while
+// independent tasks go on. A failure in a step with haltOnError stops everything not yet started.
+// An app's state changes once all of its tasks (one per target) have ended.
 import type {Health, ReleaseStatus, TaskStatus} from '../../api/domain.js'
-import type {ResourceSpec} from '../blueprint/blueprint.js'
+import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../blueprint/blueprint.js'
 import type {DriverResult, TaskContext} from '../drivers/driver.js'
+import {runCommand} from '../drivers/exec.js'
 import {driverFor} from '../drivers/index.js'
-import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../store/store.js'
+import {DEFAULT_TASK_TIMEOUT_MS} from '../blueprint/blueprint.js'
+import type {AppRecord, NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../store/store.js'
 import type {LogWriter} from './log-writer.js'
 
 export type StopReason = 'cancelled' | 'interrupted'
@@ -14,11 +18,23 @@ export interface ReleaseOutcome {
   error: string | null
 }
 
-type AppPatch = Parameters<Store['updateApp']>[3] | 'delete'
+const ENDED: TaskStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled', 'interrupted']
+const NOT_SUCCEEDED: TaskStatus[] = ['failed', 'skipped', 'cancelled', 'interrupted']
+
+interface TaskResult {
+  status: TaskStatus
+  exitCode?: number | null
+  error?: string | null
+  /** the deploy itself went through (a health check may still have failed) */
+  deployed?: boolean
+}
 
 export class ReleaseRun {
   private readonly controller = new AbortController()
   private stopReason: StopReason | null = null
+  private halted: string | null = null
+  private readonly status = new Map<string, TaskStatus>()
+  private readonly results = new Map<string, TaskResult>()
   readonly done: Promise<ReleaseOutcome>
   /** Resolves once the engine has recorded the outcome; set by the engine when it starts the run. */
   finished: Promise<void> = Promise.resolve()
@@ -27,6 +43,7 @@ export class ReleaseRun {
     private readonly store: Store,
     readonly release: ReleaseRecord,
     private readonly project: ProjectRecord,
+    private readonly environment: EnvironmentSpec,
     private readonly tasks: TaskRecord[],
     private readonly logs: LogWriter,
     private readonly now: () => string,
@@ -42,95 +59,165 @@ export class ReleaseRun {
   }
 
   private log(task: TaskRecord | null, stream: NewLogLine['stream'], line: string) {
-    this.logs.add({releaseId: this.release.id, taskId: task?.id ?? null, resource: task?.resource ?? null, stream, line, at: this.now()})
+    this.logs.add({
+      releaseId: this.release.id,
+      taskId: task?.id ?? null,
+      resource: task ? (task.resource ?? task.hook) : null,
+      target: task?.target ?? null,
+      stream,
+      line,
+      at: this.now(),
+    })
   }
 
   private async execute(): Promise<ReleaseOutcome> {
-    const specs = new Map(this.project.blueprint.resources.map((spec) => [spec.name, spec]))
-    const status = new Map<string, TaskStatus>(this.tasks.map((task) => [task.resource, 'pending']))
+    for (const task of this.tasks) this.status.set(task.key, 'pending')
     const running = new Map<string, Promise<void>>()
     this.log(null, 'system', `release ${this.release.id} (${this.release.type}) started with ${this.tasks.length} task(s)`)
 
-    // A task's end and what it did to its app are recorded together, in one transaction.
-    const settle = async (task: TaskRecord, outcome: TaskStatus, fields: {exitCode?: number | null; error?: string | null} = {}, app?: AppPatch) => {
-      status.set(task.resource, outcome)
-      const {project, environment} = this.release
-      await this.store.transaction(async (tx) => {
-        await tx.updateTask(task.id, {status: outcome, finishedAt: this.now(), ...fields})
-        if (app === 'delete') await tx.deleteApp(project, environment, task.resource)
-        else if (app) await tx.updateApp(project, environment, task.resource, app, this.now())
-      })
-    }
-
-    // Each pass starts every ready task and skips those whose dependencies failed; then waits for one to end.
     for (;;) {
       for (const task of this.tasks) {
-        if (status.get(task.resource) !== 'pending') continue
-        if (this.stopReason) {
-          await settle(task, 'cancelled', {error: 'not started: the release was stopped'})
+        if (this.status.get(task.key) !== 'pending') continue
+        const stopped = this.stopReason ? 'the release was stopped' : this.halted
+        if (stopped) {
+          await this.settle(task, {status: 'cancelled', error: `not started: ${stopped}`})
           continue
         }
-        const blocked = task.dependsOn.find((name) => ['failed', 'skipped', 'cancelled', 'interrupted'].includes(status.get(name) ?? ''))
+        const blocked = task.dependsOn.find((key) => NOT_SUCCEEDED.includes(this.status.get(key) as TaskStatus))
         if (blocked) {
-          await settle(task, 'skipped', {error: `skipped: ${blocked} did not succeed`})
-          this.log(task, 'system', `skipped: it depends on ${blocked}, which did not succeed`)
+          this.log(task, 'system', `skipped: it needs ${blocked}, which did not succeed`)
+          await this.settle(task, {status: 'skipped', error: `skipped: ${blocked} did not succeed`})
           continue
         }
-        if (task.dependsOn.every((name) => (status.get(name) ?? 'succeeded') === 'succeeded')) {
-          status.set(task.resource, 'running')
-          running.set(
-            task.resource,
-            this.runTask(task, specs.get(task.resource), settle).finally(() => running.delete(task.resource)),
-          )
+        const ready = task.dependsOn.every((key) => (this.status.get(key) ?? 'succeeded') === 'succeeded') && task.after.every((key) => ENDED.includes(this.status.get(key) ?? 'succeeded'))
+        if (ready) {
+          this.status.set(task.key, 'running')
+          running.set(task.key, this.runTask(task).finally(() => running.delete(task.key)))
         }
       }
       if (running.size === 0) break
       await Promise.race(running.values())
     }
     await this.logs.flush()
-    return this.outcome(status)
+    return this.outcome()
   }
 
-  private outcome(status: Map<string, TaskStatus>): ReleaseOutcome {
-    const failed = this.tasks.filter((task) => status.get(task.resource) === 'failed').map((task) => task.resource)
+  private outcome(): ReleaseOutcome {
+    const failed = this.tasks.filter((task) => this.status.get(task.key) === 'failed').map((task) => task.key)
     if (this.stopReason === 'cancelled') return {status: 'cancelled', error: 'cancelled by request'}
     if (this.stopReason === 'interrupted') return {status: 'failed', error: 'interrupted: the control plane shut down while it ran; trigger it again'}
+    if (this.halted) {
+      const ran = this.tasks.filter((task) => this.status.get(task.key) === 'succeeded').map((task) => task.key)
+      const notStarted = this.tasks.filter((task) => this.status.get(task.key) === 'cancelled').map((task) => task.key)
+      return {
+        status: 'failed',
+        error: `${this.halted}; already ran (not undone): ${ran.join(', ') || 'nothing'}; not started: ${notStarted.join(', ') || 'nothing'}`,
+      }
+    }
     if (failed.length > 0) return {status: 'failed', error: `task${failed.length > 1 ? 's' : ''} failed: ${failed.join(', ')}`}
     return {status: 'succeeded', error: null}
   }
 
-  private async runTask(
-    task: TaskRecord,
-    spec: ResourceSpec | undefined,
-    settle: (task: TaskRecord, outcome: TaskStatus, fields?: {exitCode?: number | null; error?: string | null}, app?: AppPatch) => Promise<void>,
-  ): Promise<void> {
-    const {project, environment} = this.release
-    const at = this.now()
-    await this.store.transaction(async (tx) => {
-      await tx.updateTask(task.id, {status: 'running', startedAt: at})
-      await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
-    })
-
-    if (!spec) {
-      // A resource removed from the blueprint: only a delete reaches here, and there is nothing left to run.
-      this.log(task, 'system', `${task.resource} is no longer in the blueprint; relctl forgets it`)
-      await settle(task, 'succeeded', {exitCode: 0}, 'delete')
-      return
+  /** Records a task's end; when it was the last task of its resource, records what that did to the app. */
+  private async settle(task: TaskRecord, result: TaskResult) {
+    this.status.set(task.key, result.status)
+    this.results.set(task.key, result)
+    if (result.status === 'failed' && task.step) {
+      const step = this.project.blueprint.workflow.find((candidate: WorkflowStep) => candidate.step === task.step)
+      if (step?.haltOnError && !this.halted) this.halted = `halted at step "${step.step}" (haltOnError): ${task.key} failed`
     }
+    const siblings = task.resource === null ? [] : this.tasks.filter((other) => other.resource === task.resource)
+    const lastOfResource = siblings.length > 0 && siblings.every((other) => ENDED.includes(this.status.get(other.key) as TaskStatus))
+    const app = lastOfResource ? this.appChange(task, siblings) : null
+    const {project, environment} = this.release
+    await this.store.transaction(async (tx) => {
+      await tx.updateTask(task.id, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
+      if (app === 'delete') await tx.deleteApp(project, environment, task.resource as string)
+      else if (app) await tx.updateApp(project, environment, task.resource as string, app, this.now())
+    })
+  }
 
-    const ctx: TaskContext = {
-      project,
-      environment,
+  private appChange(task: TaskRecord, siblings: TaskRecord[]): Parameters<Store['updateApp']>[3] | 'delete' | null {
+    const results = siblings.map((sibling) => this.results.get(sibling.key) as TaskResult)
+    if (!results.some((result) => result.status !== 'skipped' && result.status !== 'cancelled') && !results.some((result) => result.deployed)) {
+      // Nothing of this resource ran: its app is as it was, unless a run had begun it.
+      return siblings.some((sibling) => sibling.startedAt) ? {health: 'Unknown'} : null
+    }
+    if (results.some((result) => result.status === 'interrupted' || (result.status === 'cancelled' && this.stopReason))) return {health: 'Unknown'}
+    const allDeployed = results.every((result) => result.deployed)
+    if (task.action === 'delete') {
+      if (!allDeployed) return {health: 'Degraded'}
+      const removed = !this.project.blueprint.resources.some((resource) => resource.name === task.resource)
+      return removed ? 'delete' : {deployedVersion: null, health: 'Missing'}
+    }
+    if (!allDeployed) return {health: 'Degraded'}
+    const health: Health = results.every((result) => result.status === 'succeeded') ? 'Healthy' : 'Degraded'
+    // A rollback moves the desired version back too, or the app would be out of sync at once.
+    return {deployedVersion: task.toVersion, health, ...(this.release.type === 'rollback' && {desiredVersion: task.toVersion})}
+  }
+
+  private context(task: TaskRecord, resource: ResourceSpec): TaskContext {
+    return {
+      project: this.release.project,
+      environment: this.release.environment,
       releaseId: this.release.id,
-      resource: spec,
+      resource,
       action: task.action,
       version: task.toVersion,
       previousVersion: task.fromVersion,
-      target: null,
+      target: task.target,
+      hook: task.hook,
       baseDir: this.project.baseDir,
       signal: this.controller.signal,
       log: (stream, line) => this.log(task, stream, line),
     }
+  }
+
+  private async runTask(task: TaskRecord): Promise<void> {
+    const {project, environment} = this.release
+    const at = this.now()
+    task.startedAt = at
+    await this.store.transaction(async (tx) => {
+      await tx.updateTask(task.id, {status: 'running', startedAt: at})
+      if (task.resource) await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
+    })
+    const result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
+    await this.settle(task, result)
+  }
+
+  private async runHook(task: TaskRecord): Promise<TaskResult> {
+    const command = task.hook ? this.environment.hooks[task.hook] : null
+    if (!command) return {status: 'succeeded', exitCode: 0}
+    const pseudo: ResourceSpec = {
+      name: task.hook as string,
+      kind: 'hook',
+      dependsOn: [],
+      version: null,
+      driver: 'exec',
+      exec: null,
+      simulate: null,
+      timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
+    }
+    this.log(task, 'system', `running ${task.hook} on ${task.target}`)
+    const result = await runCommand(command, this.context(task, pseudo), pseudo.timeoutMs)
+    return this.ended(task, result)
+  }
+
+  private ended(task: TaskRecord, result: DriverResult): TaskResult {
+    if (result.ok) return {status: 'succeeded', exitCode: 0, deployed: true}
+    const stopped = this.stopReason !== null
+    this.log(task, 'system', `${task.key} ${stopped ? 'stopped' : 'failed'}: ${result.error}`)
+    return {status: stopped ? (this.stopReason === 'cancelled' ? 'cancelled' : 'interrupted') : 'failed', exitCode: result.exitCode, error: result.error}
+  }
+
+  private async runDeploy(task: TaskRecord): Promise<TaskResult> {
+    const spec = this.project.blueprint.resources.find((resource) => resource.name === task.resource)
+    if (!spec) {
+      // A resource removed from the blueprint: only a delete reaches here, and there is nothing left to run.
+      this.log(task, 'system', `${task.resource} is no longer in the blueprint; relctl forgets it`)
+      return {status: 'succeeded', exitCode: 0, deployed: true}
+    }
+    const ctx = this.context(task, spec)
     const driver = driverFor(spec)
     let result: DriverResult
     try {
@@ -138,39 +225,19 @@ export class ReleaseRun {
     } catch (error) {
       result = {ok: false, exitCode: null, error: `driver error: ${(error as Error).message}`}
     }
-
-    if (!result.ok) {
-      const stopped = this.stopReason !== null
-      this.log(task, 'system', `${task.action} of ${task.resource} ${stopped ? 'stopped' : 'failed'}: ${result.error}`)
-      const outcome = stopped ? (this.stopReason === 'cancelled' ? 'cancelled' : 'interrupted') : 'failed'
-      await settle(task, outcome, result, {health: stopped ? 'Unknown' : 'Degraded'})
-      return
-    }
-
+    if (!result.ok) return this.ended(task, result)
     if (task.action === 'delete') {
-      const removed = !this.project.blueprint.resources.some((resource) => resource.name === task.resource)
-      this.log(task, 'system', `deleted ${task.resource}`)
-      await settle(task, 'succeeded', {exitCode: 0}, removed ? 'delete' : {deployedVersion: null, health: 'Missing'})
-      return
+      this.log(task, 'system', `deleted ${task.key}`)
+      return {status: 'succeeded', exitCode: 0, deployed: true}
     }
-
-    const health = await this.checkHealth(driver.health.bind(driver), ctx)
-    const deployed = {deployedVersion: task.toVersion, health: health.health}
-    if (health.health === 'Healthy') {
-      this.log(task, 'system', `deployed ${task.resource} ${task.toVersion ?? ''}: Healthy`)
-      await settle(task, 'succeeded', {exitCode: 0}, deployed)
-    } else {
-      this.log(task, 'system', `deployed ${task.resource} ${task.toVersion ?? ''}, but the health check failed: ${health.error}`)
-      await settle(task, 'failed', {exitCode: health.exitCode, error: `health check failed: ${health.error}`}, deployed)
+    const health = await driver.health(ctx)
+    if (health === null || health.ok) {
+      this.log(task, 'system', `deployed ${task.key} ${task.toVersion ?? ''}: Healthy`)
+      return {status: 'succeeded', exitCode: 0, deployed: true}
     }
-  }
-
-  private async checkHealth(
-    check: (ctx: TaskContext) => Promise<DriverResult | null>,
-    ctx: TaskContext,
-  ): Promise<{health: Health; error: string | null; exitCode: number | null}> {
-    const result = await check(ctx)
-    if (result === null || result.ok) return {health: 'Healthy', error: null, exitCode: 0}
-    return {health: 'Degraded', error: result.error, exitCode: result.exitCode}
+    this.log(task, 'system', `deployed ${task.key} ${task.toVersion ?? ''}, but the health check failed: ${health.error}`)
+    return {status: 'failed', exitCode: health.exitCode, error: `health check failed: ${health.error}`, deployed: true}
   }
 }
+
+export type {AppRecord}

@@ -2,11 +2,22 @@ import {Type} from '@sinclair/typebox'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 
 import {RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
-import {DecisionRequest, LogsResponse, Release, SyncRequest, SyncResponse, TriggerRequest, TriggerResponse} from '../../api/schemas.js'
+import {
+  AppHistoryEntry,
+  DecisionRequest,
+  DryRun,
+  LogsResponse,
+  Release,
+  RollbackRequest,
+  SyncRequest,
+  SyncResponse,
+  TriggerRequest,
+  TriggerResponse,
+} from '../../api/schemas.js'
 import {invalid} from '../errors.js'
-import {ACTIVE_STATUSES, type Engine} from '../engine/engine.js'
+import {ACTIVE_STATUSES, DryRunResult, type Engine} from '../engine/engine.js'
 import {actorOf} from './app.js'
-import {EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
+import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
 
 const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
 
@@ -21,8 +32,19 @@ const ListQuery = Type.Object({
 const LogsQuery = Type.Object({
   after: Type.Optional(Type.Integer({minimum: 0, default: 0})),
   limit: Type.Optional(Type.Integer({minimum: 1, maximum: 5000, default: 1000})),
-  resource: Type.Optional(Type.String()),
+  resource: Type.Optional(Type.String({description: 'a task: the resource, or the hook (beforeTarget, afterTarget)'})),
+  target: Type.Optional(Type.String()),
 })
+
+/** A dry run answers with its plan instead of a release. */
+async function dryRunAware<T>(fn: () => Promise<T>): Promise<T | DryRun> {
+  try {
+    return await fn()
+  } catch (error) {
+    if (error instanceof DryRunResult && error.dryRun) return error.dryRun
+    throw error
+  }
+}
 
 function idempotencyKey(request: FastifyRequest): string | null {
   const header = request.headers['idempotency-key']
@@ -47,15 +69,14 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
         params: EnvironmentParams,
         headers: IdempotencyHeaders,
         body: TriggerRequest,
-        response: {200: TriggerResponse, 201: TriggerResponse, ...errorResponses},
+        response: {200: Type.Union([TriggerResponse, DryRun]), 201: TriggerResponse, ...errorResponses},
       },
     },
     async (request, reply) => {
-      const result = await engine.trigger(request.params.project, request.params.environment, request.body, {
-        subject: actorOf(request),
-        idempotencyKey: idempotencyKey(request),
-      })
-      return reply.code(result.created ? 201 : 200).send(result)
+      const result = await dryRunAware(() =>
+        engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)}),
+      )
+      return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
   )
 
@@ -68,17 +89,57 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
         params: EnvironmentParams,
         headers: IdempotencyHeaders,
         body: SyncRequest,
-        response: {200: SyncResponse, ...errorResponses},
+        response: {200: Type.Union([SyncResponse, DryRun]), ...errorResponses},
       },
     },
     async (request) =>
-      engine.sync(
-        request.params.project,
-        request.params.environment,
-        request.body.apps,
-        {force: request.body.force ?? false, comment: request.body.comment ?? null, source: request.body.source ?? 'api'},
-        {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
+      dryRunAware(() =>
+        engine.sync(
+          request.params.project,
+          request.params.environment,
+          request.body.apps,
+          {
+            force: request.body.force ?? false,
+            refresh: request.body.refresh ?? false,
+            dryRun: request.body.dryRun ?? false,
+            comment: request.body.comment ?? null,
+            source: request.body.source ?? 'api',
+          },
+          {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
+        ),
       ),
+  )
+
+  app.post<{Params: {id: number}; Body: RollbackRequest}>(
+    '/v1/releases/:id/rollback',
+    {
+      schema: {
+        tags: ['releases'],
+        summary: 'A new release of type rollback that puts back the versions the release changed',
+        params: ReleaseParams,
+        headers: IdempotencyHeaders,
+        body: RollbackRequest,
+        response: {200: Type.Union([TriggerResponse, DryRun]), 201: TriggerResponse, ...errorResponses},
+      },
+    },
+    async (request, reply) => {
+      const result = await dryRunAware(() => engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)}))
+      return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
+    },
+  )
+
+  app.get<{Params: {project: string; environment: string; app: string}; Querystring: {limit?: number}}>(
+    '/v1/projects/:project/environments/:environment/apps/:app/history',
+    {
+      schema: {
+        tags: ['apps'],
+        summary: 'Versions of an app deployed in an environment, and by which releases, newest first',
+        params: AppParams,
+        querystring: Type.Object({limit: Type.Optional(Type.Integer({minimum: 1, maximum: 1000, default: 50}))}),
+        response: {200: Type.Array(AppHistoryEntry), ...errorResponses},
+      },
+    },
+    async (request) => engine.appHistory(request.params.project, request.params.environment, request.params.app, request.query.limit ?? 50),
   )
 
   app.get<{Querystring: {project?: string; environment?: string; status?: string; active?: boolean; limit?: number}}>(
@@ -97,10 +158,11 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
     async (request) => engine.getRelease(request.params.id),
   )
 
-  app.get<{Params: {id: number}; Querystring: {after?: number; limit?: number; resource?: string}}>(
+  app.get<{Params: {id: number}; Querystring: {after?: number; limit?: number; resource?: string; target?: string}}>(
     '/v1/releases/:id/logs',
     {schema: {tags: ['releases'], summary: 'Task log lines after a cursor', params: ReleaseParams, querystring: LogsQuery, response: {200: LogsResponse, ...errorResponses}}},
-    async (request) => engine.readLogs(request.params.id, request.query.after ?? 0, request.query.limit ?? 1000, request.query.resource),
+    async (request) =>
+      engine.readLogs(request.params.id, request.query.after ?? 0, request.query.limit ?? 1000, {resource: request.query.resource, target: request.query.target}),
   )
 
   app.post<{Params: {id: number}}>(

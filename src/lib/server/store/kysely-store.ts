@@ -14,6 +14,7 @@ import type {
   ReleaseFilter,
   ReleaseRecord,
   ReleaseTransitionFields,
+  AppHistoryRow,
   ScheduleRecord,
   SettingsRecord,
   StoredLogLine,
@@ -44,6 +45,7 @@ function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    options: JSON.parse(row.options ?? '{}'),
     decision:
       row.decision && row.decided_by && row.decided_at
         ? {decision: row.decision as Decision['decision'], by: row.decided_by, at: row.decided_at, comment: row.decision_comment}
@@ -94,11 +96,18 @@ function toTask(row: Selectable<TasksTable>): TaskRecord {
   return {
     id: Number(row.id),
     releaseId: Number(row.release_id),
-    resource: row.resource,
+    key: row.key ?? row.resource,
+    kind: row.kind as TaskRecord['kind'],
+    // Hooks have no resource; the column holds '' for them.
+    resource: row.resource || null,
+    hook: row.hook as TaskRecord['hook'],
+    target: row.target,
+    step: row.step,
     action: row.action as TaskRecord['action'],
     fromVersion: row.from_version,
     toVersion: row.to_version,
     dependsOn: JSON.parse(row.depends_on),
+    after: JSON.parse(row.after),
     level: row.level,
     status: row.status as TaskRecord['status'],
     exitCode: row.exit_code,
@@ -188,6 +197,7 @@ export class KyselyStore implements Store {
       deployedVersion: row.deployed_version,
       health: row.health as AppRecord['health'],
       removed: row.removed === 1,
+      drift: row.drift ? JSON.parse(row.drift) : null,
       updatedAt: row.updated_at,
     }))
   }
@@ -202,6 +212,7 @@ export class KyselyStore implements Store {
       deployed_version: app.deployedVersion,
       health: app.health,
       removed: bit(app.removed),
+      drift: app.drift ? JSON.stringify(app.drift) : null,
       updated_at: app.updatedAt,
     }
     await this.db
@@ -214,6 +225,7 @@ export class KyselyStore implements Store {
           deployed_version: values.deployed_version,
           health: values.health,
           removed: values.removed,
+          drift: values.drift,
           updated_at: values.updated_at,
         }),
       )
@@ -224,7 +236,7 @@ export class KyselyStore implements Store {
     project: string,
     environment: string,
     name: string,
-    patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind'>>,
+    patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>,
     at: string,
   ): Promise<void> {
     await this.db
@@ -235,6 +247,7 @@ export class KyselyStore implements Store {
         ...(patch.health !== undefined && {health: patch.health}),
         ...(patch.removed !== undefined && {removed: bit(patch.removed)}),
         ...(patch.kind !== undefined && {kind: patch.kind}),
+        ...(patch.drift !== undefined && {drift: patch.drift ? JSON.stringify(patch.drift) : null}),
         updated_at: at,
       })
       .where('project', '=', project)
@@ -277,6 +290,7 @@ export class KyselyStore implements Store {
           decided_by: null,
           decided_at: null,
           decision_comment: null,
+          options: JSON.stringify(release.options),
         })
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -369,11 +383,17 @@ export class KyselyStore implements Store {
       .values(
         tasks.map((task) => ({
           release_id: releaseId,
-          resource: task.resource,
+          key: task.key,
+          kind: task.kind,
+          resource: task.resource ?? '',
+          hook: task.hook,
+          target: task.target,
+          step: task.step,
           action: task.action,
           from_version: task.fromVersion,
           to_version: task.toVersion,
           depends_on: JSON.stringify(task.dependsOn),
+          after: JSON.stringify(task.after),
           level: task.level,
           status: 'pending',
           exit_code: null,
@@ -413,22 +433,59 @@ export class KyselyStore implements Store {
     if (lines.length === 0) return
     await this.db
       .insertInto('task_logs')
-      .values(lines.map((line) => ({release_id: line.releaseId, task_id: line.taskId, resource: line.resource, stream: line.stream, line: line.line, at: line.at})))
+      .values(lines.map((line) => ({release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at})))
       .execute()
   }
 
-  async readLogs(releaseId: number, afterId: number, limit: number, filter: {resource?: string} = {}): Promise<StoredLogLine[]> {
+  async readLogs(releaseId: number, afterId: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<StoredLogLine[]> {
     let query = this.db.selectFrom('task_logs').selectAll().where('release_id', '=', releaseId).where('id', '>', afterId)
     if (filter.resource) query = query.where('resource', '=', filter.resource)
+    if (filter.target) query = query.where('target', '=', filter.target)
     const rows = await query.orderBy('id').limit(limit).execute()
     return rows.map((row) => ({
       id: Number(row.id),
       releaseId: Number(row.release_id),
       taskId: row.task_id === null ? null : Number(row.task_id),
       resource: row.resource,
+      target: row.target,
       stream: row.stream as StoredLogLine['stream'],
       line: row.line,
       at: row.at,
+    }))
+  }
+
+  async appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .innerJoin('releases', 'releases.id', 'tasks.release_id')
+      .select([
+        'releases.id as id',
+        'releases.type as type',
+        'releases.triggered_by as triggered_by',
+        'tasks.action as action',
+        'tasks.from_version as from_version',
+        'tasks.to_version as to_version',
+        'tasks.target as target',
+        'tasks.finished_at as finished_at',
+      ])
+      .where('releases.project', '=', project)
+      .where('releases.environment', '=', environment)
+      .where('tasks.resource', '=', app)
+      .where('tasks.kind', '=', 'deploy')
+      .where('tasks.status', '=', 'succeeded')
+      .orderBy('tasks.finished_at', 'desc')
+      .orderBy('tasks.id', 'desc')
+      .limit(limit)
+      .execute()
+    return rows.map((row) => ({
+      releaseId: Number(row.id),
+      type: row.type as AppHistoryRow['type'],
+      action: row.action as AppHistoryRow['action'],
+      fromVersion: row.from_version,
+      toVersion: row.to_version,
+      target: row.target,
+      triggeredBy: row.triggered_by,
+      finishedAt: row.finished_at as string,
     }))
   }
 

@@ -182,6 +182,27 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         for (const table of ['schedule_runs', 'schedules', 'pauses']) await sql`drop table if exists ${sql.table(table)}`.execute(db)
       },
     },
+    '0004_plans': {
+      async up(db: Db) {
+        // Tasks become plan nodes: a resource on a target, or a target hook, in a workflow step.
+        await db.schema.alterTable('tasks').addColumn('key', 'text').execute()
+        await db.schema.alterTable('tasks').addColumn('kind', 'text', (col) => col.notNull().defaultTo('deploy')).execute()
+        await db.schema.alterTable('tasks').addColumn('hook', 'text').execute()
+        await db.schema.alterTable('tasks').addColumn('target', 'text').execute()
+        await db.schema.alterTable('tasks').addColumn('step', 'text').execute()
+        await db.schema.alterTable('tasks').addColumn('after', 'text', (col) => col.notNull().defaultTo('[]')).execute()
+        await sql`update tasks set key = resource where key is null`.execute(db)
+        await db.schema.alterTable('task_logs').addColumn('target', 'text').execute()
+        await db.schema.alterTable('releases').addColumn('options', 'text', (col) => col.notNull().defaultTo('{}')).execute()
+        await db.schema.alterTable('apps').addColumn('drift', 'text').execute()
+      },
+      async down(db: Db) {
+        for (const column of ['key', 'kind', 'hook', 'target', 'step', 'after']) await db.schema.alterTable('tasks').dropColumn(column).execute()
+        await db.schema.alterTable('task_logs').dropColumn('target').execute()
+        await db.schema.alterTable('releases').dropColumn('options').execute()
+        await db.schema.alterTable('apps').dropColumn('drift').execute()
+      },
+    },
   }
 }
 

@@ -1,7 +1,7 @@
 // The one persistence interface the engine talks to. SQLite (embedded) and PostgreSQL implement it
 // with the same Kysely queries; `transaction` gives the same interface bound to one transaction.
 import type {Action, Health, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
-import type {Decision, PauseState, Release, ReleaseResource, Schedule, ScheduleRun, SettingsChange, Task} from '../../api/schemas.js'
+import type {AppState, Decision, PauseState, Release, ReleaseOptions, ReleaseResource, Schedule, ScheduleRun, SettingsChange, Task} from '../../api/schemas.js'
 import type {Blueprint} from '../blueprint/blueprint.js'
 
 /** What a release locks: the whole environment, or some of its resources. */
@@ -31,6 +31,7 @@ export interface AppRecord {
   deployedVersion: string | null
   health: Health
   removed: boolean
+  drift: AppState['drift']
   updatedAt: string
 }
 
@@ -50,17 +51,11 @@ export interface NewRelease {
   triggeredBy: string
   source: Release['source']
   idempotencyKey: string | null
+  options: ReleaseOptions
   createdAt: string
 }
 
-export interface NewTask {
-  resource: string
-  action: Action
-  fromVersion: string | null
-  toVersion: string | null
-  dependsOn: string[]
-  level: number
-}
+export type NewTask = Omit<Task, 'id' | 'status' | 'exitCode' | 'error' | 'startedAt' | 'finishedAt'>
 
 export type TaskRecord = Task & {releaseId: number}
 
@@ -68,6 +63,7 @@ export interface NewLogLine {
   releaseId: number
   taskId: number | null
   resource: string | null
+  target: string | null
   stream: 'stdout' | 'stderr' | 'system'
   line: string
   at: string
@@ -104,6 +100,17 @@ export interface ReleaseTransitionFields {
 
 export type ScheduleRecord = Omit<Schedule, 'runs'>
 
+export interface AppHistoryRow {
+  releaseId: number
+  type: Release['type']
+  action: Action
+  fromVersion: string | null
+  toVersion: string | null
+  target: string | null
+  triggeredBy: string
+  finishedAt: string
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
@@ -122,7 +129,7 @@ export interface Store {
   /** The apps of an environment, or only those named. */
   listApps(project: string, environment: string, names?: string[]): Promise<AppRecord[]>
   upsertApp(app: AppRecord): Promise<void>
-  updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind'>>, at: string): Promise<void>
+  updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>, at: string): Promise<void>
   deleteApp(project: string, environment: string, name: string): Promise<void>
 
   /** Inserts a release, or returns the one that already holds its idempotency key. */
@@ -142,7 +149,9 @@ export interface Store {
   updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string}): Promise<void>
 
   appendLogs(lines: NewLogLine[]): Promise<void>
-  readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string}): Promise<StoredLogLine[]>
+  readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string; target?: string}): Promise<StoredLogLine[]>
+  /** Successful deploy and delete tasks of one app, newest first. */
+  appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
 
   getSettings(project: string | null, environment: string | null): Promise<SettingsRecord | null>
   /** The control-plane settings and one environment's, in one read. */

@@ -26,6 +26,7 @@ export interface AppsTable {
   deployed_version: string | null
   health: string
   removed: number
+  drift: string | null
   updated_at: string
 }
 
@@ -52,6 +53,7 @@ export interface ReleasesTable {
   decided_by: string | null
   decided_at: string | null
   decision_comment: string | null
+  options: string
 }
 
 export interface TasksTable {
@@ -62,6 +64,12 @@ export interface TasksTable {
   from_version: string | null
   to_version: string | null
   depends_on: string
+  key: string | null
+  kind: string
+  hook: string | null
+  target: string | null
+  step: string | null
+  after: string
   level: number
   status: string
   exit_code: number | null
@@ -75,6 +83,7 @@ export interface TaskLogsTable {
   release_id: number
   task_id: number | null
   resource: string | null
+  target: string | null
   stream: string
   line: string
   at: string

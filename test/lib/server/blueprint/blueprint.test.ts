@@ -81,7 +81,9 @@ environments:
   it('normalises resources with their defaults', () => {
     const blueprint = parseBlueprint(content, FILE)
     expect(blueprint.project).toBe('shop')
-    expect(blueprint.environments).toEqual([{name: 'staging'}, {name: 'prod'}, {name: 'qa'}])
+    expect(blueprint.environments.map((environment) => environment.name)).toEqual(['staging', 'prod', 'qa'])
+    expect(blueprint.environments[0]).toEqual({name: 'staging', targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}})
+    expect(blueprint.workflow).toEqual([])
     expect(blueprint.resources.map((resource) => resource.name)).toEqual(['db', 'api', 'web', 'worker'])
     const [db, api, web, worker] = blueprint.resources
     expect(db).toEqual({
@@ -90,7 +92,7 @@ environments:
       dependsOn: [],
       version: null,
       driver: 'exec',
-      exec: {deploy: './scripts/deploy-db.sh', health: null, destroy: null},
+      exec: {deploy: './scripts/deploy-db.sh', health: null, destroy: null, status: null},
       simulate: null,
       timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
     })
@@ -100,7 +102,7 @@ environments:
       dependsOn: ['db'],
       version: '1.4.2',
       driver: 'exec',
-      exec: {deploy: './scripts/deploy.sh', health: './scripts/health.sh', destroy: './scripts/destroy.sh'},
+      exec: {deploy: './scripts/deploy.sh', health: './scripts/health.sh', destroy: './scripts/destroy.sh', status: null},
       simulate: null,
       timeoutMs: 5 * 60_000,
     })

@@ -201,7 +201,7 @@ describe('Engine: releases', () => {
 
     const again = await caught(engine.cancel(second.id, 'bob'))
     expect(again.code).toBe('invalid_input')
-    expect(again.message).toBe(`release ${second.id} has already cancelled; there is nothing to cancel`)
+    expect(again.message).toBe(`release ${second.id} is already cancelled; there is nothing to cancel`)
   })
 
   it('cancels a running release: stops its tasks and admits the next', async () => {
@@ -307,7 +307,7 @@ describe('Engine: releases', () => {
     expect(apps.get('db')).toMatchObject({health: 'Healthy', sync: 'Synced'})
     expect(apps.get('worker')).toMatchObject({health: 'Healthy', sync: 'Synced'})
 
-    const logs = await engine.readLogs(release.id, 0, 1000, 'api')
+    const logs = await engine.readLogs(release.id, 0, 1000, {resource: 'api'})
     expect(logs.lines.some((line) => line.stream === 'stderr' && line.line.includes('version 6.6.6 is listed in simulate.failVersions'))).toBe(true)
     expect(logs.lines.every((line) => line.resource === 'api')).toBe(true)
   })

@@ -73,7 +73,7 @@ describe('HTTP: input validation and errors', () => {
     expect(response.statusCode).toBe(400)
     const {error} = response.json()
     expect(error.code).toBe('invalid_input')
-    expect(error.message).toBe('body.type must be one of: launch, full, selective, destroy')
+    expect(error.message).toBe('body.type must be one of: launch, full, selective, custom, destroy, rollback')
   })
 
   it('refuses an unknown property with invalid_input naming it', async () => {
@@ -210,7 +210,7 @@ describe('HTTP: OpenAPI', () => {
     const body = trigger.requestBody.content['application/json'].schema
     expect(body.additionalProperties).toBe(false)
     expect(body.required).toEqual(['type'])
-    expect(body.properties.type.enum).toEqual(['launch', 'full', 'selective', 'destroy'])
+    expect(body.properties.type.enum).toEqual(['launch', 'full', 'selective', 'custom', 'destroy', 'rollback'])
     expect(body.properties.onConflict.enum).toEqual(['queue', 'fail'])
     expect(Object.keys(body.properties)).toEqual(
       expect.arrayContaining(['type', 'resources', 'refresh', 'force', 'allowDestructive', 'comment', 'onConflict', 'source']),
