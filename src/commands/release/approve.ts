@@ -9,7 +9,7 @@ export default class ReleaseApprove extends ApiCommand<typeof ReleaseApprove> {
 
   static description = 'Records who decided and the optional comment; only a release in status pending_approval can be decided.'
 
-  static examples = ['<%= config.bin %> <%= command.id %> 58', '<%= config.bin %> <%= command.id %> 58 --comment "not now" --json']
+  static examples = ['<%= config.bin %> <%= command.id %> 58', '<%= config.bin %> <%= command.id %> 58 --comment "checked with the payments team" --json']
 
   static args = {
     id: Args.integer({description: 'Release id.', required: true, min: 1}),

@@ -31,7 +31,7 @@ export default class ReleaseList extends ApiCommand<typeof ReleaseList> {
       ...(this.flags.status && {status: this.flags.status}),
       limit: this.flags.limit,
     })
-    const shown = this.flags.active ? [...releases].reverse() : releases
+    const shown = releases
     this.print(shown.length === 0 ? (this.flags.active ? 'Nothing is queued or running.' : 'No releases yet.') : releaseTable(shown, {active: this.flags.active}))
     return shown
   }

@@ -24,7 +24,7 @@ Every trigger carries an idempotency key (a new one per run unless --idempotency
 EXIT CODES
   0  accepted (with --wait: succeeded)
   2  invalid input (type, resources, flags)
-  3  with --wait: the release failed or was cancelled
+  3  with --wait: the release failed, was cancelled or was rejected
   4  with --wait: timed out
   5  state lock held by a conflicting release (--on-conflict fail)
   6  blocked by a pause

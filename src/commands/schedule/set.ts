@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core'
 
-import {RELEASE_TYPES} from '../../lib/api/domain.js'
 import type {Schedule} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {splitNames} from '../../lib/cli/flags.js'
@@ -22,14 +21,14 @@ When a run is due and a release of the environment is queued or running, or the 
     every: Flags.string({summary: 'Interval: 30m, 6h, 1d, 2w.', exactlyOne: ['every', 'cron']}),
     cron: Flags.string({summary: 'Five-field cron expression, e.g. "0 3 * * 1-5".', exactlyOne: ['every', 'cron']}),
     timezone: Flags.string({summary: 'IANA time zone of --cron (default UTC).', dependsOn: ['cron']}),
-    type: Flags.option({options: RELEASE_TYPES.filter((type) => type !== 'destroy'), default: 'full', summary: 'Release type of each run.'})(),
+    type: Flags.option({options: ['launch', 'full', 'selective', 'custom'] as const, summary: 'Release type of each run (default: selective with --resources, else full).'})(),
     resources: Flags.string({summary: 'Resources of a selective release: a,b.'}),
   }
 
   async run(): Promise<Schedule> {
     const {project, environment} = this.scope()
     const schedule = await (await this.client()).setSchedule(project, environment, {
-      type: this.flags.type,
+      type: this.flags.type ?? (this.flags.resources ? 'selective' : 'full'),
       ...(this.flags.every && {every: this.flags.every}),
       ...(this.flags.cron && {cron: this.flags.cron}),
       ...(this.flags.timezone && {timezone: this.flags.timezone}),

@@ -24,9 +24,9 @@ Refused while parallel releases are on where it would apply. Turning it off send
   }
 
   async run(): Promise<SettingsView> {
-    if (!this.flags.enabled && !this.flags.disabled) throw new CliError('say --enabled or --disabled', 2, 'usage')
+    if (!this.flags.enabled && !this.flags.disabled) throw new CliError('say whether to turn it on or off', 2, 'usage', 'pass --enabled or --disabled')
     const {project, environment} = this.apiFlags
-    const view = await (await this.client()).setApproval({...(project && {project}), ...(environment && {environment}), enabled: this.flags.enabled})
+    const view = await (await this.client()).setApproval({...(project && {project}), ...(environment && {environment}), enabled: Boolean(this.flags.enabled)})
     this.print(settingsText(view))
     return view
   }

@@ -51,7 +51,13 @@ export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcom
       )
     }
     case 'timeout':
-      throw new CliError(`timed out after ${timeoutText}; current state:\n${appTable(outcome.apps)}`, EXIT.timeout, 'timeout', 'wait longer with --timeout', {apps: outcome.apps})
+      throw new CliError(
+        `timed out after ${timeoutText}${outcome.paused ? ` (${outcome.paused})` : ''}; current state:\n${appTable(outcome.apps)}`,
+        EXIT.timeout,
+        'timeout',
+        outcome.paused ? 'nothing starts while paused: resume (relctl resume -p P [-e E]) or wait longer with --timeout' : 'wait longer with --timeout',
+        {apps: outcome.apps},
+      )
     case 'unreachable':
       throw new CliError(`${outcome.error.message} (gave up after ${timeoutText})`, EXIT.unreachable, 'unreachable', outcome.error.hint, {apps: outcome.apps})
   }

@@ -37,7 +37,8 @@ export function releaseTable(releases: Release[], options: {active?: boolean} = 
     {header: 'flags', get: (release) => flagsText(release)},
     {header: 'by', get: (release) => `${release.triggeredBy} (${release.source})`},
     {header: 'created', get: (release) => ago(release.createdAt)},
-    {header: options.active ? 'waiting for' : 'comment', get: (release) => (options.active ? release.waitingFor?.message : release.comment)},
+    ...(options.active ? [{header: 'waiting for', get: (release: Release) => release.waitingFor?.message}] : []),
+    {header: 'comment', get: (release) => release.comment},
   ])
 }
 
@@ -109,7 +110,7 @@ export function environmentDetails(environment: Environment): string {
           (pause) => `  paused:       yes, at the ${pause.level} level, by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}`,
         )),
     `  schedule:     ${environment.schedule ? `${ruleText(environment.schedule)}, ${environment.schedule.type}${environment.schedule.paused ? ' (paused)' : ''}; next run ${localAndUtc(environment.schedule.nextRunAt)}` : 'none'}`,
-    ...(environment.schedule?.runs.slice(0, 5).map((run) => `                ${run.slotAt} ${run.outcome}${run.releaseId ? ` release ${run.releaseId}` : ''}${run.reason ? `: ${run.reason}` : ''}`) ?? []),
+    ...(environment.schedule?.runs.map((run) => `                ${run.slotAt} ${run.outcome}${run.releaseId ? ` release ${run.releaseId}` : ''}${run.reason ? `: ${run.reason}` : ''}`) ?? []),
     `  active:       ${environment.activeReleases.map((release) => `${release.id} (${release.type}, ${release.status})`).join(', ') || 'none'}`,
   ].join('\n')
 }

@@ -25,7 +25,7 @@ export type WaitOutcome =
   | {kind: 'stable'; apps: AppState[]}
   | {kind: 'failed'; apps: AppState[]; release: Release}
   | {kind: 'degraded'; apps: AppState[]}
-  | {kind: 'timeout'; apps: AppState[]}
+  | {kind: 'timeout'; apps: AppState[]; paused: string | null}
   | {kind: 'unreachable'; apps: AppState[]; error: UnreachableError}
 
 const BAD_ENDINGS = new Set(['failed', 'cancelled', 'rejected'])
@@ -129,7 +129,7 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
       if (idle.some((app) => app.health === 'Degraded')) return {kind: 'degraded', apps}
     }
 
-    if (Date.now() >= deadline) return {kind: 'timeout', apps}
+    if (Date.now() >= deadline) return {kind: 'timeout', apps, paused: lastPause || null}
     options.onStatus?.(`waiting for ${apps.filter((app) => !app.stable).map((app) => app.name).join(', ')}`)
     await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
   }

@@ -493,7 +493,7 @@ export class Engine {
     return {...annotated, tasks: (await this.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)}
   }
 
-  async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number}): Promise<Release[]> {
+  async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number; order?: 'asc' | 'desc'}): Promise<Release[]> {
     if (filter.project) {
       const project = await this.requireProject(filter.project)
       if (filter.environment) await this.requireEnvironment(project, filter.environment)
@@ -1083,11 +1083,12 @@ export function pausedError(pauses: PauseState[]): ControlPlaneError {
   const [pause] = pauses
   const where = pause.level === 'project' ? `project ${pause.project} (every environment)` : `${pause.project}/${pause.environment}`
   const resume = pause.level === 'project' ? `relctl resume -p ${pause.project}` : `relctl resume -p ${pause.project} -e ${pause.environment}`
-  const also = pauses.length > 1 ? `; the environment is paused too (by ${pauses[1].by})` : ''
+  const also = pauses.length > 1 ? `; the environment is paused too (by ${pauses[1].by}${pauses[1].reason ? `: ${pauses[1].reason}` : ''})` : ''
+  const resumeBoth = pauses.length > 1 ? ` and relctl resume -p ${pause.project} -e ${pauses[1].environment}` : ''
   return new ControlPlaneError(
     'paused',
     `releases are paused for ${where} by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}${also}; nothing was queued`,
-    {hint: `when it is time, resume with: ${resume}`},
+    {hint: `when it is time, resume with: ${resume}${resumeBoth}`},
   )
 }
 

@@ -78,6 +78,11 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     }
   })
 
+  // POSTs whose body is all optional (pause, approve, ...) may come without one.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT')) request.body = {}
+  })
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ControlPlaneError) return reply.code(error.status).send(error.toBody())
     if (error.validation) {

@@ -144,11 +144,12 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
 
   app.get<{Querystring: {project?: string; environment?: string; status?: string; active?: boolean; limit?: number}}>(
     '/v1/releases',
-    {schema: {tags: ['releases'], summary: 'Releases, newest first', querystring: ListQuery, response: {200: Type.Array(Release), ...errorResponses}}},
+    {schema: {tags: ['releases'], summary: 'Releases, newest first; with active=true the queue, oldest first', querystring: ListQuery, response: {200: Type.Array(Release), ...errorResponses}}},
     async (request) => {
       const {project, environment, status, active, limit} = request.query
       if (environment && !project) throw invalid('an environment filter needs a project', 'pass --project too')
-      return engine.listReleases({project, environment, statuses: active ? ACTIVE_STATUSES : parseStatuses(status), limit: limit ?? 50})
+      // The queue reads oldest first, so that a limit keeps its head; history reads newest first.
+      return engine.listReleases({project, environment, statuses: active ? ACTIVE_STATUSES : parseStatuses(status), limit: limit ?? 50, order: active ? 'asc' : 'desc'})
     },
   )
 

@@ -175,7 +175,7 @@ export class KyselyStore implements Store {
 
   async deleteEnvironment(project: string, name: string): Promise<void> {
     // What belongs to the environment goes with it; its release history stays.
-    for (const table of ['apps', 'settings', 'pauses', 'schedules'] as const) {
+    for (const table of ['apps', 'settings', 'settings_changes', 'pauses', 'schedules'] as const) {
       await this.db.deleteFrom(table).where('project', '=', project).where('environment', '=', name).execute()
     }
     await this.db.deleteFrom('environments').where('project', '=', project).where('name', '=', name).execute()
@@ -320,8 +320,7 @@ export class KyselyStore implements Store {
     if (filter.project) query = query.where('project', '=', filter.project)
     if (filter.environment) query = query.where('environment', '=', filter.environment)
     if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses)
-    // Newest first for history; callers that need queue order sort by id themselves.
-    query = query.orderBy('id', 'desc')
+    query = query.orderBy('id', filter.order ?? 'desc')
     if (filter.limit) query = query.limit(filter.limit)
     const rows = await query.execute()
     return rows.map(toRelease)

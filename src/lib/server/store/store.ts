@@ -78,6 +78,8 @@ export interface ReleaseFilter {
   environment?: string
   statuses?: ReleaseStatus[]
   limit?: number
+  /** newest first (history, the default) or oldest first (the queue) */
+  order?: 'asc' | 'desc'
 }
 
 /** Settings at one scope: the control plane (project and environment null) or one environment. null = inherit. */
