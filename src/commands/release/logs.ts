@@ -16,6 +16,7 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
     '<%= config.bin %> <%= command.id %> 42',
     '<%= config.bin %> <%= command.id %> 42 --follow',
     '<%= config.bin %> <%= command.id %> 42 --task api --json',
+    '<%= config.bin %> <%= command.id %> 42 --task api --target eu-1',
   ]
 
   static args = {
@@ -24,7 +25,8 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
 
   static flags = {
     follow: Flags.boolean({char: 'f', summary: 'Keep printing new lines until the release ends.'}),
-    task: Flags.string({summary: 'Only the lines of this task (resource).'}),
+    task: Flags.string({summary: 'Only the lines of this task: a resource, or a hook (beforeTarget, afterTarget).'}),
+    target: Flags.string({summary: 'Only the lines of tasks on this target.'}),
   }
 
   async run(): Promise<LogLine[]> {
@@ -32,10 +34,10 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
     const collected: LogLine[] = []
     let after = 0
     for (;;) {
-      const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(this.flags.task && {resource: this.flags.task})})
+      const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(this.flags.task && {resource: this.flags.task}), ...(this.flags.target && {target: this.flags.target})})
       for (const line of page.lines) {
         if (this.jsonEnabled()) collected.push(line)
-        else this.print(logLine(line, {withResource: !this.flags.task}))
+        else this.print(logLine(line, {withResource: !this.flags.task || !this.flags.target}))
       }
       after = page.next
       if (page.lines.length === PAGE) continue

@@ -3,12 +3,12 @@ import {randomUUID} from 'node:crypto'
 import {Args, Flags} from '@oclif/core'
 
 import {formatDuration} from '../../lib/api/duration.js'
-import type {SyncResponse} from '../../lib/api/schemas.js'
+import type {DryRun, SyncResponse} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {settleWait} from '../../lib/cli/outcomes.js'
 import {Progress} from '../../lib/cli/output.js'
-import {appTable, releaseSummary} from '../../lib/cli/render.js'
+import {appTable, dryRunText, releaseSummary} from '../../lib/cli/render.js'
 import {waitForApps} from '../../lib/client/wait.js'
 
 export default class ReleaseSync extends ApiCommand<typeof ReleaseSync> {
@@ -23,6 +23,7 @@ ${Object.entries({'0': 'synced (or already in sync); with --wait: the apps are s
     '<%= config.bin %> <%= command.id %> api,web --project shop --environment staging',
     '<%= config.bin %> <%= command.id %> api,web --project shop --environment prod --wait --timeout 15m',
     'RELCTL_PROJECT=shop RELCTL_ENVIRONMENT=prod <%= config.bin %> <%= command.id %> api --force --json',
+    '<%= config.bin %> <%= command.id %> api,web --project shop --environment prod --refresh --dry-run',
   ]
 
   static args = {
@@ -31,21 +32,25 @@ ${Object.entries({'0': 'synced (or already in sync); with --wait: the apps are s
 
   static flags = {
     force: Flags.boolean({summary: 'Release the apps even when they are in sync.'}),
+    refresh: Flags.boolean({summary: 'Read live versions first (exec.status): drift counts as out of sync.'}),
+    'dry-run': Flags.boolean({summary: 'Print the plan and what would hold it back now; queue nothing.', exclusive: ['wait']}),
     comment: Flags.string({summary: 'Why: shown in release list and show.'}),
     wait: Flags.boolean({summary: 'Wait until the apps are stable.'}),
     ...waitFlags,
   }
 
-  async run(): Promise<SyncResponse> {
+  async run(): Promise<SyncResponse | DryRun> {
     const {project, environment} = this.scope()
     const apps = splitNames(this.args.apps)
     const client = await this.client()
-    const result = await client.sync(
-      project,
-      environment,
-      {apps, force: this.flags.force, source: 'cli', ...(this.flags.comment && {comment: this.flags.comment})},
-      randomUUID(),
-    )
+    const request = {apps, force: this.flags.force, refresh: this.flags.refresh, source: 'cli' as const, ...(this.flags.comment && {comment: this.flags.comment})}
+    if (this.flags['dry-run']) {
+      const dryRun = await client.syncDryRun(project, environment, request)
+      if ('dryRun' in dryRun) this.print(dryRunText(dryRun))
+      else this.print(`${apps.join(', ')} ${apps.length > 1 ? 'are' : 'is'} in sync or already on the way: a sync would release nothing`)
+      return dryRun
+    }
+    const result = await client.sync(project, environment, request, randomUUID())
     if (result.release) {
       this.note(releaseSummary(result.release, true))
     } else {

@@ -4,18 +4,20 @@ import {Flags} from '@oclif/core'
 
 import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
 import {formatDuration} from '../../lib/api/duration.js'
-import type {Release, TriggerRequest} from '../../lib/api/schemas.js'
+import type {DryRun, Release, TriggerRequest} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {splitNames, waitFlags} from '../../lib/cli/flags.js'
 import {settleRelease, waitForRelease} from '../../lib/cli/outcomes.js'
 import {Progress} from '../../lib/cli/output.js'
-import {releaseSummary} from '../../lib/cli/render.js'
+import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
 import {CliError} from '../../lib/client/errors.js'
 
 export default class ReleaseTrigger extends ApiCommand<typeof ReleaseTrigger> {
   static summary = 'Start a release of any type.'
 
-  static description = `Types: launch (every resource), full (every resource whose desired version differs from the deployed one; --force: all), selective (--resources a,b; add :create, :update or :delete to choose the action), destroy (every resource, needs --allow-destructive). Without --type, a trigger with --resources is selective and one without is full.
+  static description = `Types: launch (every resource), full (every resource whose desired version differs from the deployed one; --force: all), selective (--resources a,b; add :create, :update or :delete to choose the action), custom (--steps: only those workflow steps; locks the environment), destroy (every resource, needs --allow-destructive). Without --type, a trigger with --steps is custom, one with --resources selective, and one with neither full. Rollbacks: relctl release rollback ID.
+
+--refresh first reads live versions with each resource's exec.status command: an app whose live version differs from the recorded one is marked OutOfSync (drift) and the release corrects it. --serial or --parallel overrides the environment's target rollout once. --dry-run prints the plan (steps, tasks, targets, order, hooks, versions from -> to) and what would hold it back now, and queues nothing.
 
 The release is durable before the command hears "accepted". It runs at once or queues; a queued release says what it waits for. With --on-conflict fail, a release that would have to wait behind a conflicting one is refused with exit 5 and nothing is queued.
 
@@ -37,6 +39,8 @@ EXIT CODES
     '<%= config.bin %> <%= command.id %> --resources api,web --project shop --environment prod --wait --timeout 15m',
     '<%= config.bin %> <%= command.id %> --type selective --resources old-worker:delete --allow-destructive -p shop -e prod',
     '<%= config.bin %> <%= command.id %> --type selective --resources api --on-conflict fail --idempotency-key "$CI_PIPELINE_ID" -p shop -e prod',
+    '<%= config.bin %> <%= command.id %> --type custom --steps migrate --project shop --environment prod --dry-run',
+    '<%= config.bin %> <%= command.id %> --type full --serial --refresh --project shop --environment prod --wait',
   ]
 
   static flags = {
@@ -48,16 +52,23 @@ EXIT CODES
     comment: Flags.string({summary: 'Why: shown in release list and show.'}),
     'on-conflict': Flags.option({options: ['queue', 'fail'] as const, default: 'queue', summary: 'Queue behind a conflicting release, or fail at once (exit 5).'})(),
     'idempotency-key': Flags.string({summary: 'Makes retries safe: the same key returns the same release.'}),
+    steps: Flags.string({summary: 'Custom releases: the workflow steps to run, a,b.'}),
+    serial: Flags.boolean({summary: 'This once, roll out across targets one at a time (with target hooks).', exclusive: ['parallel']}),
+    parallel: Flags.boolean({summary: 'This once, roll out to every target at the same time.', exclusive: ['serial']}),
+    'dry-run': Flags.boolean({summary: 'Print the plan and what would hold it back now; queue nothing.', exclusive: ['wait']}),
     wait: Flags.boolean({summary: 'Wait for the release to end; exit 0 only when it succeeded.'}),
     ...waitFlags,
   }
 
-  async run(): Promise<Release> {
+  async run(): Promise<Release | DryRun> {
     const {project, environment} = this.scope()
-    const type = this.flags.type ?? (this.flags.resources ? 'selective' : 'full')
+    const type = this.flags.type ?? (this.flags.steps ? 'custom' : this.flags.resources ? 'selective' : 'full')
     const request: TriggerRequest = {
       type,
       ...(this.flags.resources && {resources: parseResources(this.flags.resources)}),
+      ...(this.flags.steps && {steps: splitNames(this.flags.steps)}),
+      ...(this.flags.serial && {targetOrder: 'sequential' as const}),
+      ...(this.flags.parallel && {targetOrder: 'parallel' as const}),
       refresh: this.flags.refresh,
       force: this.flags.force,
       allowDestructive: this.flags['allow-destructive'],
@@ -66,6 +77,11 @@ EXIT CODES
       source: 'cli',
     }
     const client = await this.client()
+    if (this.flags['dry-run']) {
+      const dryRun = await client.triggerDryRun(project, environment, request)
+      this.print(dryRunText(dryRun))
+      return dryRun
+    }
     const {release, created} = await client.trigger(project, environment, request, this.flags['idempotency-key'] ?? randomUUID())
     this.note(releaseSummary(release, created))
     if (!this.flags.wait) {

@@ -77,10 +77,10 @@ export async function waitForRelease(
   // Tasks first, then the release: its end is news only after the ends of its tasks.
   const report = (current: Release) => {
     for (const task of current.tasks ?? []) {
-      if (seen.get(`task:${task.resource}`) !== task.status && task.status !== 'pending') {
-        options.onChange(`  ${task.resource}: ${task.status}${task.error ? ` (${task.error})` : ''}`)
+      if (seen.get(`task:${task.key}`) !== task.status && task.status !== 'pending') {
+        options.onChange(`  ${task.key}: ${task.status}${task.error ? ` (${task.error})` : ''}`)
       }
-      seen.set(`task:${task.resource}`, task.status)
+      seen.set(`task:${task.key}`, task.status)
     }
     const releaseState = `${current.status}${current.waitingFor ? `: ${current.waitingFor.message}` : ''}`
     if (seen.get('release') !== releaseState) options.onChange(`release ${current.id} ${releaseState}`)

@@ -1,5 +1,5 @@
 // How releases, apps and failures read in a terminal. Pure functions of API data -> text.
-import type {AppState, Environment, LogLine, Release, Task} from '../api/schemas.js'
+import type {AppHistoryEntry, AppState, DryRun, Environment, LogLine, PlannedTask, Release, Task} from '../api/schemas.js'
 import {formatDuration} from '../api/duration.js'
 import {ago, table} from './output.js'
 import {localAndUtc, ruleText} from './schedule.js'
@@ -10,7 +10,7 @@ export function appTable(apps: AppState[]): string {
     {header: 'kind', get: (app) => app.kind},
     {header: 'desired', get: (app) => app.desiredVersion},
     {header: 'deployed', get: (app) => app.deployedVersion},
-    {header: 'sync', get: (app) => (app.removedFromBlueprint ? 'OutOfSync (removed)' : app.sync)},
+    {header: 'sync', get: (app) => (app.removedFromBlueprint ? 'OutOfSync (removed)' : app.drift ? `${app.sync} (drift: recorded ${app.drift.recordedVersion ?? 'none'}, live ${app.drift.liveVersion})` : app.sync)},
     {header: 'health', get: (app) => app.health},
     {header: 'release', get: (app) => app.activeReleases.map((release) => `${release.id} ${release.status}`).join(', ') || (app.lastRelease ? `last: ${app.lastRelease.id} ${app.lastRelease.status}` : '')},
   ])
@@ -42,22 +42,76 @@ export function releaseTable(releases: Release[], options: {active?: boolean} = 
   ])
 }
 
-function taskDuration(task: Task): string {
+function taskDuration(task: Pick<Task, 'startedAt' | 'finishedAt'>): string {
   if (!task.startedAt) return ''
   const end = task.finishedAt ? Date.parse(task.finishedAt) : Date.now()
   return formatDuration(end - Date.parse(task.startedAt))
 }
 
-export function taskTable(tasks: Task[]): string {
-  return table(tasks, [
-    {header: 'level', get: (task) => task.level},
-    {header: 'task', get: (task) => task.resource},
-    {header: 'action', get: (task) => task.action},
-    {header: 'version', get: (task) => (task.action === 'delete' ? `${task.fromVersion ?? '-'} -> (deleted)` : `${task.fromVersion ?? '-'} -> ${task.toVersion ?? '-'}`)},
-    {header: 'status', get: (task) => task.status},
-    {header: 'took', get: taskDuration},
-    {header: 'after', get: (task) => task.dependsOn.join(', ')},
-    {header: 'error', get: (task) => task.error},
+function versionChange(task: Pick<Task, 'kind' | 'action' | 'fromVersion' | 'toVersion'>): string {
+  if (task.kind === 'hook') return 'hook'
+  if (task.action === 'delete') return `delete ${task.fromVersion ?? '-'}`
+  return `${task.action} ${task.fromVersion ?? '(none)'} -> ${task.toVersion ?? '-'}`
+}
+
+/**
+ * The plan as a tree, step -> task -> target, each node with its status and duration when the
+ * release has run (plain planned tasks for a dry run).
+ */
+export function planTree(tasks: (Task | PlannedTask)[]): string {
+  const lines: string[] = []
+  const state = (task: Task | PlannedTask) => ('status' in task ? `  ${task.status}${taskDuration(task) ? ` ${taskDuration(task)}` : ''}${task.error ? `  (${task.error})` : ''}` : '')
+  // Steps in plan order; target hooks (which belong to no step) after them, under their own heading.
+  const steps = [...new Set([...tasks].sort((a, b) => a.level - b.level).filter((task) => task.kind === 'deploy').map((task) => task.step))]
+  const hooks = tasks.filter((task) => task.kind === 'hook')
+  for (const step of [...steps, ...(hooks.length > 0 ? ['(hooks)'] : [])]) {
+    const inStep = step === '(hooks)' ? hooks : tasks.filter((task) => task.kind === 'deploy' && task.step === step)
+    const indent = step === null ? '' : '  '
+    if (step === '(hooks)') lines.push('target hooks')
+    else if (step !== null) lines.push(`step ${step}`)
+    const names = [...new Set(inStep.map((task) => task.resource ?? `${task.hook} hook`))]
+    for (const name of names) {
+      const nodes = inStep.filter((task) => (task.resource ?? `${task.hook} hook`) === name)
+      const [first] = nodes
+      if (nodes.length === 1 && first.target === null) {
+        lines.push(`${indent}${name}  ${versionChange(first)}  [level ${first.level}]${state(first)}`)
+        continue
+      }
+      lines.push(`${indent}${name}  ${versionChange(first)}`)
+      for (const node of nodes) lines.push(`${indent}  @${node.target}  [level ${node.level}]${state(node)}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+export function dryRunText(dryRun: DryRun): string {
+  const {plan} = dryRun
+  const lines = [`Dry run: ${dryRun.type} release of ${dryRun.project}/${dryRun.environment}; nothing was queued.`]
+  if (dryRun.refreshed.length > 0) {
+    lines.push(`  refresh found drift: ${dryRun.refreshed.map((drift) => `${drift.name} recorded ${drift.recordedVersion ?? '(none)'}, live ${drift.liveVersion}`).join('; ')}`)
+  }
+  lines.push(`  changes:  ${dryRun.resources.map((resource) => `${resource.name} ${versionChange({kind: 'deploy', ...resource})}`).join('; ') || 'nothing'}`)
+  if (plan.targets.length > 0) lines.push(`  targets:  ${plan.targets.join(', ')} (services ${plan.rollout.services}, targets ${plan.rollout.targets})`)
+  if (plan.steps.length > 0) {
+    lines.push(`  steps:    ${plan.steps.map((step) => `${step.step}${step.haltOnError ? ' (haltOnError)' : ''}${step.waitForFinish ? '' : ' (waitForFinish: false)'}`).join(' -> ')}`)
+  }
+  if (plan.hooks.beforeTarget || plan.hooks.afterTarget) {
+    lines.push(`  hooks:    ${plan.hooks.run ? `run around each target (beforeTarget: ${plan.hooks.beforeTarget ?? '-'}, afterTarget: ${plan.hooks.afterTarget ?? '-'})` : 'not run (targets roll out in parallel)'}`)
+  }
+  lines.push(`  order:    ${dryRun.order || '(no tasks)'}`)
+  for (const note of plan.notes) lines.push(`  note:     ${note}`)
+  lines.push(`  now:      ${dryRun.wouldWaitFor ? `would wait: ${dryRun.wouldWaitFor.message}` : 'would start at once'}`)
+  if (plan.tasks.length > 0) lines.push('', planTree(plan.tasks))
+  return lines.join('\n')
+}
+
+export function historyTable(entries: AppHistoryEntry[]): string {
+  return table(entries, [
+    {header: 'finished', get: (entry) => entry.finishedAt},
+    {header: 'release', get: (entry) => `${entry.releaseId} (${entry.type})`},
+    {header: 'change', get: (entry) => versionChange({kind: 'deploy', ...entry})},
+    {header: 'target', get: (entry) => entry.target},
+    {header: 'by', get: (entry) => entry.triggeredBy},
   ])
 }
 
@@ -80,7 +134,10 @@ export function releaseDetails(release: Release): string {
     lines.push(`  finished:   ${release.finishedAt}${took}`)
   }
   if (release.error) lines.push(`  error:      ${release.error}`)
-  if (release.tasks?.length) lines.push('', taskTable(release.tasks))
+  if (release.options.rollbackOf) lines.push(`  rolls back: release ${release.options.rollbackOf}`)
+  if (release.options.steps) lines.push(`  steps:      ${release.options.steps.join(', ')}`)
+  if (release.options.targetOrder) lines.push(`  targets:    ${release.options.targetOrder} (one-off)`)
+  if (release.tasks?.length) lines.push('', planTree(release.tasks))
   return lines.join('\n')
 }
 
@@ -117,7 +174,7 @@ export function environmentDetails(environment: Environment): string {
 
 export function logLine(line: LogLine, options: {withResource: boolean}): string {
   const time = line.at.slice(11, 19)
-  const who = options.withResource ? `${line.resource ?? 'release'} ` : ''
+  const who = options.withResource ? `${line.resource ?? 'release'}${line.target ? `@${line.target}` : ''} ` : ''
   const stream = line.stream === 'stdout' ? '' : `[${line.stream}] `
   return `${time} ${who}| ${stream}${line.line}`
 }

@@ -3,7 +3,10 @@
 import {type Dispatcher, Pool} from 'undici'
 
 import type {
+  AppHistoryEntry,
   AppState,
+  DryRun,
+  RollbackRequest,
   ApplyRequest,
   ApplyResponse,
   Environment,
@@ -174,16 +177,39 @@ export class ControlPlaneClient {
     return this.call<Environment>('GET', `/v1/projects/${enc(project)}/environments/${enc(environment)}`)
   }
 
-  listApps(project: string, environment: string, options: {timeoutMs?: number} = {}) {
-    return this.call<AppState[]>('GET', `/v1/projects/${enc(project)}/environments/${enc(environment)}/apps`, options)
+  listApps(project: string, environment: string, options: {timeoutMs?: number; refresh?: boolean} = {}) {
+    const {refresh, ...call} = options
+    return this.call<AppState[]>('GET', `/v1/projects/${enc(project)}/environments/${enc(environment)}/apps`, {...call, ...(refresh && {query: {refresh: true}})})
+  }
+
+  appHistory(project: string, environment: string, app: string, limit?: number) {
+    return this.call<AppHistoryEntry[]>('GET', `/v1/projects/${enc(project)}/environments/${enc(environment)}/apps/${enc(app)}/history`, {query: {limit}})
+  }
+
+  rollback(id: number, request: RollbackRequest, idempotencyKey: string) {
+    return this.call<TriggerResponse>('POST', `/v1/releases/${id}/rollback`, {body: request, idempotencyKey})
+  }
+
+  rollbackDryRun(id: number, request: RollbackRequest) {
+    return this.call<DryRun>('POST', `/v1/releases/${id}/rollback`, {body: {...request, dryRun: true}})
   }
 
   setAppVersion(project: string, environment: string, app: string, version: string) {
     return this.call<AppState>('PUT', `/v1/projects/${enc(project)}/environments/${enc(environment)}/apps/${enc(app)}/version`, {body: {version}})
   }
 
+  /** The plan a trigger would make, and what would hold it back; nothing is queued. */
+  triggerDryRun(project: string, environment: string, request: TriggerRequest) {
+    return this.call<DryRun>('POST', `/v1/projects/${enc(project)}/environments/${enc(environment)}/releases`, {body: {...request, dryRun: true}})
+  }
+
   trigger(project: string, environment: string, request: TriggerRequest, idempotencyKey: string) {
     return this.call<TriggerResponse>('POST', `/v1/projects/${enc(project)}/environments/${enc(environment)}/releases`, {body: request, idempotencyKey})
+  }
+
+  /** A dry run of a sync: the plan, or {release: null} when all are in sync already. */
+  syncDryRun(project: string, environment: string, request: SyncRequest) {
+    return this.call<DryRun | SyncResponse>('POST', `/v1/projects/${enc(project)}/environments/${enc(environment)}/sync`, {body: {...request, dryRun: true}})
   }
 
   sync(project: string, environment: string, request: SyncRequest, idempotencyKey: string) {

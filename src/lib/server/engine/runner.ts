@@ -78,7 +78,7 @@ export class ReleaseRun {
     for (;;) {
       for (const task of this.tasks) {
         if (this.status.get(task.key) !== 'pending') continue
-        const stopped = this.stopReason ? 'the release was stopped' : this.halted
+        const stopped = this.stopReason ? 'the release was stopped' : this.mustStillRun(task) ? null : this.halted
         if (stopped) {
           await this.settle(task, {status: 'cancelled', error: `not started: ${stopped}`})
           continue
@@ -100,6 +100,11 @@ export class ReleaseRun {
     }
     await this.logs.flush()
     return this.outcome()
+  }
+
+  /** A halt still lets afterTarget run where the rollout had begun on that target: it puts the target back. */
+  private mustStillRun(task: TaskRecord): boolean {
+    return task.hook === 'afterTarget' && this.tasks.some((other) => other.target === task.target && other.key !== task.key && other.startedAt !== null)
   }
 
   private outcome(): ReleaseOutcome {
@@ -153,7 +158,7 @@ export class ReleaseRun {
     if (!allDeployed) return {health: 'Degraded'}
     const health: Health = results.every((result) => result.status === 'succeeded') ? 'Healthy' : 'Degraded'
     // A rollback moves the desired version back too, or the app would be out of sync at once.
-    return {deployedVersion: task.toVersion, health, ...(this.release.type === 'rollback' && {desiredVersion: task.toVersion})}
+    return {deployedVersion: task.toVersion, health, drift: null, ...(this.release.type === 'rollback' && {desiredVersion: task.toVersion})}
   }
 
   private context(task: TaskRecord, resource: ResourceSpec): TaskContext {

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "putting $RELCTL_TARGET back into the load balancer"

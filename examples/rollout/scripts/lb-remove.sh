@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "taking $RELCTL_TARGET out of the load balancer"

@@ -1,0 +1,75 @@
+import {randomUUID} from 'node:crypto'
+
+import {Args, Flags} from '@oclif/core'
+
+import {formatDuration} from '../../lib/api/duration.js'
+import type {DryRun, Release} from '../../lib/api/schemas.js'
+import {ApiCommand} from '../../lib/cli/base-command.js'
+import {waitFlags} from '../../lib/cli/flags.js'
+import {settleRelease, waitForRelease} from '../../lib/cli/outcomes.js'
+import {Progress} from '../../lib/cli/output.js'
+import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
+
+export default class ReleaseRollback extends ApiCommand<typeof ReleaseRollback> {
+  static summary = 'Roll back a release: a new release of type rollback that puts back the versions it changed.'
+
+  static description = `Every resource the release deployed goes back to the version it had before; a resource it created is deleted (needs --allow-destructive) and one it deleted is created again. The rollback locks what the release locked (its resources for a selective release, the environment otherwise) and queues like any release; it also sets the desired versions back, so the apps end up in sync. Rolling back a release that changed nothing, or one still queued or running, is refused.
+
+EXIT CODES
+  0  accepted (with --wait: succeeded)
+  2  nothing to roll back, release still running, or a delete without --allow-destructive
+  3  with --wait: the rollback failed
+  4  with --wait: timed out
+  5  state lock held (--on-conflict fail)
+  6  blocked by a pause
+  9  release not found`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %> 41',
+    '<%= config.bin %> <%= command.id %> 41 --dry-run',
+    '<%= config.bin %> <%= command.id %> 41 --wait --timeout 10m --comment "bad build" --json',
+  ]
+
+  static args = {
+    id: Args.integer({description: 'The release to roll back.', required: true, min: 1}),
+  }
+
+  static flags = {
+    'allow-destructive': Flags.boolean({summary: 'Allow deleting resources the release created.'}),
+    comment: Flags.string({summary: 'Why (default: "rollback of release ID").'}),
+    'on-conflict': Flags.option({options: ['queue', 'fail'] as const, default: 'queue', summary: 'Queue behind a conflicting release, or fail at once (exit 5).'})(),
+    'dry-run': Flags.boolean({summary: 'Print the plan and what would hold it back now; queue nothing.', exclusive: ['wait']}),
+    wait: Flags.boolean({summary: 'Wait for the rollback to end; exit 0 only when it succeeded.'}),
+    ...waitFlags,
+  }
+
+  async run(): Promise<Release | DryRun> {
+    const client = await this.client()
+    const request = {
+      allowDestructive: this.flags['allow-destructive'],
+      onConflict: this.flags['on-conflict'],
+      ...(this.flags.comment && {comment: this.flags.comment}),
+    }
+    if (this.flags['dry-run']) {
+      const dryRun = await client.rollbackDryRun(this.args.id, request)
+      this.print(dryRunText(dryRun))
+      return dryRun
+    }
+    const {release, created} = await client.rollback(this.args.id, request, randomUUID())
+    this.note(releaseSummary(release, created))
+    if (!this.flags.wait) {
+      this.print(String(release.id))
+      return release
+    }
+    const progress = await Progress.create(`release ${release.id}`)
+    try {
+      const wait = await waitForRelease(client, release, {timeoutMs: this.flags.timeout, intervalMs: this.flags.interval, onChange: (text) => progress.event(text)})
+      progress.stop()
+      const final = await settleRelease(client, wait, formatDuration(this.flags.timeout))
+      this.print(`Release ${final.id} (rollback of ${this.args.id}) succeeded`)
+      return final
+    } finally {
+      progress.stop()
+    }
+  }
+}
