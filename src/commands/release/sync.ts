@@ -2,14 +2,11 @@ import {randomUUID} from 'node:crypto'
 
 import {Args, Flags} from '@oclif/core'
 
-import {formatDuration} from '../../lib/api/duration.js'
 import type {DryRun, SyncResponse} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
-import {settleWait} from '../../lib/cli/outcomes.js'
-import {Progress} from '../../lib/cli/output.js'
+import {watchApps} from '../../lib/cli/outcomes.js'
 import {appTable, dryRunText, releaseSummary} from '../../lib/cli/render.js'
-import {waitForApps} from '../../lib/client/wait.js'
 
 export default class ReleaseSync extends ApiCommand<typeof ReleaseSync> {
   static summary = 'Bring apps to their desired version: one selective release of the out-of-sync ones.'
@@ -65,25 +62,8 @@ ${Object.entries({'0': 'synced (or already in sync); with --wait: the apps are s
       this.print(result.release ? String(result.release.id) : appTable(result.apps))
       return result
     }
-    const progress = await Progress.create(`waiting for ${apps.join(', ')}`)
-    try {
-      const outcome = await waitForApps(client, {
-        project,
-        environment,
-        apps,
-        timeoutMs: this.flags.timeout,
-        intervalMs: this.flags.interval,
-        sync: false,
-        watch: result.release ? [result.release.id] : [],
-        onChange: (text) => progress.event(text),
-        onStatus: (text) => progress.status(text),
-      })
-      progress.stop()
-      const settled = await settleWait(client, outcome, formatDuration(this.flags.timeout))
-      this.print(appTable(settled.apps))
-      return {release: result.release && (await client.getRelease(result.release.id)), apps: settled.apps}
-    } finally {
-      progress.stop()
-    }
+    const settled = await watchApps(client, {project, environment, apps, sync: false, watch: result.release ? [result.release.id] : []}, this.flags)
+    this.print(appTable(settled.apps))
+    return {release: result.release && (await client.getRelease(result.release.id)), apps: settled.apps}
   }
 }

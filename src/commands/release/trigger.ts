@@ -3,12 +3,10 @@ import {randomUUID} from 'node:crypto'
 import {Flags} from '@oclif/core'
 
 import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
-import {formatDuration} from '../../lib/api/duration.js'
 import type {DryRun, Release, TriggerRequest} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {splitNames, waitFlags} from '../../lib/cli/flags.js'
-import {settleRelease, waitForRelease} from '../../lib/cli/outcomes.js'
-import {Progress} from '../../lib/cli/output.js'
+import {watchRelease} from '../../lib/cli/outcomes.js'
 import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
 import {CliError} from '../../lib/client/errors.js'
 
@@ -88,20 +86,9 @@ EXIT CODES
       this.print(String(release.id))
       return release
     }
-    const progress = await Progress.create(`release ${release.id}`)
-    try {
-      const wait = await waitForRelease(client, release, {
-        timeoutMs: this.flags.timeout,
-        intervalMs: this.flags.interval,
-        onChange: (text) => progress.event(text),
-      })
-      progress.stop()
-      const final = await settleRelease(client, wait, formatDuration(this.flags.timeout))
-      this.print(`Release ${final.id} succeeded`)
-      return final
-    } finally {
-      progress.stop()
-    }
+    const final = await watchRelease(client, release, this.flags)
+    this.print(`Release ${final.id} succeeded`)
+    return final
   }
 }
 

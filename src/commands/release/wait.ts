@@ -2,13 +2,10 @@ import {randomUUID} from 'node:crypto'
 
 import {Args, Flags} from '@oclif/core'
 
-import {formatDuration} from '../../lib/api/duration.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
-import {settleWait, type WaitResult} from '../../lib/cli/outcomes.js'
-import {Progress} from '../../lib/cli/output.js'
+import {watchApps, type WaitResult} from '../../lib/cli/outcomes.js'
 import {appTable} from '../../lib/cli/render.js'
-import {waitForApps} from '../../lib/client/wait.js'
 
 export default class ReleaseWait extends ApiCommand<typeof ReleaseWait> {
   static summary = 'Block until apps are stable: Synced, Healthy, and no release queued or running for them.'
@@ -40,25 +37,8 @@ ${Object.entries(WAIT_EXIT_CODES).map(([code, text]) => `  ${code}  ${text}`).jo
     const {project, environment} = this.scope()
     const apps = splitNames(this.args.apps)
     const client = await this.client()
-    const progress = await Progress.create(`waiting for ${apps.join(', ')}`)
-    try {
-      const outcome = await waitForApps(client, {
-        project,
-        environment,
-        apps,
-        timeoutMs: this.flags.timeout,
-        intervalMs: this.flags.interval,
-        sync: this.flags.sync,
-        onChange: (text) => progress.event(text),
-        onStatus: (text) => progress.status(text),
-        idempotencyKey: () => randomUUID(),
-      })
-      progress.stop()
-      const result = await settleWait(client, outcome, formatDuration(this.flags.timeout))
-      this.print(appTable(result.apps))
-      return result
-    } finally {
-      progress.stop()
-    }
+    const result = await watchApps(client, {project, environment, apps, sync: this.flags.sync, idempotencyKey: () => randomUUID()}, this.flags)
+    this.print(appTable(result.apps))
+    return result
   }
 }

@@ -287,6 +287,8 @@ export const Environment = Type.Object({
   project: Type.String(),
   name: Type.String(),
   settings: Type.Object({parallel: Type.Boolean(), maxParallel: Type.Integer(), approval: Type.Boolean()}),
+  targets: Type.Array(Type.String()),
+  rollout: Type.Object({services: literals(['parallel', 'sequential'] as const), targets: literals(['parallel', 'sequential'] as const)}),
   paused: Type.Boolean(),
   pauses: Type.Array(PauseState),
   schedule: Type.Union([Schedule, Type.Null()]),

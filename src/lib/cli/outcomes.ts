@@ -4,7 +4,9 @@ import type {AppState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from '../client/client.js'
 import {delay} from '../client/delay.js'
 import {CliError, UnreachableError} from '../client/errors.js'
-import type {WaitOutcome} from '../client/wait.js'
+import {waitForApps, type WaitOptions, type WaitOutcome} from '../client/wait.js'
+import {formatDuration} from '../api/duration.js'
+import {Progress} from './output.js'
 import {appTable} from './render.js'
 
 const LOG_TAIL_LINES = 20
@@ -115,4 +117,43 @@ export async function settleRelease(client: ControlPlaneClient, wait: ReleaseWai
   }
   if (wait.release.status === 'succeeded') return wait.release
   throw new CliError(await failureReport(client, wait.release), EXIT.releaseFailed, `release_${wait.release.status}`, undefined, {release: wait.release})
+}
+
+interface WaitFlags {
+  timeout: number
+  interval: number
+}
+
+/** Waits for one release with progress on stderr: the release when it succeeded, else the documented error. */
+export async function watchRelease(client: ControlPlaneClient, release: Release, flags: WaitFlags): Promise<Release> {
+  const progress = await Progress.create(`release ${release.id}`)
+  try {
+    const wait = await waitForRelease(client, release, {timeoutMs: flags.timeout, intervalMs: flags.interval, onChange: (text) => progress.event(text)})
+    progress.stop()
+    return await settleRelease(client, wait, formatDuration(flags.timeout))
+  } finally {
+    progress.stop()
+  }
+}
+
+/** Waits for apps with progress on stderr: their states once stable, else the documented error. */
+export async function watchApps(
+  client: ControlPlaneClient,
+  options: Omit<WaitOptions, 'timeoutMs' | 'intervalMs' | 'onChange' | 'onStatus'>,
+  flags: WaitFlags,
+): Promise<WaitResult> {
+  const progress = await Progress.create(`waiting for ${options.apps.join(', ')}`)
+  try {
+    const outcome = await waitForApps(client, {
+      ...options,
+      timeoutMs: flags.timeout,
+      intervalMs: flags.interval,
+      onChange: (text) => progress.event(text),
+      onStatus: (text) => progress.status(text),
+    })
+    progress.stop()
+    return await settleWait(client, outcome, formatDuration(flags.timeout))
+  } finally {
+    progress.stop()
+  }
 }

@@ -159,6 +159,9 @@ export function environmentDetails(environment: Environment): string {
   return [
     `Environment ${environment.project}/${environment.name}`,
     `  apps:         ${environment.apps.total} (${environment.apps.synced} synced, ${environment.apps.healthy} healthy)`,
+    ...(environment.targets.length > 0
+      ? [`  targets:      ${environment.targets.join(', ')} (services ${environment.rollout.services}, targets ${environment.rollout.targets})`]
+      : []),
     `  parallel:     ${environment.settings.parallel ? `on (max ${environment.settings.maxParallel})` : 'off'}`,
     `  approval:     ${environment.settings.approval ? 'on' : 'off'}`,
     ...(environment.pauses.length === 0

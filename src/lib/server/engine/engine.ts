@@ -234,12 +234,15 @@ export class Engine {
   private async environmentView(project: string, name: string, createdAt: string): Promise<Environment> {
     const settings = await this.effectiveSettingsOf(project, name)
     const policy = await this.policyFor(project, name)
+    const spec = (await this.store.getProject(project))?.blueprint.environments.find((environment) => environment.name === name)
     const apps = await this.appStates(project, name)
     const active = await this.store.listReleases({project, environment: name, statuses: ACTIVE_STATUSES})
     return {
       project,
       name,
       settings: {parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, approval: settings.approval.value},
+      targets: spec?.targets ?? [],
+      rollout: spec?.rollout ?? {services: 'parallel', targets: 'parallel'},
       paused: policy.pause !== null,
       pauses: await this.store.listPauses(project, name),
       schedule: await this.scheduleView(project, name),
