@@ -131,8 +131,8 @@ describe('Engine pauses', () => {
     clock.set('2026-03-02T10:30:00.000Z')
     await engine.pause(P, E, 'incident', 'bob')
     const error = await caught(trigger(engine, {type: 'full'}))
-    expect(error.message).toBe(`releases are paused for project shop (every environment) by alice since ${T0}: freeze; the environment is paused too (by bob); nothing was queued`)
-    expect(error.extra.hint).toBe('when it is time, resume with: relctl resume -p shop')
+    expect(error.message).toBe(`releases are paused for project shop (every environment) by alice since ${T0}: freeze; the environment is paused too (by bob: incident); nothing was queued`)
+    expect(error.extra.hint).toBe('when it is time, resume with: relctl resume -p shop and relctl resume -p shop -e prod')
 
     const resumed = await engine.resume(P, E, 'bob')
     expect(resumed).toEqual({resumed: true, stillPaused: [project]})
