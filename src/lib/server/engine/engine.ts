@@ -619,7 +619,7 @@ export class Engine {
   /**
    * Reads live versions with each exec resource's status command (on every target) and records drift:
    * a live version unlike the recorded one becomes the deployed version, so the app shows OutOfSync
-   * and the next release corrects it.
+   * and the next release corrects it. The drift note stays until a deploy of the app succeeds.
    */
   private async refresh(project: ProjectRecord, environment: string): Promise<DryRun['refreshed']> {
     const spec = environmentSpec(project, environment)
@@ -637,7 +637,6 @@ export class Engine {
           this.log.info({project: project.name, environment, app: app.name, recorded: app.deployedVersion, live, target}, 'drift found by refresh')
           break
         }
-        if (app.drift) await this.store.updateApp(project.name, environment, app.name, {drift: null}, this.now())
       }
     }
     return drifted

@@ -127,7 +127,8 @@ export function planRelease(input: PlanInput): Plan {
   const link = (task: PlannedTask, edge: 'requires' | 'after', key: string) => {
     if (key !== task.key && !task[edge].includes(key)) task[edge].push(key)
   }
-  const sequentialTargets = rollout.targets === 'sequential' && targets.length > 1
+  const realTargets = environment.targets.length > 0
+  const sequentialTargets = rollout.targets === 'sequential' && realTargets
 
   for (const target of targets) {
     const onTarget = deploysOn(target)
@@ -162,7 +163,8 @@ export function planRelease(input: PlanInput): Plan {
   }
 
   const hooks = {beforeTarget: environment.hooks.beforeTarget, afterTarget: environment.hooks.afterTarget, run: false}
-  if (sequentialTargets) {
+  // Hooks wrap the deploys on a target; a release with nothing to deploy leaves the targets alone.
+  if (sequentialTargets && ordered.length > 0) {
     hooks.run = Boolean(hooks.beforeTarget || hooks.afterTarget)
     let previous: PlannedTask[] = []
     for (const target of targets as string[]) {
@@ -200,7 +202,7 @@ export function planRelease(input: PlanInput): Plan {
       if (afterHook) for (const task of before ? [before, ...onTarget] : onTarget) link(afterHook, 'after', task.key)
       previous = [...(before ? [before] : []), ...onTarget, ...(afterHook ? [afterHook] : [])]
     }
-  } else if ((hooks.beforeTarget || hooks.afterTarget) && targets.length > 1) {
+  } else if ((hooks.beforeTarget || hooks.afterTarget) && realTargets && ordered.length > 0) {
     notes.push('target hooks do not run: targets roll out in parallel, and taking every target out of the load balancer at once would leave none serving')
   }
 
