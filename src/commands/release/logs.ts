@@ -25,16 +25,19 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
 
   static flags = {
     follow: Flags.boolean({char: 'f', summary: 'Keep printing new lines until the release ends.'}),
-    task: Flags.string({summary: 'Only the lines of this task: a resource, or a hook (beforeTarget, afterTarget).'}),
+    task: Flags.string({summary: 'Only the lines of this task: a resource or a hook (beforeTarget, afterTarget), or a task key such as api@eu-1.'}),
     target: Flags.string({summary: 'Only the lines of tasks on this target.'}),
   }
 
   async run(): Promise<LogLine[]> {
     const client = await this.client()
+    // A task key (api@eu-1) names a resource and a target.
+    const [task, keyTarget] = (this.flags.task ?? '').split('@')
+    const target = this.flags.target ?? keyTarget
     const collected: LogLine[] = []
     let after = 0
     for (;;) {
-      const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(this.flags.task && {resource: this.flags.task}), ...(this.flags.target && {target: this.flags.target})})
+      const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(task && {resource: task}), ...(target && {target})})
       for (const line of page.lines) {
         if (this.jsonEnabled()) collected.push(line)
         else this.print(logLine(line, {withResource: !this.flags.task || !this.flags.target}))

@@ -46,6 +46,7 @@ EXIT CODES
     const request = {
       allowDestructive: this.flags['allow-destructive'],
       onConflict: this.flags['on-conflict'],
+      source: 'cli' as const,
       ...(this.flags.comment && {comment: this.flags.comment}),
     }
     if (this.flags['dry-run']) {

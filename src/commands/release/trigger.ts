@@ -44,7 +44,7 @@ EXIT CODES
   static flags = {
     type: Flags.option({options: RELEASE_TYPES, summary: 'Release type (default: selective with --resources, else full).'})(),
     resources: Flags.string({summary: 'Resources of a selective release: a,b or a:create,b:delete.'}),
-    refresh: Flags.boolean({summary: 'Mark the release as a refresh (recorded in its metadata).'}),
+    refresh: Flags.boolean({summary: 'Read live versions first (exec.status): drift counts as out of sync and the release corrects it.'}),
     force: Flags.boolean({summary: 'Redeploy even what is in sync.'}),
     'allow-destructive': Flags.boolean({summary: 'Allow deletes (destroy releases, :delete, resources removed from the blueprint).'}),
     comment: Flags.string({summary: 'Why: shown in release list and show.'}),

@@ -357,7 +357,13 @@ export const AppHistoryEntry = Type.Object({
 })
 
 export const RollbackRequest = Type.Object(
-  {allowDestructive: Type.Optional(Type.Boolean()), comment: Type.Optional(Type.String({maxLength: 2000})), dryRun: Type.Optional(Type.Boolean()), onConflict: Type.Optional(literals(['queue', 'fail'] as const))},
+  {
+    allowDestructive: Type.Optional(Type.Boolean()),
+    comment: Type.Optional(Type.String({maxLength: 2000})),
+    dryRun: Type.Optional(Type.Boolean()),
+    onConflict: Type.Optional(literals(['queue', 'fail'] as const)),
+    source: Type.Optional(literals(['cli', 'api'] as const)),
+  },
   {additionalProperties: false},
 )
 

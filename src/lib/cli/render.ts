@@ -96,7 +96,8 @@ export function dryRunText(dryRun: DryRun): string {
     lines.push(`  steps:    ${plan.steps.map((step) => `${step.step}${step.haltOnError ? ' (haltOnError)' : ''}${step.waitForFinish ? '' : ' (waitForFinish: false)'}`).join(' -> ')}`)
   }
   if (plan.hooks.beforeTarget || plan.hooks.afterTarget) {
-    lines.push(`  hooks:    ${plan.hooks.run ? `run around each target (beforeTarget: ${plan.hooks.beforeTarget ?? '-'}, afterTarget: ${plan.hooks.afterTarget ?? '-'})` : 'not run (targets roll out in parallel)'}`)
+    const why = plan.tasks.length === 0 ? 'nothing to deploy' : 'targets roll out in parallel'
+    lines.push(`  hooks:    ${plan.hooks.run ? `run around each target (beforeTarget: ${plan.hooks.beforeTarget ?? '-'}, afterTarget: ${plan.hooks.afterTarget ?? '-'})` : `not run (${why})`}`)
   }
   lines.push(`  order:    ${dryRun.order || '(no tasks)'}`)
   for (const note of plan.notes) lines.push(`  note:     ${note}`)

@@ -56,6 +56,8 @@ export interface TriggerContext {
   idempotencyKey: string | null
   /** set by the control plane itself (schedules); otherwise the request says */
   source?: Release['source']
+  /** live versions were read already (a sync with --refresh) */
+  refreshed?: boolean
   /** the release a rollback undoes, and its type */
   rollbackOf?: number
   rollbackOfType?: Release['type']
@@ -323,7 +325,7 @@ export class Engine {
     }
     const project = await this.requireProject(projectName)
     await this.requireEnvironment(project, environment)
-    const refreshed = request.refresh ? await this.refresh(project, environment) : []
+    const refreshed = request.refresh && !context.refreshed ? await this.refresh(project, environment) : []
     if (request.dryRun) throw new DryRunResult(await this.dryRun(project, environment, request, context, refreshed))
     const {release, created} = await this.serialized(`${project.name}\u0000${environment}`, async () => {
       const result = await this.createRelease(this.store, project, environment, request, context)
@@ -366,7 +368,13 @@ export class Engine {
       this.capacity - this.runs.size,
     )
     const pauses = await this.store.listPauses(project.name, environment)
-    const wouldWaitFor = pauses.length > 0 ? {reason: 'paused' as const, message: pausedError(pauses).message.replace('; nothing was queued', '')} : (decision.waiting.get(probe) ?? null)
+    const waiting = decision.waiting.get(probe)
+    const wouldWaitFor =
+      pauses.length > 0
+        ? {reason: 'paused' as const, message: pausedError(pauses).message.replace('; nothing was queued', '')}
+        : waiting?.reason === 'approval'
+          ? {reason: 'approval' as const, message: 'would wait for approval: the approval workflow is on here (relctl release approve ID)'}
+          : (waiting ?? null)
     return {
       dryRun: true,
       project: project.name,
@@ -484,7 +492,7 @@ export class Engine {
       source: options.source,
     }
     if (options.dryRun) throw new DryRunResult(await this.dryRun(project, environment, request, context, refreshed))
-    const {release} = await this.trigger(project.name, environment, {...request, refresh: false}, context)
+    const {release} = await this.trigger(project.name, environment, request, {...context, refreshed: true})
     const after = await this.appStates(project.name, environment)
     return {release, apps: names.map((name) => after.find((state) => state.name === name) as AppState)}
   }
@@ -562,7 +570,11 @@ export class Engine {
 
   // ---- rollback, history, refresh ----
 
-  async rollback(id: number, request: {allowDestructive?: boolean; comment?: string; dryRun?: boolean; onConflict?: 'queue' | 'fail'}, context: TriggerContext): Promise<{release: Release; created: boolean}> {
+  async rollback(
+    id: number,
+    request: {allowDestructive?: boolean; comment?: string; dryRun?: boolean; onConflict?: 'queue' | 'fail'; source?: 'cli' | 'api'},
+    context: TriggerContext,
+  ): Promise<{release: Release; created: boolean}> {
     const original = await this.store.getRelease(id)
     if (!original) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
     if (ACTIVE_STATUSES.includes(original.status)) {
@@ -570,13 +582,14 @@ export class Engine {
     }
     const project = await this.requireProject(original.project)
     await this.requireEnvironment(project, original.environment)
-    const changed = new Map<string, {action: ReleaseResource['action']; fromVersion: string | null}>()
+    const changed = new Map<string, {action: ReleaseResource['action']; fromVersion: string | null; toVersion: string | null}>()
     for (const task of await this.store.listTasks(id)) {
       if (task.kind === 'deploy' && task.status === 'succeeded' && task.resource && !changed.has(task.resource)) {
-        changed.set(task.resource, {action: task.action, fromVersion: task.fromVersion})
+        changed.set(task.resource, {action: task.action, fromVersion: task.fromVersion, toVersion: task.toVersion})
       }
     }
-    const effective = [...changed].filter(([, change]) => !(change.action === 'update' && change.fromVersion === null))
+    // A redeploy of the same version (--force) changed nothing that a rollback could put back.
+    const effective = [...changed].filter(([, change]) => change.action !== 'update' || (change.fromVersion !== null && change.fromVersion !== change.toVersion))
     if (effective.length === 0) throw invalid(`release ${id} changed nothing; there is nothing to roll back`)
     const apps = new Map((await this.store.listApps(original.project, original.environment)).map((app) => [app.name, app]))
     const resources: ReleaseResource[] = []
@@ -596,7 +609,7 @@ export class Engine {
       comment: request.comment ?? `rollback of release ${id}`,
       onConflict: request.onConflict,
       dryRun: request.dryRun,
-      source: 'cli',
+      source: request.source ?? 'api',
     }
     return this.trigger(original.project, original.environment, trigger, {...context, rollbackOf: id, rollbackOfType: original.type, resources})
   }
