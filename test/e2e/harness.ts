@@ -447,3 +447,40 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Pro
   )
   return results
 }
+
+// ---- gates (test/fixtures/*/scripts/gate.sh) and release timing ----
+
+/**
+ * Waits until the gate script of release `id` runs (it writes $RELCTL_TEST_STATE/gate-<id>.pid) and
+ * returns its pid; its process group is killed after the file.
+ */
+export async function gateStarted(state: string, id: number, options: {timeoutMs?: number} = {}): Promise<number> {
+  const file = join(state, `gate-${id}.pid`)
+  await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', {timeoutMs: options.timeoutMs, what: `gate script of release ${id} to start`})
+  const pid = Number(readFileSync(file, 'utf8'))
+  killGroupAfterAll(pid)
+  return pid
+}
+
+/** Lets the gate script of release `id` finish. */
+export function openGate(state: string, id: number) {
+  writeFileSync(join(state, `open-${id}`), '')
+}
+
+/** The most intervals (startedAt/finishedAt, ISO) open at the same instant; an interval ends before one that starts at its end. */
+export function maxOverlap(intervals: {startedAt: string | null; finishedAt: string | null}[]): number {
+  const events: [number, number][] = []
+  for (const interval of intervals) {
+    if (!interval.startedAt) continue
+    events.push([Date.parse(interval.startedAt), 1])
+    events.push([interval.finishedAt ? Date.parse(interval.finishedAt) : Number.POSITIVE_INFINITY, -1])
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  let open = 0
+  let most = 0
+  for (const [, delta] of events) {
+    open += delta
+    most = Math.max(most, open)
+  }
+  return most
+}

@@ -168,7 +168,8 @@ describe('release list and show', () => {
     const text = await must(['release', 'show', String(latest.id)])
     expect(text.stdout).toContain(`Release ${latest.id}: selective of slow-app/staging`)
     expect(text.stdout).toMatch(/^ {2}status: {5}succeeded$/m)
-    expect(text.stdout).toMatch(/^LEVEL\s+TASK\s+ACTION\s+VERSION\s+STATUS\s+TOOK\s+AFTER\s+ERROR$/m)
+    // The plan tree: task, change, level, status and duration.
+    expect(text.stdout).toMatch(/^\S+ {2}(create|update) \S+ -> \S+ {2}\[level 0\] {2}succeeded \d/m)
     const json = (await must(['release', 'show', String(latest.id), '--json'])).json()
     expect(json).toMatchObject({id: latest.id, status: 'succeeded', tasks: [{status: 'succeeded', exitCode: 0}]})
     expect(json.tasks[0].startedAt).toEqual(expect.any(String))

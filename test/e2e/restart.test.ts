@@ -32,7 +32,7 @@ async function runningAndQueued() {
   const b = await trigger('quick')
   const gatePid = await gateStarted(state, a)
   const active = await api('/v1/releases?project=slow-app&environment=staging&active=true')
-  expect(active.reverse().map((release: {id: number; status: string}) => [release.id, release.status])).toEqual([
+  expect(active.map((release: {id: number; status: string}) => [release.id, release.status])).toEqual([
     [a, 'running'],
     [b, 'queued'],
   ])

@@ -40,7 +40,7 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
       const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(task && {resource: task}), ...(target && {target})})
       for (const line of page.lines) {
         if (this.jsonEnabled()) collected.push(line)
-        else this.print(logLine(line, {withResource: !this.flags.task || !this.flags.target}))
+        else this.print(logLine(line, {withResource: !task, withTarget: !target}))
       }
       after = page.next
       if (page.lines.length === PAGE) continue

@@ -45,7 +45,7 @@ export const AppState = Type.Object({
     description: 'set when a refresh read a live version that differed from the recorded one',
   }),
   activeReleases: Type.Array(ReleaseRef, {description: 'queued or running releases whose lock set covers this app'}),
-  lastRelease: Type.Union([ReleaseRef, Type.Null()], {description: 'the latest finished release that deployed this app'}),
+  lastRelease: Type.Union([ReleaseRef, Type.Null()], {description: 'the latest ended release that listed this app (rejected and cancelled ones too)'}),
   stable: Type.Boolean({description: 'Synced and Healthy and no queued or running release touches it'}),
   updatedAt: Type.String(),
 })

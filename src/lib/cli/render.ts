@@ -176,9 +176,10 @@ export function environmentDetails(environment: Environment): string {
   ].join('\n')
 }
 
-export function logLine(line: LogLine, options: {withResource: boolean}): string {
+export function logLine(line: LogLine, options: {withResource: boolean; withTarget: boolean}): string {
   const time = line.at.slice(11, 19)
-  const who = options.withResource ? `${line.resource ?? 'release'}${line.target ? `@${line.target}` : ''} ` : ''
+  const target = options.withTarget && line.target ? `@${line.target}` : ''
+  const who = options.withResource ? `${line.resource ?? 'release'}${target} ` : target ? `${target} ` : ''
   const stream = line.stream === 'stdout' ? '' : `[${line.stream}] `
   return `${time} ${who}| ${stream}${line.line}`
 }

@@ -24,6 +24,7 @@ import type {
 import type {Database, PausesTable, ReleasesTable, SchedulesTable, SettingsTable, TasksTable} from './tables.js'
 
 const bit = (value: boolean) => (value ? 1 : 0)
+const LAST_RELEASES_SCANNED = 500
 
 function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
   return {
@@ -361,17 +362,23 @@ export class KyselyStore implements Store {
   }
 
   async lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>> {
+    // From the releases' own resource lists, so that a release rejected or cancelled before it ran
+    // counts too; the latest LAST_RELEASES_SCANNED ended releases are enough to know each app's last.
     const rows = await this.db
-      .selectFrom('tasks')
-      .innerJoin('releases', 'releases.id', 'tasks.release_id')
-      .select(['tasks.resource as resource', 'releases.id as id', 'releases.status as status', 'releases.type as type'])
-      .where('releases.project', '=', project)
-      .where('releases.environment', '=', environment)
-      .where('releases.status', 'in', [...FINAL_RELEASE_STATUSES])
-      .orderBy('releases.id', 'asc')
+      .selectFrom('releases')
+      .select(['id', 'status', 'type', 'resources'])
+      .where('project', '=', project)
+      .where('environment', '=', environment)
+      .where('status', 'in', [...FINAL_RELEASE_STATUSES])
+      .orderBy('id', 'desc')
+      .limit(LAST_RELEASES_SCANNED)
       .execute()
     const last = new Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>()
-    for (const row of rows) last.set(row.resource, {id: Number(row.id), status: row.status as ReleaseStatus, type: row.type as Release['type']})
+    for (const row of rows) {
+      for (const resource of JSON.parse(row.resources) as {name: string}[]) {
+        if (!last.has(resource.name)) last.set(resource.name, {id: Number(row.id), status: row.status as ReleaseStatus, type: row.type as Release['type']})
+      }
+    }
     return last
   }
 

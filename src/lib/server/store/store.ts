@@ -143,7 +143,7 @@ export interface Store {
   activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]>
   /** Compare-and-set on status: the release as it now is when it was in one of `from` and now is `to`, else null. */
   transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null>
-  /** The latest finished release per app of an environment, among those that had a task for it. */
+  /** The latest ended release per app of an environment, among those that listed it. */
   lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
 
   insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]>
