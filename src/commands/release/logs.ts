@@ -3,14 +3,14 @@ import {Args, Flags} from '@oclif/core'
 import {isFinalStatus} from '../../lib/api/domain.js'
 import type {LogLine} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
-import {logLine} from '../../lib/cli/render.js'
+import {logLine, planTree} from '../../lib/cli/render.js'
 import {delay} from '../../lib/client/delay.js'
 
 const PAGE = 1000
 const FOLLOW_INTERVAL_MS = 500
 
 export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
-  static summary = 'Print the task logs of a release; -f follows them until the release ends.'
+  static summary = 'Print the plan of a release as a tree, then its task logs; -f follows them until the release ends.'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> 42',
@@ -35,6 +35,13 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
     const [task, keyTarget] = (this.flags.task ?? '').split('@')
     const target = this.flags.target ?? keyTarget
     const collected: LogLine[] = []
+    // The plan as a tree (step -> task -> target, with status and duration) goes to stderr, so that
+    // stdout stays the log lines alone for grep and pipes.
+    const printTree = async () => {
+      const release = await client.getRelease(this.args.id)
+      if (release.tasks?.length) this.note(`${planTree(release.tasks)}\n`)
+    }
+    if (!this.jsonEnabled()) await printTree()
     let after = 0
     for (;;) {
       const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(task && {resource: task}), ...(target && {target})})
@@ -51,6 +58,7 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
       }
       await delay(FOLLOW_INTERVAL_MS)
     }
+    if (this.flags.follow && !this.jsonEnabled()) await printTree()
     return collected
   }
 }

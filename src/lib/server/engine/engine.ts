@@ -641,15 +641,24 @@ export class Engine {
     for (const resource of project.blueprint.resources) {
       const app = apps.get(resource.name)
       if (!app || !resource.exec?.status) continue
+      // Every target is compared with what the last deploy recorded, not with an earlier refresh's finding.
+      const baseline = app.drift ? app.drift.recordedVersion : app.deployedVersion
+      const lives: string[] = []
       for (const target of spec.targets.length > 0 ? spec.targets : [null]) {
-        const live = await readLiveVersion(resource, resource.exec.status, {project: project.name, environment, baseDir: project.baseDir, target, recorded: app.deployedVersion})
-        if (live === null) continue
-        if (live !== app.deployedVersion) {
-          await this.store.updateApp(project.name, environment, app.name, {deployedVersion: live, drift: {recordedVersion: app.deployedVersion, liveVersion: live, at: this.now()}, ...(app.health === 'Missing' && {health: 'Healthy'})}, this.now())
-          drifted.push({name: app.name, recordedVersion: app.deployedVersion, liveVersion: live})
-          this.log.info({project: project.name, environment, app: app.name, recorded: app.deployedVersion, live, target}, 'drift found by refresh')
-          break
+        const live = await readLiveVersion(resource, resource.exec.status, {project: project.name, environment, baseDir: project.baseDir, target, recorded: baseline})
+        if (live !== null) lives.push(live)
+      }
+      const live = lives.find((version) => version !== baseline)
+      if (live !== undefined) {
+        if (app.drift?.liveVersion !== live || app.deployedVersion !== live) {
+          const drift = {recordedVersion: baseline, liveVersion: live, at: this.now()}
+          await this.store.updateApp(project.name, environment, app.name, {deployedVersion: live, drift, ...(app.health === 'Missing' && {health: 'Healthy'})}, this.now())
+          this.log.info({project: project.name, environment, app: app.name, recorded: baseline, live}, 'drift found by refresh')
         }
+        drifted.push({name: app.name, recordedVersion: baseline, liveVersion: live})
+      } else if (app.drift && lives.length > 0) {
+        // Every target runs the recorded version again (put right by hand): the drift is gone.
+        await this.store.updateApp(project.name, environment, app.name, {deployedVersion: baseline, drift: null}, this.now())
       }
     }
     return drifted
