@@ -323,15 +323,24 @@ export class Engine {
         return {release: await this.getRelease(existing.id), created: false}
       }
     }
-    const project = await this.requireProject(projectName)
-    await this.requireEnvironment(project, environment)
-    const refreshed = request.refresh && !context.refreshed ? await this.refresh(project, environment) : []
-    if (request.dryRun) throw new DryRunResult(await this.dryRun(project, environment, request, context, refreshed))
-    const {release, created} = await this.serialized(`${project.name}\u0000${environment}`, async () => {
+    if (request.refresh || request.dryRun) {
+      const project = await this.requireProject(projectName)
+      await this.requireEnvironment(project, environment)
+      const refreshed = request.refresh && !context.refreshed ? await this.refresh(project, environment) : []
+      if (request.dryRun) throw new DryRunResult(await this.dryRun(project, environment, request, context, refreshed))
+    }
+    // All of a trigger's reads happen in the environment's turn: under a burst of triggers the first
+    // ones are accepted and started before the later ones are even looked at.
+    const {release, created} = await this.serialized(`${projectName}\u0000${environment}`, async () => {
+      const project = await this.requireProject(projectName)
+      await this.requireEnvironment(project, environment)
       const result = await this.createRelease(this.store, project, environment, request, context)
-      if (result.created) await this.admitNow(project.name, environment)
+      if (result.created) await this.admitNow(projectName, environment, result.policy)
       return result
     })
+    // A release that has just started is answered from its run; a queued one says what it waits for.
+    const run = created ? this.runs.get(release.id) : undefined
+    if (run) return {release: run.snapshot(), created}
     return {release: await this.getRelease(release.id), created}
   }
 
@@ -394,14 +403,17 @@ export class Engine {
     environment: string,
     request: TriggerRequest,
     context: TriggerContext,
-  ): Promise<{release: ReleaseRecord; created: boolean}> {
+  ): Promise<{release: ReleaseRecord; created: boolean; policy: AdmissionPolicy}> {
     const pauses = await store.listPauses(project.name, environment)
     if (pauses.length > 0) throw pausedError(pauses)
+    const settings = await this.effectiveSettingsOf(project.name, environment, store)
+    // What admission needs next is what was just read: the caller passes it on instead of reading it again.
+    const policy = toPolicy(environment, settings, pauses)
     const {resources, lockSet} = await this.prepareRelease(store, project, environment, request, context)
     if (request.onConflict === 'fail') {
       const active = await store.activeLocks(project.name, environment)
       const probe = Number.MAX_SAFE_INTEGER
-      const decision = decideAdmission([...active, {id: probe, status: 'queued', lockSet}], await this.policyFor(project.name, environment, store), Infinity)
+      const decision = decideAdmission([...active, {id: probe, status: 'queued', lockSet}], policy, Infinity)
       const wait = decision.waiting.get(probe)
       if (wait && (wait.reason === 'conflict' || wait.reason === 'serial') && wait.releases?.length) {
         const holder = active.find((release) => release.id === wait.releases?.[0]) as ActiveRelease
@@ -420,7 +432,7 @@ export class Engine {
         })
       }
     }
-    const approval = (await this.effectiveSettingsOf(project.name, environment, store)).approval.value
+    const approval = settings.approval.value
     const result = await store.insertRelease({
       project: project.name,
       environment,
@@ -446,7 +458,7 @@ export class Engine {
       const {id, status} = result.release
       this.log.info({releaseId: id, project: project.name, environment, type: request.type, status}, 'release accepted')
     }
-    return result
+    return {...result, policy}
   }
 
   async sync(
@@ -945,14 +957,7 @@ export class Engine {
   }
 
   private async policyFor(project: string, environment: string, store = this.store): Promise<AdmissionPolicy> {
-    const settings = await this.effectiveSettingsOf(project, environment, store)
-    const [pause] = await store.listPauses(project, environment)
-    return {
-      environment,
-      parallel: settings.parallel.value,
-      maxParallel: settings.maxParallel.value,
-      pause: pause ? {level: pause.level, by: pause.by, reason: pause.reason} : null,
-    }
+    return toPolicy(environment, await this.effectiveSettingsOf(project, environment, store), await store.listPauses(project, environment))
   }
 
   /** Runs fn after every earlier call for the same key has settled: one admission decision at a time per environment. */
@@ -971,11 +976,11 @@ export class Engine {
     return this.serialized(`${project}\u0000${environment}`, () => this.admitNow(project, environment))
   }
 
-  private async admitNow(project: string, environment: string): Promise<void> {
+  private async admitNow(project: string, environment: string, policy?: AdmissionPolicy): Promise<void> {
     if (!this.admitting) return
     const decision = decideAdmission(
       await this.activeReleases(project, environment),
-      await this.policyFor(project, environment),
+      policy ?? (await this.policyFor(project, environment)),
       this.capacity - this.runs.size,
     )
     for (const id of decision.start) await this.startRelease(id)
@@ -1044,6 +1049,16 @@ export class Engine {
       const [project, environment] = key.split('\u0000')
       await this.admit(project, environment)
     }
+  }
+}
+
+function toPolicy(environment: string, settings: EffectiveSettings, pauses: PauseState[]): AdmissionPolicy {
+  const [pause] = pauses
+  return {
+    environment,
+    parallel: settings.parallel.value,
+    maxParallel: settings.maxParallel.value,
+    pause: pause ? {level: pause.level, by: pause.by, reason: pause.reason} : null,
   }
 }
 

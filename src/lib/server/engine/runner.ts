@@ -3,6 +3,7 @@
 // independent tasks go on. A failure in a step with haltOnError stops everything not yet started.
 // An app's state changes once all of its tasks (one per target) have ended.
 import type {Health, ReleaseStatus, TaskStatus} from '../../api/domain.js'
+import type {Release} from '../../api/schemas.js'
 import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../blueprint/blueprint.js'
 import type {DriverResult, TaskContext} from '../drivers/driver.js'
 import {runCommand} from '../drivers/exec.js'
@@ -49,6 +50,12 @@ export class ReleaseRun {
     private readonly now: () => string,
   ) {
     this.done = this.execute()
+  }
+
+  /** The release as it started, with its plan, in the API's shape. */
+  snapshot(): Release {
+    const {lockSet: _lockSet, ...release} = this.release
+    return {...release, tasks: this.tasks.map(({releaseId: _releaseId, ...task}) => ({...task, status: this.status.get(task.key) ?? task.status}))}
   }
 
   /** Stops running tasks (their whole process groups) and starts nothing more. */
