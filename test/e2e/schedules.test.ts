@@ -7,45 +7,11 @@ import {join} from 'node:path'
 
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, must, relctl, type Server, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
+import {copyFixture, must, relctl, type Server, waitFor, waitForRelease} from './harness.js'
+import {expectUniqueSlots, type Run, runs, schedule, scheduledReleases, setUp, STAGING} from './schedules-helpers.js'
 
-const STAGING = ['-p', 'sched-app', '-e', 'staging']
 const PROD = ['-p', 'sched-app', '-e', 'prod']
-const SCHEDULE = '/v1/projects/sched-app/environments/staging/schedule'
 const FINAL = ['succeeded', 'failed', 'cancelled', 'rejected']
-
-interface Run {
-  slotAt: string
-  recordedAt: string
-  outcome: 'released' | 'skipped' | 'missed'
-  releaseId: number | null
-  reason: string | null
-}
-
-async function setUp(options: {dataDir?: string; state?: string} = {}) {
-  const state = options.state ?? tempDir('relctl-e2e-state-')
-  const server = await startServer({env: {RELCTL_TEST_STATE: state}, ...(options.dataDir && {dataDir: options.dataDir})})
-  return {server, state}
-}
-
-async function schedule(server: Server, scope = STAGING) {
-  return (await must(['schedule', 'show', ...scope, '--json'], {server})).json()
-}
-
-async function runs(server: Server): Promise<Run[]> {
-  return (await api(SCHEDULE, {server})).runs
-}
-
-/** Releases the schedule made, oldest first. */
-async function scheduledReleases(server: Server) {
-  const all = (await must(['release', 'list', ...STAGING, '--limit', '1000', '--json'], {server})).json()
-  return all.filter((release: {source: string}) => release.source === 'schedule').reverse()
-}
-
-function expectUniqueSlots(list: Run[]) {
-  const slots = list.map((run) => run.slotAt)
-  expect(new Set(slots).size, JSON.stringify(list, null, 1)).toBe(slots.length)
-}
 
 describe('schedule set --every', () => {
   let server: Server
