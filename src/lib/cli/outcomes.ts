@@ -2,7 +2,7 @@
 import {EXIT, isFinalStatus} from '../api/domain.js'
 import type {AppState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from '../client/client.js'
-import {delay} from '../client/delay.js'
+import {delay, jitter} from '../client/delay.js'
 import {CliError, UnreachableError} from '../client/errors.js'
 import {waitForApps, type WaitOptions, type WaitOutcome} from '../client/wait.js'
 import {formatDuration} from '../api/duration.js'
@@ -92,7 +92,7 @@ export async function waitForRelease(
   let unreachable: UnreachableError | null = null
   while (!isFinalStatus(release.status)) {
     if (Date.now() >= deadline) return unreachable ? {kind: 'unreachable', release, error: unreachable} : {kind: 'timeout', release}
-    await delay(Math.min(options.intervalMs * (0.8 + Math.random() * 0.4), Math.max(0, deadline - Date.now())))
+    await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
     try {
       release = await client.getRelease(release.id, {timeoutMs: 10_000})
       unreachable = null

@@ -30,11 +30,6 @@ export async function readProfile(name: string): Promise<Profile | undefined> {
   return (await open()).get('profiles')[name]
 }
 
-export async function listProfiles(): Promise<{path: string; profiles: Record<string, Profile>}> {
-  const store = await open()
-  return {path: store.path, profiles: store.get('profiles')}
-}
-
 export async function saveProfile(name: string, profile: Profile): Promise<string> {
   const store = await open()
   store.set('profiles', {...store.get('profiles'), [name]: profile})

@@ -3,7 +3,7 @@
 // All apps are watched together, not one after another.
 import type {AppState, PauseState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from './client.js'
-import {delay} from './delay.js'
+import {delay, jitter} from './delay.js'
 import {CliError, UnreachableError} from './errors.js'
 
 export interface WaitOptions {
@@ -133,9 +133,4 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
     options.onStatus?.(`waiting for ${apps.filter((app) => !app.stable).map((app) => app.name).join(', ')}`)
     await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
   }
-}
-
-/** ±20% so that many waiting CI jobs do not poll in lockstep. */
-function jitter(ms: number): number {
-  return ms * (0.8 + Math.random() * 0.4)
 }

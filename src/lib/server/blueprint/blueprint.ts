@@ -122,43 +122,45 @@ export function parseBlueprint(content: string, file: string): Blueprint {
   checkKeys(root, '', TOP_KEYS, problem)
   const project = readName(root, 'project', 'project', problem, true) ?? ''
 
-  const resources: ResourceSpec[] = []
   const resourcesNode = root.get('resources', true) as Node | undefined
-  if (!isMap(resourcesNode) || resourcesNode.items.length === 0) {
-    problem('resources', 'declare at least one resource, e.g. "resources: { web: { driver: simulate } }"', resourcesNode ?? root)
-  } else {
-    for (const pair of resourcesNode.items) {
-      const name = scalarString(pair.key as Node)
-      const path = `resources.${name}`
-      if (!name || !NAME_PATTERN.test(name)) {
-        problem(path, `"${name}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`, pair.key as Node)
-        continue
-      }
-      const spec = readResource(name, path, pair.value as Node | null, problem)
-      if (spec) resources.push(spec)
-    }
-  }
-
-  const environments: EnvironmentSpec[] = []
-  const environmentsNode = root.get('environments', true) as Node | undefined
-  if (!isMap(environmentsNode) || environmentsNode.items.length === 0) {
-    problem('environments', 'declare at least one environment, e.g. "environments: { staging: {} }"', environmentsNode ?? root)
-  } else {
-    for (const pair of environmentsNode.items) {
-      const name = scalarString(pair.key as Node)
-      const path = `environments.${name}`
-      if (!name || !NAME_PATTERN.test(name)) {
-        problem(path, `"${name}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`, pair.key as Node)
-        continue
-      }
-      environments.push(readEnvironment(name, path, pair.value as Node | null, problem))
-    }
-  }
+  const resources = readNamedMap(root, 'resources', 'declare at least one resource, e.g. "resources: { web: { driver: simulate } }"', problem, readResource)
+  const environments = readNamedMap(root, 'environments', 'declare at least one environment, e.g. "environments: { staging: {} }"', problem, readEnvironment)
 
   checkDependencies(resources, resourcesNode, problem)
   const workflow = readWorkflow(root.get('workflow', true) as Node | undefined, resources, problem)
   if (problems.length > 0) throw new BlueprintError(file, problems)
   return {project, resources, environments, workflow}
+}
+
+/** A mapping of named entries (resources, environments): each name checked, each entry read. */
+function readNamedMap<T>(
+  root: YAMLMap,
+  key: string,
+  whenEmpty: string,
+  problem: Report,
+  read: (name: string, path: string, node: Node | null, problem: Report) => T | null,
+): T[] {
+  const node = root.get(key, true) as Node | undefined
+  if (!isMap(node) || node.items.length === 0) {
+    problem(key, whenEmpty, node ?? root)
+    return []
+  }
+  const entries: T[] = []
+  for (const pair of node.items) {
+    const name = scalarString(pair.key as Node)
+    const path = `${key}.${name}`
+    if (!name || !NAME_PATTERN.test(name)) {
+      problem(path, invalidName(name), pair.key as Node)
+      continue
+    }
+    const entry = read(name, path, pair.value as Node | null, problem)
+    if (entry !== null) entries.push(entry)
+  }
+  return entries
+}
+
+function invalidName(name: string | null): string {
+  return `"${name}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`
 }
 
 function readEnvironment(name: string, path: string, node: Node | null, problem: Report): EnvironmentSpec {
@@ -461,7 +463,7 @@ function readName(node: YAMLMap, key: string, path: string, problem: Report, req
     return null
   }
   if (!NAME_PATTERN.test(value)) {
-    problem(path, `"${value}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`, node.get(key, true) as Node)
+    problem(path, invalidName(value), node.get(key, true) as Node)
   }
   return value
 }

@@ -100,14 +100,9 @@ export class Engine {
     for (const release of await this.store.listReleases({statuses: ['running']})) {
       await this.recoverInterrupted(release)
     }
-    const queued = await this.store.listReleases({statuses: ['queued']})
-    const environments = new Set(queued.map((release) => `${release.project}\u0000${release.environment}`))
-    for (const key of environments) {
-      const [project, environment] = key.split('\u0000')
-      await this.admit(project, environment)
-    }
+    const {queued, environments} = await this.admitAllQueued()
     this.scheduler.start()
-    this.log.info({queued: queued.length, environments: environments.size}, 'engine started')
+    this.log.info({queued, environments}, 'engine started')
   }
 
   private async recoverInterrupted(release: ReleaseRecord) {
@@ -331,7 +326,7 @@ export class Engine {
     }
     // All of a trigger's reads happen in the environment's turn: under a burst of triggers the first
     // ones are accepted and started before the later ones are even looked at.
-    const {release, created} = await this.serialized(`${projectName}\u0000${environment}`, async () => {
+    const {release, created} = await this.serialized(environmentKey(projectName, environment), async () => {
       const project = await this.requireProject(projectName)
       await this.requireEnvironment(project, environment)
       const result = await this.createRelease(this.store, project, environment, request, context)
@@ -380,7 +375,7 @@ export class Engine {
     const waiting = decision.waiting.get(probe)
     const wouldWaitFor =
       pauses.length > 0
-        ? {reason: 'paused' as const, message: pausedError(pauses).message.replace('; nothing was queued', '')}
+        ? {reason: 'paused' as const, message: describePauses(pauses)}
         : waiting?.reason === 'approval'
           ? {reason: 'approval' as const, message: 'would wait for approval: the approval workflow is on here (relctl release approve ID)'}
           : (waiting ?? null)
@@ -511,7 +506,7 @@ export class Engine {
 
   async getRelease(id: number): Promise<Release> {
     const release = await this.store.getRelease(id)
-    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    if (!release) throw releaseNotFound(id)
     const [annotated] = await this.annotate([release])
     return {...annotated, tasks: (await this.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)}
   }
@@ -529,14 +524,14 @@ export class Engine {
     const decisions = new Map<string, {order: number[]; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
-      const key = `${release.project}\u0000${release.environment}`
+      const key = environmentKey(release.project, release.environment)
       if (decisions.has(key)) continue
       const active = await this.activeReleases(release.project, release.environment)
       const decision = decideAdmission(active, await this.policyFor(release.project, release.environment), this.capacity - this.runs.size)
       decisions.set(key, {order: active.filter((r) => r.status !== 'running').map((r) => r.id), waiting: decision.waiting})
     }
     return releases.map(({lockSet: _lockSet, ...release}) => {
-      const decision = decisions.get(`${release.project}\u0000${release.environment}`)
+      const decision = decisions.get(environmentKey(release.project, release.environment))
       if (!decision || !decision.order.includes(release.id)) return release
       const waitingFor = decision.waiting.get(release.id)
       return {...release, queuePosition: decision.order.indexOf(release.id) + 1, ...(waitingFor && {waitingFor})}
@@ -545,7 +540,7 @@ export class Engine {
 
   async readLogs(id: number, after: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<LogsResponse> {
     const release = await this.store.getRelease(id)
-    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    if (!release) throw releaseNotFound(id)
     const lines = await this.store.readLogs(id, after, limit, filter)
     return {
       lines: lines.map(({releaseId: _releaseId, ...line}) => line),
@@ -556,7 +551,7 @@ export class Engine {
 
   async cancel(id: number, subject: string): Promise<Release> {
     const release = await this.store.getRelease(id)
-    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    if (!release) throw releaseNotFound(id)
     if (release.status === 'running') {
       const run = this.runs.get(id) ?? (await this.starting.get(id))
       if (run) {
@@ -588,7 +583,7 @@ export class Engine {
     context: TriggerContext,
   ): Promise<{release: Release; created: boolean}> {
     const original = await this.store.getRelease(id)
-    if (!original) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    if (!original) throw releaseNotFound(id)
     if (ACTIVE_STATUSES.includes(original.status)) {
       throw invalid(`release ${id} is still ${original.status.replace('_', ' ')}; a rollback undoes a release that has ended`, `wait for it (relctl release wait) or cancel it (relctl release cancel ${id})`)
     }
@@ -880,7 +875,7 @@ export class Engine {
     if (due.length === 0) return
     const project = await this.requireProject(projectName)
     const recordedAt = now.toISOString()
-    const outcome = await this.serialized(`${projectName}\u0000${environment}`, () =>
+    const outcome = await this.serialized(environmentKey(projectName, environment), () =>
       this.store.transaction(async (tx) => {
         // Moving next_run_at past the due runs is the claim: whoever does it records and fires them, once.
         if (!(await tx.advanceSchedule(projectName, environment, schedule.nextRunAt, nextRunAfter(rule, now).toISOString()))) return null
@@ -892,13 +887,13 @@ export class Engine {
           reason: 'the control plane was not running at this time; only the latest due run fires',
         }))
         const slotAt = due[due.length - 1].toISOString()
-        const skip = async (reason: string): Promise<ScheduleRun> => ({slotAt, recordedAt, outcome: 'skipped', releaseId: null, reason})
+        const skip = (reason: string): ScheduleRun => ({slotAt, recordedAt, outcome: 'skipped', releaseId: null, reason})
         const active = await tx.activeLocks(projectName, environment)
         const pauses = await tx.listPauses(projectName, environment)
         let run: ScheduleRun
-        if (schedule.paused) run = await skip('the schedule is paused')
-        else if (pauses.length > 0) run = await skip(pausedError(pauses).message.replace('; nothing was queued', ''))
-        else if (active.length > 0) run = await skip(`release ${active[0].id} is ${active[0].status.replace('_', ' ')} in ${environment}; scheduled releases never queue`)
+        if (schedule.paused) run = skip('the schedule is paused')
+        else if (pauses.length > 0) run = skip(describePauses(pauses))
+        else if (active.length > 0) run = skip(`release ${active[0].id} is ${active[0].status.replace('_', ' ')} in ${environment}; scheduled releases never queue`)
         else {
           try {
             const {release} = await this.createRelease(
@@ -911,7 +906,7 @@ export class Engine {
             run = {slotAt, recordedAt, outcome: 'released', releaseId: release.id, reason: null}
           } catch (error) {
             if (!(error instanceof ControlPlaneError)) throw error
-            run = await skip(error.message)
+            run = skip(error.message)
           }
         }
         await tx.insertScheduleRuns(projectName, environment, [...missed, run])
@@ -927,7 +922,7 @@ export class Engine {
 
   async decide(id: number, decision: 'approved' | 'rejected', subject: string, comment: string | null): Promise<Release> {
     const release = await this.store.getRelease(id)
-    if (!release) throw new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
+    if (!release) throw releaseNotFound(id)
     const at = this.now()
     const done = await this.store.transitionRelease(id, ['pending_approval'], decision === 'approved' ? 'queued' : 'rejected', {
       decision: {decision, by: subject, at, comment},
@@ -973,7 +968,7 @@ export class Engine {
   }
 
   admit(project: string, environment: string): Promise<void> {
-    return this.serialized(`${project}\u0000${environment}`, () => this.admitNow(project, environment))
+    return this.serialized(environmentKey(project, environment), () => this.admitNow(project, environment))
   }
 
   private async admitNow(project: string, environment: string, policy?: AdmissionPolicy): Promise<void> {
@@ -1042,14 +1037,22 @@ export class Engine {
     if (wasFull) await this.admitAllQueued()
   }
 
-  private async admitAllQueued() {
+  /** Admits in every environment that has queued releases; says how many of each there were. */
+  private async admitAllQueued(): Promise<{queued: number; environments: number}> {
     const queued = await this.store.listReleases({statuses: ['queued']})
-    const keys = new Set(queued.map((release) => `${release.project}\u0000${release.environment}`))
-    for (const key of keys) {
-      const [project, environment] = key.split('\u0000')
-      await this.admit(project, environment)
-    }
+    const environments = new Map(queued.map((release) => [environmentKey(release.project, release.environment), release]))
+    for (const {project, environment} of environments.values()) await this.admit(project, environment)
+    return {queued: queued.length, environments: environments.size}
   }
+}
+
+/** The key of an environment's admission turn. */
+function environmentKey(project: string, environment: string): string {
+  return `${project}\u0000${environment}`
+}
+
+function releaseNotFound(id: number): ControlPlaneError {
+  return new ControlPlaneError('not_found', `release ${id} not found`, {hint: 'list releases with: relctl release list'})
 }
 
 function toPolicy(environment: string, settings: EffectiveSettings, pauses: PauseState[]): AdmissionPolicy {
@@ -1118,17 +1121,19 @@ async function readLiveVersion(
 }
 
 /** The error a trigger meets while a pause holds: which level, who, since when, why, and how to resume. */
-export function pausedError(pauses: PauseState[]): ControlPlaneError {
+/** Which pause holds, by whom, since when and why: for refusals, dry runs and skipped schedule runs. */
+function describePauses(pauses: PauseState[]): string {
   const [pause] = pauses
   const where = pause.level === 'project' ? `project ${pause.project} (every environment)` : `${pause.project}/${pause.environment}`
-  const resume = pause.level === 'project' ? `relctl resume -p ${pause.project}` : `relctl resume -p ${pause.project} -e ${pause.environment}`
   const also = pauses.length > 1 ? `; the environment is paused too (by ${pauses[1].by}${pauses[1].reason ? `: ${pauses[1].reason}` : ''})` : ''
+  return `releases are paused for ${where} by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}${also}`
+}
+
+export function pausedError(pauses: PauseState[]): ControlPlaneError {
+  const [pause] = pauses
+  const resume = pause.level === 'project' ? `relctl resume -p ${pause.project}` : `relctl resume -p ${pause.project} -e ${pause.environment}`
   const resumeBoth = pauses.length > 1 ? ` and relctl resume -p ${pause.project} -e ${pauses[1].environment}` : ''
-  return new ControlPlaneError(
-    'paused',
-    `releases are paused for ${where} by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}${also}; nothing was queued`,
-    {hint: `when it is time, resume with: ${resume}${resumeBoth}`},
-  )
+  return new ControlPlaneError('paused', `${describePauses(pauses)}; nothing was queued`, {hint: `when it is time, resume with: ${resume}${resumeBoth}`})
 }
 
 /** A trigger request -> the resources and actions of the release, checked against the environment's apps. */

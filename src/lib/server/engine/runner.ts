@@ -9,7 +9,7 @@ import type {DriverResult, TaskContext} from '../drivers/driver.js'
 import {runCommand} from '../drivers/exec.js'
 import {driverFor} from '../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../blueprint/blueprint.js'
-import type {AppRecord, NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../store/store.js'
+import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../store/store.js'
 import type {LogWriter} from './log-writer.js'
 
 export type StopReason = 'cancelled' | 'interrupted'
@@ -252,4 +252,3 @@ export class ReleaseRun {
   }
 }
 
-export type {AppRecord}
