@@ -3,7 +3,9 @@ import {Args, Flags} from '@oclif/core'
 import {isFinalStatus} from '../../lib/api/domain.js'
 import type {LogLine} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
-import {logLine, planTree} from '../../lib/cli/render.js'
+import {untilInterrupted} from '../../lib/cli/interrupt.js'
+import {logLine, planTree, rawLogLine} from '../../lib/cli/render.js'
+import type {ControlPlaneClient} from '../../lib/client/client.js'
 import {delay} from '../../lib/client/delay.js'
 
 const PAGE = 1000
@@ -12,11 +14,16 @@ const FOLLOW_INTERVAL_MS = 500
 export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
   static summary = 'Print the plan of a release as a tree, then its task logs; -f follows them until the release ends.'
 
+  static description = `Log lines keep their tabs; other control characters (ESC sequences, carriage returns, bells) are shown escaped, as \\x1b, so that a deploy's output cannot drive your terminal. --raw prints them as they are (colours included); --json always carries the raw text.
+
+Ctrl-C or SIGTERM stops following (exit 130 or 143); the release goes on.`
+
   static examples = [
     '<%= config.bin %> <%= command.id %> 42',
     '<%= config.bin %> <%= command.id %> 42 --follow',
     '<%= config.bin %> <%= command.id %> 42 --task api --json',
     '<%= config.bin %> <%= command.id %> 42 --task api --target eu-1',
+    '<%= config.bin %> <%= command.id %> 42 --raw > release-42.log',
   ]
 
   static args = {
@@ -27,6 +34,7 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
     follow: Flags.boolean({char: 'f', summary: 'Keep printing new lines until the release ends.'}),
     task: Flags.string({summary: 'Only the lines of this task: a resource or a hook (beforeTarget, afterTarget), or a task key such as api@eu-1.'}),
     target: Flags.string({summary: 'Only the lines of tasks on this target.'}),
+    raw: Flags.boolean({summary: 'Print log lines as they are, control characters and ESC sequences included.'}),
   }
 
   async run(): Promise<LogLine[]> {
@@ -42,23 +50,31 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
       if (release.tasks?.length) this.note(`${planTree(release.tasks)}\n`)
     }
     if (!this.jsonEnabled()) await printTree()
+    const show = (line: LogLine) => {
+      if (this.jsonEnabled()) collected.push(line)
+      else if (this.flags.raw) process.stdout.write(`${rawLogLine(line, {withResource: !task, withTarget: !target})}\n`)
+      else this.print(logLine(line, {withResource: !task, withTarget: !target}))
+    }
+    const pages = this.pages(client, {...(task && {resource: task}), ...(target && {target})}, show)
+    await (this.flags.follow ? untilInterrupted(pages, `relctl release logs ${this.args.id} --follow`) : pages)
+    if (this.flags.follow && !this.jsonEnabled()) await printTree()
+    return collected
+  }
+
+  /** Every page of lines, and with --follow the new ones until the release ends. */
+  private async pages(client: ControlPlaneClient, filter: {resource?: string; target?: string}, show: (line: LogLine) => void): Promise<void> {
     let after = 0
     for (;;) {
-      const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(task && {resource: task}), ...(target && {target})})
-      for (const line of page.lines) {
-        if (this.jsonEnabled()) collected.push(line)
-        else this.print(logLine(line, {withResource: !task, withTarget: !target}))
-      }
+      const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...filter})
+      for (const line of page.lines) show(line)
       after = page.next
       if (page.lines.length === PAGE) continue
       if (!this.flags.follow || isFinalStatus(page.releaseStatus)) {
         // One last page: lines written just before the release ended.
         if (this.flags.follow && page.lines.length > 0) continue
-        break
+        return
       }
       await delay(FOLLOW_INTERVAL_MS)
     }
-    if (this.flags.follow && !this.jsonEnabled()) await printTree()
-    return collected
   }
 }

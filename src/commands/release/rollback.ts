@@ -4,7 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import type {DryRun, Release} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
-import {waitFlags} from '../../lib/cli/flags.js'
+import {INTERRUPT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {watchRelease} from '../../lib/cli/outcomes.js'
 import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
 
@@ -20,7 +20,8 @@ EXIT CODES
   4  with --wait: timed out
   5  state lock held (--on-conflict fail)
   6  blocked by a pause
-  9  release not found`
+  9  release not found
+${Object.entries(INTERRUPT_EXIT_CODES).map(([code, text]) => `  ${code}  with --wait: ${text}`).join('\n')}`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> 41',

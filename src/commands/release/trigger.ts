@@ -5,7 +5,7 @@ import {Flags} from '@oclif/core'
 import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
 import type {DryRun, Release, TriggerRequest} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
-import {splitNames, waitFlags} from '../../lib/cli/flags.js'
+import {INTERRUPT_EXIT_CODES, splitNames, waitFlags} from '../../lib/cli/flags.js'
 import {watchRelease} from '../../lib/cli/outcomes.js'
 import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
 import {CliError} from '../../lib/client/errors.js'
@@ -30,7 +30,8 @@ EXIT CODES
   6  blocked by a pause
   7  authentication failed
   8  control plane unreachable
-  9  project, environment or resource not found`
+  9  project, environment or resource not found
+${Object.entries(INTERRUPT_EXIT_CODES).map(([code, text]) => `  ${code}  with --wait: ${text}`).join('\n')}`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --type full --project shop --environment staging --comment "weekly" --json',

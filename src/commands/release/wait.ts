@@ -12,11 +12,10 @@ export default class ReleaseWait extends ApiCommand<typeof ReleaseWait> {
 
   static description = `Looks once and returns at once when every app is already stable; otherwise polls (--interval, with jitter) and prints each change of app state. All apps are waited on together. With --sync, apps that are out of sync with nothing queued or running for them are synced first.
 
-A release touching the apps that fails ends the wait with exit 3 and prints the failed tasks with the last lines of their logs. If the control plane is unreachable, the command keeps trying until the timeout.
+A release touching the apps that fails ends the wait with exit 3 and prints the failed tasks with the last lines of their logs. If the control plane is unreachable, the command keeps trying until the timeout. An app that is not stable while nothing is queued or running for it is named at once on stderr, with the commands that release it (--sync, release sync); the wait goes on, since a release may come from elsewhere, and the timeout message repeats the reason. Ctrl-C or SIGTERM ends the wait (exit 130 or 143), not the releases.
 
 EXIT CODES
-${Object.entries(WAIT_EXIT_CODES).map(([code, text]) => `  ${code}  ${text}`).join('\n')}
-  9  unknown project, environment or app`
+${Object.entries({...WAIT_EXIT_CODES, '9': 'unknown project, environment or app'}).map(([code, text]) => `  ${code}  ${text}`).join('\n')}`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> api,web --project shop --environment staging --timeout 5m',

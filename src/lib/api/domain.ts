@@ -48,4 +48,10 @@ export const EXIT = {
   auth: 7,
   unreachable: 8,
   notFound: 9,
+  /** a wait ended by SIGINT (Ctrl-C) or SIGTERM; the release goes on (128 + the signal's number) */
+  interrupted: 130,
+  terminated: 143,
 } as const
+
+/** The signals that end a wait, and the exit code of each. */
+export const SIGNAL_EXIT_CODES = {SIGINT: EXIT.interrupted, SIGTERM: EXIT.terminated} as const

@@ -8,7 +8,9 @@ import {EXIT} from '../api/domain.js'
 import type {ControlPlaneClient} from '../client/client.js'
 import {CliError} from '../client/errors.js'
 import {connectionFlags, scopeFlags} from './flags.js'
+import {InterruptedError} from './interrupt.js'
 import {DEFAULT_URL, readProfile} from './profiles.js'
+import {printableLines} from './terminal-text.js'
 
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -42,14 +44,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as Args<T>
   }
 
-  /** Writes data for people on stdout; silent under --json, where run()'s result is printed instead. */
+  /**
+   * Writes data for people on stdout, control characters escaped; silent under --json, where run()'s
+   * result is printed instead.
+   */
   protected print(text: string) {
-    if (!this.jsonEnabled()) process.stdout.write(`${text}\n`)
+    if (!this.jsonEnabled()) process.stdout.write(`${printableLines(text)}\n`)
   }
 
-  /** Progress and warnings go to stderr, in JSON mode too. */
+  /** Progress and warnings go to stderr, in JSON mode too, control characters escaped. */
   protected note(text: string) {
-    process.stderr.write(`${text}\n`)
+    process.stderr.write(`${printableLines(text)}\n`)
   }
 
   // oclif's JSON mode drops custom exit codes (oclif/core#1423): set process.exitCode here ourselves.
@@ -74,17 +79,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         exitCode,
         ...extra,
       })
-      return
     }
+    // stderr reads the same with --json: a CI log shows the error (and a failed release's tasks and
+    // logs) while stdout stays one JSON value.
     const {colors} = await import('./output.js')
     const chalk = await colors()
-    process.stderr.write(`${chalk.red('Error:')} ${message}\n`)
-    if (error.hint) process.stderr.write(`${chalk.dim('Hint:')} ${error.hint}\n`)
+    process.stderr.write(`${chalk.red('Error:')} ${printableLines(message)}\n`)
+    if (error.hint) process.stderr.write(`${chalk.dim('Hint:')} ${printableLines(error.hint)}\n`)
     else if (usage) process.stderr.write(`${chalk.dim('Hint:')} see relctl ${this.id?.replaceAll(':', ' ') ?? ''} --help\n`)
     if (!known) {
       if (process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
       else process.stderr.write('This is unexpected; run again with DEBUG=1 for details, and report it.\n')
     }
+    // The abandoned wait may still hold a timer or a request: leave now, as the signal asked.
+    if (error instanceof InterruptedError) process.exit(exitCode)
   }
 }
 

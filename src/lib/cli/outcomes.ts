@@ -4,8 +4,9 @@ import type {AppState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from '../client/client.js'
 import {delay, jitter} from '../client/delay.js'
 import {CliError, UnreachableError} from '../client/errors.js'
-import {waitForApps, type WaitOptions, type WaitOutcome} from '../client/wait.js'
+import {nothingUnderWay, releaseItNow, waitForApps, type WaitOptions, type WaitOutcome} from '../client/wait.js'
 import {formatDuration} from '../api/duration.js'
+import {untilInterrupted} from './interrupt.js'
 import {Progress} from './output.js'
 import {appTable} from './render.js'
 
@@ -33,7 +34,7 @@ export interface WaitResult {
 }
 
 /** Turns a finished wait into the command's result, or into the error with the documented exit code. */
-export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcome, timeoutText: string): Promise<WaitResult> {
+export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcome, timeoutText: string, scope: {project: string; environment: string}): Promise<WaitResult> {
   switch (outcome.kind) {
     case 'stable':
       return {outcome: 'stable', apps: outcome.apps}
@@ -52,14 +53,20 @@ export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcom
         {apps: outcome.apps},
       )
     }
-    case 'timeout':
+    case 'timeout': {
+      const reasons = [outcome.paused, outcome.idle.length > 0 && nothingUnderWay(outcome.idle)].filter(Boolean).join('; ')
       throw new CliError(
-        `timed out after ${timeoutText}${outcome.paused ? ` (${outcome.paused})` : ''}; current state:\n${appTable(outcome.apps)}`,
+        `timed out after ${timeoutText}${reasons ? ` (${reasons})` : ''}; current state:\n${appTable(outcome.apps)}`,
         EXIT.timeout,
         'timeout',
-        outcome.paused ? 'nothing starts while paused: resume (relctl resume -p P [-e E]) or wait longer with --timeout' : 'wait longer with --timeout',
+        outcome.paused
+          ? 'nothing starts while paused: resume (relctl resume -p P [-e E]) or wait longer with --timeout'
+          : outcome.idle.length > 0
+            ? releaseItNow(scope, outcome.idle)
+            : 'wait longer with --timeout',
         {apps: outcome.apps},
       )
+    }
     case 'unreachable':
       throw new CliError(`${outcome.error.message} (gave up after ${timeoutText})`, EXIT.unreachable, 'unreachable', outcome.error.hint, {apps: outcome.apps})
   }
@@ -128,7 +135,8 @@ interface WaitFlags {
 export async function watchRelease(client: ControlPlaneClient, release: Release, flags: WaitFlags): Promise<Release> {
   const progress = await Progress.create(`release ${release.id}`)
   try {
-    const wait = await waitForRelease(client, release, {timeoutMs: flags.timeout, intervalMs: flags.interval, onChange: (text) => progress.event(text)})
+    const waiting = waitForRelease(client, release, {timeoutMs: flags.timeout, intervalMs: flags.interval, onChange: (text) => progress.event(text)})
+    const wait = await untilInterrupted(waiting, `relctl release logs ${release.id} --follow`, () => progress.stop())
     progress.stop()
     return await settleRelease(client, wait, formatDuration(flags.timeout))
   } finally {
@@ -144,15 +152,17 @@ export async function watchApps(
 ): Promise<WaitResult> {
   const progress = await Progress.create(`waiting for ${options.apps.join(', ')}`)
   try {
-    const outcome = await waitForApps(client, {
+    const waiting = waitForApps(client, {
       ...options,
       timeoutMs: flags.timeout,
       intervalMs: flags.interval,
       onChange: (text) => progress.event(text),
       onStatus: (text) => progress.status(text),
     })
+    const resume = `relctl release wait ${options.apps.join(',')} -p ${options.project} -e ${options.environment}`
+    const outcome = await untilInterrupted(waiting, resume, () => progress.stop())
     progress.stop()
-    return await settleWait(client, outcome, formatDuration(flags.timeout))
+    return await settleWait(client, outcome, formatDuration(flags.timeout), options)
   } finally {
     progress.stop()
   }

@@ -2,8 +2,18 @@
 // only on a terminal (NO_COLOR honoured); elsewhere one plain, timestamped line per change.
 import type {ChalkInstance} from 'chalk'
 
+import {printable} from './terminal-text.js'
+
+/**
+ * True when a spinner may draw on the stream: a terminal with a usable size, outside CI. A
+ * pseudo-terminal of 0x0 (as some CI runners make) reports isTTY but has no room to draw in.
+ */
 export function interactive(stream: NodeJS.WriteStream = process.stderr): boolean {
-  return Boolean(stream.isTTY) && !process.env.CI
+  return Boolean(stream.isTTY) && !process.env.CI && usableSize(stream)
+}
+
+function usableSize(stream: NodeJS.WriteStream): boolean {
+  return (stream.columns ?? 0) > 0 && (stream.rows ?? 0) > 0
 }
 
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -25,11 +35,11 @@ export interface Column<T> {
   get: (row: T) => string | number | boolean | null | undefined
 }
 
-/** A plain text table: padded columns, header in upper case, "-" for empty cells. */
+/** A plain text table: padded columns, header in upper case, "-" for empty cells, control characters escaped. */
 export function table<T>(rows: T[], columns: Column<T>[]): string {
   const cells = rows.map((row) => columns.map((column) => {
     const value = column.get(row)
-    return value === null || value === undefined || value === '' ? '-' : String(value)
+    return value === null || value === undefined || value === '' ? '-' : printable(String(value))
   }))
   const headers = columns.map((column) => column.header.toUpperCase())
   const widths = headers.map((header, index) => Math.max(header.length, ...cells.map((row) => visibleLength(row[index]))))
@@ -57,40 +67,45 @@ export function ago(iso: string | null, now = Date.now()): string {
 }
 
 /**
- * Progress of a long job on stderr: a spinner on a terminal, and in CI (or when piped) one plain,
- * timestamped line per state change.
+ * Progress of a long job on stderr: a spinner on a terminal with a usable size, and in CI, when piped
+ * or on a terminal without columns, one plain, timestamped line per state change. A terminal that
+ * shrinks to nothing while the spinner runs turns it into plain lines.
  */
 export class Progress {
   private spinner: {text: string; stop(): void; start(text?: string): void; clear(): void} | undefined
-
-  private constructor(private readonly live: boolean) {}
+  private readonly onResize = () => {
+    if (!usableSize(process.stderr)) this.stop()
+  }
 
   static async create(text: string): Promise<Progress> {
-    const progress = new Progress(interactive())
-    if (progress.live) {
+    const progress = new Progress()
+    if (interactive()) {
       const {default: ora} = await import('ora')
-      progress.spinner = ora({text, stream: process.stderr, discardStdin: false}).start()
+      progress.spinner = ora({text: printable(text), stream: process.stderr, discardStdin: false}).start()
+      process.stderr.on('resize', progress.onResize)
     }
     return progress
   }
 
   /** A state change worth a line of its own. */
   event(text: string) {
+    const line = printable(text)
     if (this.spinner) {
       this.spinner.clear()
-      process.stderr.write(`${text}\n`)
+      process.stderr.write(`${line}\n`)
       this.spinner.start()
     } else {
-      process.stderr.write(`[${timestamp()}] ${text}\n`)
+      process.stderr.write(`[${timestamp()}] ${line}\n`)
     }
   }
 
   /** The spinner's current text (terminal only). */
   status(text: string) {
-    if (this.spinner) this.spinner.text = text
+    if (this.spinner) this.spinner.text = printable(text)
   }
 
   stop() {
+    process.stderr.off('resize', this.onResize)
     this.spinner?.stop()
     this.spinner = undefined
   }

@@ -1,8 +1,11 @@
-// How releases, apps and failures read in a terminal. Pure functions of API data -> text.
+// How releases, apps and failures read in a terminal. Pure functions of API data -> text. Tables escape
+// control characters in every cell; free text from the server (comments, errors, reasons) is escaped
+// here so that a newline in it cannot fake a line of the output.
 import type {AppHistoryEntry, AppState, DryRun, Environment, LogLine, PlannedTask, Release, Task} from '../api/schemas.js'
 import {formatDuration} from '../api/duration.js'
 import {ago, table} from './output.js'
 import {localAndUtc, ruleText} from './schedule.js'
+import {printable, printableLines} from './terminal-text.js'
 
 export function appTable(apps: AppState[]): string {
   return table(apps, [
@@ -60,7 +63,7 @@ function versionChange(task: Pick<Task, 'kind' | 'action' | 'fromVersion' | 'toV
  */
 export function planTree(tasks: (Task | PlannedTask)[]): string {
   const lines: string[] = []
-  const state = (task: Task | PlannedTask) => ('status' in task ? `  ${task.status}${taskDuration(task) ? ` ${taskDuration(task)}` : ''}${task.error ? `  (${task.error})` : ''}` : '')
+  const state = (task: Task | PlannedTask) => ('status' in task ? `  ${task.status}${taskDuration(task) ? ` ${taskDuration(task)}` : ''}${task.error ? `  (${printable(task.error)})` : ''}` : '')
   // Steps in plan order; target hooks (which belong to no step) after them, under their own heading.
   const steps = [...new Set([...tasks].sort((a, b) => a.level - b.level).filter((task) => task.kind === 'deploy').map((task) => task.step))]
   const hooks = tasks.filter((task) => task.kind === 'hook')
@@ -122,19 +125,19 @@ export function releaseDetails(release: Release): string {
     `  status:     ${release.status}${statusSuffix(release)}`,
     `  resources:  ${resourcesText(release)}`,
     `  flags:      ${flagsText(release) || '-'}`,
-    `  comment:    ${release.comment ?? '-'}`,
+    `  comment:    ${release.comment ? printable(release.comment) : '-'}`,
     `  triggered:  by ${release.triggeredBy} from ${release.source}, ${release.createdAt}${release.idempotencyKey ? ` (key ${release.idempotencyKey})` : ''}`,
   ]
   if (release.decision) {
     const {decision, by, at, comment} = release.decision
-    lines.push(`  decision:   ${decision} by ${by} at ${at}${comment ? ` (${comment})` : ''}`)
+    lines.push(`  decision:   ${decision} by ${by} at ${at}${comment ? ` (${printable(comment)})` : ''}`)
   }
   if (release.startedAt) lines.push(`  started:    ${release.startedAt}`)
   if (release.finishedAt) {
     const took = release.startedAt ? ` (took ${formatDuration(Date.parse(release.finishedAt) - Date.parse(release.startedAt))})` : ''
     lines.push(`  finished:   ${release.finishedAt}${took}`)
   }
-  if (release.error) lines.push(`  error:      ${release.error}`)
+  if (release.error) lines.push(`  error:      ${printable(release.error)}`)
   if (release.options.rollbackOf) lines.push(`  rolls back: release ${release.options.rollbackOf}`)
   if (release.options.steps) lines.push(`  steps:      ${release.options.steps.join(', ')}`)
   if (release.options.targetOrder) lines.push(`  targets:    ${release.options.targetOrder} (one-off)`)
@@ -145,7 +148,7 @@ export function releaseDetails(release: Release): string {
 function statusSuffix(release: Release): string {
   if (release.status === 'queued' || release.status === 'pending_approval') {
     const position = release.queuePosition ? ` (position ${release.queuePosition})` : ''
-    return `${position}${release.waitingFor ? `: ${release.waitingFor.message}` : ''}`
+    return `${position}${release.waitingFor ? `: ${printable(release.waitingFor.message)}` : ''}`
   }
   return ''
 }
@@ -168,7 +171,7 @@ export function environmentDetails(environment: Environment): string {
     ...(environment.pauses.length === 0
       ? ['  paused:       no']
       : environment.pauses.map(
-          (pause) => `  paused:       yes, at the ${pause.level} level, by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}`,
+          (pause) => `  paused:       yes, at the ${pause.level} level, by ${pause.by} since ${pause.at}${pause.reason ? `: ${printable(pause.reason)}` : ''}`,
         )),
     `  schedule:     ${environment.schedule ? `${ruleText(environment.schedule)}, ${environment.schedule.type}${environment.schedule.paused ? ' (paused)' : ''}; next run ${localAndUtc(environment.schedule.nextRunAt)}` : 'none'}`,
     ...(environment.schedule?.runs.map((run) => `                ${run.slotAt} ${run.outcome}${run.releaseId ? ` release ${run.releaseId}` : ''}${run.reason ? `: ${run.reason}` : ''}`) ?? []),
@@ -176,10 +179,21 @@ export function environmentDetails(environment: Environment): string {
   ].join('\n')
 }
 
-export function logLine(line: LogLine, options: {withResource: boolean; withTarget: boolean}): string {
+/** A log line as `release logs` prints it; the line keeps its tabs, other control characters are escaped. */
+export function logLine(line: LogLine, options: LogLineOptions): string {
+  return printableLines(rawLogLine(line, options))
+}
+
+/** A log line with its text as the deploy wrote it (`release logs --raw`). */
+export function rawLogLine(line: LogLine, options: LogLineOptions): string {
   const time = line.at.slice(11, 19)
   const target = options.withTarget && line.target ? `@${line.target}` : ''
   const who = options.withResource ? `${line.resource ?? 'release'}${target} ` : target ? `${target} ` : ''
   const stream = line.stream === 'stdout' ? '' : `[${line.stream}] `
   return `${time} ${who}| ${stream}${line.line}`
+}
+
+interface LogLineOptions {
+  withResource: boolean
+  withTarget: boolean
 }

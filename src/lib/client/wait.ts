@@ -25,7 +25,8 @@ export type WaitOutcome =
   | {kind: 'stable'; apps: AppState[]}
   | {kind: 'failed'; apps: AppState[]; release: Release}
   | {kind: 'degraded'; apps: AppState[]}
-  | {kind: 'timeout'; apps: AppState[]; paused: string | null}
+  /** `idle`: the apps that were not stable with nothing queued or running for them when time ran out */
+  | {kind: 'timeout'; apps: AppState[]; paused: string | null; idle: string[]}
   | {kind: 'unreachable'; apps: AppState[]; error: UnreachableError}
 
 const BAD_ENDINGS = new Set(['failed', 'cancelled', 'rejected'])
@@ -43,6 +44,7 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
   let synced = false
   let unreachableSince: UnreachableError | null = null
   let lastPause = ''
+  let saidIdle = false
   const say = (text: string) => options.onChange?.(text)
 
   for (let first = true; ; first = false) {
@@ -129,8 +131,26 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
       if (idle.some((app) => app.health === 'Degraded')) return {kind: 'degraded', apps}
     }
 
-    if (Date.now() >= deadline) return {kind: 'timeout', apps, paused: lastPause || null}
+    // Apps that nothing will move unless a release comes from elsewhere: say so once, and keep waiting.
+    const stuck = options.sync ? [] : idle.map((app) => app.name)
+    if (stuck.length > 0 && !saidIdle) {
+      say(`${nothingUnderWay(stuck)}; waiting in case a release starts elsewhere. ${releaseItNow(options, stuck)}`)
+      saidIdle = true
+    }
+
+    if (Date.now() >= deadline) return {kind: 'timeout', apps, paused: lastPause || null, idle: stuck}
     options.onStatus?.(`waiting for ${apps.filter((app) => !app.stable).map((app) => app.name).join(', ')}`)
     await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
   }
+}
+
+/** "nothing is queued or running for web" */
+export function nothingUnderWay(apps: string[]): string {
+  return `nothing is queued or running for ${apps.join(', ')}`
+}
+
+/** The two commands that release apps nothing releases. */
+export function releaseItNow(scope: {project: string; environment: string}, apps: string[]): string {
+  const args = `${apps.join(',')} -p ${scope.project} -e ${scope.environment}`
+  return `To release ${apps.length > 1 ? 'them' : 'it'} now: relctl release wait ${args} --sync, or relctl release sync ${args}`
 }
