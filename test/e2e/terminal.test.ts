@@ -1,0 +1,214 @@
+// The CLI in every terminal: control characters from the server shown escaped (raw under --raw and
+// --json), plain progress on a 0x0 pseudo-terminal, SIGINT/SIGTERM ending a wait (130/143) while the
+// release goes on, stderr that still tells the failure under --json, and a wait nothing can finish.
+import {type ChildProcess, spawn} from 'node:child_process'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {beforeAll, describe, expect, it} from 'vitest'
+
+import {api, BIN, copyFixture, must, relctl, ROOT, type Server, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
+
+const SCOPE = ['-p', 'term-app', '-e', 'staging']
+const FAST = ['--interval', '200ms', '--timeout', '60s']
+const ESC = '\u001B'
+const LOG_LINE = `colour\tcheck ${ESC}[2J${ESC}[31mred${ESC}[0m`
+const LOG_LINE_ESCAPED = 'colour\tcheck \\x1b[2J\\x1b[31mred\\x1b[0m'
+/** More than any plain progress of these short waits; the spinner bug wrote megabytes. */
+const OUTPUT_BOUND = 100 * 1024
+
+let server: Server
+let state: string
+
+beforeAll(async () => {
+  state = tempDir('relctl-e2e-state-')
+  server = await startServer({env: {RELCTL_TEST_STATE: state}})
+  await must(['project', 'apply', '-f', copyFixture('terminal').file])
+})
+
+/** A CLI run whose output is read while it runs, to signal it at the right moment. */
+interface Running {
+  child: ChildProcess
+  output(): string
+  exited: Promise<number | null>
+}
+
+function cliEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('RELCTL_') && key !== 'CI' && key !== 'DEBUG') env[key] = value
+  return {...env, NO_COLOR: '1', RELCTL_URL: server.url, RELCTL_TOKEN: server.token, RELCTL_CONFIG_DIR: server.configDir}
+}
+
+/** Collects a child's stdout and stderr as they come. */
+function watchOutput(child: ChildProcess): Running & {stdout(): string; stderr(): string} {
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
+  return {child, output: () => stdout + stderr, stdout: () => stdout, stderr: () => stderr, exited}
+}
+
+/** Starts `node bin/run.js ARGS` with CI unset, stdout and stderr piped. */
+function startCli(args: string[]) {
+  return watchOutput(spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']}))
+}
+
+/**
+ * Runs the CLI under a pseudo-terminal of 0 rows and 0 columns (util-linux `script`), CI unset, as some
+ * CI runners do; the CLI's pid is written to the returned file (the shell execs into it).
+ */
+function startInZeroPty(args: string[]) {
+  const pidFile = join(tempDir('relctl-e2e-pty-'), 'cli.pid')
+  const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
+  const command = `stty rows 0 cols 0; echo $$ > '${pidFile}'; exec ${quoted}`
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+  return {...watchOutput(child), pidFile}
+}
+
+/** Resolves with the exit code, or kills the process and fails when it does not exit within the bound. */
+async function exitWithin(running: Running, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)))
+  const result = await Promise.race([running.exited, bound])
+  clearTimeout(timer)
+  if (result === 'hung') {
+    running.child.kill('SIGKILL')
+    throw new Error(`the CLI did not exit within ${ms}ms; output so far (${running.output().length} chars):\n${running.output().slice(-2000)}`)
+  }
+  return result
+}
+
+async function slowRelease(version: string): Promise<number> {
+  await must(['app', 'set', 'app', '--version', version, ...SCOPE])
+  return Number((await must(['release', 'sync', 'app', ...SCOPE])).stdout.trim())
+}
+
+async function finish(id: number) {
+  writeFileSync(join(state, `open-${id}`), '')
+  await waitForRelease(id, ['succeeded'], {timeoutMs: 30_000})
+}
+
+describe('control characters from the server', () => {
+  it('app list, release show and release logs show them escaped; --raw and --json keep them', async () => {
+    const version = `1.1.0${ESC}[2J`
+    const comment = `ship it${ESC}]0;owned${ESC}\\ now\u009B31m`
+    await must(['app', 'set', 'app', '--version', version, ...SCOPE])
+    const sync = await must(['release', 'sync', 'app', ...SCOPE, '--comment', comment, '--wait', ...FAST])
+    expect(sync.stderr).not.toContain(ESC)
+
+    const list = await must(['app', 'list', ...SCOPE])
+    expect(list.stdout).toContain('1.1.0\\x1b[2J')
+    expect(list.stdout).not.toContain(ESC)
+    const listJson = await must(['app', 'list', ...SCOPE, '--json'])
+    expect(listJson.json().find((app: {name: string}) => app.name === 'app')).toMatchObject({desiredVersion: version, deployedVersion: version})
+
+    const [release] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
+    const show = await must(['release', 'show', String(release.id)])
+    expect(show.stdout).toContain('comment:    ship it\\x1b]0;owned\\x1b\\ now\\u009b31m')
+    expect(show.stdout).not.toMatch(/[\u001B\u009B]/)
+    expect((await must(['release', 'show', String(release.id), '--json'])).json().comment).toBe(comment)
+
+    const logs = await must(['release', 'logs', String(release.id)])
+    expect(logs.stdout).toContain(LOG_LINE_ESCAPED)
+    expect(logs.stdout).not.toContain(ESC)
+    expect(logs.stderr).not.toContain(ESC)
+    const raw = await must(['release', 'logs', String(release.id), '--raw'])
+    expect(raw.stdout).toContain(LOG_LINE)
+    const logsJson = await must(['release', 'logs', String(release.id), '--json'])
+    expect(logsJson.json().map((line: {line: string}) => line.line)).toContain(LOG_LINE)
+  })
+})
+
+describe('--json failures', () => {
+  it('stdout is one JSON value with exitCode 3; stderr has the error, the failed task and its last log line', async () => {
+    await must(['app', 'set', 'app', '--version', '2.0.0-bad', ...SCOPE])
+    const result = await relctl(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST, '--json'])
+    expect(result.code, String(result)).toBe(3)
+    expect(result.json()).toMatchObject({exitCode: 3, error: {code: 'release_failed'}})
+    expect(result.stderr).toMatch(/Error: Release \d+ failed/)
+    expect(result.stderr).toMatch(/Task app \(update 2\.0\.0-bad\) failed/)
+    expect(result.stderr).toContain('| last words of 2.0.0-bad')
+    await must(['app', 'set', 'app', '--version', '2.0.1', ...SCOPE])
+    await must(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST])
+  })
+})
+
+describe('a 0x0 pseudo-terminal', () => {
+  it('release sync --wait prints plain progress lines, bounded, and exits 0 when the release succeeds', async () => {
+    await must(['app', 'set', 'app', '--version', '3.0.0', ...SCOPE])
+    const running = startInZeroPty(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST])
+    const code = await exitWithin(running, 60_000)
+    const output = running.output()
+    expect(code, output).toBe(0)
+    expect(output.length).toBeLessThan(OUTPUT_BOUND)
+    expect(output).toMatch(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] app: /m)
+    expect(output).toMatch(/app\s+application\s+3\.0\.0\s+3\.0\.0\s+Synced\s+Healthy/)
+  })
+
+  it('SIGTERM while waiting on a long release exits 143 at once; the release goes on', async () => {
+    await must(['app', 'set', 'app', '--version', '4.0.0-slow', ...SCOPE])
+    const running = startInZeroPty(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST])
+    await waitFor(() => /release \d+ running/.test(running.output()) || /app: .*release \d+ running/.test(running.output()), {timeoutMs: 30_000, what: 'the wait to see the release run'})
+    const [release] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
+    expect(release.status).toBe('running')
+    process.kill(Number(readFileSync(running.pidFile, 'utf8')), 'SIGTERM')
+    const code = await exitWithin(running, 15_000)
+    const output = running.output()
+    expect(code, output).toBe(143)
+    expect(output).toContain('terminated (SIGTERM): stopped waiting; the release goes on on the control plane')
+    expect(output).toContain('wait again with: relctl release wait app -p term-app -e staging')
+    expect(output.length).toBeLessThan(OUTPUT_BOUND)
+    expect((await api(`/v1/releases/${release.id}`)).status).toBe('running')
+    await finish(release.id)
+  })
+})
+
+describe('interrupting a wait', () => {
+  it('SIGINT during release trigger --wait --json: exit 130, an error object on stdout, the way back on stderr', async () => {
+    await must(['app', 'set', 'app', '--version', '5.0.0-slow', ...SCOPE])
+    const running = startCli(['release', 'trigger', '--resources', 'app', ...SCOPE, '--wait', ...FAST, '--json'])
+    await waitFor(() => /release (\d+) running/.exec(running.stderr()), {timeoutMs: 30_000, what: 'the release to run'})
+    const id = Number(/release (\d+) running/.exec(running.stderr())?.[1])
+    running.child.kill('SIGINT')
+    const code = await exitWithin(running, 15_000)
+    expect(code, running.output()).toBe(130)
+    expect(JSON.parse(running.stdout())).toMatchObject({exitCode: 130, error: {code: 'interrupted', hint: `wait again with: relctl release logs ${id} --follow`}})
+    expect(running.stderr()).toContain('interrupted (SIGINT): stopped waiting; the release goes on')
+    expect((await api(`/v1/releases/${id}`)).status).toBe('running')
+    await finish(id)
+  })
+
+  it('SIGTERM during release logs --follow exits 143 and says how to follow again', async () => {
+    const id = await slowRelease('6.0.0-slow')
+    const running = startCli(['release', 'logs', String(id), '--follow'])
+    await waitFor(() => running.stdout().includes('colour'), {timeoutMs: 30_000, what: 'the first log line'})
+    running.child.kill('SIGTERM')
+    const code = await exitWithin(running, 15_000)
+    expect(code, running.output()).toBe(143)
+    expect(running.stderr()).toContain(`wait again with: relctl release logs ${id} --follow`)
+    await finish(id)
+  })
+})
+
+describe('a wait that cannot finish', () => {
+  const stuck = 'nothing is queued or running for never'
+  const remedy = 'relctl release wait never -p term-app -e staging --sync, or relctl release sync never -p term-app -e staging'
+
+  it('says at once that nothing is queued or running, and keeps waiting', async () => {
+    const running = startCli(['release', 'wait', 'never', ...SCOPE, ...FAST])
+    await waitFor(() => running.stderr().includes(stuck), {timeoutMs: 20_000, what: 'the note that nothing releases never'})
+    expect(running.stderr()).toContain(remedy)
+    expect(running.child.exitCode).toBeNull()
+    running.child.kill('SIGTERM')
+    expect(await exitWithin(running, 15_000)).toBe(143)
+    expect(running.stderr().split(stuck)).toHaveLength(2) // said once
+  })
+
+  it('the timeout message repeats the reason and the remedy', async () => {
+    const result = await relctl(['release', 'wait', 'never', ...SCOPE, '--interval', '200ms', '--timeout', '1s'])
+    expect(result.code, String(result)).toBe(4)
+    expect(result.stderr).toMatch(new RegExp(`Error: timed out after 1(\\.0)?s \\(${stuck}\\); current state:`))
+    expect(result.stderr).toContain(`Hint: To release it now: ${remedy}`)
+  })
+})
