@@ -89,7 +89,7 @@ describe('release wait', () => {
     expect(text.code, String(text)).toBe(4)
     expect(text.ms).toBeGreaterThanOrEqual(2000)
     expect(text.ms).toBeLessThan(10_000)
-    expect(text.stderr).toContain('timed out after 2.0s; current state:')
+    expect(text.stderr).toContain('timed out after 2.0s (nothing is queued or running for api, web); current state:')
     expect(text.stderr).toMatch(/^APP\s+KIND\s+DESIRED\s+DEPLOYED\s+SYNC\s+HEALTH\s+RELEASE$/m)
     expect(text.stderr).toMatch(/^api\s+application\s+1\.0\.0\s+-\s+OutOfSync\s+Missing/m)
     expect(text.stderr).toMatch(/^web\s+application\s+1\.0\.0\s+-\s+OutOfSync\s+Missing/m)

@@ -5,7 +5,7 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {api, BIN, copyFixture, must, relctl, ROOT, type Server, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
 
@@ -26,9 +26,17 @@ beforeAll(async () => {
   await must(['project', 'apply', '-f', copyFixture('terminal').file])
 })
 
+/** Every CLI this file starts by hand, killed after the file should a test fail before it ends. */
+const started: Running[] = []
+afterAll(() => {
+  for (const running of started) if (running.child.exitCode === null && running.child.signalCode === null) running.kill()
+})
+
 /** A CLI run whose output is read while it runs, to signal it at the right moment. */
 interface Running {
   child: ChildProcess
+  /** SIGKILL for a CLI that hangs */
+  kill(): void
   output(): string
   exited: Promise<number | null>
 }
@@ -40,18 +48,20 @@ function cliEnv(): NodeJS.ProcessEnv {
 }
 
 /** Collects a child's stdout and stderr as they come. */
-function watchOutput(child: ChildProcess): Running & {stdout(): string; stderr(): string} {
+function watchOutput(child: ChildProcess) {
   let stdout = ''
   let stderr = ''
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
-  return {child, output: () => stdout + stderr, stdout: () => stdout, stderr: () => stderr, exited}
+  return {child, kill: () => child.kill('SIGKILL'), output: () => stdout + stderr, stdout: () => stdout, stderr: () => stderr, exited}
 }
 
 /** Starts `node bin/run.js ARGS` with CI unset, stdout and stderr piped. */
 function startCli(args: string[]) {
-  return watchOutput(spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']}))
+  const running = watchOutput(spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']}))
+  started.push(running)
+  return running
 }
 
 /**
@@ -63,7 +73,19 @@ function startInZeroPty(args: string[]) {
   const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
   const command = `stty rows 0 cols 0; echo $$ > '${pidFile}'; exec ${quoted}`
   const child = spawn('script', ['-qfec', command, '/dev/null'], {cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']})
-  return {...watchOutput(child), pidFile}
+  const cliPid = () => Number(readFileSync(pidFile, 'utf8'))
+  const kill = () => {
+    // script does not pass SIGKILL on: end the CLI under it first.
+    try {
+      process.kill(cliPid(), 'SIGKILL')
+    } catch {
+      // not started or already gone
+    }
+    child.kill('SIGKILL')
+  }
+  const running = {...watchOutput(child), kill, cliPid}
+  started.push(running)
+  return running
 }
 
 /** Resolves with the exit code, or kills the process and fails when it does not exit within the bound. */
@@ -73,7 +95,7 @@ async function exitWithin(running: Running, ms: number): Promise<number | null> 
   const result = await Promise.race([running.exited, bound])
   clearTimeout(timer)
   if (result === 'hung') {
-    running.child.kill('SIGKILL')
+    running.kill()
     throw new Error(`the CLI did not exit within ${ms}ms; output so far (${running.output().length} chars):\n${running.output().slice(-2000)}`)
   }
   return result
@@ -90,32 +112,40 @@ async function finish(id: number) {
 }
 
 describe('control characters from the server', () => {
-  it('app list, release show and release logs show them escaped; --raw and --json keep them', async () => {
-    const version = `1.1.0${ESC}[2J`
-    const comment = `ship it${ESC}]0;owned${ESC}\\ now\u009B31m`
+  const version = `1.1.0${ESC}[2J`
+  const comment = `ship it${ESC}]0;owned${ESC}\\ now\u009B31m`
+  let id: number
+
+  beforeAll(async () => {
     await must(['app', 'set', 'app', '--version', version, ...SCOPE])
     const sync = await must(['release', 'sync', 'app', ...SCOPE, '--comment', comment, '--wait', ...FAST])
     expect(sync.stderr).not.toContain(ESC)
+    ;[{id}] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
+  }, 120_000)
 
+  it('app list shows a version holding an ESC sequence escaped; --json keeps it', async () => {
     const list = await must(['app', 'list', ...SCOPE])
     expect(list.stdout).toContain('1.1.0\\x1b[2J')
     expect(list.stdout).not.toContain(ESC)
     const listJson = await must(['app', 'list', ...SCOPE, '--json'])
     expect(listJson.json().find((app: {name: string}) => app.name === 'app')).toMatchObject({desiredVersion: version, deployedVersion: version})
+  })
 
-    const [release] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
-    const show = await must(['release', 'show', String(release.id)])
+  it('release show shows the comment escaped, C1 controls included; --json keeps it', async () => {
+    const show = await must(['release', 'show', String(id)])
     expect(show.stdout).toContain('comment:    ship it\\x1b]0;owned\\x1b\\ now\\u009b31m')
     expect(show.stdout).not.toMatch(/[\u001B\u009B]/)
-    expect((await must(['release', 'show', String(release.id), '--json'])).json().comment).toBe(comment)
+    expect((await must(['release', 'show', String(id), '--json'])).json().comment).toBe(comment)
+  })
 
-    const logs = await must(['release', 'logs', String(release.id)])
+  it('release logs keeps tabs and escapes the rest; --raw and --json keep the line as written', async () => {
+    const logs = await must(['release', 'logs', String(id)])
     expect(logs.stdout).toContain(LOG_LINE_ESCAPED)
     expect(logs.stdout).not.toContain(ESC)
     expect(logs.stderr).not.toContain(ESC)
-    const raw = await must(['release', 'logs', String(release.id), '--raw'])
+    const raw = await must(['release', 'logs', String(id), '--raw'])
     expect(raw.stdout).toContain(LOG_LINE)
-    const logsJson = await must(['release', 'logs', String(release.id), '--json'])
+    const logsJson = await must(['release', 'logs', String(id), '--json'])
     expect(logsJson.json().map((line: {line: string}) => line.line)).toContain(LOG_LINE)
   })
 })
@@ -152,7 +182,7 @@ describe('a 0x0 pseudo-terminal', () => {
     await waitFor(() => /release \d+ running/.test(running.output()) || /app: .*release \d+ running/.test(running.output()), {timeoutMs: 30_000, what: 'the wait to see the release run'})
     const [release] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
     expect(release.status).toBe('running')
-    process.kill(Number(readFileSync(running.pidFile, 'utf8')), 'SIGTERM')
+    process.kill(running.cliPid(), 'SIGTERM')
     const code = await exitWithin(running, 15_000)
     const output = running.output()
     expect(code, output).toBe(143)

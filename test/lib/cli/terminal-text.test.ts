@@ -1,0 +1,27 @@
+import {describe, expect, it} from 'vitest'
+
+import {printable, printableLines} from '../../../src/lib/cli/terminal-text.js'
+
+describe('printable', () => {
+  it('shows C0 controls, DEL and C1 controls as visible escapes', () => {
+    expect(printable('1.0\u001B[2J')).toBe('1.0\\x1b[2J')
+    expect(printable('a\u0007b\u007Fc\u0000')).toBe('a\\x07b\\x7fc\\x00')
+    expect(printable('csi\u009B31m next\u0085')).toBe('csi\\u009b31m next\\u0085')
+    expect(printable('one\ttwo\nthree\rfour')).toBe('one\\ttwo\\nthree\\rfour')
+  })
+
+  it('leaves printable text alone, non-ASCII letters included', () => {
+    expect(printable('Grüße 1.4.2-rc.1 ✓ 日本')).toBe('Grüße 1.4.2-rc.1 ✓ 日本')
+  })
+})
+
+describe('printableLines', () => {
+  it('keeps tabs and newlines and escapes every other control character', () => {
+    expect(printableLines('col\tcol\n\u001B[31mred\u001B[0m\r')).toBe('col\tcol\n\\x1b[31mred\\x1b[0m\\r')
+  })
+
+  it('is idempotent: escaped text stays as it is', () => {
+    const once = printableLines('x\u001B]0;title\u0007')
+    expect(printableLines(once)).toBe(once)
+  })
+})
