@@ -93,7 +93,7 @@ describe('release wait', () => {
     expect(text.stderr).toMatch(/^APP\s+KIND\s+DESIRED\s+DEPLOYED\s+SYNC\s+HEALTH\s+RELEASE$/m)
     expect(text.stderr).toMatch(/^api\s+application\s+1\.0\.0\s+-\s+OutOfSync\s+Missing/m)
     expect(text.stderr).toMatch(/^web\s+application\s+1\.0\.0\s+-\s+OutOfSync\s+Missing/m)
-    expect(text.stderr).toContain('Hint: wait longer with --timeout')
+    expect(text.stderr).toContain('Hint: To release them now: relctl release wait api,web -p sim-app -e prod --sync, or relctl release sync api,web -p sim-app -e prod')
     const body = expectJsonError(json, 4, 'timeout')
     expect(body.error.message).toContain('timed out after 2.0s')
     expect(body.apps).toMatchObject([{name: 'api', sync: 'OutOfSync', health: 'Missing'}])
