@@ -65,13 +65,13 @@ function startCli(args: string[]) {
 }
 
 /**
- * Runs the CLI under a pseudo-terminal of 0 rows and 0 columns (util-linux `script`), CI unset, as some
- * CI runners do; the CLI's pid is written to the returned file (the shell execs into it).
+ * Runs the CLI under a pseudo-terminal (util-linux `script`) of the given size, by default 0 rows and 0
+ * columns as some CI runners make, with CI unset; the shell writes its pid to a file and execs the CLI.
  */
-function startInZeroPty(args: string[]) {
+function startInPty(args: string[], size = {rows: 0, cols: 0}) {
   const pidFile = join(tempDir('relctl-e2e-pty-'), 'cli.pid')
   const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
-  const command = `stty rows 0 cols 0; echo $$ > '${pidFile}'; exec ${quoted}`
+  const command = `stty rows ${size.rows} cols ${size.cols}; echo $$ > '${pidFile}'; exec ${quoted}`
   const child = spawn('script', ['-qfec', command, '/dev/null'], {cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']})
   const cliPid = () => Number(readFileSync(pidFile, 'utf8'))
   const kill = () => {
@@ -167,18 +167,19 @@ describe('--json failures', () => {
 describe('a 0x0 pseudo-terminal', () => {
   it('release sync --wait prints plain progress lines, bounded, and exits 0 when the release succeeds', async () => {
     await must(['app', 'set', 'app', '--version', '3.0.0', ...SCOPE])
-    const running = startInZeroPty(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST])
+    const running = startInPty(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST])
     const code = await exitWithin(running, 60_000)
     const output = running.output()
     expect(code, output).toBe(0)
     expect(output.length).toBeLessThan(OUTPUT_BOUND)
+    expect(output).not.toContain(`${ESC}[?25l`) // no spinner
     expect(output).toMatch(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] app: /m)
     expect(output).toMatch(/app\s+application\s+3\.0\.0\s+3\.0\.0\s+Synced\s+Healthy/)
   })
 
   it('SIGTERM while waiting on a long release exits 143 at once; the release goes on', async () => {
     await must(['app', 'set', 'app', '--version', '4.0.0-slow', ...SCOPE])
-    const running = startInZeroPty(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST])
+    const running = startInPty(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST])
     await waitFor(() => /release \d+ running/.test(running.output()) || /app: .*release \d+ running/.test(running.output()), {timeoutMs: 30_000, what: 'the wait to see the release run'})
     const [release] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
     expect(release.status).toBe('running')
@@ -195,6 +196,22 @@ describe('a 0x0 pseudo-terminal', () => {
 })
 
 describe('interrupting a wait', () => {
+  it('SIGINT on an 80x24 terminal stops the spinner and exits 130; the release goes on', async () => {
+    await must(['app', 'set', 'app', '--version', '4.1.0-slow', ...SCOPE])
+    const running = startInPty(['release', 'sync', 'app', ...SCOPE, '--wait', ...FAST], {rows: 24, cols: 80})
+    await waitFor(() => /app: .*release \d+ running/.test(running.output()), {timeoutMs: 30_000, what: 'the wait to see the release run'})
+    const [release] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
+    process.kill(running.cliPid(), 'SIGINT')
+    const code = await exitWithin(running, 15_000)
+    const output = running.output()
+    expect(code, output).toBe(130)
+    expect(output).toContain(`${ESC}[?25l`) // the spinner ran: it hides the cursor
+    expect(output).toContain('interrupted (SIGINT): stopped waiting; the release goes on on the control plane')
+    expect(output).toContain('wait again with: relctl release wait app -p term-app -e staging')
+    expect((await api(`/v1/releases/${release.id}`)).status).toBe('running')
+    await finish(release.id)
+  })
+
   it('SIGINT during release trigger --wait --json: exit 130, an error object on stdout, the way back on stderr', async () => {
     await must(['app', 'set', 'app', '--version', '5.0.0-slow', ...SCOPE])
     const running = startCli(['release', 'trigger', '--resources', 'app', ...SCOPE, '--wait', ...FAST, '--json'])
