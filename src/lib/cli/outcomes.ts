@@ -159,7 +159,7 @@ export async function watchApps(
       onChange: (text) => progress.event(text),
       onStatus: (text) => progress.status(text),
     })
-    const resume = `relctl release wait ${options.apps.join(',')} -p ${options.project} -e ${options.environment}`
+    const resume = `relctl release wait ${options.apps.join(',')} -p ${options.project} -e ${options.environment}${options.sync ? ' --sync' : ''}`
     const outcome = await untilInterrupted(waiting, resume, () => progress.stop())
     progress.stop()
     return await settleWait(client, outcome, formatDuration(flags.timeout), options)
