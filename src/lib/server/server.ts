@@ -6,6 +6,7 @@ import {join} from 'node:path'
 
 import {type DestinationStream, pino} from 'pino'
 
+import {deploySupervisor} from './drivers/supervisor-client.js'
 import {Engine} from './engine/engine.js'
 import {buildHttpServer} from './http/app.js'
 import {openSqliteStore} from './store/sqlite.js'
@@ -82,10 +83,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const engine = new Engine({store, log: logger})
     const http = await buildHttpServer({engine, token, version: options.version, database: 'sqlite', logger})
     try {
+      // Before recovery admits anything: a previous control plane's deploys must be gone first.
+      await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid')})
       await engine.start()
       await http.listen({host: options.host, port: options.port})
     } catch (error) {
       await http.close()
+      await deploySupervisor.close()
       await store.close()
       throw error
     }
@@ -104,6 +108,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
           logger.info({graceMs: options.shutdownGraceMs}, 'shutting down: no new releases start')
           await engine.shutdown(options.shutdownGraceMs)
           await http.close()
+          await deploySupervisor.close()
           await store.close()
           releaseDataDir()
           logger.info('stopped')
