@@ -45,6 +45,9 @@ export default class ReleaseLogs extends ApiCommand<typeof ReleaseLogs> {
     let after = 0
     for (;;) {
       const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...(task && {resource: task}), ...(target && {target})})
+      if (after === 0 && page.logsDeletedAt) {
+        this.note(`the log lines of release ${this.args.id} were deleted on ${page.logsDeletedAt}: it ended longer ago than the control plane's log retention (server start --log-retention); the release record is kept`)
+      }
       for (const line of page.lines) {
         if (this.jsonEnabled()) collected.push(line)
         else this.print(logLine(line, {withResource: !task, withTarget: !target}))

@@ -3,9 +3,7 @@
 // TAIL_LINES are kept, with one line that says how much was left out. Memory stays bounded whatever
 // a deploy prints: one line buffer per stream and the tail ring, never the whole output.
 
-export const MAX_LINE_BYTES = 16 * 1024
-export const HEAD_LINES = 5000
-export const TAIL_LINES = 1000
+import {HEAD_LINES, MAX_LINE_BYTES, TAIL_LINES} from '../../api/log-limits.js'
 
 export type OutputStream = 'stdout' | 'stderr'
 

@@ -533,6 +533,7 @@ export class Engine {
       lines: lines.map(({releaseId: _releaseId, ...line}) => line),
       next: lines.length > 0 ? lines[lines.length - 1].id : after,
       releaseStatus: release.status,
+      logsDeletedAt: await this.store.logsDeletedAt(id),
     }
   }
 

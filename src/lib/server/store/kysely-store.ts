@@ -460,6 +460,23 @@ export class KyselyStore implements Store {
     }))
   }
 
+  async logsDeletedAt(releaseId: number): Promise<string | null> {
+    const row = await this.db.selectFrom('releases').select('logs_deleted_at').where('id', '=', releaseId).executeTakeFirst()
+    return row?.logs_deleted_at ?? null
+  }
+
+  async deleteLogsEndedBefore(cutoff: string, at: string, limit: number): Promise<number[]> {
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db
+      const rows = await db.selectFrom('releases').select('id').where('finished_at', '<', cutoff).where('logs_deleted_at', 'is', null).orderBy('finished_at').limit(limit).execute()
+      const ids = rows.map((row) => Number(row.id))
+      if (ids.length === 0) return ids
+      await db.deleteFrom('task_logs').where('release_id', 'in', ids).execute()
+      await db.updateTable('releases').set({logs_deleted_at: at}).where('id', 'in', ids).execute()
+      return ids
+    })
+  }
+
   async appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]> {
     const rows = await this.db
       .selectFrom('tasks')
