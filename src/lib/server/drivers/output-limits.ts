@@ -98,7 +98,7 @@ export class TaskOutput {
     if (this.droppedLines > 0) {
       now.push({
         stream: 'system',
-        line: `… ${this.droppedLines} lines (${formatBytes(this.droppedBytes)}) not kept: a task's log keeps its first ${this.limits.headLines} and last ${this.limits.tailLines} lines …`,
+        line: `… ${this.droppedLines} line${this.droppedLines === 1 ? '' : 's'} (${formatBytes(this.droppedBytes)}) not kept: a task's log keeps its first ${this.limits.headLines} and last ${this.limits.tailLines} lines …`,
       })
     }
     now.push(...this.tail.slice(this.tailStart), ...this.tail.slice(0, this.tailStart))

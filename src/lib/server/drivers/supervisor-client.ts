@@ -46,6 +46,7 @@ export class DeploySupervisor {
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   private pidFile: string | null = null
+  private closing = false
 
   /**
    * Starts the supervisor for a control plane whose data dir keeps its pid. A supervisor left by a
@@ -83,8 +84,10 @@ export class DeploySupervisor {
     if (!child) return
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     child.ref() // an idle supervisor is unref'd; this wait must keep the process alive
+    this.closing = true
     if (child.connected) child.disconnect()
     await exited
+    this.closing = false
   }
 
   private ensureChild(): ChildProcess {
@@ -124,10 +127,13 @@ export class DeploySupervisor {
     this.child = null
     if (this.pidFile) rmSync(this.pidFile, {force: true})
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
+    const error = this.closing
+      ? 'the control plane is shutting down: the deploy supervisor stopped this command\'s processes'
+      : `the deploy supervisor (pid ${child.pid}) ${how}; relctl stopped this command's processes`
     for (const [id, pending] of this.pending) {
       this.pending.delete(id)
       if (pending.pid !== undefined) killGroup(pending.pid)
-      pending.resolve({code: null, signal: null, error: `the deploy supervisor (pid ${child.pid}) ${how}; relctl stopped this command's processes`})
+      pending.resolve({code: null, signal: null, error})
     }
   }
 
