@@ -93,7 +93,8 @@ export class DeploySupervisor {
   private ensureChild(): ChildProcess {
     if (this.child) return this.child
     // Its own process group: a Ctrl+C meant for the control plane must not kill the deploys' keeper.
-    const child = fork(supervisorScript(), [], {detached: true, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+    // No stdout: that is the control plane's (server start --json); its stderr is for a crash report.
+    const child = fork(supervisorScript(), [], {detached: true, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc']})
     this.child = child
     if (this.pidFile && child.pid !== undefined) writeFileSync(this.pidFile, String(child.pid))
     child.on('message', (message: FromSupervisor) => this.receive(message))
