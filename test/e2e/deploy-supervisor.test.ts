@@ -53,6 +53,32 @@ describe('deploy processes and the control plane', () => {
     await second.stop()
   })
 
+  it('the next start waits until the old supervisor has stopped the old deploy', async () => {
+    const state = tempDir('relctl-e2e-state-')
+    const dataDir = tempDir('relctl-e2e-data-')
+    const first = await startServer({dataDir, env: {RELCTL_TEST_STATE: state}})
+    await must(['project', 'apply', '-f', copyFixture('slow').file])
+    const old = Number((await must(['release', 'trigger', '--resources', 'bg', ...SCOPE])).stdout.trim())
+    const sleepPid = await backgroundSleep(state, old)
+    // A supervisor held stopped (SIGSTOP) cannot stop its deploys yet: the old deploy goes on.
+    const supervisorPid = Number(readFileSync(join(dataDir, 'supervisor.pid'), 'utf8'))
+    killGroupAfterAll(supervisorPid)
+    process.kill(supervisorPid, 'SIGSTOP')
+    await first.stop('SIGKILL')
+
+    let stderr = ''
+    const starting = startServer({dataDir, env: {RELCTL_TEST_STATE: state}, onStderr: (chunk) => (stderr += chunk)})
+    await waitFor(() => stderr.includes('waiting for the deploy supervisor of the previous control plane'), {what: 'the new control plane to wait for the old supervisor'})
+    expect(isAlive(sleepPid)).toBe(true)
+    process.kill(supervisorPid, 'SIGCONT')
+    const second = await starting
+    // Listening means recovery ran, and that happens only once the old deploy is gone.
+    expect(isAlive(sleepPid)).toBe(false)
+    expect(isAlive(supervisorPid)).toBe(false)
+    expect((await api(`/v1/releases/${old}`)).status).toBe('failed')
+    await second.stop()
+  })
+
   it('log retention: the lines of a release past --log-retention are deleted, and release logs says so', async () => {
     await startServer({args: ['--log-retention', '1s']})
     await must(['project', 'apply', '-f', copyFixture('slow').file])

@@ -88,7 +88,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const http = await buildHttpServer({engine, token, version: options.version, database: 'sqlite', logger})
     try {
       // Before recovery admits anything: a previous control plane's deploys must be gone first.
-      await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid')})
+      await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid'), log: logger})
       await engine.start()
       retention.start()
       await http.listen({host: options.host, port: options.port})

@@ -53,9 +53,9 @@ export class DeploySupervisor {
    * previous control plane on that data dir is still stopping the deploys it held: wait until it has
    * exited, so that no new deploy of a resource overlaps an old one.
    */
-  async start(options: {pidFile: string}): Promise<void> {
+  async start(options: {pidFile: string; log: {warn(object: object, message?: string): void}}): Promise<void> {
     this.pidFile = options.pidFile
-    await waitForPreviousSupervisor(options.pidFile)
+    await waitForPreviousSupervisor(options.pidFile, (pid) => options.log.warn({pid}, 'waiting for the deploy supervisor of the previous control plane to stop its deploys'))
     this.ensureChild()
   }
 
@@ -170,7 +170,7 @@ function isSupervisor(pid: number): boolean {
   }
 }
 
-async function waitForPreviousSupervisor(pidFile: string): Promise<void> {
+async function waitForPreviousSupervisor(pidFile: string, onWait: (pid: number) => void): Promise<void> {
   let pid: number
   try {
     pid = Number(readFileSync(pidFile, 'utf8'))
@@ -178,6 +178,7 @@ async function waitForPreviousSupervisor(pidFile: string): Promise<void> {
     return
   }
   const deadline = Date.now() + PREVIOUS_SUPERVISOR_WAIT_MS
+  if (pid > 0 && isSupervisor(pid)) onWait(pid)
   while (pid > 0 && isSupervisor(pid)) {
     if (Date.now() > deadline) {
       throw new Error(`the deploy supervisor of a previous control plane (pid ${pid}) is still stopping its deploys; wait for it to exit or kill its process groups, then start again`)

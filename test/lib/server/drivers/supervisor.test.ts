@@ -33,7 +33,7 @@ async function started() {
   const supervisor = new DeploySupervisor()
   supervisors.push(supervisor)
   const pidFile = join(dir, 'supervisor.pid')
-  await supervisor.start({pidFile})
+  await supervisor.start({pidFile, log: {warn() {}}})
   return {dir, supervisor, supervisorPid: () => Number(readFileSync(pidFile, 'utf8'))}
 }
 
