@@ -60,7 +60,12 @@ export class DeploySupervisor {
   }
 
   run(spec: CommandSpec, onLine: (line: OutputLine) => void): RunningCommand {
-    const child = this.ensureChild()
+    let child: ChildProcess
+    try {
+      child = this.ensureChild()
+    } catch (error) {
+      return {pid: () => undefined, stop() {}, exited: Promise.resolve({code: null, signal: null, error: (error as Error).message})}
+    }
     const id = this.nextId++
     let pending!: Pending
     const exited = new Promise<CommandExit>((resolve) => {
@@ -92,9 +97,11 @@ export class DeploySupervisor {
 
   private ensureChild(): ChildProcess {
     if (this.child) return this.child
+    const script = supervisorScript()
+    if (!existsSync(script)) throw new Error(`the deploy supervisor's script ${script} is missing; build relctl (npm run build)`)
     // Its own process group: a Ctrl+C meant for the control plane must not kill the deploys' keeper.
     // No stdout: that is the control plane's (server start --json); its stderr is for a crash report.
-    const child = fork(supervisorScript(), [], {detached: true, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc']})
+    const child = fork(script, [], {detached: true, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc']})
     this.child = child
     if (this.pidFile && child.pid !== undefined) writeFileSync(this.pidFile, String(child.pid))
     child.on('message', (message: FromSupervisor) => this.receive(message))
