@@ -89,6 +89,8 @@ export interface StartOptions {
   args?: string[]
   /** the server's RELCTL_CONFIG_DIR; default: a new temp dir */
   configDir?: string
+  /** sees the server's stderr as it comes, before the server listens too */
+  onStderr?: (chunk: string) => void
 }
 
 export interface Server {
@@ -130,6 +132,7 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (chunk: string) => {
     stderr += chunk
+    options.onStderr?.(chunk)
   })
   const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolveExit) => {
     child.once('exit', (code, signal) => resolveExit({code, signal}))

@@ -66,6 +66,9 @@ Ctrl-C or SIGTERM stops following (exit 130 or 143); the release goes on.`
     let after = 0
     for (;;) {
       const page = await client.releaseLogs(this.args.id, {after, limit: PAGE, ...filter})
+      if (after === 0 && page.logsDeletedAt) {
+        this.note(`the log lines of release ${this.args.id} were deleted on ${page.logsDeletedAt}: it ended longer ago than the control plane's log retention (server start --log-retention); the release record is kept`)
+      }
       for (const line of page.lines) show(line)
       after = page.next
       if (page.lines.length === PAGE) continue

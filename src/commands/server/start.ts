@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {DEFAULT_LOG_RETENTION, DEFAULT_LOG_RETENTION_MS, HEAD_LINES, MAX_LINE_BYTES, TAIL_LINES} from '../../lib/api/log-limits.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {durationFlag} from '../../lib/cli/flags.js'
 import {CliError} from '../../lib/client/errors.js'
@@ -18,13 +19,16 @@ export default class ServerStart extends BaseCommand<typeof ServerStart> {
 
   static description = `Binds 127.0.0.1 by default. Every route but /healthz needs the bearer token: pass --token (or RELCTL_SERVER_TOKEN), or let the first start generate one and keep it in the data dir. The token is printed, and written to the CLI's default profile when that has none, so the next relctl command on this machine just works.
 
-On SIGINT or SIGTERM the control plane stops admitting releases, lets running ones finish for --shutdown-grace, then stops them and records them as interrupted. Queued releases stay queued and run after the next start.
+On SIGINT or SIGTERM the control plane stops admitting releases, lets running ones finish for --shutdown-grace, then stops them and records them as interrupted. Queued releases stay queued and run after the next start. Deploys run under one supervisor process: if the control plane dies, even by SIGKILL, the supervisor stops them, and the next start records them as interrupted.
+
+Task logs: a line longer than ${MAX_LINE_BYTES / 1024} KiB is cut, a task keeps its first ${HEAD_LINES} and last ${TAIL_LINES} lines, and the lines of releases that ended longer ago than --log-retention (default ${DEFAULT_LOG_RETENTION}) are deleted by a cleanup that runs every half retention (at most hourly).
 
 With --json, one JSON line with url, token and dataDir is printed once the server listens.`
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 8080 --data-dir ./relctl-data',
+    '<%= config.bin %> <%= command.id %> --log-retention 90d',
     'RELCTL_SERVER_TOKEN=s3cret <%= config.bin %> <%= command.id %> --host 0.0.0.0 --port 7420 --json',
   ]
 
@@ -34,6 +38,12 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
     'data-dir': Flags.string({summary: 'Folder for the database and token.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
     token: Flags.string({summary: 'Bearer token clients must send.', env: 'RELCTL_SERVER_TOKEN'}),
     'shutdown-grace': durationFlag({summary: 'How long running releases may finish after SIGINT/SIGTERM.', default: 30_000, defaultHelp: async () => '30s'}),
+    'log-retention': durationFlag({
+      summary: 'Delete the task log lines of releases that ended longer ago than this (the release records stay).',
+      env: 'RELCTL_LOG_RETENTION',
+      default: DEFAULT_LOG_RETENTION_MS,
+      defaultHelp: async () => DEFAULT_LOG_RETENTION,
+    }),
     'log-level': Flags.option({options: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'info', summary: 'Server log level (logs go to stderr).'})(),
   }
 
@@ -50,6 +60,7 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
         token: this.flags.token,
         version: this.config.version,
         shutdownGraceMs: this.flags['shutdown-grace'],
+        logRetentionMs: this.flags['log-retention'],
         logLevel: this.flags['log-level'],
         logStream: process.stderr,
       })

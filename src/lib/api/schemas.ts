@@ -309,7 +309,13 @@ export const LogLine = Type.Object({
   at: Type.String(),
 })
 
-export const LogsResponse = Type.Object({lines: Type.Array(LogLine), next: Type.Integer(), releaseStatus: literals(RELEASE_STATUSES)})
+export const LogsResponse = Type.Object({
+  lines: Type.Array(LogLine),
+  next: Type.Integer(),
+  releaseStatus: literals(RELEASE_STATUSES),
+  /** when the log retention deleted this release's lines; null while they are kept */
+  logsDeletedAt: NullableString,
+})
 
 const settingSource = literals(SETTING_SOURCES)
 

@@ -6,7 +6,9 @@ import {join} from 'node:path'
 
 import {type DestinationStream, pino} from 'pino'
 
+import {deploySupervisor} from './drivers/supervisor-client.js'
 import {Engine} from './engine/engine.js'
+import {LogRetention} from './engine/log-retention.js'
 import {buildHttpServer} from './http/app.js'
 import {openSqliteStore} from './store/sqlite.js'
 
@@ -17,6 +19,8 @@ export interface ControlPlaneOptions {
   token?: string
   version: string
   shutdownGraceMs: number
+  /** log lines of releases that ended longer ago than this are deleted */
+  logRetentionMs: number
   logLevel: string
   logStream: NodeJS.WritableStream
 }
@@ -80,12 +84,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const logger = pino({level: options.logLevel}, options.logStream as DestinationStream)
     const store = await openSqliteStore(databaseFile)
     const engine = new Engine({store, log: logger})
+    const retention = new LogRetention({store, retentionMs: options.logRetentionMs, log: logger})
     const http = await buildHttpServer({engine, token, version: options.version, database: 'sqlite', logger})
     try {
+      // Before recovery admits anything: a previous control plane's deploys must be gone first.
+      await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid'), log: logger})
       await engine.start()
+      retention.start()
       await http.listen({host: options.host, port: options.port})
     } catch (error) {
       await http.close()
+      await retention.stop()
+      await deploySupervisor.close()
       await store.close()
       throw error
     }
@@ -104,6 +114,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
           logger.info({graceMs: options.shutdownGraceMs}, 'shutting down: no new releases start')
           await engine.shutdown(options.shutdownGraceMs)
           await http.close()
+          await retention.stop()
+          await deploySupervisor.close()
           await store.close()
           releaseDataDir()
           logger.info('stopped')

@@ -1,13 +1,10 @@
 // The exec driver: runs the resource's shell command with /bin/sh -c in the blueprint's folder, passing
-// the task in RELCTL_* environment variables (never pasted into the command). The child leads its own
-// process group so that a cancel or a timeout stops everything it started.
-import {spawn} from 'node:child_process'
-import {createInterface} from 'node:readline'
-
+// the task in RELCTL_* environment variables (never pasted into the command). Every command runs
+// through the deploy supervisor (supervisor.ts), which gives it its own process group, so that a cancel
+// or a timeout stops everything it started, and nothing it started outlives the control plane.
 import {formatDuration} from '../../api/duration.js'
 import {type Driver, type DriverResult, succeeded, type TaskContext} from './driver.js'
-
-const KILL_GRACE_MS = 5000
+import {deploySupervisor} from './supervisor-client.js'
 
 export function taskEnvironment(ctx: TaskContext): Record<string, string> {
   return {
@@ -23,58 +20,27 @@ export function taskEnvironment(ctx: TaskContext): Record<string, string> {
   }
 }
 
-export function runCommand(command: string, ctx: TaskContext, timeoutMs: number): Promise<DriverResult> {
-  return new Promise((resolve) => {
-    if (ctx.signal.aborted) {
-      resolve({ok: false, exitCode: null, error: 'cancelled before it started'})
-      return
-    }
-    const child = spawn('/bin/sh', ['-c', command], {
-      cwd: ctx.baseDir,
-      env: {...process.env, ...taskEnvironment(ctx)},
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stoppedBecause: string | null = null
-    let killTimer: NodeJS.Timeout | undefined
-    const stopGroup = (why: string) => {
-      if (stoppedBecause || child.pid === undefined) return
-      stoppedBecause = why
-      ctx.log('system', `${why}: stopping process group ${child.pid}`)
-      signalGroup(child.pid, 'SIGTERM')
-      killTimer = setTimeout(() => signalGroup(child.pid as number, 'SIGKILL'), KILL_GRACE_MS)
-      killTimer.unref()
-    }
-    const timeout = setTimeout(() => stopGroup(`timed out after ${formatDuration(timeoutMs)}`), timeoutMs)
-    const onAbort = () => stopGroup(String(ctx.signal.reason ?? 'cancelled'))
-    ctx.signal.addEventListener('abort', onAbort, {once: true})
-
-    createInterface({input: child.stdout}).on('line', (line) => ctx.log('stdout', line))
-    createInterface({input: child.stderr}).on('line', (line) => ctx.log('stderr', line))
-
-    const finish = (result: DriverResult) => {
-      clearTimeout(timeout)
-      ctx.signal.removeEventListener('abort', onAbort)
-      // The shell is gone; make sure nothing it left behind in its group outlives the task.
-      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL')
-      if (killTimer) clearTimeout(killTimer)
-      resolve(result)
-    }
-    child.on('error', (error) => finish({ok: false, exitCode: null, error: `could not start /bin/sh: ${error.message}`}))
-    child.on('close', (code, signal) => {
-      if (stoppedBecause) finish({ok: false, exitCode: code, error: stoppedBecause})
-      else if (code === 0) finish(succeeded)
-      else finish({ok: false, exitCode: code, error: code === null ? `killed by ${signal}` : `exited with code ${code}`})
-    })
-  })
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // the group has already exited
+export async function runCommand(command: string, ctx: TaskContext, timeoutMs: number): Promise<DriverResult> {
+  if (ctx.signal.aborted) return {ok: false, exitCode: null, error: 'cancelled before it started'}
+  const running = deploySupervisor.run({command, cwd: ctx.baseDir, env: {...process.env, ...taskEnvironment(ctx)}}, (line) => ctx.log(line.stream, line.line))
+  let stoppedBecause: string | null = null
+  const stop = (why: string) => {
+    if (stoppedBecause) return
+    stoppedBecause = why
+    const pid = running.pid()
+    ctx.log('system', `${why}: stopping ${pid === undefined ? 'its process group' : `process group ${pid}`}`)
+    running.stop()
   }
+  const timeout = setTimeout(() => stop(`timed out after ${formatDuration(timeoutMs)}`), timeoutMs)
+  const onAbort = () => stop(String(ctx.signal.reason ?? 'cancelled'))
+  ctx.signal.addEventListener('abort', onAbort, {once: true})
+  const {code, signal, error} = await running.exited
+  clearTimeout(timeout)
+  ctx.signal.removeEventListener('abort', onAbort)
+  if (error !== undefined) return {ok: false, exitCode: null, error}
+  if (stoppedBecause) return {ok: false, exitCode: code, error: stoppedBecause}
+  if (code === 0) return succeeded
+  return {ok: false, exitCode: code, error: code === null ? `killed by ${signal}` : `exited with code ${code}`}
 }
 
 export const execDriver: Driver = {

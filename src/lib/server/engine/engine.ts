@@ -32,6 +32,7 @@ import {applyBlueprint} from './apply.js'
 import {lockSetFor, sharedResources, touches} from './locks.js'
 import {describeOrder, graphOf, type PlannedTask, planRelease} from './planner.js'
 import {LogWriter} from './log-writer.js'
+import {recoverInterrupted} from './recovery.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
 import {compileRule, dueRuns, nextRunAfter} from './schedule-rules.js'
 import {ScheduleTimer} from './schedule-timer.js'
@@ -106,21 +107,7 @@ export class Engine {
   }
 
   private async recoverInterrupted(release: ReleaseRecord) {
-    const now = this.now()
-    await this.store.transaction(async (tx) => {
-      for (const task of await tx.listTasks(release.id)) {
-        if (task.status === 'running') {
-          await tx.updateTask(task.id, {status: 'interrupted', finishedAt: now, error: 'the control plane stopped while this task ran'})
-          if (task.resource) await tx.updateApp(release.project, release.environment, task.resource, {health: 'Unknown'}, now)
-        } else if (task.status === 'pending') {
-          await tx.updateTask(task.id, {status: 'cancelled', finishedAt: now, error: 'not started: the control plane stopped'})
-        }
-      }
-      await tx.transitionRelease(release.id, ['running'], 'failed', {
-        finishedAt: now,
-        error: 'interrupted: the control plane stopped while it ran; trigger it again',
-      })
-    })
+    await recoverInterrupted(this.store, release, this.now())
     this.log.warn({releaseId: release.id}, 'release was running when the control plane stopped; recorded as interrupted')
   }
 
@@ -546,6 +533,7 @@ export class Engine {
       lines: lines.map(({releaseId: _releaseId, ...line}) => line),
       next: lines.length > 0 ? lines[lines.length - 1].id : after,
       releaseStatus: release.status,
+      logsDeletedAt: await this.store.logsDeletedAt(id),
     }
   }
 

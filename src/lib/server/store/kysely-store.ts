@@ -21,6 +21,7 @@ import type {
   Store,
   TaskRecord,
 } from './store.js'
+import * as logs from './log-queries.js'
 import type {Database, PausesTable, ReleasesTable, SchedulesTable, SettingsTable, TasksTable} from './tables.js'
 
 const bit = (value: boolean) => (value ? 1 : 0)
@@ -435,29 +436,20 @@ export class KyselyStore implements Store {
       .execute()
   }
 
-  async appendLogs(lines: NewLogLine[]): Promise<void> {
-    if (lines.length === 0) return
-    await this.db
-      .insertInto('task_logs')
-      .values(lines.map((line) => ({release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at})))
-      .execute()
+  appendLogs(lines: NewLogLine[]): Promise<void> {
+    return logs.appendLogs(this.db, lines)
   }
 
-  async readLogs(releaseId: number, afterId: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<StoredLogLine[]> {
-    let query = this.db.selectFrom('task_logs').selectAll().where('release_id', '=', releaseId).where('id', '>', afterId)
-    if (filter.resource) query = query.where('resource', '=', filter.resource)
-    if (filter.target) query = query.where('target', '=', filter.target)
-    const rows = await query.orderBy('id').limit(limit).execute()
-    return rows.map((row) => ({
-      id: Number(row.id),
-      releaseId: Number(row.release_id),
-      taskId: row.task_id === null ? null : Number(row.task_id),
-      resource: row.resource,
-      target: row.target,
-      stream: row.stream as StoredLogLine['stream'],
-      line: row.line,
-      at: row.at,
-    }))
+  readLogs(releaseId: number, afterId: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<StoredLogLine[]> {
+    return logs.readLogs(this.db, releaseId, afterId, limit, filter)
+  }
+
+  logsDeletedAt(releaseId: number): Promise<string | null> {
+    return logs.logsDeletedAt(this.db, releaseId)
+  }
+
+  deleteLogsEndedBefore(cutoff: string, at: string, limit: number): Promise<number[]> {
+    return this.transaction((tx) => logs.deleteLogsEndedBefore((tx as KyselyStore).db, cutoff, at, limit))
   }
 
   async appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]> {

@@ -203,6 +203,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('apps').dropColumn('drift').execute()
       },
     },
+    '0005_log_retention': {
+      async up(db: Db) {
+        // When the retention cleanup deleted a release's log lines; the release record stays.
+        await db.schema.alterTable('releases').addColumn('logs_deleted_at', 'text').execute()
+        await db.schema.createIndex('releases_finished').on('releases').column('finished_at').execute()
+      },
+      async down(db: Db) {
+        await db.schema.dropIndex('releases_finished').execute()
+        await db.schema.alterTable('releases').dropColumn('logs_deleted_at').execute()
+      },
+    },
   }
 }
 

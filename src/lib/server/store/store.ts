@@ -152,6 +152,10 @@ export interface Store {
 
   appendLogs(lines: NewLogLine[]): Promise<void>
   readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string; target?: string}): Promise<StoredLogLine[]>
+  /** When the retention cleanup deleted the release's log lines; null while they are kept. */
+  logsDeletedAt(releaseId: number): Promise<string | null>
+  /** Deletes the log lines of up to `limit` releases that ended before the cutoff, noting when; returns their ids. */
+  deleteLogsEndedBefore(cutoff: string, at: string, limit: number): Promise<number[]>
   /** Successful deploy and delete tasks of one app, newest first. */
   appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
 

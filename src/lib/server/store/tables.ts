@@ -54,6 +54,7 @@ export interface ReleasesTable {
   decided_at: string | null
   decision_comment: string | null
   options: string
+  logs_deleted_at: Generated<string | null>
 }
 
 export interface TasksTable {
