@@ -5,6 +5,7 @@ import {spawn} from 'node:child_process'
 import {createInterface} from 'node:readline'
 
 import {formatDuration} from '../../api/duration.js'
+import {deployEnvironment} from './deploy-env.js'
 import {type Driver, type DriverResult, succeeded, type TaskContext} from './driver.js'
 
 const KILL_GRACE_MS = 5000
@@ -31,7 +32,7 @@ export function runCommand(command: string, ctx: TaskContext, timeoutMs: number)
     }
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: ctx.baseDir,
-      env: {...process.env, ...taskEnvironment(ctx)},
+      env: {...deployEnvironment(ctx), ...taskEnvironment(ctx)},
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
