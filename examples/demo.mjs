@@ -16,7 +16,7 @@ const work = mkdtempSync(join(tmpdir(), 'relctl-demo-'))
 const env = {...process.env, RELCTL_CONFIG_DIR: join(work, 'config'), RELCTL_PROJECT: 'shop', RELCTL_ENVIRONMENT: 'staging'}
 
 function startServer() {
-  const server = spawn(process.execPath, [bin, 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), '--json', '--log-level', 'warn'], {
+  const server = spawn(process.execPath, [bin, 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), '--json', '--log-level', 'warn', '--pass-env', 'SHOP_DEPLOY_SECONDS'], {
     // The demo's deploy scripts take 2 s, long enough to watch two releases run side by side.
     env: {...env, SHOP_DEPLOY_SECONDS: '2'},
     stdio: ['ignore', 'pipe', 'inherit'],

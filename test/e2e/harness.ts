@@ -83,7 +83,7 @@ export interface StartOptions {
   dataDir?: string
   /** default: the server generates one and keeps it in the data dir */
   token?: string
-  /** extra environment for the server (and so for the exec scripts it runs); undefined removes a variable */
+  /** extra environment for the server; undefined removes a variable. Deploys see the RELCTL_TEST_* ones (RELCTL_PASS_ENV) */
   env?: Record<string, string | undefined>
   /** extra arguments, e.g. ['--shutdown-grace', '1s'] */
   args?: string[]
@@ -127,6 +127,9 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
   const configDir = options.configDir ?? tempDir('relctl-e2e-config-')
   const args = [BIN, 'server', 'start', '--port', '0', '--data-dir', dataDir, '--json', '--log-level', 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
   const env = applyEnv({...baseEnv(), RELCTL_CONFIG_DIR: configDir, CI: 'true', NO_COLOR: '1'}, options.env)
+  // Deploys see only the variables they are given: hand the fixtures' RELCTL_TEST_* settings through.
+  const testVariables = Object.keys(options.env ?? {}).filter((name) => name.startsWith('RELCTL_TEST_') && env[name] !== undefined)
+  if (testVariables.length > 0 && env.RELCTL_PASS_ENV === undefined) env.RELCTL_PASS_ENV = testVariables.join(',')
   const child = spawn(process.execPath, args, {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   child.stderr.setEncoding('utf8')

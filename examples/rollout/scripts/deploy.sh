@@ -1,6 +1,7 @@
 #!/bin/sh
 # Deploys RELCTL_RESOURCE at RELCTL_VERSION to RELCTL_TARGET (when the environment has targets).
-# A version ending in -broken fails. ROLLOUT_DEPLOY_SECONDS sets how long a deploy takes.
+# A version ending in -broken fails. ROLLOUT_DEPLOY_SECONDS sets how long a deploy takes (the control
+# plane hands it to deploys when started with --pass-env ROLLOUT_DEPLOY_SECONDS).
 set -eu
 where=${RELCTL_TARGET:+ on $RELCTL_TARGET}
 echo "deploying $RELCTL_RESOURCE ${RELCTL_PREVIOUS_VERSION:-(new)} -> $RELCTL_VERSION$where"

@@ -17,11 +17,15 @@ export interface ServerStartResult {
 export default class ServerStart extends BaseCommand<typeof ServerStart> {
   static summary = 'Run the control plane (embedded SQLite in the data dir).'
 
-  static description = `Binds 127.0.0.1 by default. Every route but /healthz needs the bearer token: pass --token (or RELCTL_SERVER_TOKEN), or let the first start generate one and keep it in the data dir. The token is printed, and written to the CLI's default profile when that has none, so the next relctl command on this machine just works.
+  static description = `Binds 127.0.0.1 by default. Every route but /healthz needs the bearer token: set RELCTL_SERVER_TOKEN or pass --token-file (both keep it out of the process list, where --token shows to every user of the machine), or let the first start generate one and keep it in the data dir. The token is printed, and written to the CLI's default profile when that has none, so the next relctl command on this machine just works.
 
 On SIGINT or SIGTERM the control plane stops admitting releases, lets running ones finish for --shutdown-grace, then stops them and records them as interrupted. Queued releases stay queued and run after the next start. Deploys run under one supervisor process: if the control plane dies, even by SIGKILL, the supervisor stops them, and the next start records them as interrupted.
 
 Task logs: a line longer than ${MAX_LINE_BYTES / 1024} KiB is cut, a task keeps its first ${HEAD_LINES} and last ${TAIL_LINES} lines, and the lines of releases that ended longer ago than --log-retention (default ${DEFAULT_LOG_RETENTION}) are deleted by a cleanup that runs every half retention (at most hourly).
+
+Deploys see only PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, LANG, LANGUAGE, LC_*, TZ, the RELCTL_* task variables, the variables named with --pass-env (or RELCTL_PASS_ENV, a comma list) and those their resource's exec.passEnv names; never the server's token.
+
+The data dir is made private (700, its files 600), and one control plane holds it at a time: a second one on the same data dir is refused.
 
 With --json, one JSON line with url, token and dataDir is printed once the server listens.`
 
@@ -30,13 +34,16 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
     '<%= config.bin %> <%= command.id %> --port 8080 --data-dir ./relctl-data',
     '<%= config.bin %> <%= command.id %> --log-retention 90d',
     'RELCTL_SERVER_TOKEN=s3cret <%= config.bin %> <%= command.id %> --host 0.0.0.0 --port 7420 --json',
+    '<%= config.bin %> <%= command.id %> --token-file /etc/relctl/token --pass-env AWS_PROFILE --pass-env KUBECONFIG',
   ]
 
   static flags = {
     host: Flags.string({summary: 'Interface to bind.', default: '127.0.0.1'}),
     port: Flags.integer({summary: 'Port to listen on (0 picks a free one).', default: 7420, min: 0, max: 65_535}),
     'data-dir': Flags.string({summary: 'Folder for the database and token.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
-    token: Flags.string({summary: 'Bearer token clients must send.', env: 'RELCTL_SERVER_TOKEN'}),
+    token: Flags.string({summary: 'Bearer token clients must send. Shows in the process list: prefer RELCTL_SERVER_TOKEN or --token-file.', env: 'RELCTL_SERVER_TOKEN'}),
+    'token-file': Flags.string({summary: 'File whose first line is the bearer token; keeps it out of the process list.', env: 'RELCTL_SERVER_TOKEN_FILE'}),
+    'pass-env': Flags.string({summary: 'Name of a server variable every deploy sees (repeatable, or a comma list).', env: 'RELCTL_PASS_ENV', multiple: true, delimiter: ','}),
     'shutdown-grace': durationFlag({summary: 'How long running releases may finish after SIGINT/SIGTERM.', default: 30_000, defaultHelp: async () => '30s'}),
     'log-retention': durationFlag({
       summary: 'Delete the task log lines of releases that ended longer ago than this (the release records stay).',
@@ -58,6 +65,10 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
         port: this.flags.port,
         dataDir,
         token: this.flags.token,
+        tokenFile: this.flags['token-file'],
+        // RELCTL_PASS_ENV arrives as one comma list
+        passEnv: [this.flags['pass-env'] ?? []].flat().flatMap((names) => names.split(',')).map((name) => name.trim()).filter(Boolean),
+        warn: (message) => this.note(`Warning: ${message}`),
         version: this.config.version,
         shutdownGraceMs: this.flags['shutdown-grace'],
         logRetentionMs: this.flags['log-retention'],
@@ -68,7 +79,8 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
       const err = error as {code?: string; message: string}
       if (err.code === 'EADDRINUSE') throw new CliError(`port ${this.flags.port} on ${this.flags.host} is already in use`, 2, 'usage', 'pick another with --port, or stop what uses it')
       if (err.code === 'EACCES') throw new CliError(`cannot listen on ${this.flags.host}:${this.flags.port}: permission denied`, 2, 'usage', 'use a port above 1023')
-      if (err.message.startsWith('another control plane')) throw new CliError(err.message, 2, 'usage')
+      const {StartupError} = await import('../../lib/server/errors.js')
+      if (error instanceof StartupError) throw new CliError(error.message, 2, 'usage', error.hint)
       throw error
     }
     const profileWritten = await ensureDefaultProfile({url: plane.url, token: plane.token})
@@ -83,7 +95,7 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(result)}\n`)
     } else {
-      const tokenNote = {given: 'given', 'data-dir': 'from the data dir', generated: 'generated and kept in the data dir'}[plane.tokenSource]
+      const tokenNote = {given: 'given', file: 'from the token file', 'data-dir': 'from the data dir', generated: 'generated and kept in the data dir'}[plane.tokenSource]
       this.print(
         [
           `relctl control plane listening on ${plane.url}`,

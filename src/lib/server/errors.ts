@@ -38,3 +38,13 @@ export function notFound(what: string, name: string, validNames: string[], hint?
   const known = validNames.length > 0 ? `; known: ${validNames.join(', ')}` : ''
   return new ControlPlaneError('not_found', `${what} "${name}" not found${scope ? ` in ${scope}` : ''}${known}`, {validNames, ...(hint && {hint})})
 }
+
+/** The control plane refuses to start because of how it was asked to (exit 2 in `server start`). */
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message)
+  }
+}

@@ -1,34 +1,42 @@
 // Boots the control plane: data dir, token, store, engine, HTTP; and stops it in order.
-import {randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
 import {type DestinationStream, pino} from 'pino'
 
+import {unpassableVariable} from './blueprint/variable-names.js'
+import {lockDataDir, makePrivate, preparePrivateDir, withPrivateFiles} from './data-dir.js'
 import {deploySupervisor} from './drivers/supervisor-client.js'
 import {Engine} from './engine/engine.js'
 import {LogRetention} from './engine/log-retention.js'
+import {StartupError} from './errors.js'
 import {buildHttpServer} from './http/app.js'
 import {openSqliteStore} from './store/sqlite.js'
+import {resolveToken, type TokenSource} from './token.js'
 
 export interface ControlPlaneOptions {
   host: string
   port: number
   dataDir: string
   token?: string
+  /** a file whose first line is the token: keeps it out of the process list */
+  tokenFile?: string
+  /** names of the server's variables every deploy sees, besides the basics */
+  passEnv?: string[]
   version: string
   shutdownGraceMs: number
   /** log lines of releases that ended longer ago than this are deleted */
   logRetentionMs: number
   logLevel: string
   logStream: NodeJS.WritableStream
+  /** where start-up warnings go (a data dir owned by someone else, a token file others can read); default: the log */
+  warn?: (message: string) => void
 }
 
 export interface RunningControlPlane {
   url: string
   token: string
-  tokenSource: 'given' | 'data-dir' | 'generated'
+  tokenSource: TokenSource
   dataDir: string
   database: string
   /** Stops admitting, lets running releases finish for the grace period, then stops them. */
@@ -41,49 +49,30 @@ export function defaultDataDir(): string {
   return join(base, 'relctl')
 }
 
-function resolveToken(dataDir: string, given: string | undefined): {token: string; source: RunningControlPlane['tokenSource']} {
-  if (given) return {token: given, source: 'given'}
-  const file = join(dataDir, 'token')
-  try {
-    const stored = readFileSync(file, 'utf8').trim()
-    if (stored) return {token: stored, source: 'data-dir'}
-  } catch {
-    // no token yet: make one below
+/** Refuses --pass-env names that are not variables or that would hand deploys the token or its file. */
+function checkPassEnv(names: readonly string[], secrets: (string | undefined)[]): void {
+  for (const name of names) {
+    const why = unpassableVariable(name, {reservePrefix: false})
+    if (why) throw new StartupError(`--pass-env ${why}`, 'name only variables that deploys need, e.g. --pass-env AWS_PROFILE')
+    const value = process.env[name]
+    if (value && secrets.includes(value)) throw new StartupError(`--pass-env ${name}: it holds the control plane's token or the path of its file; that is never passed to deploys`, 'remove it from --pass-env and RELCTL_PASS_ENV')
   }
-  const token = `rc_${randomBytes(24).toString('base64url')}`
-  writeFileSync(file, `${token}\n`, {mode: 0o600})
-  return {token, source: 'generated'}
-}
-
-/** One control plane per data dir: SQLite is embedded, so a second process must not share the file. */
-function claimDataDir(dataDir: string): () => void {
-  const pidFile = join(dataDir, 'server.pid')
-  try {
-    writeFileSync(pidFile, String(process.pid), {flag: 'wx'})
-  } catch {
-    const pid = Number(readFileSync(pidFile, 'utf8'))
-    let alive = false
-    try {
-      process.kill(pid, 0)
-      alive = pid !== process.pid
-    } catch {
-      alive = false
-    }
-    if (alive) throw new Error(`another control plane (pid ${pid}) is using ${dataDir}; stop it or pass another --data-dir`)
-    writeFileSync(pidFile, String(process.pid))
-  }
-  return () => rmSync(pidFile, {force: true})
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
-  mkdirSync(options.dataDir, {recursive: true, mode: 0o700})
-  const releaseDataDir = claimDataDir(options.dataDir)
+  const logger = pino({level: options.logLevel}, options.logStream as DestinationStream)
+  const warn = options.warn ?? ((message: string) => logger.warn(message))
+  preparePrivateDir(options.dataDir, warn)
+  const dataDir = lockDataDir(options.dataDir)
   try {
-    const {token, source} = resolveToken(options.dataDir, options.token)
+    const {token, source} = resolveToken(options.dataDir, {token: options.token, file: options.tokenFile}, warn)
+    const passEnv = options.passEnv ?? []
+    checkPassEnv(passEnv, [token, options.tokenFile, options.tokenFile && resolve(options.tokenFile), join(resolve(options.dataDir), 'token')])
     const databaseFile = join(options.dataDir, 'relctl.db')
-    const logger = pino({level: options.logLevel}, options.logStream as DestinationStream)
-    const store = await openSqliteStore(databaseFile)
-    const engine = new Engine({store, log: logger})
+    // -wal and -shm come later, and SQLite gives them the database file's mode: 0600 too.
+    const store = await withPrivateFiles(() => openSqliteStore(databaseFile))
+    makePrivate([databaseFile, `${databaseFile}-wal`, `${databaseFile}-shm`])
+    const engine = new Engine({store, log: logger, passEnv})
     const retention = new LogRetention({store, retentionMs: options.logRetentionMs, log: logger})
     const http = await buildHttpServer({engine, token, version: options.version, database: 'sqlite', logger})
     try {
@@ -117,14 +106,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
           await retention.stop()
           await deploySupervisor.close()
           await store.close()
-          releaseDataDir()
+          dataDir.release()
           logger.info('stopped')
         })()
         return stopping
       },
     }
   } catch (error) {
-    releaseDataDir()
+    dataDir.release()
     throw error
   }
 }

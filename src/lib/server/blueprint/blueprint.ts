@@ -1,8 +1,9 @@
 // relctl.yaml: parse, validate and normalise. Every problem is reported at once, each with the
 // file, line, the path inside the document and what to do about it.
-import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, type YAMLMap} from 'yaml'
+import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
 import {DurationError, parseDuration} from '../../api/duration.js'
+import {unpassableVariable} from './variable-names.js'
 
 export interface ExecSettings {
   deploy: string
@@ -10,6 +11,8 @@ export interface ExecSettings {
   destroy: string | null
   /** prints the live version (last line of stdout), for --refresh */
   status: string | null
+  /** names of the control plane's variables this resource's commands see */
+  passEnv: string[]
 }
 
 export interface SimulateSettings {
@@ -80,7 +83,7 @@ export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/
 
 const TOP_KEYS = ['project', 'resources', 'environments', 'workflow']
 const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'description']
-const EXEC_KEYS = ['deploy', 'health', 'destroy', 'status']
+const EXEC_KEYS = ['deploy', 'health', 'destroy', 'status', 'passEnv']
 const SIMULATE_KEYS = ['duration', 'failVersions', 'healthy']
 const ENVIRONMENT_KEYS = ['description', 'targets', 'rollout', 'hooks']
 const ROLLOUT_KEYS = ['services', 'targets']
@@ -278,6 +281,7 @@ function readResource(name: string, path: string, node: Node | null, problem: Re
         health: readString(execNode, 'health', `${path}.exec`, problem),
         destroy: readString(execNode, 'destroy', `${path}.exec`, problem),
         status: readString(execNode, 'status', `${path}.exec`, problem),
+        passEnv: readPassEnv(execNode, `${path}.exec`, problem),
       }
     }
   } else {
@@ -501,6 +505,16 @@ function readStringList(node: YAMLMap, key: string, path: string, problem: Repor
     else items.push(text)
   })
   return items
+}
+
+function readPassEnv(node: YAMLMap, path: string, problem: Report): string[] {
+  const names = readStringList(node, 'passEnv', path, problem)
+  const items = (node.get('passEnv', true) as YAMLSeq | undefined)?.items as Node[] | undefined
+  return names.filter((name, index) => {
+    const why = unpassableVariable(name, {reservePrefix: true})
+    if (why) problem(`${path}.passEnv[${index}]`, why, items?.[index])
+    return !why
+  })
 }
 
 function readDurationText(node: YAMLMap, key: string, path: string, problem: Report): string | null {

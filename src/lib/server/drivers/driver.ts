@@ -16,6 +16,8 @@ export interface TaskContext {
   hook?: string | null
   /** the blueprint's folder: exec commands run here */
   baseDir: string
+  /** names of the control plane's variables every deploy sees (server start --pass-env) */
+  passEnv: readonly string[]
   signal: AbortSignal
   log: (stream: 'stdout' | 'stderr' | 'system', line: string) => void
 }

@@ -3,6 +3,7 @@
 // through the deploy supervisor (supervisor.ts), which gives it its own process group, so that a cancel
 // or a timeout stops everything it started, and nothing it started outlives the control plane.
 import {formatDuration} from '../../api/duration.js'
+import {deployEnvironment} from './deploy-env.js'
 import {type Driver, type DriverResult, succeeded, type TaskContext} from './driver.js'
 import {deploySupervisor} from './supervisor-client.js'
 
@@ -22,7 +23,7 @@ export function taskEnvironment(ctx: TaskContext): Record<string, string> {
 
 export async function runCommand(command: string, ctx: TaskContext, timeoutMs: number): Promise<DriverResult> {
   if (ctx.signal.aborted) return {ok: false, exitCode: null, error: 'cancelled before it started'}
-  const running = deploySupervisor.run({command, cwd: ctx.baseDir, env: {...process.env, ...taskEnvironment(ctx)}}, (line) => ctx.log(line.stream, line.line))
+  const running = deploySupervisor.run({command, cwd: ctx.baseDir, env: {...deployEnvironment(ctx), ...taskEnvironment(ctx)}}, (line) => ctx.log(line.stream, line.line))
   let stoppedBecause: string | null = null
   const stop = (why: string) => {
     if (stoppedBecause) return

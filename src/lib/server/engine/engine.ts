@@ -50,6 +50,8 @@ export interface EngineOptions {
   /** how many releases may run at once across all environments */
   capacity?: number
   now?: () => Date
+  /** names of the server's variables every deploy sees, besides the basics (server start --pass-env) */
+  passEnv?: readonly string[]
 }
 
 export interface TriggerContext {
@@ -82,12 +84,14 @@ export class Engine {
   private admitting = true
   private readonly scheduler: ScheduleTimer
   private readonly logs: LogWriter
+  private readonly passEnv: readonly string[]
 
   constructor(options: EngineOptions) {
     this.store = options.store
     this.log = options.log
     this.capacity = options.capacity ?? 200
     this.clock = options.now ?? (() => new Date())
+    this.passEnv = options.passEnv ?? []
     this.scheduler = new ScheduleTimer(() => this.fireDueSchedules(), this.clock, options.log)
     this.logs = new LogWriter(this.store, (error) => this.log.error({err: error}, 'could not store task log lines'))
   }
@@ -640,7 +644,7 @@ export class Engine {
       const baseline = app.drift ? app.drift.recordedVersion : app.deployedVersion
       const lives: string[] = []
       for (const target of spec.targets.length > 0 ? spec.targets : [null]) {
-        const live = await readLiveVersion(resource, resource.exec.status, {project: project.name, environment, baseDir: project.baseDir, target, recorded: baseline})
+        const live = await readLiveVersion(resource, resource.exec.status, {project: project.name, environment, baseDir: project.baseDir, target, recorded: baseline, passEnv: this.passEnv})
         if (live !== null) lives.push(live)
       }
       const live = lives.find((version) => version !== baseline)
@@ -1000,7 +1004,7 @@ export class Engine {
       return {release, project, environment, tasks}
     })
     if (!started) return null
-    const run = new ReleaseRun(this.store, started.release, started.project, started.environment, started.tasks, this.logs, () => this.now())
+    const run = new ReleaseRun(this.store, started.release, started.project, started.environment, started.tasks, this.logs, () => this.now(), this.passEnv)
     run.finished = run.done.then(
       (outcome) => this.finish(run, outcome),
       (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),
@@ -1083,7 +1087,7 @@ export class DryRunResult {
 async function readLiveVersion(
   resource: ResourceSpec,
   command: string,
-  where: {project: string; environment: string; baseDir: string; target: string | null; recorded: string | null},
+  where: {project: string; environment: string; baseDir: string; target: string | null; recorded: string | null; passEnv: readonly string[]},
 ): Promise<string | null> {
   const lines: string[] = []
   const result = await runCommand(
@@ -1098,6 +1102,7 @@ async function readLiveVersion(
       previousVersion: where.recorded,
       target: where.target,
       baseDir: where.baseDir,
+      passEnv: where.passEnv,
       signal: new AbortController().signal,
       log: (stream, line) => {
         if (stream === 'stdout' && line.trim()) lines.push(line.trim())

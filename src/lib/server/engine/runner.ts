@@ -48,6 +48,7 @@ export class ReleaseRun {
     private readonly tasks: TaskRecord[],
     private readonly logs: LogWriter,
     private readonly now: () => string,
+    private readonly passEnv: readonly string[],
   ) {
     this.done = this.execute()
   }
@@ -180,6 +181,7 @@ export class ReleaseRun {
       target: task.target,
       hook: task.hook,
       baseDir: this.project.baseDir,
+      passEnv: this.passEnv,
       signal: this.controller.signal,
       log: (stream, line) => this.log(task, stream, line),
     }

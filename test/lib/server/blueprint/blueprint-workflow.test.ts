@@ -102,7 +102,7 @@ describe('parseBlueprint: valid workflows, targets, rollouts and hooks', () => {
   it('reads exec.status, and null where it is not written', () => {
     const blueprint = parseBlueprint(content, FILE)
     const api = blueprint.resources.find((resource) => resource.name === 'api')
-    expect(api?.exec).toEqual({deploy: './deploy.sh', health: null, destroy: null, status: './status.sh'})
+    expect(api?.exec).toEqual({deploy: './deploy.sh', health: null, destroy: null, status: './status.sh', passEnv: []})
   })
 
   it('accepts only one hook, and an empty workflow', () => {

@@ -92,7 +92,7 @@ environments:
       dependsOn: [],
       version: null,
       driver: 'exec',
-      exec: {deploy: './scripts/deploy-db.sh', health: null, destroy: null, status: null},
+      exec: {deploy: './scripts/deploy-db.sh', health: null, destroy: null, status: null, passEnv: []},
       simulate: null,
       timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
     })
@@ -102,7 +102,7 @@ environments:
       dependsOn: ['db'],
       version: '1.4.2',
       driver: 'exec',
-      exec: {deploy: './scripts/deploy.sh', health: './scripts/health.sh', destroy: './scripts/destroy.sh', status: null},
+      exec: {deploy: './scripts/deploy.sh', health: './scripts/health.sh', destroy: './scripts/destroy.sh', status: null, passEnv: []},
       simulate: null,
       timeoutMs: 5 * 60_000,
     })
