@@ -2,6 +2,8 @@
 // and the tasks it comes after have ended; a task whose requirement did not succeed is skipped, while
 // independent tasks go on. A failure in a step with haltOnError stops everything not yet started.
 // An app's state changes once all of its tasks (one per target) have ended.
+import {setMaxListeners} from 'node:events'
+
 import type {Health, ReleaseStatus, TaskStatus} from '../../api/domain.js'
 import type {Release} from '../../api/schemas.js'
 import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../blueprint/blueprint.js'
@@ -62,6 +64,8 @@ export class ReleaseRun {
     }
     this.specs = new Map(project.blueprint.resources.map((spec) => [spec.name, spec]))
     this.haltingSteps = new Set(project.blueprint.workflow.filter((step: WorkflowStep) => step.haltOnError).map((step: WorkflowStep) => step.step))
+    // Every running task listens for a stop: a big plan runs thousands at once, which is no leak.
+    setMaxListeners(0, this.controller.signal)
     this.done = this.execute()
   }
 
