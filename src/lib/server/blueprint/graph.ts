@@ -11,29 +11,21 @@ export type Below = (node: string) => readonly string[]
 export function topologicalOrder(starts: Iterable<string>, below: Below): string[] {
   const order: string[] = []
   const state = new Map<string, 'walking' | 'done'>()
-  const path: string[] = []
-  const nextEdge: number[] = []
+  const path = new Walk(below)
   for (const start of starts) {
     if (state.has(start)) continue
     state.set(start, 'walking')
-    path.push(start)
-    nextEdge.push(0)
+    path.enter(start)
     while (path.length > 0) {
-      const node = path[path.length - 1]
-      const edges = below(node)
-      const index = nextEdge[nextEdge.length - 1]++
-      if (index >= edges.length) {
+      const next = path.nextEdge()
+      if (next === null) {
+        const node = path.leave()
         state.set(node, 'done')
         order.push(node)
-        path.pop()
-        nextEdge.pop()
-        continue
+      } else if (!state.has(next)) {
+        state.set(next, 'walking')
+        path.enter(next)
       }
-      const next = edges[index]
-      if (state.has(next)) continue
-      state.set(next, 'walking')
-      path.push(next)
-      nextEdge.push(0)
     }
   }
   return order
@@ -42,29 +34,24 @@ export function topologicalOrder(starts: Iterable<string>, below: Below): string
 /** One cycle as a closed path (a -> b -> a), or null when there is none. Self-edges do not count. */
 export function findCycleIn(nodes: Iterable<string>, below: Below): string[] | null {
   const state = new Map<string, 'walking' | 'done'>()
+  const path = new Walk(below)
   for (const start of nodes) {
     if (state.has(start)) continue
-    const path = [start]
-    const nextEdge = [0]
     state.set(start, 'walking')
+    path.enter(start)
     while (path.length > 0) {
-      const node = path[path.length - 1]
-      const edges = below(node)
-      const index = nextEdge[nextEdge.length - 1]++
-      if (index >= edges.length) {
-        state.set(node, 'done')
-        path.pop()
-        nextEdge.pop()
+      const next = path.nextEdge()
+      if (next === null) {
+        state.set(path.leave(), 'done')
         continue
       }
-      const next = edges[index]
-      if (next === node) continue
+      if (next === path.top()) continue
       const seen = state.get(next)
-      if (seen === 'walking') return [...path.slice(path.indexOf(next)), next]
-      if (seen === 'done') continue
-      state.set(next, 'walking')
-      path.push(next)
-      nextEdge.push(0)
+      if (seen === 'walking') return [...path.nodesFrom(next), next]
+      if (seen === undefined) {
+        state.set(next, 'walking')
+        path.enter(next)
+      }
     }
   }
   return null
@@ -87,16 +74,61 @@ export function reachableFrom(starts: Iterable<string>, below: Below): Set<strin
  * For each member, the members it meets first below it: walking down from it, a path stops at the
  * first member it reaches and goes on through every node that is not one.
  */
-export function nearestMembers(members: ReadonlySet<string>, below: Below): Map<string, string[]> {
-  const met = new Map<string, Set<string>>()
+export function nearestMembers(members: ReadonlySet<string>, below: Below): Map<string, readonly string[]> {
+  const met = new Map<string, readonly string[]>()
+  const NONE: readonly string[] = []
+  const metThrough = (node: string, next: string) => (next === node ? NONE : members.has(next) ? [next] : (met.get(next) ?? NONE))
   for (const node of topologicalOrder(members, below)) {
-    const found = new Set<string>()
-    for (const next of below(node)) {
-      if (next === node) continue
-      if (members.has(next)) found.add(next)
-      else for (const member of met.get(next) ?? []) found.add(member)
+    const edges = below(node)
+    // One edge (a chain): share the list below instead of copying it; lists are never changed.
+    if (edges.length <= 1) {
+      met.set(node, edges.length === 0 ? NONE : metThrough(node, edges[0]))
+      continue
     }
-    met.set(node, found)
+    const found = new Set<string>()
+    for (const next of edges) for (const member of metThrough(node, next)) found.add(member)
+    met.set(node, [...found])
   }
-  return new Map([...members].map((member) => [member, [...(met.get(member) ?? [])]]))
+  return new Map([...members].map((member) => [member, met.get(member) ?? NONE]))
+}
+
+/** The path of a depth-first walk: each node on it with its edges (asked for once) and the next one to follow. */
+class Walk {
+  private readonly nodes: string[] = []
+  private readonly edges: (readonly string[])[] = []
+  private readonly next: number[] = []
+
+  constructor(private readonly below: Below) {}
+
+  get length(): number {
+    return this.nodes.length
+  }
+
+  enter(node: string) {
+    this.nodes.push(node)
+    this.edges.push(this.below(node))
+    this.next.push(0)
+  }
+
+  /** The next edge of the node on top, or null when it has none left. */
+  nextEdge(): string | null {
+    const top = this.nodes.length - 1
+    const index = this.next[top]++
+    return index < this.edges[top].length ? this.edges[top][index] : null
+  }
+
+  top(): string {
+    return this.nodes[this.nodes.length - 1]
+  }
+
+  leave(): string {
+    this.edges.pop()
+    this.next.pop()
+    return this.nodes.pop() as string
+  }
+
+  /** The path from `node` (on it) to the top. */
+  nodesFrom(node: string): string[] {
+    return this.nodes.slice(this.nodes.lastIndexOf(node))
+  }
 }

@@ -61,6 +61,9 @@ export function graphOf(blueprint: Blueprint): DependencyGraph {
   return dependencyGraph(blueprint.resources)
 }
 
+/** Edge lists up to this long are searched; longer ones are indexed. */
+const SHORT_LIST = 16
+
 const taskKey = (name: string, target: string | null) => (target === null ? name : `${name}@${target}`)
 
 /** Stages: workflow steps in order (then what no step names), or none when dependsOn orders. */
@@ -113,7 +116,7 @@ export function planRelease(input: PlanInput): Plan {
   const ordered = orderResources(input.resources, graph, steps)
 
   const tasks = new Map<string, PlannedTask>()
-  const add = (task: Omit<PlannedTask, 'level'>) => tasks.set(task.key, {...task, level: 0})
+  const add = (task: PlannedTask) => tasks.set(task.key, task)
   for (const target of targets) {
     for (const resource of ordered) {
       const stage = stageOf.get(resource.name)
@@ -129,22 +132,27 @@ export function planRelease(input: PlanInput): Plan {
         toVersion: resource.toVersion,
         requires: [],
         after: [],
+        level: 0,
       })
     }
   }
   const deploysOn = (target: string | null) => ordered.map((resource) => tasks.get(taskKey(resource.name, target)) as PlannedTask)
-  // Each edge list with a set beside it, so that linking stays constant time however many edges there are.
-  const linked = new Map<string, Set<string>>()
+  // A long edge list gets a set beside it, so that linking stays constant time however many edges there are.
+  const indexes = new Map<string[], Set<string>>()
   const link = (task: PlannedTask, edge: 'requires' | 'after', key: string) => {
     if (key === task.key) return
-    const id = `${edge}\u0000${task.key}`
-    let seen = linked.get(id)
-    if (!seen) linked.set(id, (seen = new Set()))
-    if (seen.has(key)) return
-    seen.add(key)
-    task[edge].push(key)
+    const list = task[edge]
+    if (list.length < SHORT_LIST) {
+      if (list.includes(key)) return
+    } else {
+      let index = indexes.get(list)
+      if (!index) indexes.set(list, (index = new Set(list)))
+      if (index.has(key)) return
+      index.add(key)
+    }
+    list.push(key)
   }
-  const required = steps.length === 0 ? requiredResources(input.resources, graph) : new Map<string, string[]>()
+  const required = steps.length === 0 ? requiredResources(input.resources, graph) : new Map<string, readonly string[]>()
   const realTargets = environment.targets.length > 0
   const sequentialTargets = rollout.targets === 'sequential' && realTargets
 
@@ -276,7 +284,7 @@ function assignLevels(tasks: Map<string, PlannedTask>) {
  * depends on it; walking through resources outside the release, or of the other kind, on the way. The
  * nearest are enough: what they wait for, they wait for in turn, and a skip passes down the chain.
  */
-function requiredResources(resources: ReleaseResource[], graph: DependencyGraph): Map<string, string[]> {
+function requiredResources(resources: ReleaseResource[], graph: DependencyGraph): Map<string, readonly string[]> {
   const deploys = new Set(resources.filter((resource) => resource.action !== 'delete').map((resource) => resource.name))
   const deletes = new Set(resources.filter((resource) => resource.action === 'delete').map((resource) => resource.name))
   return new Map([
