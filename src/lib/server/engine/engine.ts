@@ -31,7 +31,7 @@ import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admis
 import {applyBlueprint} from './apply.js'
 import {lockSetFor, sharedResources, touches} from './locks.js'
 import {checkPlanSize} from './plan-size.js'
-import {describeOrder, graphOf, type PlannedTask, planRelease} from './planner.js'
+import {describeOrder, graphOf, type PlannedTask, planReleaseInTurns} from './planner.js'
 import {LogWriter} from './log-writer.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
 import {recordStartFailure} from './start-failure.js'
@@ -367,7 +367,7 @@ export class Engine {
   /** The plan of a trigger and what would hold it back now; nothing is queued. */
   private async dryRun(project: ProjectRecord, environment: string, request: TriggerRequest, context: TriggerContext, refreshed: DryRun['refreshed']): Promise<DryRun> {
     const {resources, lockSet, planInput} = await this.prepareRelease(this.store, project, environment, request, context)
-    const plan = planRelease(planInput)
+    const plan = await planReleaseInTurns(planInput)
     const probe = Number.MAX_SAFE_INTEGER
     const approval = (await this.effectiveSettingsOf(project.name, environment)).approval.value
     const decision = decideAdmission(
@@ -1023,7 +1023,7 @@ export class Engine {
       const planInput = {blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps}
       // The blueprint may have grown since the trigger.
       checkPlanSize(planInput)
-      const plan = planRelease(planInput)
+      const plan = await planReleaseInTurns(planInput)
       const tasks = await tx.insertTasks(id, plan.tasks.map(toNewTask))
       return {release, project, environment, tasks}
     })

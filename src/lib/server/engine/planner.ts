@@ -7,6 +7,8 @@
 // sequential target rollout goes target by target, where a resource that failed on one target is not
 // deployed to the next, and runs the beforeTarget and afterTarget hooks around each target.
 import type {Action} from '../../api/domain.js'
+import {setImmediate as nextTurn} from 'node:timers/promises'
+
 import type {ReleaseResource} from '../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../blueprint/blueprint.js'
 import {nearestMembers, topologicalOrder} from '../blueprint/graph.js'
@@ -104,7 +106,41 @@ export function plannedTaskCount(input: PlanInput): {tasks: number; resources: n
   return {tasks: resources * targets + hooksPerTarget * environment.targets.length, resources, targets}
 }
 
+/** Plans in one go. */
 export function planRelease(input: PlanInput): Plan {
+  const planning = plan(input)
+  for (;;) {
+    const next = planning.next()
+    if (next.done) return next.value
+  }
+}
+
+/**
+ * Plans in turns: a plan at the cap takes longer than a request should wait for the event loop, so
+ * timers and requests run between slices of it. Same plan as planRelease.
+ */
+export async function planReleaseInTurns(input: PlanInput): Promise<Plan> {
+  const planning = plan(input)
+  for (;;) {
+    const next = planning.next()
+    if (next.done) return next.value
+    await nextTurn()
+  }
+}
+
+/** How long the planner works before it offers the event loop a turn. */
+const SLICE_MS = 10
+
+/** The planner, as a generator that yields where it may pause: between phases and inside long loops. */
+function* plan(input: PlanInput): Generator<void, Plan, void> {
+  let sliceStarted = performance.now()
+  let work = 0
+  // Looking at the clock costs more than a loop turn: only every 256 turns.
+  const sliceOver = () => ++work % 256 === 0 && performance.now() - sliceStarted > SLICE_MS
+  const pause = function* () {
+    yield
+    sliceStarted = performance.now()
+  }
   const {blueprint, environment} = input
   const graph = graphOf(blueprint)
   const rollout = {services: environment.rollout.services, targets: input.targetOrder ?? environment.rollout.targets}
@@ -114,11 +150,13 @@ export function planRelease(input: PlanInput): Plan {
 
   const {steps, stageOf} = stagesOf(input, notes)
   const ordered = orderResources(input.resources, graph, steps)
+  yield* pause()
 
   const tasks = new Map<string, PlannedTask>()
   const add = (task: PlannedTask) => tasks.set(task.key, task)
   for (const target of targets) {
     for (const resource of ordered) {
+      if (sliceOver()) yield* pause()
       const stage = stageOf.get(resource.name)
       add({
         key: taskKey(resource.name, target),
@@ -152,13 +190,16 @@ export function planRelease(input: PlanInput): Plan {
     }
     list.push(key)
   }
+  yield* pause()
   const required = steps.length === 0 ? requiredResources(input.resources, graph) : new Map<string, readonly string[]>()
+  yield* pause()
   const realTargets = environment.targets.length > 0
   const sequentialTargets = rollout.targets === 'sequential' && realTargets
 
   for (const target of targets) {
     const onTarget = deploysOn(target)
     for (const task of onTarget) {
+      if (sliceOver()) yield* pause()
       const resource = byName.get(task.resource as string) as ReleaseResource
       if (steps.length === 0) {
         // dependsOn, within the target: deploys after what they need; deletes before what they serve.
@@ -229,7 +270,9 @@ export function planRelease(input: PlanInput): Plan {
     notes.push('target hooks do not run: targets roll out in parallel, and taking every target out of the load balancer at once would leave none serving')
   }
 
+  yield* pause()
   assignLevels(tasks)
+  yield* pause()
   return {
     rollout,
     targets: targets.filter((target): target is string => target !== null),
