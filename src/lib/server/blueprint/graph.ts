@@ -9,7 +9,11 @@ export type Below = (node: string) => readonly string[]
  * An edge back into a node still being walked (a cycle; validated blueprints have none) is ignored.
  */
 export function topologicalOrder(starts: Iterable<string>, below: Below): string[] {
-  const order: string[] = []
+  return [...postOrder(starts, below)]
+}
+
+/** topologicalOrder one node at a time, for callers that pause along the way. */
+export function* postOrder(starts: Iterable<string>, below: Below): Generator<string, void, void> {
   const state = new Map<string, 'walking' | 'done'>()
   const path = new Walk(below)
   for (const start of starts) {
@@ -21,14 +25,13 @@ export function topologicalOrder(starts: Iterable<string>, below: Below): string
       if (next === null) {
         const node = path.leave()
         state.set(node, 'done')
-        order.push(node)
+        yield node
       } else if (!state.has(next)) {
         state.set(next, 'walking')
         path.enter(next)
       }
     }
   }
-  return order
 }
 
 /** One cycle as a closed path (a -> b -> a), or null when there is none. Self-edges do not count. */

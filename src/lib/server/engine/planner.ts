@@ -11,7 +11,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 
 import type {ReleaseResource} from '../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../blueprint/blueprint.js'
-import {nearestMembers, topologicalOrder} from '../blueprint/graph.js'
+import {nearestMembers, postOrder, topologicalOrder} from '../blueprint/graph.js'
 import {dependencyGraph, type DependencyGraph} from './locks.js'
 
 export type HookName = 'beforeTarget' | 'afterTarget'
@@ -271,7 +271,18 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
   }
 
   yield* pause()
-  assignLevels(tasks)
+  // Levels: the longest chain of edges below each task, from a walk that puts every task after its edges.
+  const edgesOf = (key: string) => {
+    const task = tasks.get(key)
+    return !task ? [] : task.after.length === 0 ? task.requires : [...task.requires, ...task.after]
+  }
+  for (const key of postOrder(tasks.keys(), edgesOf)) {
+    if (sliceOver()) yield* pause()
+    const task = tasks.get(key) as PlannedTask
+    let longest = -1
+    for (const edge of edgesOf(key)) longest = Math.max(longest, tasks.get(edge)?.level ?? -1)
+    task.level = longest + 1
+  }
   yield* pause()
   return {
     rollout,
@@ -310,15 +321,6 @@ function longestChains(nodes: Iterable<string>, below: (node: string) => readonl
     length.set(node, longest + 1)
   }
   return length
-}
-
-function assignLevels(tasks: Map<string, PlannedTask>) {
-  const edgesOf = (key: string) => {
-    const task = tasks.get(key) as PlannedTask
-    return task.after.length === 0 ? task.requires : [...task.requires, ...task.after]
-  }
-  const levels = longestChains(tasks.keys(), edgesOf)
-  for (const task of tasks.values()) task.level = levels.get(task.key) ?? 0
 }
 
 /**
