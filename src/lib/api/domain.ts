@@ -28,6 +28,7 @@ export function isFinalStatus(status: ReleaseStatus): boolean {
 export const ERROR_EXIT_CODES = {
   invalid_input: 2,
   invalid_blueprint: 2,
+  plan_too_large: 2,
   not_found: 9,
   unauthorized: 7,
   state_lock: 5,

@@ -28,6 +28,9 @@ export const ErrorBody = Type.Object({
     details: Type.Optional(Type.Array(Type.Object({path: Type.String(), message: Type.String()}))),
     holder: Type.Optional(Type.Object({releaseId: Type.Integer(), resources: Type.Array(Type.String())})),
     validNames: Type.Optional(Type.Array(Type.String())),
+    /** plan_too_large: the tasks the release would plan, and the cap */
+    planTasks: Type.Optional(Type.Integer()),
+    maxPlanTasks: Type.Optional(Type.Integer()),
   }),
 })
 

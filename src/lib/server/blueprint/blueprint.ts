@@ -3,6 +3,7 @@
 import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
 import {DurationError, parseDuration} from '../../api/duration.js'
+import {findCycleIn} from './graph.js'
 import {unpassableVariable} from './variable-names.js'
 
 export interface ExecSettings {
@@ -355,27 +356,8 @@ function checkDependencies(resources: ResourceSpec[], resourcesNode: Node | unde
 /** Returns one dependency cycle as a closed path (a -> b -> a), or null when the graph is acyclic. */
 export function findCycle(resources: Pick<ResourceSpec, 'name' | 'dependsOn'>[]): string[] | null {
   const edges = new Map(resources.map((resource) => [resource.name, resource.dependsOn]))
-  const state = new Map<string, 'visiting' | 'done'>()
-  const stack: string[] = []
-  const visit = (name: string): string[] | null => {
-    if (state.get(name) === 'done') return null
-    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name]
-    state.set(name, 'visiting')
-    stack.push(name)
-    for (const next of edges.get(name) ?? []) {
-      if (!edges.has(next) || next === name) continue
-      const found = visit(next)
-      if (found) return found
-    }
-    stack.pop()
-    state.set(name, 'done')
-    return null
-  }
-  for (const resource of resources) {
-    const found = visit(resource.name)
-    if (found) return found
-  }
-  return null
+  // Unknown names are reported on their own; they lead nowhere here.
+  return findCycleIn(edges.keys(), (name) => (edges.get(name) ?? []).filter((next) => edges.has(next)))
 }
 
 function findDuplicateKeys(node: unknown, path: string, problem: Report) {

@@ -30,10 +30,12 @@ import type {AppRecord, NewTask, ProjectRecord, ReleaseRecord, ScheduleRecord, S
 import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admission.js'
 import {applyBlueprint} from './apply.js'
 import {lockSetFor, sharedResources, touches} from './locks.js'
-import {describeOrder, graphOf, type PlannedTask, planRelease} from './planner.js'
+import {checkPlanSize} from './plan-size.js'
+import {describeOrder, graphOf, type PlannedTask, planReleaseInTurns} from './planner.js'
 import {LogWriter} from './log-writer.js'
 import {recoverInterrupted} from './recovery.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
+import {recordStartFailure} from './start-failure.js'
 import {compileRule, dueRuns, nextRunAfter} from './schedule-rules.js'
 import {ScheduleTimer} from './schedule-timer.js'
 import {type EffectiveSettings, effectiveSettings, exclusivityViolation, type Scope, scopeName} from './settings.js'
@@ -103,7 +105,7 @@ export class Engine {
   /** Recovers what a previous process left running, then admits every queued release. */
   async start(): Promise<void> {
     for (const release of await this.store.listReleases({statuses: ['running']})) {
-      await this.recoverInterrupted(release)
+      await this.recoverInterrupted(release).catch((error) => this.log.error({releaseId: release.id, err: error}, 'could not record an interrupted release'))
     }
     const {queued, environments} = await this.admitAllQueued()
     this.scheduler.start()
@@ -342,19 +344,21 @@ export class Engine {
       context.resources ?? (await resolveResources(request, apps, project.blueprint, async () => (await store.listApps(project.name, environment)).map((app) => app.name)))
     // A rollback locks what the release it undoes locked: its resources for a selective one, else everything.
     const lockSet = lockSetFor(context.rollbackOfType ?? request.type, resources, graphOf(project.blueprint))
-    return {resources, lockSet}
-  }
-
-  /** The plan of a trigger and what would hold it back now; nothing is queued. */
-  private async dryRun(project: ProjectRecord, environment: string, request: TriggerRequest, context: TriggerContext, refreshed: DryRun['refreshed']): Promise<DryRun> {
-    const {resources, lockSet} = await this.prepareRelease(this.store, project, environment, request, context)
-    const plan = planRelease({
+    const planInput = {
       blueprint: project.blueprint,
       environment: environmentSpec(project, environment),
       resources,
       targetOrder: request.targetOrder,
       steps: request.type === 'custom' ? request.steps : undefined,
-    })
+    }
+    checkPlanSize(planInput)
+    return {resources, lockSet, planInput}
+  }
+
+  /** The plan of a trigger and what would hold it back now; nothing is queued. */
+  private async dryRun(project: ProjectRecord, environment: string, request: TriggerRequest, context: TriggerContext, refreshed: DryRun['refreshed']): Promise<DryRun> {
+    const {resources, lockSet, planInput} = await this.prepareRelease(this.store, project, environment, request, context)
+    const plan = await planReleaseInTurns(planInput)
     const probe = Number.MAX_SAFE_INTEGER
     const approval = (await this.effectiveSettingsOf(project.name, environment)).approval.value
     const decision = decideAdmission(
@@ -970,18 +974,27 @@ export class Engine {
       policy ?? (await this.policyFor(project, environment)),
       this.capacity - this.runs.size,
     )
-    for (const id of decision.start) await this.startRelease(id)
+    let failedToStart = false
+    for (const id of decision.start) if (!(await this.startRelease(id))) failedToStart = true
+    // A release that could not start has ended failed: what waited behind it may start now.
+    if (failedToStart) await this.admitNow(project, environment)
   }
 
   /** Starts a release; while it starts, a cancel waits for the run instead of missing it. */
-  private async startRelease(id: number): Promise<void> {
-    const starting = this.startRun(id)
+  /** False when the release could not start and was recorded as failed. */
+  private async startRelease(id: number): Promise<boolean> {
+    let ended = false
+    const starting = this.startRun(id).catch(async (error: unknown) => {
+      ended = await recordStartFailure(this.store, this.log, id, error, this.now())
+      return null
+    })
     this.starting.set(id, starting)
     try {
       await starting
     } finally {
       this.starting.delete(id)
     }
+    return !ended
   }
 
   private async startRun(id: number): Promise<ReleaseRun | null> {
@@ -999,7 +1012,10 @@ export class Engine {
         return {...resource, action, fromVersion: deployed} as ReleaseResource
       })
       const environment = environmentSpec(project, release.environment)
-      const plan = planRelease({blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps})
+      const planInput = {blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps}
+      // The blueprint may have grown since the trigger.
+      checkPlanSize(planInput)
+      const plan = await planReleaseInTurns(planInput)
       const tasks = await tx.insertTasks(id, plan.tasks.map(toNewTask))
       return {release, project, environment, tasks}
     })
@@ -1033,7 +1049,10 @@ export class Engine {
   private async admitAllQueued(): Promise<{queued: number; environments: number}> {
     const queued = await this.store.listReleases({statuses: ['queued']})
     const environments = new Map(queued.map((release) => [environmentKey(release.project, release.environment), release]))
-    for (const {project, environment} of environments.values()) await this.admit(project, environment)
+    for (const {project, environment} of environments.values()) {
+      // One environment that cannot be admitted does not hold back the others, nor the engine's start.
+      await this.admit(project, environment).catch((error) => this.log.error({project, environment, err: error}, 'could not admit queued releases'))
+    }
     return {queued: queued.length, environments: environments.size}
   }
 }

@@ -1,26 +1,36 @@
 // Lock sets: what a release holds while it is queued or running, and when two releases conflict.
 import type {ReleaseType} from '../../api/domain.js'
 import type {ReleaseResource} from '../../api/schemas.js'
+import {reachableFrom} from '../blueprint/graph.js'
 import type {LockSet} from '../store/store.js'
 
 export interface DependencyGraph {
   /** resource -> the resources it depends on */
   dependsOn: Map<string, string[]>
+  /** resource -> the resources that depend on it directly */
+  dependents: Map<string, string[]>
+}
+
+export function dependencyGraph(resources: {name: string; dependsOn: string[]}[]): DependencyGraph {
+  const dependsOn = new Map(resources.map((resource) => [resource.name, resource.dependsOn]))
+  const dependents = new Map<string, string[]>()
+  for (const resource of resources) {
+    for (const dependency of resource.dependsOn) {
+      const list = dependents.get(dependency)
+      if (list) list.push(resource.name)
+      else dependents.set(dependency, [resource.name])
+    }
+  }
+  return {dependsOn, dependents}
 }
 
 /** Every resource that depends on `name`, directly or through others. */
 export function dependentsOf(graph: DependencyGraph, name: string): string[] {
-  const found = new Set<string>()
-  const visit = (target: string) => {
-    for (const [resource, dependencies] of graph.dependsOn) {
-      if (dependencies.includes(target) && !found.has(resource)) {
-        found.add(resource)
-        visit(resource)
-      }
-    }
-  }
-  visit(name)
-  return [...found]
+  return [...dependentsOfAll(graph, [name])]
+}
+
+function dependentsOfAll(graph: DependencyGraph, names: string[]): Set<string> {
+  return reachableFrom(names, (resource) => graph.dependents.get(resource) ?? [])
 }
 
 /**
@@ -29,11 +39,9 @@ export function dependentsOf(graph: DependencyGraph, name: string): string[] {
  */
 export function lockSetFor(type: ReleaseType, resources: ReleaseResource[], graph: DependencyGraph): LockSet {
   if (type !== 'selective') return '*'
-  const locked = new Set<string>()
-  for (const resource of resources) {
-    locked.add(resource.name)
-    if (resource.action !== 'update') for (const dependent of dependentsOf(graph, resource.name)) locked.add(dependent)
-  }
+  const locked = new Set(resources.map((resource) => resource.name))
+  const changing = resources.filter((resource) => resource.action !== 'update').map((resource) => resource.name)
+  for (const dependent of dependentsOfAll(graph, changing)) locked.add(dependent)
   return [...locked].sort()
 }
 

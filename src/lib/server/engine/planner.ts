@@ -7,9 +7,12 @@
 // sequential target rollout goes target by target, where a resource that failed on one target is not
 // deployed to the next, and runs the beforeTarget and afterTarget hooks around each target.
 import type {Action} from '../../api/domain.js'
+import {setImmediate as nextTurn} from 'node:timers/promises'
+
 import type {ReleaseResource} from '../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../blueprint/blueprint.js'
-import {dependentsOf, type DependencyGraph} from './locks.js'
+import {nearestMembers, postOrder, topologicalOrder} from '../blueprint/graph.js'
+import {dependencyGraph, type DependencyGraph} from './locks.js'
 
 export type HookName = 'beforeTarget' | 'afterTarget'
 
@@ -57,25 +60,87 @@ export interface PlanInput {
 }
 
 export function graphOf(blueprint: Blueprint): DependencyGraph {
-  return {dependsOn: new Map(blueprint.resources.map((spec) => [spec.name, spec.dependsOn]))}
+  return dependencyGraph(blueprint.resources)
 }
 
-/** Everything `name` depends on, directly or through others. */
-function dependenciesOf(graph: DependencyGraph, name: string): Set<string> {
-  const found = new Set<string>()
-  const stack = [...(graph.dependsOn.get(name) ?? [])]
-  while (stack.length > 0) {
-    const next = stack.pop() as string
-    if (found.has(next)) continue
-    found.add(next)
-    stack.push(...(graph.dependsOn.get(next) ?? []))
-  }
-  return found
-}
+/** Edge lists up to this long are searched; longer ones are indexed. */
+const SHORT_LIST = 16
 
 const taskKey = (name: string, target: string | null) => (target === null ? name : `${name}@${target}`)
 
+/** Stages: workflow steps in order (then what no step names), or none when dependsOn orders. */
+function stagesOf(input: PlanInput, notes: string[]): {steps: PlanStep[]; stageOf: Map<string, number>} {
+  const steps: PlanStep[] = []
+  const stageOf = new Map<string, number>()
+  const {workflow} = input.blueprint
+  if (workflow.length === 0) return {steps, stageOf}
+  const released = new Set(input.resources.map((resource) => resource.name))
+  const chosenSteps = input.steps ? new Set(input.steps) : null
+  for (const step of workflow) {
+    if (chosenSteps && !chosenSteps.has(step.step)) continue
+    const resources = step.tasks.filter((name) => released.has(name))
+    if (resources.length === 0) continue
+    for (const name of resources) stageOf.set(name, steps.length)
+    steps.push({step: step.step, waitForFinish: step.waitForFinish, haltOnError: step.haltOnError, resources})
+  }
+  const unplaced = input.resources.map((resource) => resource.name).filter((name) => !stageOf.has(name))
+  if (unplaced.length > 0 && !input.steps) {
+    notes.push(`${unplaced.join(', ')} ${unplaced.length > 1 ? 'are' : 'is'} in no workflow step: deployed after the last step`)
+    for (const name of unplaced) stageOf.set(name, steps.length)
+    steps.push({step: '(after the workflow)', waitForFinish: true, haltOnError: false, resources: unplaced})
+  }
+  return {steps, stageOf}
+}
+
+/**
+ * How many tasks planRelease would plan, without planning: one per deployed resource and target, and
+ * the target hooks of a sequential target rollout. For refusing a plan over the cap before building it.
+ */
+export function plannedTaskCount(input: PlanInput): {tasks: number; resources: number; targets: number} {
+  const {steps} = stagesOf(input, [])
+  const resources = steps.length > 0 ? steps.reduce((sum, step) => sum + step.resources.length, 0) : input.resources.length
+  const {environment} = input
+  const targets = Math.max(1, environment.targets.length)
+  const sequentialTargets = (input.targetOrder ?? environment.rollout.targets) === 'sequential' && environment.targets.length > 0
+  const hooksPerTarget = sequentialTargets && resources > 0 ? Number(Boolean(environment.hooks.beforeTarget)) + Number(Boolean(environment.hooks.afterTarget)) : 0
+  return {tasks: resources * targets + hooksPerTarget * environment.targets.length, resources, targets}
+}
+
+/** Plans in one go. */
 export function planRelease(input: PlanInput): Plan {
+  const planning = plan(input)
+  for (;;) {
+    const next = planning.next()
+    if (next.done) return next.value
+  }
+}
+
+/**
+ * Plans in turns: a plan at the cap takes longer than a request should wait for the event loop, so
+ * timers and requests run between slices of it. Same plan as planRelease.
+ */
+export async function planReleaseInTurns(input: PlanInput): Promise<Plan> {
+  const planning = plan(input)
+  for (;;) {
+    const next = planning.next()
+    if (next.done) return next.value
+    await nextTurn()
+  }
+}
+
+/** How long the planner works before it offers the event loop a turn. */
+const SLICE_MS = 10
+
+/** The planner, as a generator that yields where it may pause: between phases and inside long loops. */
+function* plan(input: PlanInput): Generator<void, Plan, void> {
+  let sliceStarted = performance.now()
+  let work = 0
+  // Looking at the clock costs more than a loop turn: only every 256 turns.
+  const sliceOver = () => ++work % 256 === 0 && performance.now() - sliceStarted > SLICE_MS
+  const pause = function* () {
+    yield
+    sliceStarted = performance.now()
+  }
   const {blueprint, environment} = input
   const graph = graphOf(blueprint)
   const rollout = {services: environment.rollout.services, targets: input.targetOrder ?? environment.rollout.targets}
@@ -83,30 +148,15 @@ export function planRelease(input: PlanInput): Plan {
   const notes: string[] = []
   const byName = new Map(input.resources.map((resource) => [resource.name, resource]))
 
-  // Stages: workflow steps in order (then what no step names), or one stage when dependsOn orders.
-  const steps: PlanStep[] = []
-  const stageOf = new Map<string, number>()
-  if (blueprint.workflow.length > 0) {
-    const chosen = input.steps ? blueprint.workflow.filter((step) => input.steps?.includes(step.step)) : blueprint.workflow
-    for (const step of chosen) {
-      const resources = step.tasks.filter((name) => byName.has(name))
-      if (resources.length === 0) continue
-      for (const name of resources) stageOf.set(name, steps.length)
-      steps.push({step: step.step, waitForFinish: step.waitForFinish, haltOnError: step.haltOnError, resources})
-    }
-    const unplaced = input.resources.map((resource) => resource.name).filter((name) => !stageOf.has(name))
-    if (unplaced.length > 0 && !input.steps) {
-      notes.push(`${unplaced.join(', ')} ${unplaced.length > 1 ? 'are' : 'is'} in no workflow step: deployed after the last step`)
-      for (const name of unplaced) stageOf.set(name, steps.length)
-      steps.push({step: '(after the workflow)', waitForFinish: true, haltOnError: false, resources: unplaced})
-    }
-  }
+  const {steps, stageOf} = stagesOf(input, notes)
   const ordered = orderResources(input.resources, graph, steps)
+  yield* pause()
 
   const tasks = new Map<string, PlannedTask>()
-  const add = (task: Omit<PlannedTask, 'level'>) => tasks.set(task.key, {...task, level: 0})
+  const add = (task: PlannedTask) => tasks.set(task.key, task)
   for (const target of targets) {
     for (const resource of ordered) {
+      if (sliceOver()) yield* pause()
       const stage = stageOf.get(resource.name)
       add({
         key: taskKey(resource.name, target),
@@ -120,27 +170,40 @@ export function planRelease(input: PlanInput): Plan {
         toVersion: resource.toVersion,
         requires: [],
         after: [],
+        level: 0,
       })
     }
   }
   const deploysOn = (target: string | null) => ordered.map((resource) => tasks.get(taskKey(resource.name, target)) as PlannedTask)
+  // A long edge list gets a set beside it, so that linking stays constant time however many edges there are.
+  const indexes = new Map<string[], Set<string>>()
   const link = (task: PlannedTask, edge: 'requires' | 'after', key: string) => {
-    if (key !== task.key && !task[edge].includes(key)) task[edge].push(key)
+    if (key === task.key) return
+    const list = task[edge]
+    if (list.length < SHORT_LIST) {
+      if (list.includes(key)) return
+    } else {
+      let index = indexes.get(list)
+      if (!index) indexes.set(list, (index = new Set(list)))
+      if (index.has(key)) return
+      index.add(key)
+    }
+    list.push(key)
   }
+  yield* pause()
+  const required = steps.length === 0 ? requiredResources(input.resources, graph) : new Map<string, readonly string[]>()
+  yield* pause()
   const realTargets = environment.targets.length > 0
   const sequentialTargets = rollout.targets === 'sequential' && realTargets
 
   for (const target of targets) {
     const onTarget = deploysOn(target)
     for (const task of onTarget) {
+      if (sliceOver()) yield* pause()
       const resource = byName.get(task.resource as string) as ReleaseResource
       if (steps.length === 0) {
         // dependsOn, within the target: deploys after what they need; deletes before what they serve.
-        const related = resource.action === 'delete' ? new Set(dependentsOf(graph, resource.name)) : dependenciesOf(graph, resource.name)
-        for (const name of related) {
-          const other = byName.get(name)
-          if (other && (other.action === 'delete') === (resource.action === 'delete')) link(task, 'requires', taskKey(name, target))
-        }
+        for (const name of required.get(resource.name) ?? []) link(task, 'requires', taskKey(name, target))
       } else {
         // Step barriers: a step starts when the earlier steps it waits for have ended (on this target,
         // or on every target when targets roll out in parallel).
@@ -167,6 +230,7 @@ export function planRelease(input: PlanInput): Plan {
   if (sequentialTargets && ordered.length > 0) {
     hooks.run = Boolean(hooks.beforeTarget || hooks.afterTarget)
     let previous: PlannedTask[] = []
+    let previousTarget: string | null = null
     for (const target of targets as string[]) {
       const onTarget = deploysOn(target)
       const hookTask = (hook: HookName): PlannedTask => {
@@ -194,19 +258,32 @@ export function planRelease(input: PlanInput): Plan {
       for (const task of onTarget) {
         if (before) link(task, 'requires', before.key)
         // A resource that failed on the previous target is not deployed to this one.
-        const same = previous.find((done) => done.resource === task.resource)
-        if (same) link(task, 'requires', same.key)
+        if (previous.length > 0) link(task, 'requires', taskKey(task.resource as string, previousTarget as string))
       }
       const afterHook = hooks.afterTarget ? hookTask('afterTarget') : null
       // afterTarget runs once the deploys on its target have ended, failed ones too.
       if (afterHook) for (const task of before ? [before, ...onTarget] : onTarget) link(afterHook, 'after', task.key)
       previous = [...(before ? [before] : []), ...onTarget, ...(afterHook ? [afterHook] : [])]
+      previousTarget = target
     }
   } else if ((hooks.beforeTarget || hooks.afterTarget) && realTargets && ordered.length > 0) {
     notes.push('target hooks do not run: targets roll out in parallel, and taking every target out of the load balancer at once would leave none serving')
   }
 
-  assignLevels(tasks)
+  yield* pause()
+  // Levels: the longest chain of edges below each task, from a walk that puts every task after its edges.
+  const edgesOf = (key: string) => {
+    const task = tasks.get(key)
+    return !task ? [] : task.after.length === 0 ? task.requires : [...task.requires, ...task.after]
+  }
+  for (const key of postOrder(tasks.keys(), edgesOf)) {
+    if (sliceOver()) yield* pause()
+    const task = tasks.get(key) as PlannedTask
+    let longest = -1
+    for (const edge of edgesOf(key)) longest = Math.max(longest, tasks.get(edge)?.level ?? -1)
+    task.level = longest + 1
+  }
+  yield* pause()
   return {
     rollout,
     targets: targets.filter((target): target is string => target !== null),
@@ -217,6 +294,9 @@ export function planRelease(input: PlanInput): Plan {
   }
 }
 
+// The order localeCompare gives, at a fraction of its cost per comparison.
+const nameOrder = new Intl.Collator()
+
 /** The order resources are listed and, for a sequential services rollout, deployed in. */
 function orderResources(resources: ReleaseResource[], graph: DependencyGraph, steps: PlanStep[]): ReleaseResource[] {
   if (steps.length > 0) {
@@ -224,36 +304,48 @@ function orderResources(resources: ReleaseResource[], graph: DependencyGraph, st
     return steps.flatMap((step) => step.resources.map((name) => byName.get(name) as ReleaseResource))
   }
   // Dependencies first (deletes last, dependents before what they depend on); ties by name.
-  const depth = new Map<string, number>()
-  const depthOf = (name: string): number => {
-    const known = depth.get(name)
-    if (known !== undefined) return known
-    depth.set(name, 0)
-    const value = Math.max(-1, ...[...(graph.dependsOn.get(name) ?? [])].map(depthOf)) + 1
-    depth.set(name, value)
-    return value
-  }
-  const rank = (resource: ReleaseResource) => (resource.action === 'delete' ? 1000 - depthOf(resource.name) : depthOf(resource.name))
-  return [...resources].sort((a, b) => (a.action === 'delete' ? 1 : 0) - (b.action === 'delete' ? 1 : 0) || rank(a) - rank(b) || a.name.localeCompare(b.name))
+  const depth = longestChains(graph.dependsOn.keys(), (name) => graph.dependsOn.get(name) ?? [])
+  const depthOf = (name: string) => depth.get(name) ?? 0
+  const rank = (resource: ReleaseResource) => (resource.action === 'delete' ? -depthOf(resource.name) : depthOf(resource.name))
+  return [...resources].sort(
+    (a, b) => (a.action === 'delete' ? 1 : 0) - (b.action === 'delete' ? 1 : 0) || rank(a) - rank(b) || nameOrder.compare(a.name, b.name),
+  )
 }
 
-function assignLevels(tasks: Map<string, PlannedTask>) {
-  const levels = new Map<string, number>()
-  const levelOf = (key: string): number => {
-    const known = levels.get(key)
-    if (known !== undefined) return known
-    const task = tasks.get(key) as PlannedTask
-    const level = Math.max(-1, ...[...task.requires, ...task.after].map(levelOf)) + 1
-    levels.set(key, level)
-    return level
+/** For every node, the longest chain of edges below it (0 for a node with none). */
+function longestChains(nodes: Iterable<string>, below: (node: string) => readonly string[]): Map<string, number> {
+  const length = new Map<string, number>()
+  for (const node of topologicalOrder(nodes, below)) {
+    let longest = -1
+    for (const next of below(node)) longest = Math.max(longest, length.get(next) ?? -1)
+    length.set(node, longest + 1)
   }
-  for (const task of tasks.values()) task.level = levelOf(task.key)
+  return length
+}
+
+/**
+ * Each released resource -> the released resources it must wait for: for a create or update, the
+ * nearest creates and updates among what it depends on; for a delete, the nearest deletes among what
+ * depends on it; walking through resources outside the release, or of the other kind, on the way. The
+ * nearest are enough: what they wait for, they wait for in turn, and a skip passes down the chain.
+ */
+function requiredResources(resources: ReleaseResource[], graph: DependencyGraph): Map<string, readonly string[]> {
+  const deploys = new Set(resources.filter((resource) => resource.action !== 'delete').map((resource) => resource.name))
+  const deletes = new Set(resources.filter((resource) => resource.action === 'delete').map((resource) => resource.name))
+  return new Map([
+    ...nearestMembers(deploys, (name) => graph.dependsOn.get(name) ?? []),
+    ...nearestMembers(deletes, (name) => graph.dependents.get(name) ?? []),
+  ])
 }
 
 /** "db@eu-1, cache@eu-1 | api@eu-1 | ..." — the tasks by level, for dry runs and docs. */
 export function describeOrder(plan: Plan): string {
   const levels = new Map<number, string[]>()
-  for (const task of plan.tasks) levels.set(task.level, [...(levels.get(task.level) ?? []), task.key])
+  for (const task of plan.tasks) {
+    const keys = levels.get(task.level)
+    if (keys) keys.push(task.key)
+    else levels.set(task.level, [task.key])
+  }
   return [...levels.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([, keys]) => keys.join(', '))

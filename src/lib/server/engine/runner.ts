@@ -2,6 +2,9 @@
 // and the tasks it comes after have ended; a task whose requirement did not succeed is skipped, while
 // independent tasks go on. A failure in a step with haltOnError stops everything not yet started.
 // An app's state changes once all of its tasks (one per target) have ended.
+import {setMaxListeners} from 'node:events'
+import {setImmediate as nextTurn} from 'node:timers/promises'
+
 import type {Health, ReleaseStatus, TaskStatus} from '../../api/domain.js'
 import type {Release} from '../../api/schemas.js'
 import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../blueprint/blueprint.js'
@@ -19,7 +22,8 @@ export interface ReleaseOutcome {
   error: string | null
 }
 
-const ENDED: TaskStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled', 'interrupted']
+/** How long the runner's loop works before it offers the event loop a turn. */
+const SLICE_MS = 10
 const NOT_SUCCEEDED: TaskStatus[] = ['failed', 'skipped', 'cancelled', 'interrupted']
 
 interface TaskResult {
@@ -36,6 +40,12 @@ export class ReleaseRun {
   private halted: string | null = null
   private readonly status = new Map<string, TaskStatus>()
   private readonly results = new Map<string, TaskResult>()
+  /** the targets where a task has started, for the afterTarget hooks that must run even after a halt */
+  private readonly startedTargets = new Set<string | null>()
+  private readonly tasksOfResource = new Map<string, TaskRecord[]>()
+  private readonly endedOfResource = new Map<string, number>()
+  private readonly specs: Map<string, ResourceSpec>
+  private readonly haltingSteps: Set<string>
   readonly done: Promise<ReleaseOutcome>
   /** Resolves once the engine has recorded the outcome; set by the engine when it starts the run. */
   finished: Promise<void> = Promise.resolve()
@@ -50,6 +60,16 @@ export class ReleaseRun {
     private readonly now: () => string,
     private readonly passEnv: readonly string[],
   ) {
+    for (const task of tasks) {
+      if (task.resource === null) continue
+      const siblings = this.tasksOfResource.get(task.resource)
+      if (siblings) siblings.push(task)
+      else this.tasksOfResource.set(task.resource, [task])
+    }
+    this.specs = new Map(project.blueprint.resources.map((spec) => [spec.name, spec]))
+    this.haltingSteps = new Set(project.blueprint.workflow.filter((step: WorkflowStep) => step.haltOnError).map((step: WorkflowStep) => step.step))
+    // Every running task listens for a stop: a big plan runs thousands at once, which is no leak.
+    setMaxListeners(0, this.controller.signal)
     this.done = this.execute()
   }
 
@@ -80,39 +100,79 @@ export class ReleaseRun {
 
   private async execute(): Promise<ReleaseOutcome> {
     for (const task of this.tasks) this.status.set(task.key, 'pending')
-    const running = new Map<string, Promise<void>>()
     this.log(null, 'system', `release ${this.release.id} (${this.release.type}) started with ${this.tasks.length} task(s)`)
+    // A task is looked at again only when the last task it waits for has ended, when a task it requires
+    // did not succeed, or when a stop or a halt reaches every task: linear in tasks and edges.
+    const {waiters, unmet} = waitersOf(this.tasks)
+    const ended: string[] = []
+    let wake: (() => void) | null = null
+    let running = 0
+    let swept = 'nothing' as 'nothing' | 'halt' | 'stop'
+    let queue: TaskRecord[] = [...this.tasks]
+    const hasEnded = (key: string) => {
+      for (const {task, requires} of waiters.get(key) ?? []) {
+        const left = (unmet.get(task.key) as number) - 1
+        unmet.set(task.key, left)
+        if (left === 0 || (requires && this.status.get(key) !== 'succeeded')) queue.push(task)
+      }
+    }
 
+    let sliceStarted = performance.now()
     for (;;) {
-      for (const task of this.tasks) {
+      for (let index = 0; index < queue.length; index++) {
+        // Thousands of tasks to look at (the first pass of a big plan): let timers and requests run too.
+        if (index % 256 === 255 && performance.now() - sliceStarted > SLICE_MS) {
+          await nextTurn()
+          sliceStarted = performance.now()
+        }
+        const sweep: typeof swept | null = this.stopReason ? (swept === 'stop' ? null : 'stop') : this.halted && swept === 'nothing' ? 'halt' : null
+        if (sweep) {
+          swept = sweep
+          queue.push(...this.tasks.filter((task) => this.status.get(task.key) === 'pending'))
+        }
+        const task = queue[index]
         if (this.status.get(task.key) !== 'pending') continue
-        const stopped = this.stopReason ? 'the release was stopped' : this.mustStillRun(task) ? null : this.halted
-        if (stopped) {
-          await this.settle(task, {status: 'cancelled', error: `not started: ${stopped}`})
-          continue
-        }
-        const blocked = task.dependsOn.find((key) => NOT_SUCCEEDED.includes(this.status.get(key) as TaskStatus))
-        if (blocked) {
-          this.log(task, 'system', `skipped: it needs ${blocked}, which did not succeed`)
-          await this.settle(task, {status: 'skipped', error: `skipped: ${blocked} did not succeed`})
-          continue
-        }
-        const ready = task.dependsOn.every((key) => (this.status.get(key) ?? 'succeeded') === 'succeeded') && task.after.every((key) => ENDED.includes(this.status.get(key) ?? 'succeeded'))
-        if (ready) {
+        if (await this.settleIfNotToRun(task)) {
+          hasEnded(task.key)
+        } else if (unmet.get(task.key) === 0) {
           this.status.set(task.key, 'running')
-          running.set(task.key, this.runTask(task).finally(() => running.delete(task.key)))
+          running++
+          void this.runTask(task).finally(() => {
+            ended.push(task.key)
+            wake?.()
+          })
         }
       }
-      if (running.size === 0) break
-      await Promise.race(running.values())
+      if (running === 0) break
+      if (ended.length === 0) await new Promise<void>((resolve) => (wake = resolve))
+      wake = null
+      queue = []
+      for (const key of ended.splice(0)) {
+        running--
+        hasEnded(key)
+      }
     }
     await this.logs.flush()
     return this.outcome()
   }
 
+  /** Cancels a task the release will no longer start, or skips one whose requirement failed; false when it may still run. */
+  private async settleIfNotToRun(task: TaskRecord): Promise<boolean> {
+    const stopped = this.stopReason ? 'the release was stopped' : this.mustStillRun(task) ? null : this.halted
+    if (stopped) {
+      await this.settle(task, {status: 'cancelled', error: `not started: ${stopped}`})
+      return true
+    }
+    const blocked = task.dependsOn.find((key) => NOT_SUCCEEDED.includes(this.status.get(key) as TaskStatus))
+    if (!blocked) return false
+    this.log(task, 'system', `skipped: it needs ${blocked}, which did not succeed`)
+    await this.settle(task, {status: 'skipped', error: `skipped: ${blocked} did not succeed`})
+    return true
+  }
+
   /** A halt still lets afterTarget run where the rollout had begun on that target: it puts the target back. */
   private mustStillRun(task: TaskRecord): boolean {
-    return task.hook === 'afterTarget' && this.tasks.some((other) => other.target === task.target && other.key !== task.key && other.startedAt !== null)
+    return task.hook === 'afterTarget' && this.startedTargets.has(task.target)
   }
 
   private outcome(): ReleaseOutcome {
@@ -135,13 +195,16 @@ export class ReleaseRun {
   private async settle(task: TaskRecord, result: TaskResult) {
     this.status.set(task.key, result.status)
     this.results.set(task.key, result)
-    if (result.status === 'failed' && task.step) {
-      const step = this.project.blueprint.workflow.find((candidate: WorkflowStep) => candidate.step === task.step)
-      if (step?.haltOnError && !this.halted) this.halted = `halted at step "${step.step}" (haltOnError): ${task.key} failed`
+    if (result.status === 'failed' && task.step && this.haltingSteps.has(task.step) && !this.halted) {
+      this.halted = `halted at step "${task.step}" (haltOnError): ${task.key} failed`
     }
-    const siblings = task.resource === null ? [] : this.tasks.filter((other) => other.resource === task.resource)
-    const lastOfResource = siblings.length > 0 && siblings.every((other) => ENDED.includes(this.status.get(other.key) as TaskStatus))
-    const app = lastOfResource ? this.appChange(task, siblings) : null
+    let app: ReturnType<ReleaseRun['appChange']> = null
+    if (task.resource !== null) {
+      const siblings = this.tasksOfResource.get(task.resource) as TaskRecord[]
+      const endedSiblings = (this.endedOfResource.get(task.resource) ?? 0) + 1
+      this.endedOfResource.set(task.resource, endedSiblings)
+      if (endedSiblings === siblings.length) app = this.appChange(task, siblings)
+    }
     const {project, environment} = this.release
     await this.store.transaction(async (tx) => {
       await tx.updateTask(task.id, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
@@ -160,7 +223,7 @@ export class ReleaseRun {
     const allDeployed = results.every((result) => result.deployed)
     if (task.action === 'delete') {
       if (!allDeployed) return {health: 'Degraded'}
-      const removed = !this.project.blueprint.resources.some((resource) => resource.name === task.resource)
+      const removed = !this.specs.has(task.resource as string)
       return removed ? 'delete' : {deployedVersion: null, health: 'Missing'}
     }
     if (!allDeployed) return {health: 'Degraded'}
@@ -191,6 +254,7 @@ export class ReleaseRun {
     const {project, environment} = this.release
     const at = this.now()
     task.startedAt = at
+    this.startedTargets.add(task.target)
     await this.store.transaction(async (tx) => {
       await tx.updateTask(task.id, {status: 'running', startedAt: at})
       if (task.resource) await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
@@ -225,7 +289,7 @@ export class ReleaseRun {
   }
 
   private async runDeploy(task: TaskRecord): Promise<TaskResult> {
-    const spec = this.project.blueprint.resources.find((resource) => resource.name === task.resource)
+    const spec = this.specs.get(task.resource as string)
     if (!spec) {
       // A resource removed from the blueprint: only a delete reaches here, and there is nothing left to run.
       this.log(task, 'system', `${task.resource} is no longer in the blueprint; relctl forgets it`)
@@ -254,3 +318,24 @@ export class ReleaseRun {
   }
 }
 
+/**
+ * Task key -> the tasks that wait for it (and whether they require it to succeed); task key -> how
+ * many of the tasks it waits for have not ended yet. Edges to keys outside the plan count as met.
+ */
+function waitersOf(tasks: TaskRecord[]) {
+  const keys = new Set(tasks.map((task) => task.key))
+  const waiters = new Map<string, {task: TaskRecord; requires: boolean}[]>()
+  const unmet = new Map<string, number>()
+  for (const task of tasks) {
+    const requires = new Set(task.dependsOn)
+    const edges = new Set([...task.dependsOn, ...task.after].filter((key) => keys.has(key) && key !== task.key))
+    for (const key of edges) {
+      const entry = {task, requires: requires.has(key)}
+      const list = waiters.get(key)
+      if (list) list.push(entry)
+      else waiters.set(key, [entry])
+    }
+    unmet.set(task.key, edges.size)
+  }
+  return {waiters, unmet}
+}

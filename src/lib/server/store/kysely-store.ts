@@ -21,8 +21,9 @@ import type {
   Store,
   TaskRecord,
 } from './store.js'
+import {rowBatches, valueBatches, yieldToEventLoop} from './batches.js'
 import * as logs from './log-queries.js'
-import type {Database, PausesTable, ReleasesTable, SchedulesTable, SettingsTable, TasksTable} from './tables.js'
+import type {AppsTable, Database, PausesTable, ReleasesTable, SchedulesTable, SettingsTable, TasksTable} from './tables.js'
 
 const bit = (value: boolean) => (value ? 1 : 0)
 const LAST_RELEASES_SCANNED = 500
@@ -184,12 +185,16 @@ export class KyselyStore implements Store {
   }
 
   async listApps(project: string, environment: string, names?: string[]): Promise<AppRecord[]> {
-    let query = this.db.selectFrom('apps').selectAll().where('project', '=', project).where('environment', '=', environment)
+    const query = this.db.selectFrom('apps').selectAll().where('project', '=', project).where('environment', '=', environment)
+    let rows: Selectable<AppsTable>[]
     if (names) {
-      if (names.length === 0) return []
-      query = query.where('name', 'in', names)
+      rows = []
+      // project and environment are the statement's other two parameters
+      for (const batch of valueBatches(names, 2)) rows.push(...(await query.where('name', 'in', batch).execute()))
+      rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    } else {
+      rows = await query.orderBy('name').execute()
     }
-    const rows = await query.orderBy('name').execute()
     return rows.map((row) => ({
       project: row.project,
       environment: row.environment,
@@ -384,34 +389,33 @@ export class KyselyStore implements Store {
   }
 
   async insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]> {
-    if (tasks.length === 0) return []
-    const rows = await this.db
-      .insertInto('tasks')
-      .values(
-        tasks.map((task) => ({
-          release_id: releaseId,
-          key: task.key,
-          kind: task.kind,
-          resource: task.resource ?? '',
-          hook: task.hook,
-          target: task.target,
-          step: task.step,
-          action: task.action,
-          from_version: task.fromVersion,
-          to_version: task.toVersion,
-          depends_on: JSON.stringify(task.dependsOn),
-          after: JSON.stringify(task.after),
-          level: task.level,
-          status: 'pending',
-          exit_code: null,
-          error: null,
-          started_at: null,
-          finished_at: null,
-        })),
-      )
-      .returningAll()
-      .execute()
-    return rows.map(toTask)
+    const rows = tasks.map((task) => ({
+      release_id: releaseId,
+      key: task.key,
+      kind: task.kind,
+      resource: task.resource ?? '',
+      hook: task.hook,
+      target: task.target,
+      step: task.step,
+      action: task.action,
+      from_version: task.fromVersion,
+      to_version: task.toVersion,
+      depends_on: JSON.stringify(task.dependsOn),
+      after: JSON.stringify(task.after),
+      level: task.level,
+      status: 'pending',
+      exit_code: null,
+      error: null,
+      started_at: null,
+      finished_at: null,
+    }))
+    const inserted: TaskRecord[] = []
+    for (const batch of rowBatches(rows)) {
+      for (const row of await this.db.insertInto('tasks').values(batch).returningAll().execute()) inserted.push(toTask(row))
+      // A big plan is thousands of rows: let timers and requests run between statements.
+      await yieldToEventLoop()
+    }
+    return inserted
   }
 
   async listTasks(releaseId: number): Promise<TaskRecord[]> {

@@ -1,17 +1,15 @@
 // The SQL of task logs: appending batches, reading pages, and the retention cleanup.
 import type {Kysely, Transaction} from 'kysely'
 
+import {rowBatches} from './batches.js'
 import type {NewLogLine, StoredLogLine} from './store.js'
 import type {Database} from './tables.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
 export async function appendLogs(db: Db, lines: NewLogLine[]): Promise<void> {
-  if (lines.length === 0) return
-  await db
-    .insertInto('task_logs')
-    .values(lines.map((line) => ({release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at})))
-    .execute()
+  const rows = lines.map((line) => ({release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at}))
+  for (const batch of rowBatches(rows)) await db.insertInto('task_logs').values(batch).execute()
 }
 
 export async function readLogs(db: Db, releaseId: number, afterId: number, limit: number, filter: {resource?: string; target?: string}): Promise<StoredLogLine[]> {

@@ -1,19 +1,17 @@
 import {describe, expect, it} from 'vitest'
 
 import type {ReleaseResource} from '../../../../src/lib/api/schemas.js'
-import {conflicts, type DependencyGraph, dependentsOf, lockSetFor, sharedResources, touches} from '../../../../src/lib/server/engine/locks.js'
+import {conflicts, type DependencyGraph, dependencyGraph, dependentsOf, lockSetFor, sharedResources, touches} from '../../../../src/lib/server/engine/locks.js'
 
 // db <- api <- web ; db <- worker ; cache (alone) ; edge depends on web and cache
-const graph: DependencyGraph = {
-  dependsOn: new Map([
-    ['db', []],
-    ['api', ['db']],
-    ['web', ['api']],
-    ['worker', ['db']],
-    ['cache', []],
-    ['edge', ['web', 'cache']],
-  ]),
-}
+const graph: DependencyGraph = dependencyGraph([
+  {name: 'db', dependsOn: []},
+  {name: 'api', dependsOn: ['db']},
+  {name: 'web', dependsOn: ['api']},
+  {name: 'worker', dependsOn: ['db']},
+  {name: 'cache', dependsOn: []},
+  {name: 'edge', dependsOn: ['web', 'cache']},
+])
 
 const res = (name: string, action: ReleaseResource['action'] = 'update'): ReleaseResource => ({
   name,

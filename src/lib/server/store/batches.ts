@@ -1,0 +1,33 @@
+// How many rows one INSERT may carry. Every value of a row is one bound parameter, and databases cap the
+// parameters of a statement: SQLite at 32,766 in builds since 3.32 but at 999 in older or stricter
+// builds, PostgreSQL at 65,535. Batches sized for the smallest of these fit every store relctl runs on.
+import {setImmediate as nextTurn} from 'node:timers/promises'
+
+export const MAX_BOUND_PARAMETERS = 999
+
+/** The most rows of `columns` values each that fit in one statement. */
+export function rowsPerStatement(columns: number): number {
+  return Math.max(1, Math.floor(MAX_BOUND_PARAMETERS / columns))
+}
+
+/** Rows (all of one shape) cut into consecutive batches that each fit one statement. */
+export function rowBatches<T extends object>(rows: readonly T[]): T[][] {
+  if (rows.length === 0) return []
+  return chunks(rows, rowsPerStatement(Object.keys(rows[0]).length))
+}
+
+/** Values for one `IN (...)` list each, next to `otherParameters` bound parameters of the same statement. */
+export function valueBatches<T>(values: readonly T[], otherParameters: number): T[][] {
+  return chunks(values, Math.max(1, MAX_BOUND_PARAMETERS - otherParameters))
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = []
+  for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size))
+  return batches
+}
+
+/** Lets timers and requests run between the statements of a long write. */
+export function yieldToEventLoop(): Promise<void> {
+  return nextTurn()
+}
