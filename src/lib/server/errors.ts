@@ -6,6 +6,7 @@ import type {ErrorBody} from '../api/schemas.js'
 const STATUS: Record<ErrorCode, number> = {
   invalid_input: 422,
   invalid_blueprint: 422,
+  too_large: 413,
   not_found: 404,
   unauthorized: 401,
   state_lock: 409,

@@ -9,11 +9,13 @@ import type {Logger} from 'pino'
 import {ControlPlaneError} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
 import {registerAppRoutes} from './apps.js'
+import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
 import {registerSystemRoutes} from './system.js'
+import {validationErrorBody, validatorCompiler} from './validation.js'
 
 export interface HttpOptions {
   engine: Engine
@@ -37,25 +39,12 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-function validationMessage(error: FastifyError): string {
-  const context = error.validationContext ?? 'request'
-  return (error.validation ?? [])
-    .map((issue) => {
-      const where = `${context}${issue.instancePath.replaceAll('/', '.')}`
-      const params = issue.params as {allowedValues?: unknown[]; additionalProperty?: string}
-      if (params.allowedValues) return `${where} must be one of: ${params.allowedValues.join(', ')}`
-      if (params.additionalProperty) return `${where} has an unknown property "${params.additionalProperty}"`
-      return `${where} ${issue.message}`
-    })
-    .join('; ')
-}
-
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    ajv: {customOptions: {coerceTypes: true, removeAdditional: false, allErrors: false}},
-    bodyLimit: 5 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
   })
+  app.setValidatorCompiler(validatorCompiler)
 
   await app.register(swagger, {
     openapi: {
@@ -85,8 +74,10 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ControlPlaneError) return reply.code(error.status).send(error.toBody())
-    if (error.validation) {
-      return reply.code(400).send({error: {code: 'invalid_input', message: validationMessage(error), hint: 'see the API schema at /openapi.json'}})
+    if (error.validation) return reply.code(400).send(validationErrorBody(error))
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // The rest of the body is still on its way: say so and close, so that the sender reads the answer.
+      return reply.code(413).header('connection', 'close').send(tooLargeBody())
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(400).send({error: {code: 'invalid_input', message: error.message}})
