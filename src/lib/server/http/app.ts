@@ -75,9 +75,13 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ControlPlaneError) return reply.code(error.status).send(error.toBody())
     if (error.validation) return reply.code(400).send(validationErrorBody(error))
+    // Answered before the body is read. fastify would close the connection here, and a client still
+    // writing its body then meets a reset and reports "unreachable"; kept open, Node reads and discards
+    // the rest (as it does for any answer sent before the body, a 401 say) and the client reads the 413.
+    // (A chunked body over the limit was partly read, so that connection must close.)
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      // The rest of the body is still on its way: say so and close, so that the sender reads the answer.
-      return reply.code(413).header('connection', 'close').send(tooLargeBody())
+      if (Number(request.headers['content-length']) > BODY_LIMIT_BYTES) reply.removeHeader('connection')
+      return reply.code(413).send(tooLargeBody())
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(400).send({error: {code: 'invalid_input', message: error.message}})
