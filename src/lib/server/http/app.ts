@@ -3,7 +3,7 @@
 import {timingSafeEqual} from 'node:crypto'
 
 import swagger from '@fastify/swagger'
-import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest} from 'fastify'
+import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
 import type {Logger} from 'pino'
 
 import {ControlPlaneError} from '../errors.js'
@@ -15,7 +15,7 @@ import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
 import {registerSystemRoutes} from './system.js'
-import {validationErrorBody, validatorCompiler} from './validation.js'
+import {frameworkErrorBody, validationErrorBody, validatorCompiler} from './validation.js'
 
 export interface HttpOptions {
   engine: Engine
@@ -43,6 +43,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    frameworkErrors: (error, _request, reply) => (reply as FastifyReply).code(400).send(frameworkErrorBody(error)),
   })
   app.setValidatorCompiler(validatorCompiler)
 

@@ -75,3 +75,10 @@ export function validationErrorBody(error: FastifyError): ErrorBody {
     },
   }
 }
+
+/** Refusals fastify makes before a route is chosen (a bad percent-encoding, an over-long path segment). */
+export function frameworkErrorBody(error: FastifyError): ErrorBody {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long: names have at most 63 characters, ids are numbers' : 'the URL is malformed (a bad percent-encoding?)'
+  return {error: {code: 'invalid_input', message, hint: 'encode each path segment with encodeURIComponent; the API schema is at /openapi.json'}}
+}
