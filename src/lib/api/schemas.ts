@@ -205,6 +205,8 @@ export const ApplyRequest = Type.Object(
     content: Type.String({description: 'the blueprint YAML text'}),
     file: Type.String({description: 'the file name, used in error messages'}),
     baseDir: Type.String({description: 'absolute folder that exec commands run in'}),
+    allowDestructive: Type.Optional(Type.Boolean({description: 'allow dropping deployed state: an environment with deployed apps, or a deployed resource'})),
+    dryRun: Type.Optional(Type.Boolean({description: 'answer with the diff (and what would be refused) and write nothing'})),
   },
   {additionalProperties: false},
 )
@@ -234,7 +236,17 @@ export const Project = Type.Object({
   appliedAt: Type.String(),
 })
 
-export const ApplyResponse = Type.Object({project: Project, created: Type.Boolean(), changed: Type.Boolean(), changes: Type.Array(Change)})
+export const DroppedApp = Type.Object({environment: Type.String(), resource: Type.String(), deployedVersion: Type.String()})
+
+export const ApplyResponse = Type.Object({
+  project: Project,
+  created: Type.Boolean(),
+  changed: Type.Boolean(),
+  changes: Type.Array(Change),
+  dryRun: Type.Boolean({description: 'true: nothing was written'}),
+  dropped: Type.Array(DroppedApp, {description: 'deployed app states this apply drops (or, in a dry run, would drop)'}),
+  needsAllowDestructive: Type.Boolean({description: 'dropped is not empty and allowDestructive was not given: the apply is (or would be) refused'}),
+})
 
 export const PauseState = Type.Object({
   level: literals(['project', 'environment'] as const),
@@ -393,6 +405,7 @@ export type SyncResponse = Static<typeof SyncResponse>
 export type ApplyRequest = Static<typeof ApplyRequest>
 export type ApplyResponse = Static<typeof ApplyResponse>
 export type Change = Static<typeof Change>
+export type DroppedApp = Static<typeof DroppedApp>
 export type Project = Static<typeof Project>
 export type Environment = Static<typeof Environment>
 export type LogLine = Static<typeof LogLine>
