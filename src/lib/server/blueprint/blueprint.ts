@@ -485,11 +485,9 @@ function readVersion(node: YAMLMap, path: string, problem: Report): string | nul
     return written
   }
   const version = String(value.value)
-  if (!VERSION_PATTERN.test(version)) {
-    problem(`${path}.version`, `${JSON.stringify(version)} is not a valid version: ${VERSION_RULE}`, value)
-    return null
-  }
-  return version
+  if (VERSION_PATTERN.test(version)) return version
+  problem(`${path}.version`, `${JSON.stringify(version)} is not a valid version: ${VERSION_RULE}`, value)
+  return null
 }
 
 function readStringList(node: YAMLMap, key: string, path: string, problem: Report): string[] {

@@ -3,7 +3,7 @@
 // until a release with --allow-destructive deletes them. Dropping deployed state (an environment with
 // deployed apps, or a deployed resource) is refused unless the apply allows it; a dry run does it all
 // in a transaction that is rolled back.
-import type {Change, DroppedApp} from '../../api/schemas.js'
+import type {ApplyResponse, Change, DroppedApp} from '../../api/schemas.js'
 import type {Blueprint, ResourceSpec} from '../blueprint/blueprint.js'
 import {ControlPlaneError, invalid} from '../errors.js'
 import type {AppRecord, ProjectRecord, Store} from '../store/store.js'
@@ -57,17 +57,36 @@ class ApplyRolledBack {
   constructor(readonly result: ApplyResult) {}
 }
 
+export interface ApplyOutcome extends Omit<ApplyResponse, 'project'> {
+  project: ProjectRecord
+}
+
 /** applyBlueprint in one transaction; with dryRun, the same work rolled back, so the diff is exact. */
-export async function applyInTransaction(store: Store, input: ApplyInput & {dryRun: boolean}, hasActiveReleases: (tx: Store, environment: string) => Promise<boolean>): Promise<ApplyResult> {
+export async function applyInTransaction(
+  store: Store,
+  input: Omit<ApplyInput, 'allowDestructive'> & {allowDestructive?: boolean; dryRun?: boolean},
+  hasActiveReleases: (tx: Store, environment: string) => Promise<boolean>,
+): Promise<ApplyOutcome> {
+  const {allowDestructive = false, dryRun = false} = input
+  let result: ApplyResult
   try {
-    return await store.transaction(async (tx) => {
-      const result = await applyBlueprint(tx, {...input, allowDestructive: input.allowDestructive || input.dryRun}, (environment) => hasActiveReleases(tx, environment))
-      if (input.dryRun) throw new ApplyRolledBack(result)
-      return result
+    result = await store.transaction(async (tx) => {
+      const applied = await applyBlueprint(tx, {...input, allowDestructive: allowDestructive || dryRun}, (environment) => hasActiveReleases(tx, environment))
+      if (dryRun) throw new ApplyRolledBack(applied)
+      return applied
     })
   } catch (error) {
-    if (error instanceof ApplyRolledBack) return error.result
-    throw error
+    if (!(error instanceof ApplyRolledBack)) throw error
+    result = error.result
+  }
+  return {
+    project: result.project,
+    created: result.created,
+    changed: result.changes.some((change) => change.change !== 'unchanged'),
+    changes: result.changes,
+    dryRun,
+    dropped: result.dropped,
+    needsAllowDestructive: result.dropped.length > 0 && !allowDestructive,
   }
 }
 

@@ -161,20 +161,11 @@ export class Engine {
         })),
       })
     }
-    const {allowDestructive = false, dryRun = false} = options
-    const result = await applyInTransaction(this.store, {blueprint, file, baseDir, now: this.now(), allowDestructive, dryRun}, async (tx, environment) =>
+    const {project, ...outcome} = await applyInTransaction(this.store, {blueprint, file, baseDir, now: this.now(), ...options}, async (tx, environment) =>
       (await tx.listReleases({project: blueprint.project, environment, statuses: ACTIVE_STATUSES})).length > 0,
     )
-    const view = await this.projectView(result.project)
-    return {
-      project: dryRun ? {...view, environments: blueprint.environments.map((environment) => environment.name)} : view,
-      created: result.created,
-      changed: result.changes.some((change) => change.change !== 'unchanged'),
-      changes: result.changes,
-      dryRun,
-      dropped: result.dropped,
-      needsAllowDestructive: result.dropped.length > 0 && !allowDestructive,
-    }
+    // A dry run wrote no environment, so the blueprint's are the ones the project would have.
+    return {...outcome, project: {...(await this.projectView(project)), ...(outcome.dryRun && {environments: blueprint.environments.map((environment) => environment.name)})}}
   }
 
   async listProjects() {

@@ -3,12 +3,11 @@
 import {timingSafeEqual} from 'node:crypto'
 
 import swagger from '@fastify/swagger'
-import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
-import type {Logger} from 'pino'
+import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply} from 'fastify'
 
 import {ControlPlaneError} from '../errors.js'
-import type {Engine} from '../engine/engine.js'
 import {registerAppRoutes} from './apps.js'
+import type {HttpOptions} from './common.js'
 import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
 import {registerProjectRoutes} from './projects.js'
@@ -16,21 +15,6 @@ import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
 import {registerSystemRoutes} from './system.js'
 import {frameworkErrorBody, validationErrorBody, validatorCompiler} from './validation.js'
-
-export interface HttpOptions {
-  engine: Engine
-  token: string
-  version: string
-  database: string
-  logger: Logger
-}
-
-/** Who is asking: the CLI sends the local user name; the token is shared, so this is a label, not proof. */
-export function actorOf(request: FastifyRequest): string {
-  const header = request.headers['x-relctl-actor']
-  const actor = Array.isArray(header) ? header[0] : header
-  return actor && /^[\w.@ -]{1,100}$/.test(actor) ? actor : 'api'
-}
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
   if (!given?.startsWith('Bearer ')) return false

@@ -17,8 +17,7 @@ import {
 } from '../../api/schemas.js'
 import {invalid} from '../errors.js'
 import {ACTIVE_STATUSES, DryRunResult, type Engine} from '../engine/engine.js'
-import {actorOf} from './app.js'
-import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
+import {actorOf, AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
 
 const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
 

@@ -3,8 +3,7 @@ import type {FastifyInstance} from 'fastify'
 
 import {Name, SetApprovalRequest, SetParallelRequest, SettingsView} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
-import {actorOf} from './app.js'
-import {errorResponses} from './common.js'
+import {actorOf, errorResponses} from './common.js'
 
 const ScopeQuery = Type.Object({project: Type.Optional(Name), environment: Type.Optional(Name)})
 
