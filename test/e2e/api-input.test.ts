@@ -64,7 +64,7 @@ describe('project apply that drops deployed state', () => {
     expect((await relctl(['app', 'list', '-p', 'drop-env', '-e', 'prod'])).code).toBe(9)
     // Applied again, the same blueprint drops nothing more: no flag needed.
     await must(['project', 'apply', '-f', fixture.file])
-  })
+  }, 180_000) // fifteen CLI runs: on a loaded 2-core machine each can take seconds
 })
 
 describe('a schedule that could never release', () => {
