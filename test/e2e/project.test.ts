@@ -55,7 +55,11 @@ describe('project apply', () => {
 
     // worker is a leaf: removing it keeps the blueprint valid.
     fixture.edit(/ {2}worker:\n(?: {4}.*\n)+/, '')
-    const removed = await relctl(['project', 'apply', '-f', fixture.file])
+    // worker is deployed in staging: dropping it from the blueprint needs --allow-destructive.
+    const refusedApply = await relctl(['project', 'apply', '-f', fixture.file])
+    expect(refusedApply.code, String(refusedApply)).toBe(2)
+    expect(refusedApply.stderr).toContain('staging/worker (deployed version 1.0.0)')
+    const removed = await relctl(['project', 'apply', '-f', fixture.file, '--allow-destructive'])
     expect(removed.code, String(removed)).toBe(0)
     expect(removed.stdout).toContain('Project removal updated')
     expect(removed.stdout).toMatch(/^ {2}- resource worker: .*until a release with --allow-destructive deletes it$/m)

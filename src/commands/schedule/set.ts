@@ -10,7 +10,9 @@ export default class ScheduleSet extends ApiCommand<typeof ScheduleSet> {
 
   static description = `--every takes minutes, hours, days or weeks (30m, 6h, 1d, 2w; seconds are accepted too), counted from now; --cron takes a five-field expression read in --timezone (default UTC). A scheduled run makes a release whose source is "schedule".
 
-When a run is due and a release of the environment is queued or running, or the environment or its project is paused, or the schedule is paused, nothing is queued: the run is recorded as skipped with the reason. A control plane that was down across run times fires once when it starts and records the others as missed.`
+When a run is due and a release of the environment is queued or running, or the environment or its project is paused, or the schedule is paused, nothing is queued: the run is recorded as skipped with the reason. A control plane that was down across run times fires once when it starts and records the others as missed.
+
+A schedule that could never produce a release is refused with the reason: a custom release (a schedule carries no workflow steps), a selective one without --resources.`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --project shop --environment staging --every 6h --type full',

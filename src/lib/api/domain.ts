@@ -20,6 +20,17 @@ export type Health = (typeof HEALTH_STATES)[number]
 export type SyncState = (typeof SYNC_STATES)[number]
 export type WaitReason = (typeof WAIT_REASONS)[number]
 
+/**
+ * Names of projects, environments, resources, targets and steps: the one rule, checked by the blueprint
+ * parser and by the API's schemas alike.
+ */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/
+export const NAME_RULE = 'use lower-case letters, digits, ".", "_" and "-", starting and ending with a letter or digit (at most 63)'
+
+/** Versions are free text without control characters (NUL, newline, tab, DEL...): they reach drivers as arguments. */
+export const VERSION_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,200}$/u
+export const VERSION_RULE = 'use 1 to 200 characters without control characters (NUL, newline, tab...), e.g. "1.4.2"'
+
 export function isFinalStatus(status: ReleaseStatus): boolean {
   return (FINAL_RELEASE_STATUSES as readonly string[]).includes(status)
 }
@@ -29,6 +40,7 @@ export const ERROR_EXIT_CODES = {
   invalid_input: 2,
   invalid_blueprint: 2,
   plan_too_large: 2,
+  too_large: 2,
   not_found: 9,
   unauthorized: 7,
   state_lock: 5,

@@ -5,17 +5,27 @@ import {type Static, Type} from '@sinclair/typebox'
 import {
   ACTIONS,
   HEALTH_STATES,
+  NAME_PATTERN,
   RELEASE_STATUSES,
   RELEASE_TYPES,
   SETTING_SOURCES,
   SOURCES,
   SYNC_STATES,
   TASK_STATUSES,
+  VERSION_PATTERN,
   WAIT_REASONS,
 } from './domain.js'
 
 const NullableString = Type.Union([Type.String(), Type.Null()])
 const NullableInteger = Type.Union([Type.Integer(), Type.Null()])
+
+/** A project, environment, resource, target or step name in a request (the rule is in domain.ts). */
+export const Name = Type.String({pattern: NAME_PATTERN.source})
+const Version = Type.String({pattern: VERSION_PATTERN.source, maxLength: 200})
+/** Free text from a person (comments, reasons): any length up to 2000, but no NUL. */
+const Text = Type.String({maxLength: 2000, pattern: '^[^\\u0000]*$'})
+/** A short setting such as an interval, a cron expression or a time zone: one printable line. */
+const Setting = Type.String({minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$'})
 
 // An enum of strings that keeps its literal union in the static type and reads as `enum` in OpenAPI.
 const literals = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({type: 'string', enum: [...values]})
@@ -148,17 +158,17 @@ export const TriggerRequest = Type.Object(
     type: literals(RELEASE_TYPES),
     resources: Type.Optional(
       Type.Array(
-        Type.Object({name: Type.String({minLength: 1}), action: Type.Optional(literals(ACTIONS))}, {additionalProperties: false}),
+        Type.Object({name: Name, action: Type.Optional(literals(ACTIONS))}, {additionalProperties: false}),
         {description: 'selective releases only'},
       ),
     ),
     refresh: Type.Optional(Type.Boolean()),
     force: Type.Optional(Type.Boolean()),
     allowDestructive: Type.Optional(Type.Boolean()),
-    comment: Type.Optional(Type.String({maxLength: 2000})),
+    comment: Type.Optional(Text),
     onConflict: Type.Optional(literals(['queue', 'fail'] as const)),
     source: Type.Optional(literals(['cli', 'api'] as const)),
-    steps: Type.Optional(Type.Array(Type.String({minLength: 1}), {minItems: 1, description: 'custom releases: the workflow steps to run'})),
+    steps: Type.Optional(Type.Array(Name, {minItems: 1, description: 'custom releases: the workflow steps to run'})),
     targetOrder: Type.Optional(literals(['parallel', 'sequential'] as const)),
     dryRun: Type.Optional(Type.Boolean({description: 'plan only: queue nothing'})),
   },
@@ -181,11 +191,11 @@ export const TriggerResponse = Type.Object({release: Release, created: Type.Bool
 
 export const SyncRequest = Type.Object(
   {
-    apps: Type.Array(Type.String({minLength: 1}), {minItems: 1}),
+    apps: Type.Array(Name, {minItems: 1}),
     force: Type.Optional(Type.Boolean()),
     refresh: Type.Optional(Type.Boolean()),
     dryRun: Type.Optional(Type.Boolean()),
-    comment: Type.Optional(Type.String({maxLength: 2000})),
+    comment: Type.Optional(Text),
     source: Type.Optional(literals(['cli', 'api'] as const)),
   },
   {additionalProperties: false},
@@ -198,6 +208,8 @@ export const ApplyRequest = Type.Object(
     content: Type.String({description: 'the blueprint YAML text'}),
     file: Type.String({description: 'the file name, used in error messages'}),
     baseDir: Type.String({description: 'absolute folder that exec commands run in'}),
+    allowDestructive: Type.Optional(Type.Boolean({description: 'allow dropping deployed state: an environment with deployed apps, or a deployed resource'})),
+    dryRun: Type.Optional(Type.Boolean({description: 'answer with the diff (and what would be refused) and write nothing'})),
   },
   {additionalProperties: false},
 )
@@ -227,7 +239,17 @@ export const Project = Type.Object({
   appliedAt: Type.String(),
 })
 
-export const ApplyResponse = Type.Object({project: Project, created: Type.Boolean(), changed: Type.Boolean(), changes: Type.Array(Change)})
+export const DroppedApp = Type.Object({environment: Type.String(), resource: Type.String(), deployedVersion: Type.String()})
+
+export const ApplyResponse = Type.Object({
+  project: Project,
+  created: Type.Boolean(),
+  changed: Type.Boolean(),
+  changes: Type.Array(Change),
+  dryRun: Type.Boolean({description: 'true: nothing was written'}),
+  dropped: Type.Array(DroppedApp, {description: 'deployed app states this apply drops (or, in a dry run, would drop)'}),
+  needsAllowDestructive: Type.Boolean({description: 'dropped is not empty and allowDestructive was not given: the apply is (or would be) refused'}),
+})
 
 export const PauseState = Type.Object({
   level: literals(['project', 'environment'] as const),
@@ -238,7 +260,7 @@ export const PauseState = Type.Object({
   reason: NullableString,
 })
 
-export const PauseRequest = Type.Object({reason: Type.Optional(Type.String({maxLength: 2000}))}, {additionalProperties: false})
+export const PauseRequest = Type.Object({reason: Type.Optional(Text)}, {additionalProperties: false})
 
 export const PauseResponse = Type.Object({pause: PauseState, alreadyPaused: Type.Boolean()})
 
@@ -277,11 +299,11 @@ export const Schedule = Type.Object({
 
 export const SetScheduleRequest = Type.Object(
   {
-    every: Type.Optional(Type.String({minLength: 1})),
-    cron: Type.Optional(Type.String({minLength: 1})),
-    timezone: Type.Optional(Type.String({minLength: 1})),
+    every: Type.Optional(Setting),
+    cron: Type.Optional(Setting),
+    timezone: Type.Optional(Setting),
     type: literals(RELEASE_TYPES),
-    resources: Type.Optional(Type.Array(Type.String({minLength: 1}))),
+    resources: Type.Optional(Type.Array(Name)),
   },
   {additionalProperties: false},
 )
@@ -300,7 +322,7 @@ export const Environment = Type.Object({
   createdAt: Type.String(),
 })
 
-export const SetVersionRequest = Type.Object({version: Type.String({minLength: 1, maxLength: 200})}, {additionalProperties: false})
+export const SetVersionRequest = Type.Object({version: Version}, {additionalProperties: false})
 
 export const LogLine = Type.Object({
   id: Type.Integer(),
@@ -341,8 +363,8 @@ export const SettingsView = Type.Object({
 })
 
 const SettingsScope = {
-  project: Type.Optional(Type.String({minLength: 1})),
-  environment: Type.Optional(Type.String({minLength: 1})),
+  project: Type.Optional(Name),
+  environment: Type.Optional(Name),
 }
 
 export const SetParallelRequest = Type.Object(
@@ -352,7 +374,7 @@ export const SetParallelRequest = Type.Object(
 
 export const SetApprovalRequest = Type.Object({...SettingsScope, enabled: Type.Boolean()}, {additionalProperties: false})
 
-export const DecisionRequest = Type.Object({comment: Type.Optional(Type.String({maxLength: 2000}))}, {additionalProperties: false})
+export const DecisionRequest = Type.Object({comment: Type.Optional(Text)}, {additionalProperties: false})
 
 export const AppHistoryEntry = Type.Object({
   releaseId: Type.Integer(),
@@ -368,7 +390,7 @@ export const AppHistoryEntry = Type.Object({
 export const RollbackRequest = Type.Object(
   {
     allowDestructive: Type.Optional(Type.Boolean()),
-    comment: Type.Optional(Type.String({maxLength: 2000})),
+    comment: Type.Optional(Text),
     dryRun: Type.Optional(Type.Boolean()),
     onConflict: Type.Optional(literals(['queue', 'fail'] as const)),
     source: Type.Optional(literals(['cli', 'api'] as const)),
@@ -392,6 +414,7 @@ export type SyncResponse = Static<typeof SyncResponse>
 export type ApplyRequest = Static<typeof ApplyRequest>
 export type ApplyResponse = Static<typeof ApplyResponse>
 export type Change = Static<typeof Change>
+export type DroppedApp = Static<typeof DroppedApp>
 export type Project = Static<typeof Project>
 export type Environment = Static<typeof Environment>
 export type LogLine = Static<typeof LogLine>

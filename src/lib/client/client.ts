@@ -68,6 +68,13 @@ const RETRY_STATUSES = new Set([502, 503, 504])
 
 const enc = encodeURIComponent
 
+/** An answer without a relctl error body (a proxy in front, say), in the words of the CLI. */
+function bodylessError(status: number): ErrorBody['error'] {
+  const code = codeForStatus(status)
+  if (code === 'too_large') return {code, message: `the request is too large (HTTP ${status})`, hint: 'send less, or raise the body limit of the proxy in front of the control plane'}
+  return {code, message: `the control plane answered HTTP ${status}`}
+}
+
 export class ControlPlaneClient {
   readonly url: string
   private readonly origin: URL
@@ -108,7 +115,7 @@ export class ControlPlaneClient {
           continue
         }
         const error = (body as ErrorBody | undefined)?.error
-        throw new ApiError(status, error?.code ? error : {code: codeForStatus(status), message: `the control plane answered HTTP ${status}`})
+        throw new ApiError(status, error?.code ? error : bodylessError(status))
       } catch (error) {
         if (!(error instanceof UnreachableError)) throw error
         lastError = error
@@ -141,6 +148,8 @@ export class ControlPlaneClient {
       try {
         body = text ? JSON.parse(text) : undefined
       } catch {
+        // A refusal in HTML or plain text (a proxy's 413, say) is still a refusal: read it by its status.
+        if (response.statusCode >= 400) return {status: response.statusCode, body: undefined}
         throw new CliError(`the control plane at ${this.url} answered with something that is not JSON (HTTP ${response.statusCode})`, 1, 'bad_response', 'is --url pointing at a relctl control plane?')
       }
       return {status: response.statusCode, body}

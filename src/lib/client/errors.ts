@@ -36,6 +36,7 @@ export function codeForStatus(status: number): ErrorCode {
   if (status === 404) return 'not_found'
   if (status === 400 || status === 422) return 'invalid_input'
   if (status === 409) return 'state_lock'
+  if (status === 413) return 'too_large'
   if (status === 423) return 'paused'
   return 'internal'
 }

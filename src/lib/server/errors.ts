@@ -7,6 +7,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_input: 422,
   invalid_blueprint: 422,
   plan_too_large: 400,
+  too_large: 413,
   not_found: 404,
   unauthorized: 401,
   state_lock: 409,

@@ -43,6 +43,7 @@ describe('ControlPlaneClient: errors and exit codes', () => {
     [422, 'invalid_blueprint', 2],
     [400, 'invalid_input', 2],
     [409, 'state_lock', 5],
+    [413, 'too_large', 2],
     [423, 'paused', 6],
     [500, 'internal', 1],
   ])('maps HTTP %i with code %s to exit code %i', async (status, code, exitCode) => {
@@ -54,6 +55,15 @@ describe('ControlPlaneClient: errors and exit codes', () => {
     expect(error.message).toBe(`said ${code}`)
     expect(error.hint).toBe('do this')
     expect((error as ApiError).status).toBe(status)
+  })
+
+  it('reads a 413 without an error body (a proxy in front) as "the request is too large", exit 2', async () => {
+    agent.get(ORIGIN).intercept({path: '/v1/projects', method: 'POST'}).reply(413, 'Request Entity Too Large')
+    const error = await rejection(client().applyProject({content: 'x', file: 'relctl.yaml', baseDir: '/srv'}))
+    expect(error).toBeInstanceOf(ApiError)
+    expect(error.exitCode).toBe(2)
+    expect(error.code).toBe('too_large')
+    expect(error.message).toBe('the request is too large (HTTP 413)')
   })
 
   it('keeps the whole error body: the holder of a state lock', async () => {

@@ -2,6 +2,7 @@
 // file, line, the path inside the document and what to do about it.
 import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
+import {NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE} from '../../api/domain.js'
 import {DurationError, parseDuration} from '../../api/duration.js'
 import {findCycleIn} from './graph.js'
 import {unpassableVariable} from './variable-names.js'
@@ -80,7 +81,6 @@ export class BlueprintError extends Error {
 }
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60_000
-export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/
 
 const TOP_KEYS = ['project', 'resources', 'environments', 'workflow']
 const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'description']
@@ -164,7 +164,7 @@ function readNamedMap<T>(
 }
 
 function invalidName(name: string | null): string {
-  return `"${name}" is not a valid name: use lower-case letters, digits, ".", "_" and "-" (at most 63)`
+  return `${JSON.stringify(name)} is not a valid name: ${NAME_RULE}`
 }
 
 function readEnvironment(name: string, path: string, node: Node | null, problem: Report): EnvironmentSpec {
@@ -470,7 +470,10 @@ function readVersion(node: YAMLMap, path: string, problem: Report): string | nul
     }
     return written
   }
-  return String(value.value)
+  const version = String(value.value)
+  if (VERSION_PATTERN.test(version)) return version
+  problem(`${path}.version`, `${JSON.stringify(version)} is not a valid version: ${VERSION_RULE}`, value)
+  return null
 }
 
 function readStringList(node: YAMLMap, key: string, path: string, problem: Report): string[] {

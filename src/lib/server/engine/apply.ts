@@ -1,9 +1,11 @@
 // `project apply`: bring the stored project, its environments and app states in line with a blueprint,
 // in one transaction, and say what changed. Removed resources stay in environments (marked removed)
-// until a release with --allow-destructive deletes them.
-import type {Change} from '../../api/schemas.js'
+// until a release with --allow-destructive deletes them. Dropping deployed state (an environment with
+// deployed apps, or a deployed resource) is refused unless the apply allows it; a dry run does it all
+// in a transaction that is rolled back.
+import type {ApplyResponse, Change, DroppedApp} from '../../api/schemas.js'
 import type {Blueprint, ResourceSpec} from '../blueprint/blueprint.js'
-import {invalid} from '../errors.js'
+import {ControlPlaneError, invalid} from '../errors.js'
 import type {AppRecord, ProjectRecord, Store} from '../store/store.js'
 
 /** The version an app wants when the blueprint names none. */
@@ -14,12 +16,78 @@ export interface ApplyInput {
   file: string
   baseDir: string
   now: string
+  allowDestructive: boolean
 }
 
 export interface ApplyResult {
   project: ProjectRecord
   created: boolean
   changes: Change[]
+  /** deployed app states the blueprint drops: their environment goes, or their resource newly goes */
+  dropped: DroppedApp[]
+}
+
+async function droppedApps(store: Store, blueprint: Blueprint, environments: {name: string}[]): Promise<DroppedApp[]> {
+  const wantedEnvironments = new Set(blueprint.environments.map((environment) => environment.name))
+  const wantedResources = new Set(blueprint.resources.map((spec) => spec.name))
+  const dropped: DroppedApp[] = []
+  for (const environment of environments) {
+    const environmentGoes = !wantedEnvironments.has(environment.name)
+    for (const app of await store.listApps(blueprint.project, environment.name)) {
+      if (app.deployedVersion === null) continue
+      // An app already marked removed was dropped (and allowed) by an earlier apply.
+      if (environmentGoes || (!app.removed && !wantedResources.has(app.name))) {
+        dropped.push({environment: environment.name, resource: app.name, deployedVersion: app.deployedVersion})
+      }
+    }
+  }
+  return dropped
+}
+
+function refuseDropping(dropped: DroppedApp[], file: string) {
+  const list = dropped.map((app) => `${app.environment}/${app.resource} (deployed version ${app.deployedVersion})`)
+  return new ControlPlaneError('invalid_input', `${file} drops deployed state: ${list.join(', ')}`, {
+    hint: `check the diff with: relctl project apply --file ${file} --dry-run; apply it anyway with --allow-destructive`,
+    details: dropped.map((app) => ({path: `${app.environment}/${app.resource}`, message: `deployed version ${app.deployedVersion}`})),
+  })
+}
+
+/** Thrown inside the transaction of a dry run so that it rolls back; carries what the apply did. */
+class ApplyRolledBack {
+  constructor(readonly result: ApplyResult) {}
+}
+
+export interface ApplyOutcome extends Omit<ApplyResponse, 'project'> {
+  project: ProjectRecord
+}
+
+/** applyBlueprint in one transaction; with dryRun, the same work rolled back, so the diff is exact. */
+export async function applyInTransaction(
+  store: Store,
+  input: Omit<ApplyInput, 'allowDestructive'> & {allowDestructive?: boolean; dryRun?: boolean},
+  hasActiveReleases: (tx: Store, environment: string) => Promise<boolean>,
+): Promise<ApplyOutcome> {
+  const {allowDestructive = false, dryRun = false} = input
+  let result: ApplyResult
+  try {
+    result = await store.transaction(async (tx) => {
+      const applied = await applyBlueprint(tx, {...input, allowDestructive: allowDestructive || dryRun}, (environment) => hasActiveReleases(tx, environment))
+      if (dryRun) throw new ApplyRolledBack(applied)
+      return applied
+    })
+  } catch (error) {
+    if (!(error instanceof ApplyRolledBack)) throw error
+    result = error.result
+  }
+  return {
+    project: result.project,
+    created: result.created,
+    changed: result.changes.some((change) => change.change !== 'unchanged'),
+    changes: result.changes,
+    dryRun,
+    dropped: result.dropped,
+    needsAllowDestructive: result.dropped.length > 0 && !allowDestructive,
+  }
 }
 
 function resourceDiff(before: ResourceSpec, after: ResourceSpec): string | null {
@@ -73,6 +141,9 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
     }
   }
 
+  const dropped = await droppedApps(store, blueprint, environments)
+  if (dropped.length > 0 && !input.allowDestructive) throw refuseDropping(dropped, input.file)
+
   if (!existing) changes.push({kind: 'project', name, change: 'created'})
   else if (JSON.stringify(existing.blueprint) !== JSON.stringify(blueprint) || existing.baseDir !== input.baseDir) {
     changes.push({kind: 'project', name, change: 'updated'})
@@ -97,7 +168,9 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
 
   for (const environment of environments.filter((env) => !wanted.has(env.name))) {
     await store.deleteEnvironment(name, environment.name)
-    changes.push({kind: 'environment', name: environment.name, change: 'removed'})
+    const deployed = dropped.filter((app) => app.environment === environment.name).map((app) => `${app.resource} ${app.deployedVersion}`)
+    const detail = deployed.length > 0 ? `deleted with the state of its deployed apps: ${deployed.join(', ')}` : 'no app was deployed there'
+    changes.push({kind: 'environment', name: environment.name, change: 'removed', detail})
   }
 
   const known = new Set(environments.map((environment) => environment.name))
@@ -139,16 +212,13 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
     }
   }
   for (const [resource, environments] of keptIn) {
-    changes.push({
-      kind: 'resource',
-      name: resource,
-      change: 'removed',
-      detail:
-        environments.length > 0
-          ? `still deployed in ${environments.join(', ')}: kept there until a release with --allow-destructive deletes it`
-          : 'it was not deployed anywhere, so it is gone',
-    })
+    const goneWith = dropped.filter((app) => app.resource === resource && !wanted.has(app.environment)).map((app) => app.environment)
+    const parts = [
+      ...(environments.length > 0 ? [`still deployed in ${environments.join(', ')}: kept there until a release with --allow-destructive deletes it`] : []),
+      ...(goneWith.length > 0 ? [`deployed in ${goneWith.join(', ')}, deleted with that environment`] : []),
+    ]
+    changes.push({kind: 'resource', name: resource, change: 'removed', detail: parts.length > 0 ? parts.join('; ') : 'it was not deployed anywhere, so it is gone'})
   }
 
-  return {project, created: !existing, changes}
+  return {project, created: !existing, changes, dropped}
 }

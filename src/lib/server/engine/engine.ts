@@ -28,7 +28,7 @@ import {runCommand} from '../drivers/exec.js'
 import {ControlPlaneError, invalid, notFound} from '../errors.js'
 import type {AppRecord, NewTask, ProjectRecord, ReleaseRecord, ScheduleRecord, SettingsRecord, Store} from '../store/store.js'
 import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admission.js'
-import {applyBlueprint} from './apply.js'
+import {applyInTransaction} from './apply.js'
 import {lockSetFor, sharedResources, touches} from './locks.js'
 import {checkPlanSize} from './plan-size.js'
 import {describeOrder, graphOf, type PlannedTask, planReleaseInTurns} from './planner.js'
@@ -38,6 +38,7 @@ import {type ReleaseOutcome, ReleaseRun} from './runner.js'
 import {recordStartFailure} from './start-failure.js'
 import {compileRule, dueRuns, nextRunAfter} from './schedule-rules.js'
 import {ScheduleTimer} from './schedule-timer.js'
+import {refuseImpossibleSchedule} from './schedule-types.js'
 import {type EffectiveSettings, effectiveSettings, exclusivityViolation, type Scope, scopeName} from './settings.js'
 
 export interface Logger {
@@ -138,7 +139,7 @@ export class Engine {
 
   // ---- projects, environments, apps ----
 
-  async applyProject(content: string, file: string, baseDir: string): Promise<ApplyResponse> {
+  async applyProject(content: string, file: string, baseDir: string, options: {allowDestructive?: boolean; dryRun?: boolean} = {}): Promise<ApplyResponse> {
     let blueprint: Blueprint
     try {
       blueprint = parseBlueprint(content, file)
@@ -153,17 +154,11 @@ export class Engine {
         })),
       })
     }
-    const result = await this.store.transaction((tx) =>
-      applyBlueprint(tx, {blueprint, file, baseDir, now: this.now()}, async (environment) =>
-        (await tx.listReleases({project: blueprint.project, environment, statuses: ACTIVE_STATUSES})).length > 0,
-      ),
+    const {project, ...outcome} = await applyInTransaction(this.store, {blueprint, file, baseDir, now: this.now(), ...options}, async (tx, environment) =>
+      (await tx.listReleases({project: blueprint.project, environment, statuses: ACTIVE_STATUSES})).length > 0,
     )
-    return {
-      project: await this.projectView(result.project),
-      created: result.created,
-      changed: result.changes.some((change) => change.change !== 'unchanged'),
-      changes: result.changes,
-    }
+    // A dry run wrote no environment, so the blueprint's are the ones the project would have.
+    return {...outcome, project: {...(await this.projectView(project)), ...(outcome.dryRun && {environments: blueprint.environments.map((environment) => environment.name)})}}
   }
 
   async listProjects() {
@@ -796,9 +791,7 @@ export class Engine {
     const now = this.clock()
     const rule = compileRule(request, now)
     const resources = [...new Set(request.resources ?? [])]
-    if (request.type === 'selective' && resources.length === 0) throw invalid('a scheduled selective release needs its resources', 'pass --resources api,web')
-    if (request.type !== 'selective' && resources.length > 0) throw invalid(`--resources is only for selective releases, not ${request.type}`)
-    if (request.type === 'destroy') throw invalid('destroy releases cannot be scheduled', 'trigger a destroy by hand with --allow-destructive')
+    refuseImpossibleSchedule(request.type, resources, project.blueprint)
     if (resources.length > 0) {
       const known = (await this.store.listApps(project.name, environment)).map((app) => app.name)
       const unknown = resources.find((name) => !known.includes(name))

@@ -3,32 +3,18 @@
 import {timingSafeEqual} from 'node:crypto'
 
 import swagger from '@fastify/swagger'
-import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest} from 'fastify'
-import type {Logger} from 'pino'
+import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply} from 'fastify'
 
 import {ControlPlaneError} from '../errors.js'
-import type {Engine} from '../engine/engine.js'
 import {registerAppRoutes} from './apps.js'
+import type {HttpOptions} from './common.js'
+import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
 import {registerSystemRoutes} from './system.js'
-
-export interface HttpOptions {
-  engine: Engine
-  token: string
-  version: string
-  database: string
-  logger: Logger
-}
-
-/** Who is asking: the CLI sends the local user name; the token is shared, so this is a label, not proof. */
-export function actorOf(request: FastifyRequest): string {
-  const header = request.headers['x-relctl-actor']
-  const actor = Array.isArray(header) ? header[0] : header
-  return actor && /^[\w.@ -]{1,100}$/.test(actor) ? actor : 'api'
-}
+import {frameworkErrorBody, validationErrorBody, validatorCompiler} from './validation.js'
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
   if (!given?.startsWith('Bearer ')) return false
@@ -37,25 +23,13 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-function validationMessage(error: FastifyError): string {
-  const context = error.validationContext ?? 'request'
-  return (error.validation ?? [])
-    .map((issue) => {
-      const where = `${context}${issue.instancePath.replaceAll('/', '.')}`
-      const params = issue.params as {allowedValues?: unknown[]; additionalProperty?: string}
-      if (params.allowedValues) return `${where} must be one of: ${params.allowedValues.join(', ')}`
-      if (params.additionalProperty) return `${where} has an unknown property "${params.additionalProperty}"`
-      return `${where} ${issue.message}`
-    })
-    .join('; ')
-}
-
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    ajv: {customOptions: {coerceTypes: true, removeAdditional: false, allErrors: false}},
-    bodyLimit: 5 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
+    frameworkErrors: (error, _request, reply) => (reply as FastifyReply).code(400).send(frameworkErrorBody(error)),
   })
+  app.setValidatorCompiler(validatorCompiler)
 
   await app.register(swagger, {
     openapi: {
@@ -85,8 +59,14 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ControlPlaneError) return reply.code(error.status).send(error.toBody())
-    if (error.validation) {
-      return reply.code(400).send({error: {code: 'invalid_input', message: validationMessage(error), hint: 'see the API schema at /openapi.json'}})
+    if (error.validation) return reply.code(400).send(validationErrorBody(error))
+    // Answered before the body is read. fastify would close the connection here, and a client still
+    // writing its body then meets a reset and reports "unreachable"; kept open, Node reads and discards
+    // the rest (as it does for any answer sent before the body, a 401 say) and the client reads the 413.
+    // (A chunked body over the limit was partly read, so that connection must close.)
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      if (Number(request.headers['content-length']) > BODY_LIMIT_BYTES) reply.removeHeader('connection')
+      return reply.code(413).send(tooLargeBody())
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(400).send({error: {code: 'invalid_input', message: error.message}})

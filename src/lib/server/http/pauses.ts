@@ -2,8 +2,7 @@ import type {FastifyInstance} from 'fastify'
 
 import {PauseRequest, PauseResponse, ResumeResponse, Schedule, SetScheduleRequest} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
-import {actorOf} from './app.js'
-import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'
+import {actorOf, EnvironmentParams, errorResponses, ProjectParams} from './common.js'
 
 type EnvParams = {project: string; environment?: string}
 

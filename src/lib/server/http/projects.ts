@@ -8,10 +8,11 @@ import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'
 export function registerProjectRoutes(app: FastifyInstance, engine: Engine) {
   app.post<{Body: ApplyRequest}>(
     '/v1/projects',
-    {schema: {tags: ['projects'], summary: 'Apply a blueprint (create or update its project)', body: ApplyRequest, response: {200: ApplyResponse, 201: ApplyResponse, ...errorResponses}}},
+    {schema: {tags: ['projects'], summary: 'Apply a blueprint (create or update its project); dropping deployed state needs allowDestructive; dryRun writes nothing', body: ApplyRequest, response: {200: ApplyResponse, 201: ApplyResponse, ...errorResponses}}},
     async (request, reply) => {
-      const result = await engine.applyProject(request.body.content, request.body.file, request.body.baseDir)
-      return reply.code(result.created ? 201 : 200).send(result)
+      const {content, file, baseDir, allowDestructive, dryRun} = request.body
+      const result = await engine.applyProject(content, file, baseDir, {allowDestructive, dryRun})
+      return reply.code(result.created && !result.dryRun ? 201 : 200).send(result)
     },
   )
 

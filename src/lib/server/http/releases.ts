@@ -9,6 +9,7 @@ import {
   LogsResponse,
   Release,
   RollbackRequest,
+  Name,
   SyncRequest,
   SyncResponse,
   TriggerRequest,
@@ -16,24 +17,23 @@ import {
 } from '../../api/schemas.js'
 import {invalid} from '../errors.js'
 import {ACTIVE_STATUSES, DryRunResult, type Engine} from '../engine/engine.js'
-import {actorOf} from './app.js'
-import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
+import {actorOf, AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
 
 const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
 
 const ListQuery = Type.Object({
-  project: Type.Optional(Type.String()),
-  environment: Type.Optional(Type.String()),
+  project: Type.Optional(Name),
+  environment: Type.Optional(Name),
   status: Type.Optional(Type.String({description: 'comma-separated statuses'})),
   active: Type.Optional(Type.Boolean({description: 'only pending, queued and running releases'})),
   limit: Type.Optional(Type.Integer({minimum: 1, maximum: 1000, default: 50})),
 })
 
 const LogsQuery = Type.Object({
-  after: Type.Optional(Type.Integer({minimum: 0, default: 0})),
+  after: Type.Optional(Type.Integer({minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'the `next` of the previous page'})),
   limit: Type.Optional(Type.Integer({minimum: 1, maximum: 5000, default: 1000})),
-  resource: Type.Optional(Type.String({description: 'a task: the resource, or the hook (beforeTarget, afterTarget)'})),
-  target: Type.Optional(Type.String()),
+  resource: Type.Optional(Type.Union([Name, Type.Unsafe<string>({type: 'string', enum: ['beforeTarget', 'afterTarget']})], {description: 'a task: the resource, or the hook (beforeTarget, afterTarget)'})),
+  target: Type.Optional(Name),
 })
 
 /** A dry run answers with its plan instead of a release. */

@@ -1,12 +1,11 @@
 import {Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
 
-import {SetApprovalRequest, SetParallelRequest, SettingsView} from '../../api/schemas.js'
+import {Name, SetApprovalRequest, SetParallelRequest, SettingsView} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
-import {actorOf} from './app.js'
-import {errorResponses} from './common.js'
+import {actorOf, errorResponses} from './common.js'
 
-const ScopeQuery = Type.Object({project: Type.Optional(Type.String()), environment: Type.Optional(Type.String())})
+const ScopeQuery = Type.Object({project: Type.Optional(Name), environment: Type.Optional(Name)})
 
 export function registerSettingsRoutes(app: FastifyInstance, engine: Engine) {
   app.get<{Querystring: {project?: string; environment?: string}}>(

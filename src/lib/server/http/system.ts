@@ -2,8 +2,7 @@ import type {FastifyInstance} from 'fastify'
 import {Type} from '@sinclair/typebox'
 
 import {WhoAmI} from '../../api/schemas.js'
-import {type HttpOptions, actorOf} from './app.js'
-import {errorResponses} from './common.js'
+import {actorOf, errorResponses, type HttpOptions} from './common.js'
 
 export function registerSystemRoutes(app: FastifyInstance, options: HttpOptions) {
   app.get('/healthz', {schema: {tags: ['system'], security: [], response: {200: Type.Object({status: Type.Literal('ok'), version: Type.String()})}}}, async () => ({

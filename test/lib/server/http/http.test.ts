@@ -73,19 +73,20 @@ describe('HTTP: input validation and errors', () => {
     expect(response.statusCode).toBe(400)
     const {error} = response.json()
     expect(error.code).toBe('invalid_input')
-    expect(error.message).toBe('body.type must be one of: launch, full, selective, custom, destroy, rollback')
+    expect(error.message).toBe('body/type: must be one of: launch, full, selective, custom, destroy, rollback')
+    expect(error.details).toEqual([{path: 'body/type', message: 'must be one of: launch, full, selective, custom, destroy, rollback'}])
   })
 
   it('refuses an unknown property with invalid_input naming it', async () => {
     const response = await app.inject({method: 'POST', url: RELEASES, headers: auth, payload: {type: 'full', resourcez: ['api']}})
     expect(response.statusCode).toBe(400)
-    expect(response.json().error).toMatchObject({code: 'invalid_input', message: 'body has an unknown property "resourcez"'})
+    expect(response.json().error).toMatchObject({code: 'invalid_input', message: 'body/resourcez: is not a known property'})
   })
 
   it('refuses an unknown property inside a resource', async () => {
     const response = await app.inject({method: 'POST', url: RELEASES, headers: auth, payload: {type: 'selective', resources: [{name: 'api', version: '2'}]}})
     expect(response.statusCode).toBe(400)
-    expect(response.json().error).toMatchObject({code: 'invalid_input', message: 'body.resources.0 has an unknown property "version"'})
+    expect(response.json().error).toMatchObject({code: 'invalid_input', message: 'body/resources/0/version: is not a known property'})
   })
 
   it('refuses a missing type', async () => {
@@ -105,10 +106,10 @@ describe('HTTP: input validation and errors', () => {
     const response = await app.inject({method: 'GET', url: '/v1/projects/Shop!', headers: auth})
     expect(response.statusCode).toBe(400)
     expect(response.json().error).toMatchObject({code: 'invalid_input'})
-    expect(response.json().error.message).toContain('params.project')
+    expect(response.json().error.message).toContain('params/project: is not a valid name')
     const id = await app.inject({method: 'GET', url: '/v1/releases/0', headers: auth})
     expect(id.statusCode).toBe(400)
-    expect(id.json().error.message).toContain('params.id')
+    expect(id.json().error.message).toContain('params/id: must be >= 1')
   })
 
   it('answers an unknown route with not_found', async () => {
