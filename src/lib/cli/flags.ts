@@ -29,9 +29,10 @@ export function splitNames(text: string): string[] {
   return [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))]
 }
 
+/** What the exit codes of a wait for apps mean (release wait, release sync --wait). */
 export const WAIT_EXIT_CODES = {
-  '0': 'the apps are stable (Synced, Healthy, nothing queued or running for them)',
-  '3': 'a release touching the apps failed, was cancelled or rejected, or an app is Degraded',
-  '4': 'timed out (--timeout); the current state is printed',
-  '8': 'the control plane stayed unreachable until the timeout',
-}
+  ok: 'the apps are stable (Synced, Healthy, nothing queued or running for them)',
+  releaseFailed: 'a release touching the apps failed, was cancelled or rejected, or an app is Degraded',
+  timeout: 'timed out (--timeout); the current state is printed',
+  unreachable: 'the control plane stayed unreachable until the timeout',
+} as const

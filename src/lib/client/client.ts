@@ -32,6 +32,7 @@ import type {
   TriggerResponse,
   WhoAmI,
 } from '../api/schemas.js'
+import {EXIT} from '../api/domain.js'
 import {delay} from './delay.js'
 import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
 
@@ -84,10 +85,10 @@ export class ControlPlaneClient {
     try {
       origin = new URL(options.url)
     } catch {
-      throw new CliError(`"${options.url}" is not a URL`, 2, 'invalid_input', 'pass --url http://host:port')
+      throw new CliError(`"${options.url}" is not a URL`, EXIT.usage, 'invalid_input', 'pass --url http://host:port')
     }
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') {
-      throw new CliError(`"${options.url}" must start with http:// or https://`, 2, 'invalid_input')
+      throw new CliError(`"${options.url}" must start with http:// or https://`, EXIT.usage, 'invalid_input')
     }
     this.origin = origin
     this.url = origin.origin + origin.pathname.replace(/\/$/, '')
@@ -109,7 +110,7 @@ export class ControlPlaneClient {
         const {status, body} = await this.send(method, path, options)
         if (status >= 200 && status < 300) return body as T
         if (RETRY_STATUSES.has(status) && attempt < attempts - 1) {
-          lastError = new CliError(`the control plane answered ${status}`, 1, 'unavailable')
+          lastError = new CliError(`the control plane answered ${status}`, EXIT.unexpected, 'unavailable')
           continue
         }
         const error = (body as ErrorBody | undefined)?.error
@@ -146,7 +147,7 @@ export class ControlPlaneClient {
       try {
         body = text ? JSON.parse(text) : undefined
       } catch {
-        throw new CliError(`the control plane at ${this.url} answered with something that is not JSON (HTTP ${response.statusCode})`, 1, 'bad_response', 'is --url pointing at a relctl control plane?')
+        throw new CliError(`the control plane at ${this.url} answered with something that is not JSON (HTTP ${response.statusCode})`, EXIT.unexpected, 'bad_response', 'is --url pointing at a relctl control plane?')
       }
       return {status: response.statusCode, body}
     } catch (error) {
