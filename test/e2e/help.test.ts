@@ -30,7 +30,8 @@ const REQUIRED = [
 
 function manifestCommands(): string[] {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
-  return Object.keys(manifest.commands).map((id) => id.replaceAll(':', ' '))
+  // `relctl help --help` is the root help, as oclif makes it: it has no EXAMPLES of its own.
+  return Object.keys(manifest.commands).filter((id) => id !== 'help').map((id) => id.replaceAll(':', ' '))
 }
 
 describe('--help', () => {

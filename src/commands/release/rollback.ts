@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import type {DryRun, Release} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
+import {toHelpSection} from '../../lib/cli/exit-codes.js'
 import {INTERRUPT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {watchRelease} from '../../lib/cli/outcomes.js'
 import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
@@ -13,15 +14,16 @@ export default class ReleaseRollback extends ApiCommand<typeof ReleaseRollback> 
 
   static description = `Every resource the release deployed goes back to the version it had before; a resource it created is deleted (needs --allow-destructive) and one it deleted is created again. The rollback locks what the release locked (its resources for a selective release, the environment otherwise) and queues like any release; it also sets the desired versions back, so the apps end up in sync. Rolling back a release that changed nothing, or one still queued or running, is refused.
 
-EXIT CODES
-  0  accepted (with --wait: succeeded)
-  2  nothing to roll back, release still running, or a delete without --allow-destructive
-  3  with --wait: the rollback failed
-  4  with --wait: timed out
-  5  state lock held (--on-conflict fail)
-  6  blocked by a pause
-  9  release not found
-${Object.entries(INTERRUPT_EXIT_CODES).map(([code, text]) => `  ${code}  with --wait: ${text}`).join('\n')}`
+${toHelpSection({
+  ok: 'accepted (with --wait: succeeded)',
+  usage: 'nothing to roll back, release still running, or a delete without --allow-destructive',
+  releaseFailed: 'with --wait: the rollback failed',
+  timeout: 'with --wait: timed out',
+  stateLock: 'state lock held (--on-conflict fail)',
+  paused: 'blocked by a pause',
+  notFound: 'release not found',
+  ...INTERRUPT_EXIT_CODES,
+})}`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> 41',

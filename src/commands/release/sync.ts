@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import type {DryRun, SyncResponse} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
+import {toHelpSection} from '../../lib/cli/exit-codes.js'
 import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {watchApps} from '../../lib/cli/outcomes.js'
 import {appTable, dryRunText, releaseSummary} from '../../lib/cli/render.js'
@@ -13,8 +14,7 @@ export default class ReleaseSync extends ApiCommand<typeof ReleaseSync> {
 
   static description = `Apps already Synced are left alone (unless --force); when all are, nothing is triggered and the command exits 0. Unknown app names exit 9 and list the valid ones. With --wait, the command then waits like "release wait" for all the apps together.
 
-EXIT CODES
-${Object.entries({'0': 'synced (or already in sync); with --wait: the apps are stable', ...Object.fromEntries(Object.entries(WAIT_EXIT_CODES).slice(1)), '5': 'state lock conflict', '6': 'blocked by a pause', '9': 'unknown project, environment or app'}).map(([code, text]) => `  ${code}  ${text}`).join('\n')}`
+${toHelpSection({...WAIT_EXIT_CODES, ok: 'synced (or already in sync); with --wait: the apps are stable', stateLock: 'state lock conflict', paused: 'blocked by a pause', notFound: 'unknown project, environment or app'})}`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> api,web --project shop --environment staging',

@@ -5,6 +5,7 @@ import {Flags} from '@oclif/core'
 import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
 import type {DryRun, Release, TriggerRequest} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
+import {toHelpSection} from '../../lib/cli/exit-codes.js'
 import {INTERRUPT_EXIT_CODES, splitNames, waitFlags} from '../../lib/cli/flags.js'
 import {watchRelease} from '../../lib/cli/outcomes.js'
 import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
@@ -21,17 +22,18 @@ The release is durable before the command hears "accepted". It runs at once or q
 
 Every trigger carries an idempotency key (a new one per run unless --idempotency-key is given), so a retried request never queues twice.
 
-EXIT CODES
-  0  accepted (with --wait: succeeded)
-  2  invalid input (type, resources, flags)
-  3  with --wait: the release failed, was cancelled or was rejected
-  4  with --wait: timed out
-  5  state lock held by a conflicting release (--on-conflict fail)
-  6  blocked by a pause
-  7  authentication failed
-  8  control plane unreachable
-  9  project, environment or resource not found
-${Object.entries(INTERRUPT_EXIT_CODES).map(([code, text]) => `  ${code}  with --wait: ${text}`).join('\n')}`
+${toHelpSection({
+  ok: 'accepted (with --wait: succeeded)',
+  usage: 'invalid input (type, resources, flags)',
+  releaseFailed: 'with --wait: the release failed, was cancelled or was rejected',
+  timeout: 'with --wait: timed out',
+  stateLock: 'state lock held by a conflicting release (--on-conflict fail)',
+  paused: 'blocked by a pause',
+  auth: 'authentication failed',
+  unreachable: 'control plane unreachable',
+  notFound: 'project, environment or resource not found',
+  ...INTERRUPT_EXIT_CODES,
+})}`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --type full --project shop --environment staging --comment "weekly" --json',

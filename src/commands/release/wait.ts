@@ -3,6 +3,7 @@ import {randomUUID} from 'node:crypto'
 import {Args, Flags} from '@oclif/core'
 
 import {ApiCommand} from '../../lib/cli/base-command.js'
+import {toHelpSection} from '../../lib/cli/exit-codes.js'
 import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {watchApps, type WaitResult} from '../../lib/cli/outcomes.js'
 import {appTable} from '../../lib/cli/render.js'
@@ -14,8 +15,7 @@ export default class ReleaseWait extends ApiCommand<typeof ReleaseWait> {
 
 A release touching the apps that fails ends the wait with exit 3 and prints the failed tasks with the last lines of their logs. If the control plane is unreachable, the command keeps trying until the timeout. An app that is not stable while nothing is queued or running for it is named at once on stderr, with the commands that release it (--sync, release sync); the wait goes on, since a release may come from elsewhere, and the timeout message repeats the reason. Ctrl-C or SIGTERM ends the wait (exit 130 or 143), not the releases.
 
-EXIT CODES
-${Object.entries({...WAIT_EXIT_CODES, '9': 'unknown project, environment or app'}).map(([code, text]) => `  ${code}  ${text}`).join('\n')}`
+${toHelpSection({...WAIT_EXIT_CODES, notFound: 'unknown project, environment or app'})}`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> api,web --project shop --environment staging --timeout 5m',

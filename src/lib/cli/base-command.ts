@@ -10,6 +10,7 @@ import {CliError} from '../client/errors.js'
 import {connectionFlags, scopeFlags} from './flags.js'
 import {InterruptedError} from './interrupt.js'
 import {DEFAULT_URL, readProfile} from './profiles.js'
+import {usageMessage} from './suggest.js'
 import {printableLines} from './terminal-text.js'
 
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -69,7 +70,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const exitCode = usage ? EXIT.usage : (oclif?.exit ?? error.exitCode ?? EXIT.unexpected)
     process.exitCode = exitCode
     const known = usage || error instanceof CliError || oclif !== undefined
-    const message = error.message || String(error)
+    const raw = error.message || String(error)
+    const message = usage && oclif ? usageMessage(raw, Object.keys(this.ctor.flags ?? {}).concat(Object.keys(this.ctor.baseFlags ?? {}))) : raw
     if (this.jsonEnabled()) {
       const isApiError = error instanceof CliError && 'status' in error
       const extra = !isApiError && error.data && typeof error.data === 'object' ? error.data : {}

@@ -31,14 +31,15 @@ export function splitNames(text: string): string[] {
 
 /** A wait stopped by a signal; the release itself goes on. */
 export const INTERRUPT_EXIT_CODES = {
-  '130': 'interrupted (Ctrl-C, SIGINT) while waiting; the release goes on',
-  '143': 'terminated (SIGTERM) while waiting; the release goes on',
-}
+  interrupted: 'interrupted (Ctrl-C, SIGINT) while waiting; the release goes on',
+  terminated: 'terminated (SIGTERM) while waiting; the release goes on',
+} as const
 
+/** What the exit codes of a wait for apps mean (release wait, release sync --wait). */
 export const WAIT_EXIT_CODES = {
-  '0': 'the apps are stable (Synced, Healthy, nothing queued or running for them)',
-  '3': 'a release touching the apps failed, was cancelled or rejected, or an app is Degraded',
-  '4': 'timed out (--timeout); the current state is printed',
-  '8': 'the control plane stayed unreachable until the timeout',
+  ok: 'the apps are stable (Synced, Healthy, nothing queued or running for them)',
+  releaseFailed: 'a release touching the apps failed, was cancelled or rejected, or an app is Degraded',
+  timeout: 'timed out (--timeout); the current state is printed',
+  unreachable: 'the control plane stayed unreachable until the timeout',
   ...INTERRUPT_EXIT_CODES,
-}
+} as const

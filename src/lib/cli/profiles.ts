@@ -1,6 +1,17 @@
 // Profiles: named control-plane connections (URL and token) in the user's config dir, file mode 0600.
 // RELCTL_CONFIG_DIR moves the file (tests, several setups side by side).
+//
+// Every API command reads the profile, so reading is a plain JSON.parse of the file: loading conf (and
+// the ajv it brings) costs more start-up than the call to the control plane. conf stays the writer, for
+// its atomic writes and file mode; both use the one directory configDir() names.
+import {readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
 import type Conf from 'conf'
+
+import {EXIT} from '../api/domain.js'
+import {CliError} from '../client/errors.js'
 
 export interface Profile {
   url: string
@@ -13,21 +24,51 @@ interface ProfileFile {
 
 export const DEFAULT_PROFILE = 'default'
 export const DEFAULT_URL = 'http://127.0.0.1:7420'
+const FILE_NAME = 'profiles'
+
+/** The CLI's config dir: RELCTL_CONFIG_DIR, else the platform's config dir as conf (env-paths) names it. */
+export function configDir(): string {
+  if (process.env.RELCTL_CONFIG_DIR) return process.env.RELCTL_CONFIG_DIR
+  const home = homedir()
+  if (process.platform === 'darwin') return join(home, 'Library', 'Preferences', 'relctl')
+  if (process.platform === 'win32') return join(process.env.APPDATA || join(home, 'AppData', 'Roaming'), 'relctl', 'Config')
+  return join(process.env.XDG_CONFIG_HOME || join(home, '.config'), 'relctl')
+}
+
+export function profilesPath(): string {
+  return join(configDir(), `${FILE_NAME}.json`)
+}
 
 async function open(): Promise<Conf<ProfileFile>> {
   const {default: ConfClass} = await import('conf')
   return new ConfClass<ProfileFile>({
     projectName: 'relctl',
     projectSuffix: '',
-    configName: 'profiles',
-    cwd: process.env.RELCTL_CONFIG_DIR || undefined,
+    configName: FILE_NAME,
+    cwd: configDir(),
     configFileMode: 0o600,
     defaults: {profiles: {}},
   })
 }
 
+function readProfiles(): Record<string, Profile> {
+  const path = profilesPath()
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw error
+  }
+  try {
+    return (JSON.parse(text) as Partial<ProfileFile>).profiles ?? {}
+  } catch {
+    throw new CliError(`the profile file ${path} is not valid JSON`, EXIT.usage, 'invalid_input', `fix it, or delete it and run "relctl login" again`)
+  }
+}
+
 export async function readProfile(name: string): Promise<Profile | undefined> {
-  return (await open()).get('profiles')[name]
+  return readProfiles()[name]
 }
 
 export async function saveProfile(name: string, profile: Profile): Promise<string> {

@@ -1,6 +1,11 @@
 // ControlPlaneClient: typed calls to the control plane over one undici pool per origin, with per-call
 // deadlines, retries for calls that are safe to repeat, and errors mapped to the CLI's exit codes.
-import {type Dispatcher, Pool} from 'undici'
+import type {Dispatcher} from 'undici'
+// undici's index loads fetch, WebSocket, caches and more, which makes an API command start several times
+// slower than a bare Node process. This client needs only the Pool and the request call; the index
+// would attach that call to every dispatcher, so it is called on the dispatcher here (bench/startup.mjs).
+import Pool from 'undici/lib/dispatcher/pool.js'
+import request from 'undici/lib/api/api-request.js'
 
 import type {
   AppHistoryEntry,
@@ -27,6 +32,7 @@ import type {
   TriggerResponse,
   WhoAmI,
 } from '../api/schemas.js'
+import {EXIT} from '../api/domain.js'
 import {delay} from './delay.js'
 import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
 
@@ -86,10 +92,10 @@ export class ControlPlaneClient {
     try {
       origin = new URL(options.url)
     } catch {
-      throw new CliError(`"${options.url}" is not a URL`, 2, 'invalid_input', 'pass --url http://host:port')
+      throw new CliError(`"${options.url}" is not a URL`, EXIT.usage, 'invalid_input', 'pass --url http://host:port')
     }
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') {
-      throw new CliError(`"${options.url}" must start with http:// or https://`, 2, 'invalid_input')
+      throw new CliError(`"${options.url}" must start with http:// or https://`, EXIT.usage, 'invalid_input')
     }
     this.origin = origin
     this.url = origin.origin + origin.pathname.replace(/\/$/, '')
@@ -111,7 +117,7 @@ export class ControlPlaneClient {
         const {status, body} = await this.send(method, path, options)
         if (status >= 200 && status < 300) return body as T
         if (RETRY_STATUSES.has(status) && attempt < attempts - 1) {
-          lastError = new CliError(`the control plane answered ${status}`, 1, 'unavailable')
+          lastError = new CliError(`the control plane answered ${status}`, EXIT.unexpected, 'unavailable')
           continue
         }
         const error = (body as ErrorBody | undefined)?.error
@@ -135,7 +141,7 @@ export class ControlPlaneClient {
     if (options.body !== undefined) headers['content-type'] = 'application/json'
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000
     try {
-      const response = await this.dispatcher.request({
+      const response = await request.call(this.dispatcher, {
         origin: this.origin.origin,
         path: fullPath,
         method: method as Dispatcher.HttpMethod,
@@ -150,7 +156,7 @@ export class ControlPlaneClient {
       } catch {
         // A refusal in HTML or plain text (a proxy's 413, say) is still a refusal: read it by its status.
         if (response.statusCode >= 400) return {status: response.statusCode, body: undefined}
-        throw new CliError(`the control plane at ${this.url} answered with something that is not JSON (HTTP ${response.statusCode})`, 1, 'bad_response', 'is --url pointing at a relctl control plane?')
+        throw new CliError(`the control plane at ${this.url} answered with something that is not JSON (HTTP ${response.statusCode})`, EXIT.unexpected, 'bad_response', 'is --url pointing at a relctl control plane?')
       }
       return {status: response.statusCode, body}
     } catch (error) {
