@@ -6,7 +6,9 @@ export function ruleText(schedule: Pick<Schedule, 'rule'>): string {
   return schedule.rule.every ? `every ${schedule.rule.every}` : `cron "${schedule.rule.cron}" (${schedule.rule.timezone ?? 'UTC'})`
 }
 
-const LOCAL = new Intl.DateTimeFormat('en-CA', {
+// Made on first use: building a DateTimeFormat loads time-zone data, which every command would pay at start.
+let localFormat: Intl.DateTimeFormat | undefined
+const localFormatter = () => (localFormat ??= new Intl.DateTimeFormat('en-CA', {
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',
@@ -15,12 +17,12 @@ const LOCAL = new Intl.DateTimeFormat('en-CA', {
   second: '2-digit',
   hourCycle: 'h23',
   timeZoneName: 'short',
-})
+}))
 
 /** "2026-11-22 09:30:00 CET (2026-11-22T08:30:00Z)": the reader's local time, then UTC. */
 export function localAndUtc(iso: string): string {
   const date = new Date(iso)
-  const part = Object.fromEntries(LOCAL.formatToParts(date).map(({type, value}) => [type, value]))
+  const part = Object.fromEntries(localFormatter().formatToParts(date).map(({type, value}) => [type, value]))
   const local = `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`
   return `${local} (${date.toISOString().replace(/\.\d{3}Z$/, 'Z')})`
 }
