@@ -12,6 +12,8 @@ import {fileURLToPath} from 'node:url'
 
 import {afterAll} from 'vitest'
 
+import {scaled} from '../helpers/timeouts.js'
+
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
 export const FIXTURES = join(ROOT, 'test', 'fixtures')
@@ -47,7 +49,7 @@ export function killGroupAfterAll(pid: number) {
 }
 
 afterAll(async () => {
-  await Promise.all([...servers].map((server) => server.stop('SIGTERM', 15_000).catch(() => undefined)))
+  await Promise.all([...servers].map((server) => server.stop('SIGTERM', scaled(15_000)).catch(() => undefined)))
   for (const pid of strayGroups) {
     try {
       process.kill(-pid, 'SIGKILL')
@@ -101,7 +103,7 @@ export interface Server {
   process: ChildProcess
   /** everything the server wrote on stderr so far */
   stderr(): string
-  /** sends the signal and waits for the process to exit (SIGKILL after timeoutMs) */
+  /** sends the signal and waits for the process to exit (SIGKILL after timeoutMs, default 20 s scaled) */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{code: number | null; signal: NodeJS.Signals | null; ms: number}>
 }
 
@@ -139,6 +141,7 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
   // --json, pretty-printed over several lines) means it did not start: collect it all until exit.
   let stdout = ''
   child.stdout.setEncoding('utf8')
+  const startDeadline = scaled(20_000)
   const info = await new Promise<Server['info']>((resolveInfo, reject) => {
     let settled = false
     const fail = (message: string) => {
@@ -150,8 +153,8 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
     }
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      fail('the control plane did not start within 20s')
-    }, 20_000)
+      fail(`the control plane did not start within ${startDeadline} ms`)
+    }, startDeadline)
     child.stdout.on('data', (chunk: string) => {
       stdout += chunk
       if (settled || !stdout.includes('\n')) return
@@ -180,7 +183,7 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
     info,
     process: child,
     stderr: () => stderr,
-    stop(signal = 'SIGTERM', timeoutMs = 20_000) {
+    stop(signal = 'SIGTERM', timeoutMs = scaled(20_000)) {
       stopped ??= (async () => {
         const started = Date.now()
         if (child.exitCode === null && child.signalCode === null) child.kill(signal)
@@ -209,7 +212,7 @@ export interface RunOptions {
   token?: string
   /** extra environment; a value of undefined removes the variable */
   env?: Record<string, string | undefined>
-  /** SIGKILL the command after this long (default 45s) */
+  /** SIGKILL the command after this long (default 45 s; scaled with the machine like every deadline here) */
   timeoutMs?: number
   cwd?: string
 }
@@ -237,7 +240,7 @@ async function distWasRebuilding(result: {code: number | null; stdout?: string; 
   const output = `${result.stdout ?? ''}\n${result.stderr}` // under --json the error is on stdout
   if (result.code !== 1 || !MODULE_MISSING.test(output)) return false
   const missing = /(\/[^\s'"]+\/dist\/[^\s'"]+\.js)/.exec(output)?.[1]
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + scaled(60_000)
   while (Date.now() < deadline) {
     if (missing ? existsSync(missing) : existsSync(join(ROOT, 'dist', 'commands'))) {
       await sleep(1500) // let tsc and the manifest finish
@@ -272,7 +275,7 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
     },
     options.env,
   )
-  const timeoutMs = options.timeoutMs ?? 45_000
+  const timeoutMs = scaled(options.timeoutMs ?? 45_000)
   return new Promise((resolveRun, reject) => {
     const started = Date.now()
     const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
@@ -335,9 +338,10 @@ export async function api<T = any>(path: string, options: {server?: Server; meth
   return body as T
 }
 
-/** Polls fn until it returns a truthy value; throws with the last value after timeoutMs. */
+/** Polls fn until it returns a truthy value; throws with the last value after timeoutMs (default 15 s), scaled with the machine. */
 export async function waitFor<T>(fn: () => Promise<T> | T, options: {timeoutMs?: number; intervalMs?: number; what?: string} = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000)
+  const timeoutMs = scaled(options.timeoutMs ?? 15_000)
+  const deadline = Date.now() + timeoutMs
   let last: T | undefined
   let lastError: unknown
   for (;;) {
@@ -348,7 +352,7 @@ export async function waitFor<T>(fn: () => Promise<T> | T, options: {timeoutMs?:
       lastError = error
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'a condition'}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`)
     }
     await sleep(options.intervalMs ?? 100)
   }
