@@ -215,6 +215,8 @@ export interface RunOptions {
   /** SIGKILL the command after this long (default 45 s; scaled with the machine like every deadline here) */
   timeoutMs?: number
   cwd?: string
+  /** called with each piece of output as it arrives (see relctlLive) */
+  onOutput?: (text: string) => void
 }
 
 export interface RunResult {
@@ -284,9 +286,11 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
     let timedOut = false
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk
+      options.onOutput?.(chunk)
     })
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk
+      options.onOutput?.(chunk)
     })
     const timer = setTimeout(() => {
       timedOut = true
@@ -315,6 +319,27 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
   })
 }
 
+/**
+ * Starts the CLI and lets the test wait for what it prints while it runs (a follower attached, a wait
+ * that has seen the release) instead of sleeping and hoping it got that far.
+ */
+export function relctlLive(args: string[], options: RunOptions = {}): {done: Promise<RunResult>; settled(): boolean; printed(text: string | RegExp, what?: string): Promise<void>} {
+  let output = ''
+  let settled = false
+  const done = relctl(args, {...options, onOutput: (text) => (output += text)}).finally(() => {
+    settled = true
+  })
+  return {
+    done,
+    settled: () => settled,
+    async printed(text, what) {
+      const seen = () => (typeof text === 'string' ? output.includes(text) : text.test(output))
+      await waitFor(() => seen() || settled, {what: what ?? `relctl ${args.join(' ')} to print ${String(text)}`})
+      if (!seen()) throw new Error(`relctl ${args.join(' ')} ended without printing ${String(text)}:\n${await done}`)
+    },
+  }
+}
+
 /** Runs the CLI and throws (with its output) unless it exits with `expected` (default 0). */
 export async function must(args: string[], options: RunOptions & {expected?: number} = {}): Promise<RunResult> {
   const result = await relctl(args, options)
@@ -336,6 +361,19 @@ export async function api<T = any>(path: string, options: {server?: Server; meth
   const body = await response.json()
   if (!response.ok) throw new Error(`${options.method ?? 'GET'} ${path} answered ${response.status}: ${JSON.stringify(body)}`)
   return body as T
+}
+
+/**
+ * Triggers a release through the API (for setup, where the CLI is not what the test is about: each CLI
+ * run is a Node process start) and returns its id.
+ */
+export async function triggerRelease(project: string, environment: string, request: Record<string, unknown>, options: {server?: Server} = {}): Promise<number> {
+  const answer = await api<{release: {id: number}}>(`/v1/projects/${encodeURIComponent(project)}/environments/${encodeURIComponent(environment)}/releases`, {
+    server: options.server,
+    method: 'POST',
+    body: request,
+  })
+  return answer.release.id
 }
 
 /** Polls fn until it returns a truthy value; throws with the last value after timeoutMs (default 15 s), scaled with the machine. */
