@@ -1,10 +1,16 @@
 import {defineConfig} from 'vitest/config'
 
+import {scaled, TIMEOUT_SCALE_ENV, timeoutScale} from './test/helpers/timeouts.js'
+
+// One factor for the runner and all workers (see test/helpers/timeouts.ts): the workers read it back
+// from the environment instead of measuring the load again.
+process.env[TIMEOUT_SCALE_ENV] = String(timeoutScale())
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: scaled(60_000),
+    hookTimeout: scaled(60_000),
     pool: 'forks',
     // e2e tests start real servers and child processes; two cores on CI machines.
     maxWorkers: 2,

@@ -12,6 +12,8 @@ import {fileURLToPath} from 'node:url'
 
 import {afterAll} from 'vitest'
 
+import {scaled} from '../helpers/timeouts.js'
+
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
 export const FIXTURES = join(ROOT, 'test', 'fixtures')
@@ -47,7 +49,7 @@ export function killGroupAfterAll(pid: number) {
 }
 
 afterAll(async () => {
-  await Promise.all([...servers].map((server) => server.stop('SIGTERM', 15_000).catch(() => undefined)))
+  await Promise.all([...servers].map((server) => server.stop('SIGTERM', scaled(15_000)).catch(() => undefined)))
   for (const pid of strayGroups) {
     try {
       process.kill(-pid, 'SIGKILL')
@@ -103,7 +105,7 @@ export interface Server {
   process: ChildProcess
   /** everything the server wrote on stderr so far */
   stderr(): string
-  /** sends the signal and waits for the process to exit (SIGKILL after timeoutMs) */
+  /** sends the signal and waits for the process to exit (SIGKILL after timeoutMs, default 20 s scaled) */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{code: number | null; signal: NodeJS.Signals | null; ms: number}>
 }
 
@@ -145,6 +147,7 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
   // --json, pretty-printed over several lines) means it did not start: collect it all until exit.
   let stdout = ''
   child.stdout.setEncoding('utf8')
+  const startDeadline = scaled(20_000)
   const info = await new Promise<Server['info']>((resolveInfo, reject) => {
     let settled = false
     const fail = (message: string) => {
@@ -156,8 +159,8 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
     }
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      fail('the control plane did not start within 20s')
-    }, 20_000)
+      fail(`the control plane did not start within ${startDeadline} ms`)
+    }, startDeadline)
     child.stdout.on('data', (chunk: string) => {
       stdout += chunk
       if (settled || !stdout.includes('\n')) return
@@ -186,7 +189,7 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
     info,
     process: child,
     stderr: () => stderr,
-    stop(signal = 'SIGTERM', timeoutMs = 20_000) {
+    stop(signal = 'SIGTERM', timeoutMs = scaled(20_000)) {
       stopped ??= (async () => {
         const started = Date.now()
         if (child.exitCode === null && child.signalCode === null) child.kill(signal)
@@ -215,9 +218,11 @@ export interface RunOptions {
   token?: string
   /** extra environment; a value of undefined removes the variable */
   env?: Record<string, string | undefined>
-  /** SIGKILL the command after this long (default 45s) */
+  /** SIGKILL the command after this long (default 45 s; scaled with the machine like every deadline here) */
   timeoutMs?: number
   cwd?: string
+  /** called with each piece of output as it arrives (see relctlLive) */
+  onOutput?: (text: string) => void
 }
 
 export interface RunResult {
@@ -243,7 +248,7 @@ async function distWasRebuilding(result: {code: number | null; stdout?: string; 
   const output = `${result.stdout ?? ''}\n${result.stderr}` // under --json the error is on stdout
   if (result.code !== 1 || !MODULE_MISSING.test(output)) return false
   const missing = /(\/[^\s'"]+\/dist\/[^\s'"]+\.js)/.exec(output)?.[1]
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + scaled(60_000)
   while (Date.now() < deadline) {
     if (missing ? existsSync(missing) : existsSync(join(ROOT, 'dist', 'commands'))) {
       await sleep(1500) // let tsc and the manifest finish
@@ -278,7 +283,7 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
     },
     options.env,
   )
-  const timeoutMs = options.timeoutMs ?? 45_000
+  const timeoutMs = scaled(options.timeoutMs ?? 45_000)
   return new Promise((resolveRun, reject) => {
     const started = Date.now()
     const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
@@ -287,9 +292,11 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
     let timedOut = false
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk
+      options.onOutput?.(chunk)
     })
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk
+      options.onOutput?.(chunk)
     })
     const timer = setTimeout(() => {
       timedOut = true
@@ -318,6 +325,27 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
   })
 }
 
+/**
+ * Starts the CLI and lets the test wait for what it prints while it runs (a follower attached, a wait
+ * that has seen the release) instead of sleeping and hoping it got that far.
+ */
+export function relctlLive(args: string[], options: RunOptions = {}): {done: Promise<RunResult>; settled(): boolean; printed(text: string | RegExp, what?: string): Promise<void>} {
+  let output = ''
+  let settled = false
+  const done = relctl(args, {...options, onOutput: (text) => (output += text)}).finally(() => {
+    settled = true
+  })
+  return {
+    done,
+    settled: () => settled,
+    async printed(text, what) {
+      const seen = () => (typeof text === 'string' ? output.includes(text) : text.test(output))
+      await waitFor(() => seen() || settled, {what: what ?? `relctl ${args.join(' ')} to print ${String(text)}`})
+      if (!seen()) throw new Error(`relctl ${args.join(' ')} ended without printing ${String(text)}:\n${await done}`)
+    },
+  }
+}
+
 /** Runs the CLI and throws (with its output) unless it exits with `expected` (default 0). */
 export async function must(args: string[], options: RunOptions & {expected?: number} = {}): Promise<RunResult> {
   const result = await relctl(args, options)
@@ -341,9 +369,23 @@ export async function api<T = any>(path: string, options: {server?: Server; meth
   return body as T
 }
 
-/** Polls fn until it returns a truthy value; throws with the last value after timeoutMs. */
+/**
+ * Triggers a release through the API (for setup, where the CLI is not what the test is about: each CLI
+ * run is a Node process start) and returns its id.
+ */
+export async function triggerRelease(project: string, environment: string, request: Record<string, unknown>, options: {server?: Server} = {}): Promise<number> {
+  const answer = await api<{release: {id: number}}>(`/v1/projects/${encodeURIComponent(project)}/environments/${encodeURIComponent(environment)}/releases`, {
+    server: options.server,
+    method: 'POST',
+    body: request,
+  })
+  return answer.release.id
+}
+
+/** Polls fn until it returns a truthy value; throws with the last value after timeoutMs (default 15 s), scaled with the machine. */
 export async function waitFor<T>(fn: () => Promise<T> | T, options: {timeoutMs?: number; intervalMs?: number; what?: string} = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000)
+  const timeoutMs = scaled(options.timeoutMs ?? 15_000)
+  const deadline = Date.now() + timeoutMs
   let last: T | undefined
   let lastError: unknown
   for (;;) {
@@ -354,7 +396,7 @@ export async function waitFor<T>(fn: () => Promise<T> | T, options: {timeoutMs?:
       lastError = error
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'a condition'}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`)
     }
     await sleep(options.intervalMs ?? 100)
   }

@@ -3,7 +3,7 @@
 // other level's pause in place, and `release wait` on a paused environment.
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, gateStarted, must, openGate, relctl, sleep, startServer, tempDir, waitForRelease} from './harness.js'
+import {api, copyFixture, gateStarted, must, openGate, relctl, startServer, tempDir, triggerRelease, waitFor, waitForRelease} from './harness.js'
 
 const PROJECT = ['-p', 'timed-app']
 const STAGING = ['-p', 'timed-app', '-e', 'staging']
@@ -20,8 +20,20 @@ beforeAll(async () => {
   await must(['project', 'apply', '-f', copyFixture('timed').file])
 })
 
-async function trigger(resources: string, scope: string[]): Promise<number> {
-  return Number((await must(['release', 'trigger', '--resources', resources, ...scope])).stdout.trim())
+/** Setup through the API: the triggers under test here are the refused ones. */
+function trigger(resource: string, environment: string): Promise<number> {
+  return triggerRelease('timed-app', environment, {type: 'selective', resources: [{name: resource}]})
+}
+
+/** Waits until the queued release says it is held by this pause (the queue was looked at after it). */
+function heldByPause(id: number, message: string) {
+  return waitFor(
+    async () => {
+      const release = await api(`/v1/releases/${id}`)
+      return release.waitingFor?.message === message ? release : null
+    },
+    {what: `release ${id} to wait: ${message}`},
+  )
 }
 
 async function envJson(scope: string[]) {
@@ -114,16 +126,15 @@ describe('pause and resume', () => {
   })
 
   it('a queued release is held during a pause (the running one finishes) and starts after resume; release wait says it is paused', async () => {
-    const a = await trigger('gate1', STAGING)
+    const a = await trigger('gate1', 'staging')
     await gateStarted(state, a)
-    const b = await trigger('quick', STAGING)
+    const b = await trigger('quick', 'staging')
     const pause = await relctl(['pause', ...STAGING, '--reason', 'hold the line'], CAROL)
     expect(pause.code, String(pause)).toBe(0)
 
     openGate(state, a)
     expect((await waitForRelease(a, FINAL)).status).toBe('succeeded') // a running release finishes
-    await sleep(1000)
-    const held = (await must(['release', 'show', String(b), '--json'])).json()
+    const held = await heldByPause(b, 'environment staging is paused by carol: hold the line')
     expect(held).toMatchObject({status: 'queued', startedAt: null, queuePosition: 1, waitingFor: {reason: 'paused', message: 'environment staging is paused by carol: hold the line'}})
     const text = await must(['release', 'show', String(b)])
     expect(text.stdout).toMatch(/^ {2}status: {5}queued \(position 1\): environment staging is paused by carol: hold the line$/m)
@@ -149,9 +160,9 @@ describe('pause and resume', () => {
   })
 
   it('resuming the environment while the project is paused warns that the project pause holds; the queued release waits for both', async () => {
-    const a = await trigger('gate1', PROD)
+    const a = await trigger('gate1', 'prod')
     await gateStarted(state, a)
-    const b = await trigger('quick', PROD)
+    const b = await trigger('quick', 'prod')
     await must(['pause', ...PROJECT, '--reason', 'freeze'], CAROL)
     await must(['pause', ...PROD, '--reason', 'incident 4412'], DAVE)
     openGate(state, a)
@@ -164,8 +175,7 @@ describe('pause and resume', () => {
     const resumeJson = await relctl(['resume', ...PROD, '--json'])
     expect(resumeJson.json()).toMatchObject({resumed: false, stillPaused: [{level: 'project', by: 'carol', reason: 'freeze'}]})
 
-    await sleep(1000)
-    expect((await must(['release', 'show', String(b), '--json'])).json()).toMatchObject({
+    expect(await heldByPause(b, 'the project is paused by carol: freeze')).toMatchObject({
       status: 'queued',
       startedAt: null,
       waitingFor: {reason: 'paused', message: 'the project is paused by carol: freeze'},

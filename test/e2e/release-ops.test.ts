@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, isAlive, killGroupAfterAll, must, relctl, sleep, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
+import {api, copyFixture, isAlive, killGroupAfterAll, must, relctl, relctlLive, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
 
 const FAST = ['--interval', '200ms', '--timeout', '60s']
 const SCOPE = ['-p', 'slow-app', '-e', 'staging']
@@ -37,15 +37,15 @@ async function gateStarted(id: number): Promise<number> {
 describe('release logs -f', () => {
   it('follows a running release until it ends and prints its last line', async () => {
     const id = await trigger('gate')
-    const started = Date.now()
-    const following = relctl(['release', 'logs', String(id), '-f'])
+    const following = relctlLive(['release', 'logs', String(id), '-f'])
     await gateStarted(id)
-    // The release cannot end before the gate opens: a follower that exits with the last line followed it.
-    await sleep(Math.max(0, started + 2500 - Date.now()))
+    // The follower printed a line of the running release and is still there: it follows, it did not just
+    // read what was there. The release cannot end before the gate opens.
+    await following.printed(`gate ${id} waiting`)
+    expect(following.settled()).toBe(false)
     openGate(id)
-    const follow = await following
+    const follow = await following.done
     expect(follow.code, String(follow)).toBe(0)
-    expect(follow.ms).toBeGreaterThanOrEqual(2500)
     const lines = follow.stdout.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d release \| \[system\] release \d+ \(selective\) started with 1 task\(s\)$/)
     expect(follow.stdout).toContain(`gate | gate ${id} waiting`)
@@ -83,18 +83,18 @@ describe('release cancel', () => {
     const a = await trigger('gate')
     const b = await trigger('quick')
     // A wait on the app of B: B's cancellation is a bad ending for it (exit 3).
-    const waitingOnB = relctl(['release', 'wait', 'quick', ...SCOPE, '--interval', '200ms', '--timeout', '30s'])
+    const waitingOnB = relctlLive(['release', 'wait', 'quick', ...SCOPE, '--interval', '200ms', '--timeout', '30s'])
     const c = await trigger('steps')
     await gateStarted(a)
 
-    const shown = (await must(['release', 'show', String(c), '--json'])).json()
+    const shown = await api(`/v1/releases/${c}`)
     expect(shown).toMatchObject({status: 'queued', queuePosition: 2, waitingFor: {reason: 'serial', releases: [a]}})
 
-    await sleep(1000) // let the wait see B queued
+    await waitingOnB.printed(/quick: \S+\/\S+/, 'the wait to look at quick (B is queued then)')
     const cancel = await relctl(['release', 'cancel', String(b)])
     expect(cancel.code, String(cancel)).toBe(0)
     expect(cancel.stdout).toMatch(new RegExp(`^Release ${b} is cancelled \\(cancelled by .+ before it started\\)$`, 'm'))
-    const waited = await waitingOnB
+    const waited = await waitingOnB.done
     expect(waited.code, String(waited)).toBe(3)
     expect(waited.stderr).toMatch(new RegExp(`Release ${b} cancelled: cancelled by .+ before it started`))
     const afterCancel = await api(`/v1/releases/${c}`)

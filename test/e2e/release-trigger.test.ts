@@ -12,8 +12,7 @@ beforeAll(async () => {
   state = tempDir('relctl-e2e-state-')
   await startServer({env: {RELCTL_TEST_STATE: state}})
   execApp = copyFixture('exec-app')
-  await must(['project', 'apply', '-f', execApp.file])
-  await must(['project', 'apply', '-f', copyFixture('slow').file])
+  await Promise.all([must(['project', 'apply', '-f', execApp.file]), must(['project', 'apply', '-f', copyFixture('slow').file])])
 })
 
 interface Task {
@@ -74,7 +73,7 @@ describe('release trigger --type launch --wait', () => {
   })
 
   it('runs the tasks of one level at the same time, and dependents after their dependencies', async () => {
-    const release = (await must(['release', 'show', String(releaseId), '--json'])).json()
+    const release = await api(`/v1/releases/${releaseId}`)
     expect(release).toMatchObject({id: releaseId, status: 'succeeded', type: 'launch'})
     const tasks = new Map<string, Task>(release.tasks.map((task: Task) => [task.resource, task]))
     const {db, cache, api: apiTask, web} = Object.fromEntries(tasks) as Record<string, Task>
@@ -157,8 +156,8 @@ describe('release trigger --json and the queue', () => {
     const stillThree = await api('/v1/releases?project=slow-app&environment=staging&active=true')
     expect(stillThree).toHaveLength(3)
 
-    // Clean up: cancel the queued ones, then the running one.
-    for (const id of [thirdId, queued.id, running.id]) await must(['release', 'cancel', String(id)])
+    // Clean up through the API (release cancel is tested elsewhere): the queued ones, then the running one.
+    for (const id of [thirdId, queued.id, running.id]) await api(`/v1/releases/${id}/cancel`, {method: 'POST'})
     await waitForRelease(running.id, ['cancelled'])
   })
 
@@ -171,7 +170,7 @@ describe('release trigger --json and the queue', () => {
     const json = await relctl(['release', 'trigger', '--type', 'destroy', '-p', 'exec-app', '-e', 'prod', '--json'])
     expect(json.code).toBe(2)
     expect(json.json()).toMatchObject({exitCode: 2, error: {code: 'invalid_input'}})
-    const after = (await must(['release', 'list', '-p', 'exec-app', '-e', 'prod', '--json'])).json()
+    const after = await api('/v1/releases?project=exec-app&environment=prod')
     expect(after).toEqual(before)
   })
 

@@ -72,8 +72,9 @@ describe('restart of the control plane', () => {
 
     const stopped = await first.stop('SIGTERM')
     expect(stopped.code, first.stderr()).toBe(0)
-    expect(stopped.ms).toBeGreaterThanOrEqual(900) // waited for the grace period...
-    expect(stopped.ms).toBeLessThan(10_000) // ...but not much longer
+    // It waited for the grace period, and exited by itself (code 0): one that ignored the grace would be
+    // killed by stop() (code null), however long the machine takes.
+    expect(stopped.ms).toBeGreaterThanOrEqual(900)
     expect(first.stderr()).toContain('received SIGTERM; stopping')
     // The script's process group was stopped with the release.
     await waitFor(() => !isAlive(gatePid), {timeoutMs: 3000, what: 'the gate script to be stopped'})

@@ -1,7 +1,7 @@
 // Helpers shared by the schedule e2e tests (schedules.test.ts, schedules-restart.test.ts).
 import {expect} from 'vitest'
 
-import {api, must, type Server, startServer, tempDir} from './harness.js'
+import {api, type Server, startServer, tempDir} from './harness.js'
 
 export const STAGING = ['-p', 'sched-app', '-e', 'staging']
 const SCHEDULE = '/v1/projects/sched-app/environments/staging/schedule'
@@ -20,8 +20,10 @@ export async function setUp(options: {dataDir?: string; state?: string} = {}) {
   return {server, state}
 }
 
+/** The schedule as `schedule show --json` prints it (read through the API: a CLI run is a process start). */
 export async function schedule(server: Server, scope = STAGING) {
-  return (await must(['schedule', 'show', ...scope, '--json'], {server})).json()
+  const [, project, , environment] = scope
+  return api(`/v1/projects/${project}/environments/${environment}/schedule`, {server})
 }
 
 export async function runs(server: Server): Promise<Run[]> {
@@ -30,7 +32,7 @@ export async function runs(server: Server): Promise<Run[]> {
 
 /** Releases the schedule made, oldest first. */
 export async function scheduledReleases(server: Server) {
-  const all = (await must(['release', 'list', ...STAGING, '--limit', '1000', '--json'], {server})).json()
+  const all = await api('/v1/releases?project=sched-app&environment=staging&limit=1000', {server})
   return all.filter((release: {source: string}) => release.source === 'schedule').reverse()
 }
 

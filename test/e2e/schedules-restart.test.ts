@@ -3,7 +3,7 @@
 // several slots fires once when it starts and records the others as missed. See schedules.test.ts.
 import {describe, expect, it} from 'vitest'
 
-import {copyFixture, must, sleep, startServer, tempDir, waitFor} from './harness.js'
+import {api, copyFixture, must, sleep, startServer, tempDir, waitFor} from './harness.js'
 import {expectUniqueSlots, runs, schedule, scheduledReleases, setUp, STAGING} from './schedules-helpers.js'
 
 
@@ -15,14 +15,14 @@ describe('schedules across restarts', () => {
     await must(['schedule', 'set', ...STAGING, '--every', '2s'], {server: first})
     const set = await schedule(first)
 
-    const fired = await waitFor(async () => (await runs(first)).find((run) => run.outcome === 'released'), {timeoutMs: 3500, what: 'the first scheduled run'})
+    const fired = await waitFor(async () => (await runs(first)).find((run) => run.outcome === 'released'), {what: 'the first scheduled run'})
     const stopped = await first.stop('SIGTERM')
     expect(stopped.code, first.stderr()).toBe(0)
 
     const second = await startServer({dataDir, configDir: first.configDir, env: {RELCTL_TEST_STATE: state}})
     const restartedAt = Date.now()
     // Let the new process fire the next slot.
-    await waitFor(async () => (await runs(second)).some((run) => Date.parse(run.slotAt) > restartedAt && run.outcome === 'released'), {timeoutMs: 5000, what: 'a run after the restart'})
+    await waitFor(async () => (await runs(second)).some((run) => Date.parse(run.slotAt) > restartedAt && run.outcome === 'released'), {what: 'a run after the restart'})
 
     const history = await runs(second)
     expectUniqueSlots(history)
@@ -48,34 +48,36 @@ describe('schedules across restarts', () => {
     const {server: first, state} = await setUp({dataDir})
     await must(['project', 'apply', '-f', copyFixture('scheduled').file], {server: first})
     await must(['schedule', 'set', ...STAGING, '--every', '1s'], {server: first})
-    await waitFor(async () => (await runs(first)).some((run) => run.outcome === 'released'), {timeoutMs: 2500, what: 'the first scheduled run'})
+    await waitFor(async () => (await runs(first)).some((run) => run.outcome === 'released'), {what: 'the first scheduled run'})
     await first.stop('SIGTERM')
-    const stoppedAt = Date.now()
-    await sleep(3500)
+    await sleep(3500) // down across three slots or more
 
     const second = await startServer({dataDir, configDir: first.configDir, env: {RELCTL_TEST_STATE: state}})
-    const startedAt = Date.now()
     const missed = await waitFor(async () => {
       const list = await runs(second)
       return list.some((run) => run.outcome === 'missed') ? list : null
-    }, {timeoutMs: 3000, what: 'missed runs after the restart'})
+    }, {what: 'missed runs after the restart'})
     await must(['schedule', 'pause', ...STAGING], {server: second})
 
     // The runs recorded at start: the missed ones and exactly one released, the latest due.
     const recordedAt = missed.find((run) => run.outcome === 'missed')?.recordedAt as string
     const batch = missed.filter((run) => run.recordedAt === recordedAt)
     const missedRuns = batch.filter((run) => run.outcome === 'missed')
+    // what the first control plane recorded before it stopped
+    const beforeStop = missed.filter((run) => Date.parse(run.recordedAt) < Date.parse(recordedAt))
+    const lastSlotBeforeStop = Math.max(...beforeStop.map((run) => Date.parse(run.slotAt)))
+    expect(beforeStop.length, JSON.stringify(missed, null, 1)).toBeGreaterThanOrEqual(1)
     const fired = batch.filter((run) => run.outcome !== 'missed')
-    expect(missedRuns.length, JSON.stringify(batch, null, 1)).toBeGreaterThanOrEqual(2)
+    expect(missedRuns.length, JSON.stringify(batch, null, 1)).toBeGreaterThanOrEqual(1)
     expect(fired, JSON.stringify(batch, null, 1)).toHaveLength(1)
     expect(fired[0]).toMatchObject({outcome: 'released', releaseId: expect.any(Number)})
     for (const run of missedRuns) {
       expect(run).toMatchObject({releaseId: null, reason: 'the control plane was not running at this time; only the latest due run fires'})
       expect(Date.parse(run.slotAt)).toBeLessThan(Date.parse(fired[0].slotAt))
-      expect(Date.parse(run.slotAt)).toBeGreaterThanOrEqual(stoppedAt - 1500)
+      expect(Date.parse(run.slotAt)).toBeGreaterThan(lastSlotBeforeStop) // a slot the stopped control plane did not see
     }
     expect(Date.parse(fired[0].slotAt)).toBeLessThanOrEqual(Date.parse(recordedAt))
-    expect(Date.parse(recordedAt)).toBeGreaterThanOrEqual(startedAt - 2000)
+    expect(Date.parse(recordedAt)).toBeGreaterThan(Math.max(...beforeStop.map((run) => Date.parse(run.recordedAt))))
 
     // Every slot appears once; the runs are on the 1s grid without gaps.
     const history = await runs(second)
@@ -85,7 +87,7 @@ describe('schedules across restarts', () => {
 
     const text = await must(['schedule', 'show', ...STAGING], {server: second})
     expect(text.stdout).toMatch(/^\S+Z\s+missed\s+-\s+the control plane was not running at this time; only the latest due run fires$/m)
-    const release = (await must(['release', 'show', String(fired[0].releaseId), '--json'], {server: second})).json()
+    const release = await api(`/v1/releases/${fired[0].releaseId}`, {server: second})
     expect(release).toMatchObject({source: 'schedule', comment: `scheduled run of ${fired[0].slotAt}`})
     await second.stop()
   })

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {copyFixture, must, relctl, type Server, waitFor, waitForRelease} from './harness.js'
+import {api, copyFixture, must, relctl, type Server, waitFor, waitForRelease} from './harness.js'
 import {expectUniqueSlots, type Run, runs, schedule, scheduledReleases, setUp, STAGING} from './schedules-helpers.js'
 
 const PROD = ['-p', 'sched-app', '-e', 'prod']
@@ -28,31 +28,37 @@ describe('schedule set --every', () => {
     expect(set.stdout).toContain('Schedule of sched-app/staging: every 2s, full release')
     expect(set.stdout).toMatch(/^ {2}set by: {4}gina at \S+$/m)
     expect(set.stdout).toContain('  no runs yet')
+    // (runs may have been recorded by now on a busy machine: `no runs yet` above is the state at set time)
     const created = await schedule(server)
-    expect(created).toMatchObject({rule: {every: '2s'}, type: 'full', resources: [], paused: false, createdBy: 'gina', runs: []})
-    expect(Date.parse(created.nextRunAt) - Date.parse(created.createdAt)).toBe(2000)
+    expect(created).toMatchObject({rule: {every: '2s'}, type: 'full', resources: [], paused: false, createdBy: 'gina'})
+    const firstSlotAt = new Date(Date.parse(created.createdAt) + 2000).toISOString()
 
-    // It fires within ~3s, on time, and the release says where it comes from.
-    const first = await waitFor(async () => (await runs(server)).find((run) => run.outcome === 'released'), {timeoutMs: 3500, what: 'the first scheduled run'})
-    expect(first.slotAt).toBe(created.nextRunAt)
-    expect(Date.parse(first.recordedAt) - Date.parse(first.slotAt)).toBeLessThan(1000)
+    // It fires, not before its slot, and the release says where it comes from. Its first slot has a run:
+    // the released one, or, when a busy machine made the check late enough that a later slot was due
+    // too, a missed one recorded by that same check.
+    const first = await waitFor(async () => (await runs(server)).find((run) => run.outcome === 'released'), {what: 'the first scheduled run'})
+    expect(Date.parse(first.recordedAt)).toBeGreaterThanOrEqual(Date.parse(first.slotAt))
+    const firstSlot = (await runs(server)).find((run) => run.slotAt === firstSlotAt)
+    if (first.slotAt !== firstSlotAt) expect(firstSlot).toMatchObject({outcome: 'missed', recordedAt: first.recordedAt})
     const shown = await schedule(server)
     expect(shown.runs.find((run: Run) => run.slotAt === first.slotAt)).toMatchObject({outcome: 'released', releaseId: first.releaseId, reason: null})
-    const release = (await must(['release', 'show', String(first.releaseId), '--json'], {server})).json()
+    const release = await api(`/v1/releases/${first.releaseId}`, {server})
     expect(release).toMatchObject({type: 'full', source: 'schedule', triggeredBy: 'schedule', comment: `scheduled run of ${first.slotAt}`})
     expect((await waitForRelease(first.releaseId as number, FINAL, {server})).status).toBe('succeeded')
 
     // A long release by hand (worker deploys for 5s): the runs due meanwhile are skipped and name it.
     writeFileSync(join(state, 'sleep-worker'), '5')
     const hand = Number((await must(['release', 'trigger', '--resources', 'worker', ...STAGING], {server})).stdout.trim())
-    const handDone = await waitForRelease(hand, FINAL, {server, timeoutMs: 15_000})
+    const handDone = await waitForRelease(hand, FINAL, {server})
     rmSync(join(state, 'sleep-worker'))
     expect(handDone.status).toBe('succeeded')
     const handStart = Date.parse(handDone.startedAt)
     const handEnd = Date.parse(handDone.finishedAt)
     expect(handEnd - handStart).toBeGreaterThanOrEqual(4900)
-    const during = (await runs(server)).filter((run) => Date.parse(run.slotAt) >= handStart && Date.parse(run.slotAt) < handEnd - 300)
-    expect(during.length).toBeGreaterThanOrEqual(2)
+    // The runs the control plane decided on while the long release ran (its own timestamps, so a late
+    // timer on a busy machine moves a run out of the window instead of failing the test).
+    const during = (await runs(server)).filter((run) => Date.parse(run.recordedAt) >= handStart && Date.parse(run.recordedAt) < handEnd)
+    expect(during.length).toBeGreaterThanOrEqual(1)
     for (const run of during) {
       expect(run).toMatchObject({outcome: 'skipped', releaseId: null, reason: `release ${hand} is running in staging; scheduled releases never queue`})
     }
@@ -64,7 +70,7 @@ describe('schedule set --every', () => {
     expect(text.stdout).toMatch(new RegExp(`^${first.slotAt.replaceAll('.', '\\.')}\\s+released\\s+${first.releaseId}\\s+-$`, 'm'))
 
     // Once it is over, the schedule releases again.
-    await waitFor(async () => (await runs(server)).some((run) => run.outcome === 'released' && Date.parse(run.slotAt) > handEnd), {timeoutMs: 4000, what: 'a run released after the long release'})
+    await waitFor(async () => (await runs(server)).some((run) => run.outcome === 'released' && Date.parse(run.slotAt) > handEnd), {what: 'a run released after the long release'})
 
     // Paused schedule: runs are recorded as skipped, no release is made.
     const pause = await relctl(['schedule', 'pause', ...STAGING], {server})
@@ -77,7 +83,7 @@ describe('schedule set --every', () => {
         const list = (await runs(server)).filter((run) => Date.parse(run.slotAt) > pausedAt)
         return list.length >= 2 ? list : null
       },
-      {timeoutMs: 6000, what: 'two runs while the schedule is paused'},
+      {what: 'two runs while the schedule is paused'},
     )
     expect(whilePaused.length).toBeGreaterThanOrEqual(2)
     for (const run of whilePaused) expect(run).toMatchObject({outcome: 'skipped', releaseId: null, reason: 'the schedule is paused'})
@@ -89,7 +95,7 @@ describe('schedule set --every', () => {
     expect(resume.code, String(resume)).toBe(0)
     expect(resume.stdout).not.toContain('PAUSED')
     const resumedAt = Date.now()
-    const again = await waitFor(async () => (await runs(server)).find((run) => run.outcome === 'released' && Date.parse(run.slotAt) > resumedAt), {timeoutMs: 3500, what: 'a run after resume'})
+    const again = await waitFor(async () => (await runs(server)).find((run) => run.outcome === 'released' && Date.parse(run.slotAt) > resumedAt), {what: 'a run after resume'})
     expect((await scheduledReleases(server)).map((candidate: {id: number}) => candidate.id)).toContain(again.releaseId)
 
     // Next run in local time and UTC, and the last runs, newest first.
@@ -101,13 +107,16 @@ describe('schedule set --every', () => {
     expect(zone).toMatch(/^(CET|CEST|GMT\+[12])$/)
     const berlin = new Intl.DateTimeFormat('sv-SE', {timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'})
     expect(localTime).toBe(berlin.format(new Date(utc)))
-    const nextRunAt = Date.parse(utc)
-    expect(nextRunAt).toBeGreaterThan(Date.now() - 3000)
-    expect(nextRunAt).toBeLessThan(Date.now() + 3000)
     const table = local.stdout.slice(local.stdout.indexOf('DUE'))
     const slots = [...table.matchAll(/^(\S+Z)\s+(released|skipped|missed)\s/gm)].map((row) => row[1])
     expect(slots.length).toBeGreaterThanOrEqual(6)
     expect(slots).toEqual([...slots].sort().reverse())
+    // The next run is after the newest recorded one (the UTC text has whole seconds), and on the 2s grid.
+    expect(Date.parse(utc)).toBeGreaterThanOrEqual(Math.floor(Date.parse(slots[0]) / 1000) * 1000)
+    const now = await schedule(server)
+    const newest = Math.max(...now.runs.map((run: Run) => Date.parse(run.slotAt)))
+    expect(Date.parse(now.nextRunAt)).toBeGreaterThan(newest)
+    expect((Date.parse(now.nextRunAt) - Date.parse(created.createdAt)) % 2000, `${now.nextRunAt} on the grid of ${created.createdAt}`).toBe(0)
     expect(table).toMatch(/\s+skipped\s+-\s+the schedule is paused$/m)
 
     // env show tells the same.
@@ -136,9 +145,10 @@ describe('schedule set --every', () => {
     const shown = await schedule(server, PROD)
     expect(shown).toMatchObject({rule: {cron: '*/1 * * * *', timezone: 'Europe/Berlin'}, type: 'selective', resources: ['web'], paused: false})
     const next = Date.parse(shown.nextRunAt)
+    // the first whole minute after the schedule was made
     expect(next % 60_000).toBe(0)
-    expect(next).toBeGreaterThan(Date.now() - 1000)
-    expect(next).toBeLessThanOrEqual(Date.now() + 61_000)
+    expect(next).toBeGreaterThan(Date.parse(shown.createdAt))
+    expect(next).toBeLessThanOrEqual(Date.parse(shown.createdAt) + 60_000)
 
     const bad: [string[], string][] = [
       [['--every', '5 minutes'], '--every: "5 minutes" is not a duration'],

@@ -7,6 +7,7 @@ import {Engine, type EngineOptions, type Logger} from '../../src/lib/server/engi
 import {ControlPlaneError} from '../../src/lib/server/errors.js'
 import {openSqliteStore} from '../../src/lib/server/store/sqlite.js'
 import type {Store} from '../../src/lib/server/store/store.js'
+import {scaled} from './timeouts.js'
 
 export const quietLog: Logger = {info() {}, warn() {}, error() {}}
 
@@ -90,8 +91,9 @@ export async function createTestEngine(blueprint: string | null = SHOP_BLUEPRINT
   }
 }
 
-/** Polls `probe` until it returns a value that is not undefined/false, or fails after timeoutMs. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+/** Polls `probe` until it returns a value that is not undefined/false, or fails after timeoutMs (scaled with the machine). */
+export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, baseTimeoutMs = 10_000): Promise<T> {
+  const timeoutMs = scaled(baseTimeoutMs)
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
