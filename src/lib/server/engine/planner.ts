@@ -11,8 +11,9 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 
 import type {ReleaseResource} from '../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../blueprint/blueprint.js'
-import {nearestMembers, postOrder, topologicalOrder} from '../blueprint/graph.js'
+import {nearestMembers, topologicalOrder} from '../blueprint/graph.js'
 import {dependencyGraph, type DependencyGraph} from './locks.js'
+import {assignLevels} from './task-levels.js'
 
 export type HookName = 'beforeTarget' | 'afterTarget'
 
@@ -272,25 +273,15 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
   }
 
   yield* pause()
-  // Levels: the longest chain of edges below each task, from a walk that puts every task after its edges.
-  const edgesOf = (key: string) => {
-    const task = tasks.get(key)
-    return !task ? [] : task.after.length === 0 ? task.requires : [...task.requires, ...task.after]
-  }
-  for (const key of postOrder(tasks.keys(), edgesOf)) {
-    if (sliceOver()) yield* pause()
-    const task = tasks.get(key) as PlannedTask
-    let longest = -1
-    for (const edge of edgesOf(key)) longest = Math.max(longest, tasks.get(edge)?.level ?? -1)
-    task.level = longest + 1
-  }
+  const planned = [...tasks.values()]
+  for (const _ of assignLevels(planned, sliceOver)) yield* pause()
   yield* pause()
   return {
     rollout,
     targets: targets.filter((target): target is string => target !== null),
     steps,
     hooks,
-    tasks: [...tasks.values()].sort((a, b) => a.level - b.level),
+    tasks: planned.sort((a, b) => a.level - b.level),
     notes,
   }
 }
