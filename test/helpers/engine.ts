@@ -1,5 +1,5 @@
 // Shared helpers for tests that need a real Engine over a real SQLite store in a temporary folder.
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -49,6 +49,14 @@ export function tempDir(prefix = 'relctl-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+/**
+ * A fresh folder on a memory-backed file system (/dev/shm) where the machine has one, else in the temp
+ * dir. For tests of scale, not of disk durability: there SQLite's fsyncs cost nothing.
+ */
+export function memoryBackedDir(prefix = 'relctl-test-'): string {
+  return existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', prefix)) : tempDir(prefix)
+}
+
 export interface TestEngineOptions {
   capacity?: number
   /** an injected clock for the engine (release timestamps, schedules) */
@@ -58,6 +66,8 @@ export interface TestEngineOptions {
    * fireDueSchedules() calls fire schedules (admission works either way). Default true.
    */
   start?: boolean
+  /** true: the database lives in memoryBackedDir() instead of the temp dir. Default false. */
+  memoryBacked?: boolean
 }
 
 /** Opens a store on `file` and starts an Engine over it. */
@@ -71,9 +81,10 @@ export async function engineOn(file: string, options: TestEngineOptions = {}): P
 
 /** A fresh engine in a fresh temporary folder; applies `blueprint` when given. */
 export async function createTestEngine(blueprint: string | null = SHOP_BLUEPRINT, options: TestEngineOptions = {}): Promise<TestEngine> {
-  const dir = tempDir()
+  const {memoryBacked = false, ...engineOptions} = options
+  const dir = memoryBacked ? memoryBackedDir() : tempDir()
   const file = join(dir, 'relctl.db')
-  const {store, engine} = await engineOn(file, options)
+  const {store, engine} = await engineOn(file, engineOptions)
   if (blueprint !== null) await engine.applyProject(blueprint, 'relctl.yaml', dir)
   let closed = false
   return {

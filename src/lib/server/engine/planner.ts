@@ -11,8 +11,9 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 
 import type {ReleaseResource} from '../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../blueprint/blueprint.js'
-import {nearestMembers, postOrder, topologicalOrder} from '../blueprint/graph.js'
+import {nearestMembers, topologicalOrder} from '../blueprint/graph.js'
 import {dependencyGraph, type DependencyGraph} from './locks.js'
+import {assignLevels} from './task-levels.js'
 
 export type HookName = 'beforeTarget' | 'afterTarget'
 
@@ -193,6 +194,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
   yield* pause()
   const required = steps.length === 0 ? requiredResources(input.resources, graph) : new Map<string, readonly string[]>()
   yield* pause()
+  const barriers = nearestBarriers(steps)
   const realTargets = environment.targets.length > 0
   const sequentialTargets = rollout.targets === 'sequential' && realTargets
 
@@ -205,12 +207,12 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
         // dependsOn, within the target: deploys after what they need; deletes before what they serve.
         for (const name of required.get(resource.name) ?? []) link(task, 'requires', taskKey(name, target))
       } else {
-        // Step barriers: a step starts when the earlier steps it waits for have ended (on this target,
-        // or on every target when targets roll out in parallel).
-        const stage = stageOf.get(resource.name) as number
-        for (const earlier of steps.slice(0, stage)) {
-          if (!earlier.waitForFinish) continue
-          for (const name of earlier.resources) {
+        // Step barriers: a step starts when the nearest earlier step that waits for finish has ended (on
+        // this target, or on every target when targets roll out in parallel). That step waited for the
+        // one before it in turn, so a task needs no edge to the steps further back.
+        const barrier = barriers[stageOf.get(resource.name) as number]
+        if (barrier !== null) {
+          for (const name of barrier.resources) {
             for (const other of sequentialTargets ? [target] : targets) link(task, 'after', taskKey(name, other))
           }
         }
@@ -271,27 +273,27 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
   }
 
   yield* pause()
-  // Levels: the longest chain of edges below each task, from a walk that puts every task after its edges.
-  const edgesOf = (key: string) => {
-    const task = tasks.get(key)
-    return !task ? [] : task.after.length === 0 ? task.requires : [...task.requires, ...task.after]
-  }
-  for (const key of postOrder(tasks.keys(), edgesOf)) {
-    if (sliceOver()) yield* pause()
-    const task = tasks.get(key) as PlannedTask
-    let longest = -1
-    for (const edge of edgesOf(key)) longest = Math.max(longest, tasks.get(edge)?.level ?? -1)
-    task.level = longest + 1
-  }
+  const planned = [...tasks.values()]
+  for (const _ of assignLevels(planned, sliceOver)) yield* pause()
   yield* pause()
   return {
     rollout,
     targets: targets.filter((target): target is string => target !== null),
     steps,
     hooks,
-    tasks: [...tasks.values()].sort((a, b) => a.level - b.level),
+    tasks: planned.sort((a, b) => a.level - b.level),
     notes,
   }
+}
+
+/** For each step, the nearest earlier step that waits for finish, or null when there is none. */
+function nearestBarriers(steps: PlanStep[]): (PlanStep | null)[] {
+  let nearest: PlanStep | null = null
+  return steps.map((step) => {
+    const barrier = nearest
+    if (step.waitForFinish) nearest = step
+    return barrier
+  })
 }
 
 // The order localeCompare gives, at a fraction of its cost per comparison.

@@ -1,6 +1,6 @@
 // The runner: carries out one release's plan. A task starts once the tasks it requires have succeeded
-// and the tasks it comes after have ended; a task whose requirement did not succeed is skipped, while
-// independent tasks go on. A failure in a step with haltOnError stops everything not yet started.
+// and the tasks it comes after have ended; a task whose requirement did not succeed is skipped once
+// they have all ended, while independent tasks go on. A failure in a step with haltOnError stops everything not yet started.
 // An app's state changes once all of its tasks (one per target) have ended.
 import {setMaxListeners} from 'node:events'
 import {setImmediate as nextTurn} from 'node:timers/promises'
@@ -101,8 +101,10 @@ export class ReleaseRun {
   private async execute(): Promise<ReleaseOutcome> {
     for (const task of this.tasks) this.status.set(task.key, 'pending')
     this.log(null, 'system', `release ${this.release.id} (${this.release.type}) started with ${this.tasks.length} task(s)`)
-    // A task is looked at again only when the last task it waits for has ended, when a task it requires
-    // did not succeed, or when a stop or a halt reaches every task: linear in tasks and edges.
+    // A task is looked at again only when the last task it waits for has ended, or when a stop or a halt
+    // reaches every task: linear in tasks and edges. A task whose requirement did not succeed is skipped
+    // then too, not earlier: a step waits only for the nearest step before it, and a task of that step
+    // must not end before the steps it waits for have ended.
     const {waiters, unmet} = waitersOf(this.tasks)
     const ended: string[] = []
     let wake: (() => void) | null = null
@@ -110,10 +112,10 @@ export class ReleaseRun {
     let swept = 'nothing' as 'nothing' | 'halt' | 'stop'
     let queue: TaskRecord[] = [...this.tasks]
     const hasEnded = (key: string) => {
-      for (const {task, requires} of waiters.get(key) ?? []) {
+      for (const task of waiters.get(key) ?? []) {
         const left = (unmet.get(task.key) as number) - 1
         unmet.set(task.key, left)
-        if (left === 0 || (requires && this.status.get(key) !== 'succeeded')) queue.push(task)
+        if (left === 0) queue.push(task)
       }
     }
 
@@ -319,21 +321,19 @@ export class ReleaseRun {
 }
 
 /**
- * Task key -> the tasks that wait for it (and whether they require it to succeed); task key -> how
- * many of the tasks it waits for have not ended yet. Edges to keys outside the plan count as met.
+ * Task key -> the tasks that wait for it; task key -> how many of the tasks it waits for have not
+ * ended yet. Edges to keys outside the plan count as met.
  */
 function waitersOf(tasks: TaskRecord[]) {
   const keys = new Set(tasks.map((task) => task.key))
-  const waiters = new Map<string, {task: TaskRecord; requires: boolean}[]>()
+  const waiters = new Map<string, TaskRecord[]>()
   const unmet = new Map<string, number>()
   for (const task of tasks) {
-    const requires = new Set(task.dependsOn)
     const edges = new Set([...task.dependsOn, ...task.after].filter((key) => keys.has(key) && key !== task.key))
     for (const key of edges) {
-      const entry = {task, requires: requires.has(key)}
       const list = waiters.get(key)
-      if (list) list.push(entry)
-      else waiters.set(key, [entry])
+      if (list) list.push(task)
+      else waiters.set(key, [task])
     }
     unmet.set(task.key, edges.size)
   }

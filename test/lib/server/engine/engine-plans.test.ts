@@ -369,6 +369,41 @@ environments:
     expect((await appsByName(t.engine)).get('web')).toMatchObject({sync: 'Synced', health: 'Healthy'})
   })
 
+  it('a task skipped on a later target still ends after the step before it: the step behind it keeps its barrier', async () => {
+    // b fails on i1, so b@i2 is skipped; c@i2 waits only for b@i2 (its nearest barrier), and must still
+    // not start before a@i2, the step before b, has ended.
+    const t = await setup(`project: shop
+resources:
+  a:
+    driver: simulate
+    simulate: { duration: 300ms }
+  b:
+    version: "6.6.6"
+    driver: simulate
+    simulate: { duration: 1ms, failVersions: ["6.6.6"] }
+  c:
+    driver: simulate
+    simulate: { duration: 1ms }
+workflow:
+  - step: first
+    tasks: [a]
+  - step: second
+    tasks: [b]
+  - step: third
+    tasks: [c]
+environments:
+  prod:
+    targets: [i1, i2]
+    rollout: { services: parallel, targets: sequential }
+`)
+    const release = await run(t.engine, {type: 'launch'})
+    expect(release.error).toBe('task failed: b@i1')
+    expect(taskOf(release, 'b@i2')).toMatchObject({status: 'skipped', error: 'skipped: b@i1 did not succeed'})
+    expect(taskOf(release, 'c@i2').after).toContain('b@i2')
+    expect(taskOf(release, 'c@i2').after).not.toContain('a@i2')
+    expect(ms(taskOf(release, 'c@i2').startedAt)).toBeGreaterThanOrEqual(ms(taskOf(release, 'a@i2').finishedAt))
+  })
+
   it('a custom release runs only the named steps, keeps them in its options and locks the whole environment', async () => {
     const t = await setup(WORKFLOW(false).replace('version: "6.6.6"', 'version: "1.0.0"').replace('{ duration: 40ms }\n  api', '{ duration: 200ms }\n  api'))
     expect((await run(t.engine, {type: 'launch'})).status).toBe('succeeded')

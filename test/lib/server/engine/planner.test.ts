@@ -288,7 +288,7 @@ describe('planRelease: workflow steps', () => {
   const bp = blueprint(resources, workflow)
   const all = ['web', 'migrate-db', 'scrub', 'api', 'worker', 'cache'].map((name) => update(name))
 
-  it('tasks of a step come after the tasks of the earlier steps that wait for finish; none after a step that does not', () => {
+  it('tasks of a step come after the tasks of the nearest earlier step that waits for finish; none after a step that does not', () => {
     const plan = planRelease({blueprint: bp, environment: environment(), resources: all})
     expectConsistent(plan)
     expect(plan.steps.map((s) => [s.step, s.waitForFinish, s.haltOnError, s.resources])).toEqual([
@@ -303,7 +303,8 @@ describe('planRelease: workflow steps', () => {
     expect(task(plan, 'scrub').after).toEqual([])
     expect(task(plan, 'api').after.sort()).toEqual(['migrate-db', 'scrub'])
     expect(task(plan, 'worker').after.sort()).toEqual(['migrate-db', 'scrub'])
-    expect(task(plan, 'cache').after.sort()).toEqual(['api', 'migrate-db', 'scrub', 'worker'])
+    // only the nearest barrier: api and worker came after migrate in turn
+    expect(task(plan, 'cache').after.sort()).toEqual(['api', 'worker'])
     // step barriers are `after` edges: a failure is reported and the release goes on
     for (const t of plan.tasks) expect(t.requires).toEqual([])
     expect(Object.fromEntries(plan.tasks.map((t) => [t.key, t.step]))).toEqual({
@@ -333,6 +334,30 @@ describe('planRelease: workflow steps', () => {
     const plan = planRelease({blueprint: bp, environment: environment(), resources: all.filter((r) => r.name !== 'cache')})
     expect(plan.steps.map((s) => s.step)).toEqual(['frontend', 'migrate', 'backend'])
     expect(plan.notes).toEqual([])
+  })
+
+  it('each step waits only for the nearest earlier step that waits for finish: edges grow with the steps, not with their square', () => {
+    // 40 steps of 50 resources: each task comes after the 50 tasks of the step before it, no further back
+    const names = (stepIndex: number) => Array.from({length: 50}, (_, index) => `s${stepIndex}r${index}`)
+    const stepNames = Array.from({length: 40}, (_, index) => names(index))
+    const many = blueprint(
+      stepNames.flat().map((name) => resource(name)),
+      stepNames.map((members, index) => step(`step${index}`, members)),
+    )
+    const plan = planRelease({blueprint: many, environment: environment(), resources: stepNames.flat().map((name) => update(name))})
+    expect(plan.tasks).toHaveLength(2000)
+    expect(plan.tasks.reduce((edges, t) => edges + t.after.length, 0)).toBe(39 * 50 * 50)
+    expect(task(plan, 's7r3').after).toEqual(names(6))
+    expect(task(plan, 's0r0').after).toEqual([])
+    // the order is as before: one level per step
+    expect(task(plan, 's39r49').level).toBe(39)
+  })
+
+  it('a step that does not wait for finish is no barrier: the next step waits for the barrier before it', () => {
+    const flow = [step('a', ['web']), step('b', ['api'], {waitForFinish: false}), step('c', ['worker'])]
+    const plan = planRelease({blueprint: blueprint(['web', 'api', 'worker'].map((name) => resource(name)), flow), environment: environment(), resources: ['web', 'api', 'worker'].map((name) => update(name))})
+    expect(task(plan, 'api').after).toEqual(['web'])
+    expect(task(plan, 'worker').after).toEqual(['web'])
   })
 
   it('a step whose resources are all outside the release is left out, and the next step does not wait for it', () => {
