@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 
 import {ApiCommand} from '../lib/cli/base-command.js'
 import {completionScript, type Shell, SHELLS} from '../lib/cli/completion.js'

@@ -1,4 +1,4 @@
-import {Command} from '@oclif/core'
+import {Command} from '@oclif/core/command'
 
 export default class Version extends Command {
   static summary = 'Print the version of relctl, as --version does.'

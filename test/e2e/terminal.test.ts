@@ -112,7 +112,8 @@ async function finish(id: number) {
 }
 
 describe('control characters from the server', () => {
-  const version = `1.1.0${ESC}[2J`
+  // A version cannot hold control characters (the API refuses them); comments and log lines can.
+  const version = '1.1.0'
   const comment = `ship it${ESC}]0;owned${ESC}\\ now\u009B31m`
   let id: number
 
@@ -123,12 +124,13 @@ describe('control characters from the server', () => {
     ;[{id}] = await api('/v1/releases?project=term-app&environment=staging&limit=1')
   }, 120_000)
 
-  it('app list shows a version holding an ESC sequence escaped; --json keeps it', async () => {
-    const list = await must(['app', 'list', ...SCOPE])
-    expect(list.stdout).toContain('1.1.0\\x1b[2J')
-    expect(list.stdout).not.toContain(ESC)
-    const listJson = await must(['app', 'list', ...SCOPE, '--json'])
-    expect(listJson.json().find((app: {name: string}) => app.name === 'app')).toMatchObject({desiredVersion: version, deployedVersion: version})
+  it('a version holding an ESC sequence is refused (exit 2), and the refusal prints no raw ESC', async () => {
+    const refused = await relctl(['app', 'set', 'app', '--version', `1.2.0${ESC}[2J`, ...SCOPE])
+    expect(refused.code, String(refused)).toBe(2)
+    expect(refused.stderr).toContain('not a valid version')
+    expect(refused.stdout + refused.stderr).not.toContain(ESC)
+    const list = await must(['app', 'list', ...SCOPE, '--json'])
+    expect(list.json().find((app: {name: string}) => app.name === 'app')).toMatchObject({desiredVersion: version, deployedVersion: version})
   })
 
   it('release show shows the comment escaped, C1 controls included; --json keeps it', async () => {

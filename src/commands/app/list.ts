@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import type {AppState} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import type {ApplyResponse} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'

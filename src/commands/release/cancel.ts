@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 
 import type {Release} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'

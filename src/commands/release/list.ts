@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {RELEASE_STATUSES} from '../../lib/api/domain.js'
 import type {Release} from '../../lib/api/schemas.js'

@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 
 import {isFinalStatus} from '../../lib/api/domain.js'
 import type {LogLine} from '../../lib/api/schemas.js'

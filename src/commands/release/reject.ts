@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 
 import type {Release} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'

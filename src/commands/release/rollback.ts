@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 
 import type {DryRun, Release} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'

@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
 import type {DryRun, Release, TriggerRequest} from '../../lib/api/schemas.js'

@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {toHelpSection} from '../../lib/cli/exit-codes.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {DEFAULT_LOG_RETENTION, DEFAULT_LOG_RETENTION_MS, HEAD_LINES, MAX_LINE_BYTES, TAIL_LINES} from '../../lib/api/log-limits.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'

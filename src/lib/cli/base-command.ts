@@ -2,7 +2,8 @@
 // ApiCommand adds the connection and scope flags and the lazily built client.
 import {userInfo} from 'node:os'
 
-import {Command, type Interfaces} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import type {Interfaces} from '@oclif/core'
 
 import {EXIT} from '../api/domain.js'
 import type {ControlPlaneClient} from '../client/client.js'

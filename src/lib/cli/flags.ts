@@ -1,6 +1,6 @@
 // Flags shared by commands. Every API command takes the connection and scope flags, each with its
 // environment variable; a flag wins over its variable, and both win over the profile.
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {parseDuration} from '../api/duration.js'
 

@@ -25,3 +25,27 @@ describe('printableLines', () => {
     expect(printableLines(once)).toBe(once)
   })
 })
+
+describe('appTable', () => {
+  it('shows a version holding an ESC sequence escaped (a live version read by a status command, or a row stored before versions were checked)', async () => {
+    const {appTable} = await import('../../../src/lib/cli/render.js')
+    const app = {
+      name: 'api',
+      kind: 'application',
+      desiredVersion: '1.1.0\u001B[2J',
+      deployedVersion: '1.0.0\u009B31m',
+      sync: 'OutOfSync',
+      health: 'Healthy',
+      removedFromBlueprint: false,
+      drift: null,
+      activeReleases: [],
+      lastRelease: null,
+      stable: false,
+      updatedAt: '2026-12-01T00:00:00Z',
+    } as const
+    const text = appTable([app])
+    expect(text).toContain('1.1.0\\x1b[2J')
+    expect(text).toContain('1.0.0\\u009b31m')
+    expect(text).not.toMatch(/[\u001B\u009B]/)
+  })
+})

@@ -90,7 +90,8 @@ export function nearestMembers(members: ReadonlySet<string>, below: Below): Map<
     }
     const found = new Set<string>()
     for (const next of edges) for (const member of metThrough(node, next)) found.add(member)
-    met.set(node, [...found])
+    // In name order, so that plans and their JSON list a task's dependencies the same way every time.
+    met.set(node, [...found].sort())
   }
   return new Map([...members].map((member) => [member, met.get(member) ?? NONE]))
 }
