@@ -28,7 +28,8 @@ if tar -tzf "$work/$tarball" | grep -Ev '^package/(bin/|dist/|oclif\.manifest\.j
   fail "the tarball ships files beyond bin, dist, oclif.manifest.json, README.md and LICENSE (listed above)"
 fi
 
-export HOME="$work/home" npm_config_cache="$cache" npm_config_nodedir="${npm_config_nodedir:-/usr}"
+# No prebuilt binary can be downloaded here: build better-sqlite3 from source at once instead of trying.
+export HOME="$work/home" npm_config_cache="$cache" npm_config_nodedir="${npm_config_nodedir:-/usr}" npm_config_build_from_source=true
 mkdir -p "$HOME"
 npm install --global --prefix "$work/prefix" --prefer-offline --no-audit --no-fund --loglevel=error "$work/$tarball"
 export PATH="$work/prefix/bin:$PATH"
