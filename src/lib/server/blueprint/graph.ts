@@ -4,36 +4,6 @@
 
 export type Below = (node: string) => readonly string[]
 
-/**
- * Every node reachable from `starts` (them included), each after all the nodes below it: a post-order.
- * An edge back into a node still being walked (a cycle; validated blueprints have none) is ignored.
- */
-export function topologicalOrder(starts: Iterable<string>, below: Below): string[] {
-  return [...postOrder(starts, below)]
-}
-
-/** topologicalOrder one node at a time, for callers that pause along the way. */
-export function* postOrder(starts: Iterable<string>, below: Below): Generator<string, void, void> {
-  const state = new Map<string, 'walking' | 'done'>()
-  const path = new Walk(below)
-  for (const start of starts) {
-    if (state.has(start)) continue
-    state.set(start, 'walking')
-    path.enter(start)
-    while (path.length > 0) {
-      const next = path.nextEdge()
-      if (next === null) {
-        const node = path.leave()
-        state.set(node, 'done')
-        yield node
-      } else if (!state.has(next)) {
-        state.set(next, 'walking')
-        path.enter(next)
-      }
-    }
-  }
-}
-
 /** One cycle as a closed path (a -> b -> a), or null when there is none. Self-edges do not count. */
 export function findCycleIn(nodes: Iterable<string>, below: Below): string[] | null {
   const state = new Map<string, 'walking' | 'done'>()
@@ -71,29 +41,6 @@ export function reachableFrom(starts: Iterable<string>, below: Below): Set<strin
     for (const next of below(node)) if (!found.has(next)) stack.push(next)
   }
   return found
-}
-
-/**
- * For each member, the members it meets first below it: walking down from it, a path stops at the
- * first member it reaches and goes on through every node that is not one.
- */
-export function nearestMembers(members: ReadonlySet<string>, below: Below): Map<string, readonly string[]> {
-  const met = new Map<string, readonly string[]>()
-  const NONE: readonly string[] = []
-  const metThrough = (node: string, next: string) => (next === node ? NONE : members.has(next) ? [next] : (met.get(next) ?? NONE))
-  for (const node of topologicalOrder(members, below)) {
-    const edges = below(node)
-    // One edge (a chain): share the list below instead of copying it; lists are never changed.
-    if (edges.length <= 1) {
-      met.set(node, edges.length === 0 ? NONE : metThrough(node, edges[0]))
-      continue
-    }
-    const found = new Set<string>()
-    for (const next of edges) for (const member of metThrough(node, next)) found.add(member)
-    // In name order, so that plans and their JSON list a task's dependencies the same way every time.
-    met.set(node, [...found].sort())
-  }
-  return new Map([...members].map((member) => [member, met.get(member) ?? NONE]))
 }
 
 /** The path of a depth-first walk: each node on it with its edges (asked for once) and the next one to follow. */

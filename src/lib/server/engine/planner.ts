@@ -11,8 +11,8 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 
 import type {ReleaseResource} from '../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../blueprint/blueprint.js'
-import {nearestMembers, topologicalOrder} from '../blueprint/graph.js'
 import {dependencyGraph, type DependencyGraph} from './locks.js'
+import {longestChains, nearestMembers, resourceGraph, type ResourceGraph} from './resource-graph.js'
 import {assignLevels} from './task-levels.js'
 
 export type HookName = 'beforeTarget' | 'afterTarget'
@@ -143,7 +143,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     sliceStarted = performance.now()
   }
   const {blueprint, environment} = input
-  const graph = graphOf(blueprint)
+  const graph = resourceGraph(blueprint.resources)
   const rollout = {services: environment.rollout.services, targets: input.targetOrder ?? environment.rollout.targets}
   const targets: (string | null)[] = environment.targets.length > 0 ? environment.targets : [null]
   const notes: string[] = []
@@ -300,29 +300,20 @@ function nearestBarriers(steps: PlanStep[]): (PlanStep | null)[] {
 const nameOrder = new Intl.Collator()
 
 /** The order resources are listed and, for a sequential services rollout, deployed in. */
-function orderResources(resources: ReleaseResource[], graph: DependencyGraph, steps: PlanStep[]): ReleaseResource[] {
+function orderResources(resources: ReleaseResource[], graph: ResourceGraph, steps: PlanStep[]): ReleaseResource[] {
   if (steps.length > 0) {
     const byName = new Map(resources.map((resource) => [resource.name, resource]))
     return steps.flatMap((step) => step.resources.map((name) => byName.get(name) as ReleaseResource))
   }
-  // Dependencies first (deletes last, dependents before what they depend on); ties by name.
-  const depth = longestChains(graph.dependsOn.keys(), (name) => graph.dependsOn.get(name) ?? [])
-  const depthOf = (name: string) => depth.get(name) ?? 0
-  const rank = (resource: ReleaseResource) => (resource.action === 'delete' ? -depthOf(resource.name) : depthOf(resource.name))
-  return [...resources].sort(
-    (a, b) => (a.action === 'delete' ? 1 : 0) - (b.action === 'delete' ? 1 : 0) || rank(a) - rank(b) || nameOrder.compare(a.name, b.name),
-  )
-}
-
-/** For every node, the longest chain of edges below it (0 for a node with none). */
-function longestChains(nodes: Iterable<string>, below: (node: string) => readonly string[]): Map<string, number> {
-  const length = new Map<string, number>()
-  for (const node of topologicalOrder(nodes, below)) {
-    let longest = -1
-    for (const next of below(node)) longest = Math.max(longest, length.get(next) ?? -1)
-    length.set(node, longest + 1)
-  }
-  return length
+  // Dependencies first (deletes last, dependents before what they depend on); ties by name. Each
+  // resource's rank is worked out once, not at each of the n log n comparisons of the sort.
+  const depthOf = longestChains(graph)
+  const ranked = resources.map((resource) => {
+    const deletes = resource.action === 'delete'
+    return {resource, deletes: deletes ? 1 : 0, rank: deletes ? -depthOf(resource.name) : depthOf(resource.name)}
+  })
+  ranked.sort((a, b) => a.deletes - b.deletes || a.rank - b.rank || nameOrder.compare(a.resource.name, b.resource.name))
+  return ranked.map(({resource}) => resource)
 }
 
 /**
@@ -331,13 +322,12 @@ function longestChains(nodes: Iterable<string>, below: (node: string) => readonl
  * depends on it; walking through resources outside the release, or of the other kind, on the way. The
  * nearest are enough: what they wait for, they wait for in turn, and a skip passes down the chain.
  */
-function requiredResources(resources: ReleaseResource[], graph: DependencyGraph): Map<string, readonly string[]> {
-  const deploys = new Set(resources.filter((resource) => resource.action !== 'delete').map((resource) => resource.name))
-  const deletes = new Set(resources.filter((resource) => resource.action === 'delete').map((resource) => resource.name))
-  return new Map([
-    ...nearestMembers(deploys, (name) => graph.dependsOn.get(name) ?? []),
-    ...nearestMembers(deletes, (name) => graph.dependents.get(name) ?? []),
-  ])
+function requiredResources(resources: ReleaseResource[], graph: ResourceGraph): Map<string, readonly string[]> {
+  const deploys = resources.filter((resource) => resource.action !== 'delete').map((resource) => resource.name)
+  const deletes = resources.filter((resource) => resource.action === 'delete').map((resource) => resource.name)
+  const required = nearestMembers(graph, deploys, 'dependsOn')
+  for (const [name, nearest] of nearestMembers(graph, deletes, 'dependents')) required.set(name, nearest)
+  return required
 }
 
 /** "db@eu-1, cache@eu-1 | api@eu-1 | ..." — the tasks by level, for dry runs and docs. */
