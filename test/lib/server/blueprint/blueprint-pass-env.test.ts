@@ -1,9 +1,10 @@
 // exec.passEnv: the control plane's variables a resource's commands may see, validated with file:line.
 import {describe, expect, it} from 'vitest'
 
-import {BlueprintError, parseBlueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
+import {parseBlueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
+import {BLUEPRINT_FILE, problemsOf} from '../../../helpers/blueprint.js'
 
-const FILE = 'relctl.yaml'
+const FILE = BLUEPRINT_FILE
 
 const withPassEnv = (list: string) => `project: shop
 resources:
@@ -16,15 +17,6 @@ environments:
   staging: {}
 `
 
-function problemsOf(content: string) {
-  try {
-    parseBlueprint(content, FILE)
-  } catch (error) {
-    expect(error).toBeInstanceOf(BlueprintError)
-    return (error as BlueprintError).problems
-  }
-  throw new Error('expected the blueprint to be refused')
-}
 
 describe('exec.passEnv', () => {
   it('keeps the names it lists', () => {

@@ -6,18 +6,10 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 
 import {BlueprintError, type BlueprintProblem, parseBlueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
+import {BLUEPRINT_FILE, problemsOf} from '../../../helpers/blueprint.js'
 
-const FILE = 'relctl.yaml'
+const FILE = BLUEPRINT_FILE
 
-function problemsOf(content: string): BlueprintProblem[] {
-  try {
-    parseBlueprint(content, FILE)
-  } catch (error) {
-    expect(error).toBeInstanceOf(BlueprintError)
-    return (error as BlueprintError).problems
-  }
-  throw new Error('expected the blueprint to be refused')
-}
 
 function onlyProblem(content: string): BlueprintProblem {
   const problems = problemsOf(content)

@@ -7,8 +7,9 @@ import {
   findCycle,
   parseBlueprint,
 } from '../../../../src/lib/server/blueprint/blueprint.js'
+import {BLUEPRINT_FILE, problemsOf} from '../../../helpers/blueprint.js'
 
-const FILE = 'relctl.yaml'
+const FILE = BLUEPRINT_FILE
 
 /** 1-based line of the first line of `text` that contains `needle` (after `from` lines). */
 function lineOf(text: string, needle: string, from = 0): number {
@@ -17,17 +18,6 @@ function lineOf(text: string, needle: string, from = 0): number {
   throw new Error(`"${needle}" not in text`)
 }
 
-function problemsOf(content: string): BlueprintProblem[] {
-  try {
-    parseBlueprint(content, FILE)
-  } catch (error) {
-    expect(error).toBeInstanceOf(BlueprintError)
-    const problems = (error as BlueprintError).problems
-    expect((error as BlueprintError).file).toBe(FILE)
-    return problems
-  }
-  throw new Error('expected the blueprint to be refused')
-}
 
 function onlyProblem(content: string): BlueprintProblem {
   const problems = problemsOf(content)

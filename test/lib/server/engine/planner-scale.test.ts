@@ -3,23 +3,14 @@
 import {describe, expect, it} from 'vitest'
 
 import type {ReleaseResource} from '../../../../src/lib/api/schemas.js'
-import {type Blueprint, type EnvironmentSpec, findCycle, type ResourceSpec} from '../../../../src/lib/server/blueprint/blueprint.js'
+import {type Blueprint, type EnvironmentSpec, findCycle} from '../../../../src/lib/server/blueprint/blueprint.js'
 import {dependentsOf, lockSetFor} from '../../../../src/lib/server/engine/locks.js'
 import {checkPlanSize} from '../../../../src/lib/server/engine/plan-size.js'
 import {describeOrder, graphOf, plannedTaskCount, planRelease} from '../../../../src/lib/server/engine/planner.js'
+import {simulateResource as spec} from '../../../helpers/blueprint.js'
 
 const LENGTH = 20_000
 
-const spec = (name: string, dependsOn: string[]): ResourceSpec => ({
-  name,
-  kind: 'application',
-  dependsOn,
-  version: null,
-  driver: 'simulate',
-  exec: null,
-  simulate: {durationMs: 10, failVersions: [], healthy: true},
-  timeoutMs: 60_000,
-})
 
 /** r0 <- r1 <- ... <- r19999: each resource depends on the one before it. */
 const names = Array.from({length: LENGTH}, (_, index) => `r${index}`)

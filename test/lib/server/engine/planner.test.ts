@@ -5,19 +5,8 @@ import {describe, expect, it} from 'vitest'
 import type {ReleaseResource} from '../../../../src/lib/api/schemas.js'
 import type {Blueprint, EnvironmentSpec, ResourceSpec, RolloutOrder, WorkflowStep} from '../../../../src/lib/server/blueprint/blueprint.js'
 import {describeOrder, type Plan, type PlannedTask, planRelease} from '../../../../src/lib/server/engine/planner.js'
+import {simulateResource as resource} from '../../../helpers/blueprint.js'
 
-function resource(name: string, dependsOn: string[] = []): ResourceSpec {
-  return {
-    name,
-    kind: 'application',
-    dependsOn,
-    version: null,
-    driver: 'simulate',
-    exec: null,
-    simulate: {durationMs: 10, failVersions: [], healthy: true},
-    timeoutMs: 60_000,
-  }
-}
 
 function blueprint(resources: ResourceSpec[], workflow: WorkflowStep[] = []): Blueprint {
   return {project: 'shop', resources, environments: [], workflow}
