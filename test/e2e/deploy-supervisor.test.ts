@@ -19,14 +19,20 @@ async function backgroundSleep(state: string, id: number): Promise<number> {
   return pid
 }
 
+/** A control plane on a data dir of its own, running a release of bg whose deploy is a long sleep. */
+async function serverRunningADeploy() {
+  const state = tempDir('relctl-e2e-state-')
+  const dataDir = tempDir('relctl-e2e-data-')
+  const first = await startServer({dataDir, env: {RELCTL_TEST_STATE: state}})
+  await must(['project', 'apply', '-f', copyFixture('slow').file])
+  const old = Number((await must(['release', 'trigger', '--resources', 'bg', ...SCOPE])).stdout.trim())
+  const sleepPid = await backgroundSleep(state, old)
+  return {state, dataDir, first, old, sleepPid}
+}
+
 describe('deploy processes and the control plane', () => {
   it('kill -9 of the server: the deploy is stopped, the next start logs why, and a new release of the resource runs', async () => {
-    const state = tempDir('relctl-e2e-state-')
-    const dataDir = tempDir('relctl-e2e-data-')
-    const first = await startServer({dataDir, env: {RELCTL_TEST_STATE: state}})
-    await must(['project', 'apply', '-f', copyFixture('slow').file])
-    const old = Number((await must(['release', 'trigger', '--resources', 'bg', ...SCOPE])).stdout.trim())
-    const sleepPid = await backgroundSleep(state, old)
+    const {state, dataDir, first, old, sleepPid} = await serverRunningADeploy()
     const supervisorFile = join(dataDir, 'supervisor.pid')
     const supervisorPid = existsSync(supervisorFile) ? Number(readFileSync(supervisorFile, 'utf8')) : null
 
@@ -54,12 +60,7 @@ describe('deploy processes and the control plane', () => {
   })
 
   it('the next start waits until the old supervisor has stopped the old deploy', async () => {
-    const state = tempDir('relctl-e2e-state-')
-    const dataDir = tempDir('relctl-e2e-data-')
-    const first = await startServer({dataDir, env: {RELCTL_TEST_STATE: state}})
-    await must(['project', 'apply', '-f', copyFixture('slow').file])
-    const old = Number((await must(['release', 'trigger', '--resources', 'bg', ...SCOPE])).stdout.trim())
-    const sleepPid = await backgroundSleep(state, old)
+    const {state, dataDir, first, old, sleepPid} = await serverRunningADeploy()
     // A supervisor held stopped (SIGSTOP) cannot stop its deploys yet: the old deploy goes on.
     const supervisorPid = Number(readFileSync(join(dataDir, 'supervisor.pid'), 'utf8'))
     killGroupAfterAll(supervisorPid)
