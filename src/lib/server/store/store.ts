@@ -98,6 +98,49 @@ export interface ReleaseTransitionFields {
   finishedAt?: string
   error?: string | null
   decision?: Decision
+  /** the replica that claims the run (queued -> running); the lease it holds until renewed */
+  replica?: string
+  leaseExpiresAt?: string
+}
+
+/** A control-plane process serving the database; alive while its heartbeat is younger than its lease. */
+export interface ReplicaRecord {
+  id: string
+  host: string
+  pid: number
+  url: string | null
+  version: string
+  capacity: number
+  leaseMs: number
+  startedAt: string
+  heartbeatAt: string
+  /** shutting down: it admits nothing new and finishes what it runs */
+  stopping: boolean
+}
+
+/** An append to the events table: every release and task status change, in the transaction that makes it. */
+export interface NewEvent {
+  /** e.g. release.status, task.status */
+  kind: string
+  project: string | null
+  environment: string | null
+  releaseId: number | null
+  taskId: number | null
+  /** the state after the change, as the API shows it */
+  data: unknown
+  at: string
+}
+
+export interface StoredEvent extends NewEvent {
+  /** monotonic across the database: the order in which the changes committed, for resume */
+  seq: number
+}
+
+/** A running release whose owner has been asked to stop it. */
+export interface CancelRequest {
+  releaseId: number
+  by: string
+  at: string
 }
 
 export type ScheduleRecord = Omit<Schedule, 'runs'>
@@ -182,4 +225,46 @@ export interface Store {
   advanceSchedule(project: string, environment: string, expectedNextRunAt: string, nextRunAt: string): Promise<boolean>
   insertScheduleRuns(project: string, environment: string, runs: ScheduleRun[]): Promise<void>
   listScheduleRuns(project: string, environment: string, limit: number): Promise<ScheduleRun[]>
+}
+
+/** What replicas need to share one database: the admission turn, claims and leases, cancels, wakeups and events. */
+export interface ReplicaStore {
+  /**
+   * Inside a transaction: holds the environment's admission turn until commit. PostgreSQL locks the
+   * environment's row (SELECT ... FOR UPDATE); on SQLite every transaction already holds the one
+   * connection of the one process, so there it only checks that it runs in a transaction.
+   */
+  lockEnvironment(project: string, environment: string): Promise<void>
+  /** Tells every replica, once the transaction commits, to admit in this environment (PostgreSQL NOTIFY; nothing on SQLite). */
+  notifyAdmit(project: string, environment: string): Promise<void>
+  /** Tells the owner of a running release, once the transaction commits, that it has been asked to stop it. */
+  notifyCancel(releaseId: number): Promise<void>
+  /** Calls the handlers on every notification from any replica (PostgreSQL LISTEN); a no-op on SQLite. Resolves once listening. */
+  listen(handlers: {admit(project: string, environment: string): void; cancel(releaseId: number): void}): Promise<void>
+
+  /** Inserts or replaces a replica's row. */
+  upsertReplica(replica: ReplicaRecord): Promise<void>
+  getReplica(id: string): Promise<ReplicaRecord | null>
+  /** Replicas whose heartbeat is at or after the instant given, oldest first. */
+  listReplicas(heartbeatSince: string): Promise<ReplicaRecord[]>
+  /** Records a heartbeat and renews the lease of every release the replica runs; returns how many it renewed. */
+  heartbeat(replica: string, at: string, leaseExpiresAt: string): Promise<number>
+  setReplicaStopping(replica: string): Promise<void>
+  deleteReplica(replica: string): Promise<void>
+  /** Running releases whose lease expired before the instant given (any owner), oldest first. */
+  expiredRuns(before: string): Promise<ReleaseRecord[]>
+  /** Running releases owned by a replica. */
+  runsOf(replica: string): Promise<ReleaseRecord[]>
+  /** Records that someone asked to stop a running release; false when it is not running. */
+  requestCancel(releaseId: number, by: string, at: string): Promise<boolean>
+  /** The cancel requests on the running releases a replica owns. */
+  cancelRequests(replica: string): Promise<CancelRequest[]>
+  /** Environments that have queued releases. */
+  environmentsWithQueued(): Promise<{project: string; environment: string}[]>
+  /** Marks the tasks of a release still pending or running as the status given (a dead owner's run). */
+  endOpenTasks(releaseId: number, status: TaskStatus, error: string, at: string): Promise<number>
+
+  appendEvents(events: NewEvent[]): Promise<void>
+  /** Events after a sequence number, in order. */
+  listEvents(afterSeq: number, limit: number, filter?: {releaseId?: number}): Promise<StoredEvent[]>
 }
