@@ -62,11 +62,13 @@ const blueprint = [
 ].join('\n')
 writeFileSync(join(work, 'relctl.yaml'), blueprint)
 
+// BENCH_PROFILE=DIR writes a CPU profile of the control plane there (bench/profile-summary.mjs reads it).
+const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []
 const database = values['database-url'] ? ['--database-url', values['database-url']] : []
 // The blocker would hold a normal shutdown for the whole grace period; the bench's data is thrown away.
 const server = spawn(
   process.execPath,
-  [join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), ...database, '--json', '--log-level', 'error', '--shutdown-grace', '1ms'],
+  [...profile, join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), ...database, '--json', '--log-level', 'error', '--shutdown-grace', '1ms'],
   {env: {...process.env, RELCTL_CONFIG_DIR: join(work, 'config')}, stdio: ['ignore', 'pipe', 'inherit']},
 )
 const {url, token} = await new Promise((resolve, reject) => {
