@@ -2,6 +2,8 @@
 
 export const RELEASE_TYPES = ['launch', 'full', 'selective', 'custom', 'destroy', 'rollback'] as const
 export const RELEASE_STATUSES = ['pending_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'rejected'] as const
+/** A release that still holds its environment's queue or locks: waiting for approval, queued or running. */
+export const ACTIVE_RELEASE_STATUSES = ['pending_approval', 'queued', 'running'] as const
 export const FINAL_RELEASE_STATUSES = ['succeeded', 'failed', 'cancelled', 'rejected'] as const
 export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled', 'interrupted'] as const
 export const ACTIONS = ['create', 'update', 'delete'] as const

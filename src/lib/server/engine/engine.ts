@@ -1,6 +1,6 @@
 // The engine: the only writer of release state. It validates triggers, queues them durably, decides
 // admission per environment (one decision at a time per environment), starts runs and records outcomes.
-import type {ReleaseStatus, ReleaseType} from '../../api/domain.js'
+import {ACTIVE_RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
 import type {
   AppHistoryEntry,
   AppState,
@@ -23,23 +23,25 @@ import type {
   SyncResponse,
   TriggerRequest,
 } from '../../api/schemas.js'
-import {type Blueprint, type EnvironmentSpec, parseBlueprint, type ResourceSpec} from '../blueprint/blueprint.js'
+import {type Blueprint, type EnvironmentSpec, parseBlueprint, plainEnvironment, type ResourceSpec} from '../blueprint/blueprint.js'
 import {runCommand} from '../drivers/exec.js'
 import {ControlPlaneError, invalid, notFound} from '../errors.js'
 import type {AppRecord, NewTask, ProjectRecord, ReleaseRecord, ScheduleRecord, SettingsRecord, Store} from '../store/store.js'
-import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './admission.js'
+import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './rules/admission.js'
 import {applyInTransaction} from './apply.js'
-import {lockSetFor, sharedResources, touches} from './locks.js'
-import {checkPlanSize} from './plan-size.js'
-import {describeOrder, graphOf, type PlannedTask, planReleaseInTurns} from './planner.js'
-import {LogWriter} from './log-writer.js'
-import {recoverInterrupted} from './recovery.js'
-import {type ReleaseOutcome, ReleaseRun} from './runner.js'
-import {recordStartFailure} from './start-failure.js'
-import {compileRule, dueRuns, nextRunAfter} from './schedule-rules.js'
+import {lockSetFor, sharedResources, touches} from './rules/locks.js'
+import {checkPlanSize} from './rules/plan-size.js'
+import {describeOrder, graphOf, type PlannedTask, planReleaseInTurns} from './rules/planner.js'
+import {LogWriter} from './runs/log-writer.js'
+import {recoverInterrupted} from './runs/recovery.js'
+import {type ReleaseOutcome, ReleaseRun} from './runs/runner.js'
+import {recordStartFailure} from './runs/start-failure.js'
+import {compileRule, dueRuns, nextRunAfter} from './rules/schedule-rules.js'
 import {ScheduleTimer} from './schedule-timer.js'
-import {refuseImpossibleSchedule} from './schedule-types.js'
-import {type EffectiveSettings, effectiveSettings, exclusivityViolation, type Scope, scopeName} from './settings.js'
+import {refuseImpossibleSchedule} from './rules/schedule-types.js'
+import {describePauses, pausedError} from './rules/pauses.js'
+import {resolveResources} from './rules/resolution.js'
+import {type EffectiveSettings, effectiveSettings, exclusivityViolation, type Scope, scopeName} from './rules/settings.js'
 
 export interface Logger {
   info(object: object, message?: string): void
@@ -71,7 +73,7 @@ export interface TriggerContext {
   resources?: ReleaseResource[]
 }
 
-export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
+export const ACTIVE_STATUSES: ReleaseStatus[] = [...ACTIVE_RELEASE_STATUSES]
 const SETTINGS_HISTORY = 20
 const SCHEDULE_RUNS_SHOWN = 20
 const STATUS_TIMEOUT_MS = 60_000
@@ -227,7 +229,7 @@ export class Engine {
       name,
       settings: {parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, approval: settings.approval.value},
       targets: spec?.targets ?? [],
-      rollout: spec?.rollout ?? {services: 'parallel', targets: 'parallel'},
+      rollout: spec?.rollout ?? plainEnvironment(name).rollout,
       paused: policy.pause !== null,
       pauses: await this.store.listPauses(project, name),
       schedule: await this.scheduleView(project, name),
@@ -1075,14 +1077,7 @@ function toNewTask({requires, ...task}: PlannedTask): NewTask {
 
 /** The environment as the blueprint declares it; one removed meanwhile plans as a plain environment. */
 export function environmentSpec(project: ProjectRecord, name: string): EnvironmentSpec {
-  return (
-    project.blueprint.environments.find((environment) => environment.name === name) ?? {
-      name,
-      targets: [],
-      rollout: {services: 'parallel', targets: 'parallel'},
-      hooks: {beforeTarget: null, afterTarget: null},
-    }
-  )
+  return project.blueprint.environments.find((environment) => environment.name === name) ?? plainEnvironment(name)
 }
 
 function inBlueprintOrder<T extends {name: string}>(project: ProjectRecord, environments: T[]): T[] {
@@ -1125,90 +1120,3 @@ async function readLiveVersion(
   return result.ok && lines.length > 0 ? (lines.at(-1) as string) : null
 }
 
-/** The error a trigger meets while a pause holds: which level, who, since when, why, and how to resume. */
-/** Which pause holds, by whom, since when and why: for refusals, dry runs and skipped schedule runs. */
-function describePauses(pauses: PauseState[]): string {
-  const [pause] = pauses
-  const where = pause.level === 'project' ? `project ${pause.project} (every environment)` : `${pause.project}/${pause.environment}`
-  const also = pauses.length > 1 ? `; the environment is paused too (by ${pauses[1].by}${pauses[1].reason ? `: ${pauses[1].reason}` : ''})` : ''
-  return `releases are paused for ${where} by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}${also}`
-}
-
-export function pausedError(pauses: PauseState[]): ControlPlaneError {
-  const [pause] = pauses
-  const resume = pause.level === 'project' ? `relctl resume -p ${pause.project}` : `relctl resume -p ${pause.project} -e ${pause.environment}`
-  const resumeBoth = pauses.length > 1 ? ` and relctl resume -p ${pause.project} -e ${pauses[1].environment}` : ''
-  return new ControlPlaneError('paused', `${describePauses(pauses)}; nothing was queued`, {hint: `when it is time, resume with: ${resume}${resumeBoth}`})
-}
-
-/** A trigger request -> the resources and actions of the release, checked against the environment's apps. */
-export async function resolveResources(
-  request: TriggerRequest,
-  apps: AppRecord[],
-  blueprint: Blueprint,
-  allNames: () => Promise<string[]>,
-): Promise<ReleaseResource[]> {
-  const type: ReleaseType = request.type
-  const destructive = request.allowDestructive ?? false
-  const entry = (app: AppRecord, action: ReleaseResource['action']): ReleaseResource => ({
-    name: app.name,
-    action,
-    fromVersion: app.deployedVersion,
-    toVersion: action === 'delete' ? null : app.desiredVersion,
-  })
-  const deployAction = (app: AppRecord) => (app.deployedVersion === null ? 'create' : 'update')
-
-  if (type !== 'custom' && request.steps?.length) throw invalid('--steps is only for custom releases', 'use --type custom --steps migrate')
-  if (type !== 'selective' && request.resources?.length) {
-    throw invalid(`a ${type} release covers the whole environment; --resources is only for selective releases`, 'drop --resources, or use --type selective')
-  }
-  switch (type) {
-    case 'selective': {
-      if (!request.resources?.length) throw invalid('a selective release needs the resources to release', 'pass --resources api,web')
-      const seen = new Set<string>()
-      const resources: ReleaseResource[] = []
-      for (const wanted of request.resources) {
-        if (seen.has(wanted.name)) continue
-        seen.add(wanted.name)
-        const app = apps.find((candidate) => candidate.name === wanted.name)
-        if (!app) throw notFound('app', wanted.name, await allNames())
-        const action = wanted.action ?? (app.removed ? 'delete' : deployAction(app))
-        if (action === 'delete' && !destructive) {
-          throw invalid(`deleting ${app.name} is destructive and was not allowed`, 'add --allow-destructive to delete it')
-        }
-        if (action !== 'delete' && app.removed) {
-          throw invalid(`${app.name} was removed from the blueprint; it can only be deleted`, `use --resources ${app.name}:delete --allow-destructive`)
-        }
-        resources.push(entry(app, action))
-      }
-      return resources
-    }
-    case 'full':
-    case 'launch': {
-      const resources: ReleaseResource[] = []
-      for (const app of apps) {
-        if (app.removed) {
-          if (destructive) resources.push(entry(app, 'delete'))
-        } else if (type === 'launch' || request.force || app.deployedVersion !== app.desiredVersion) {
-          resources.push(entry(app, deployAction(app)))
-        }
-      }
-      return resources
-    }
-    case 'destroy': {
-      if (!destructive) throw invalid('a destroy release deletes every resource of the environment and was not allowed', 'add --allow-destructive to destroy it')
-      return apps.filter((app) => app.deployedVersion !== null || app.removed).map((app) => entry(app, 'delete'))
-    }
-    case 'custom': {
-      const known = blueprint.workflow.map((step) => step.step)
-      if (known.length === 0) throw invalid('a custom release runs workflow steps, and this blueprint has no workflow', 'declare "workflow:" steps in the blueprint, or use --type selective')
-      if (!request.steps?.length) throw invalid('a custom release needs the steps to run', `pass --steps, e.g. --steps ${known[0]} (steps: ${known.join(', ')})`)
-      const unknown = request.steps.filter((step) => !known.includes(step))
-      if (unknown.length > 0) throw invalid(`unknown step${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, `the workflow's steps are: ${known.join(', ')}`)
-      const names = new Set(blueprint.workflow.filter((step) => request.steps?.includes(step.step)).flatMap((step) => step.tasks))
-      return apps.filter((app) => names.has(app.name) && !app.removed).map((app) => entry(app, deployAction(app)))
-    }
-    case 'rollback':
-      throw invalid('a rollback is made from the release it undoes', 'use: relctl release rollback RELEASE_ID')
-  }
-}

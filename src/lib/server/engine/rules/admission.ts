@@ -1,8 +1,8 @@
 // Admission: which queued releases of one environment may start now, and why each other one waits.
 // A pure function of the environment's active releases and its policy, so that it can be tested
-// exhaustively (see test/lib/server/engine/admission.property.test.ts) and re-run on every change.
-import type {WaitingFor} from '../../api/schemas.js'
-import type {LockSet} from '../store/store.js'
+// exhaustively (see test/lib/server/engine/rules/admission.property.test.ts) and re-run on every change.
+import type {WaitingFor} from '../../../api/schemas.js'
+import type {LockSet} from '../../store/store.js'
 import {conflicts, sharedResources} from './locks.js'
 
 export interface ActiveRelease {

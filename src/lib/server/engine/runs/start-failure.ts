@@ -1,6 +1,6 @@
 // A release that cannot start ends failed with the reason, instead of staying queued: a queued release
 // that can never start would hold its environment's queue, and fail every admission there again.
-import type {Store} from '../store/store.js'
+import type {Store} from '../../store/store.js'
 
 /** Records a failed start; true when the release has ended (so admission may go on past it). */
 export async function recordStartFailure(store: Store, log: {error(object: object, message?: string): void}, id: number, error: unknown, now: string): Promise<boolean> {

@@ -1,8 +1,8 @@
 // Settings: control-plane defaults with per-environment overrides. Pure functions of the stored rows:
 // what is in effect where (and where each value comes from), and whether parallel releases and the
 // approval workflow would both be on somewhere, which is never allowed.
-import {DEFAULT_MAX_PARALLEL, type SETTING_SOURCES} from '../../api/domain.js'
-import type {SettingsRecord} from '../store/store.js'
+import {DEFAULT_MAX_PARALLEL, type SETTING_SOURCES} from '../../../api/domain.js'
+import type {SettingsRecord} from '../../store/store.js'
 
 type Source = (typeof SETTING_SOURCES)[number]
 

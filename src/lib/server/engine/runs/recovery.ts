@@ -2,7 +2,7 @@
 // as interrupted. Its deploys did not survive it: the deploy supervisor stops every process group when
 // its channel to the control plane closes, and the new control plane starts only once that supervisor
 // has exited (drivers/supervisor-client.ts), so a new release never overlaps an orphan of the old one.
-import type {ReleaseRecord, Store} from '../store/store.js'
+import type {ReleaseRecord, Store} from '../../store/store.js'
 
 export const RECOVERY_LOG_LINE = 'the control plane stopped while this task ran; its processes were stopped by the supervisor'
 
