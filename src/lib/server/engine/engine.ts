@@ -24,7 +24,7 @@ import type {
   TriggerRequest,
 } from '../../api/schemas.js'
 import {type Blueprint, type EnvironmentSpec, parseBlueprint, plainEnvironment, type ResourceSpec} from '../blueprint/blueprint.js'
-import {runCommand} from '../drivers/exec.js'
+import {driverFor} from '../drivers/index.js'
 import {ControlPlaneError, invalid, notFound} from '../errors.js'
 import type {AppRecord, NewTask, ProjectRecord, ReleaseRecord, ScheduleRecord, SettingsRecord, Store} from '../store/store.js'
 import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from './rules/admission.js'
@@ -76,7 +76,6 @@ export interface TriggerContext {
 export const ACTIVE_STATUSES: ReleaseStatus[] = [...ACTIVE_RELEASE_STATUSES]
 const SETTINGS_HISTORY = 20
 const SCHEDULE_RUNS_SHOWN = 20
-const STATUS_TIMEOUT_MS = 60_000
 
 export class Engine {
   private readonly store: Store
@@ -630,7 +629,7 @@ export class Engine {
   }
 
   /**
-   * Reads live versions with each exec resource's status command (on every target) and records drift:
+   * Reads live versions through each resource's driver (exec: its status command) (on every target) and records drift:
    * a live version unlike the recorded one becomes the deployed version, so the app shows OutOfSync
    * and the next release corrects it. The drift note stays until a deploy of the app succeeds.
    */
@@ -640,12 +639,12 @@ export class Engine {
     const drifted: DryRun['refreshed'] = []
     for (const resource of project.blueprint.resources) {
       const app = apps.get(resource.name)
-      if (!app || !resource.exec?.status) continue
+      if (!app) continue
       // Every target is compared with what the last deploy recorded, not with an earlier refresh's finding.
       const baseline = app.drift ? app.drift.recordedVersion : app.deployedVersion
       const lives: string[] = []
       for (const target of spec.targets.length > 0 ? spec.targets : [null]) {
-        const live = await readLiveVersion(resource, resource.exec.status, {project: project.name, environment, baseDir: project.baseDir, target, recorded: baseline, passEnv: this.passEnv})
+        const live = await driverFor(resource).status({project: project.name, environment, resource, target, recordedVersion: baseline, baseDir: project.baseDir, passEnv: this.passEnv})
         if (live !== null) lives.push(live)
       }
       const live = lives.find((version) => version !== baseline)
@@ -1090,33 +1089,4 @@ export class DryRunResult {
   constructor(readonly dryRun: DryRun | null) {}
 }
 
-/** Runs a status command and reads the live version from the last line it prints; null when it fails. */
-async function readLiveVersion(
-  resource: ResourceSpec,
-  command: string,
-  where: {project: string; environment: string; baseDir: string; target: string | null; recorded: string | null; passEnv: readonly string[]},
-): Promise<string | null> {
-  const lines: string[] = []
-  const result = await runCommand(
-    command,
-    {
-      project: where.project,
-      environment: where.environment,
-      releaseId: 0,
-      resource,
-      action: 'update',
-      version: where.recorded,
-      previousVersion: where.recorded,
-      target: where.target,
-      baseDir: where.baseDir,
-      passEnv: where.passEnv,
-      signal: new AbortController().signal,
-      log: (stream, line) => {
-        if (stream === 'stdout' && line.trim()) lines.push(line.trim())
-      },
-    },
-    STATUS_TIMEOUT_MS,
-  )
-  return result.ok && lines.length > 0 ? (lines.at(-1) as string) : null
-}
 

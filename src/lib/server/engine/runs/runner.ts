@@ -9,7 +9,6 @@ import type {Health, ReleaseStatus, TaskStatus} from '../../../api/domain.js'
 import type {Release} from '../../../api/schemas.js'
 import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../../blueprint/blueprint.js'
 import type {DriverResult, TaskContext} from '../../drivers/driver.js'
-import {runCommand} from '../../drivers/exec.js'
 import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
@@ -279,7 +278,7 @@ export class ReleaseRun {
       timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
     }
     this.log(task, 'system', `running ${task.hook} on ${task.target}`)
-    const result = await runCommand(command, this.context(task, pseudo), pseudo.timeoutMs)
+    const result = await driverFor(pseudo).runHook(this.context(task, pseudo), command)
     return this.ended(task, result)
   }
 
