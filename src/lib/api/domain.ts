@@ -2,8 +2,6 @@
 
 export const RELEASE_TYPES = ['launch', 'full', 'selective', 'custom', 'destroy', 'rollback'] as const
 export const RELEASE_STATUSES = ['pending_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'rejected'] as const
-/** A release that still holds its environment's queue or locks: waiting for approval, queued or running. */
-export const ACTIVE_RELEASE_STATUSES = ['pending_approval', 'queued', 'running'] as const
 export const FINAL_RELEASE_STATUSES = ['succeeded', 'failed', 'cancelled', 'rejected'] as const
 export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled', 'interrupted'] as const
 export const ACTIONS = ['create', 'update', 'delete'] as const
@@ -32,6 +30,9 @@ export const NAME_RULE = 'use lower-case letters, digits, ".", "_" and "-", star
 /** Versions are free text without control characters (NUL, newline, tab, DEL...): they reach drivers as arguments. */
 export const VERSION_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,200}$/u
 export const VERSION_RULE = 'use 1 to 200 characters without control characters (NUL, newline, tab...), e.g. "1.4.2"'
+
+/** A release that still holds its environment's queue or locks: waiting for approval, queued or running. */
+export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
 
 export function isFinalStatus(status: ReleaseStatus): boolean {
   return (FINAL_RELEASE_STATUSES as readonly string[]).includes(status)
