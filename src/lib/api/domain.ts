@@ -31,6 +31,9 @@ export const NAME_RULE = 'use lower-case letters, digits, ".", "_" and "-", star
 export const VERSION_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,200}$/u
 export const VERSION_RULE = 'use 1 to 200 characters without control characters (NUL, newline, tab...), e.g. "1.4.2"'
 
+/** A release that still holds its environment's queue or locks: waiting for approval, queued or running. */
+export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
+
 export function isFinalStatus(status: ReleaseStatus): boolean {
   return (FINAL_RELEASE_STATUSES as readonly string[]).includes(status)
 }

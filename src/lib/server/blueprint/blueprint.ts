@@ -167,13 +167,13 @@ function invalidName(name: string | null): string {
   return `${JSON.stringify(name)} is not a valid name: ${NAME_RULE}`
 }
 
+/** An environment declared with no settings (`prod: {}`): no targets, everything in parallel, no hooks. */
+export function plainEnvironment(name: string): EnvironmentSpec {
+  return {name, targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}}
+}
+
 function readEnvironment(name: string, path: string, node: Node | null, problem: Report): EnvironmentSpec {
-  const environment: EnvironmentSpec = {
-    name,
-    targets: [],
-    rollout: {services: 'parallel', targets: 'parallel'},
-    hooks: {beforeTarget: null, afterTarget: null},
-  }
+  const environment = plainEnvironment(name)
   if (!node || (isScalar(node) && node.value === null)) return environment
   if (!isMap(node)) {
     problem(path, 'an environment is a mapping ({} for no settings)', node)

@@ -46,4 +46,12 @@ export const simulateDriver: Driver = {
   async health(ctx) {
     return settings(ctx).healthy ? succeeded : {ok: false, exitCode: 1, error: 'simulated health check failed (simulate.healthy: false)'}
   },
+  /** A simulated resource runs what was last deployed: it never drifts. */
+  async status(ctx) {
+    return ctx.recordedVersion
+  },
+  async runHook(ctx) {
+    ctx.log('stdout', `running ${ctx.hook} on ${ctx.target} (simulated)`)
+    return succeeded
+  },
 }

@@ -3,10 +3,14 @@
 // until a release with --allow-destructive deletes them. Dropping deployed state (an environment with
 // deployed apps, or a deployed resource) is refused unless the apply allows it; a dry run does it all
 // in a transaction that is rolled back.
+import {ACTIVE_STATUSES} from '../../api/domain.js'
 import type {ApplyResponse, Change, DroppedApp} from '../../api/schemas.js'
-import type {Blueprint, ResourceSpec} from '../blueprint/blueprint.js'
+import {type Blueprint, parseBlueprint, type ResourceSpec} from '../blueprint/blueprint.js'
 import {ControlPlaneError, invalid} from '../errors.js'
 import type {AppRecord, ProjectRecord, Store} from '../store/store.js'
+import type {EngineContext} from './context.js'
+import {nowOf} from './context.js'
+import type {Views} from './views.js'
 
 /** The version an app wants when the blueprint names none. */
 export const UNVERSIONED = 'latest'
@@ -221,4 +225,34 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
   }
 
   return {project, created: !existing, changes, dropped}
+}
+
+/** Parses and applies a blueprint; a parse error answers with every problem and where it is. */
+export async function applyProject(
+  ctx: EngineContext,
+  views: Views,
+  content: string,
+  file: string,
+  baseDir: string,
+  options: {allowDestructive?: boolean; dryRun?: boolean} = {},
+): Promise<ApplyResponse> {
+  let blueprint: Blueprint
+  try {
+    blueprint = parseBlueprint(content, file)
+  } catch (error) {
+    const problems = (error as {problems?: {path: string; message: string; line?: number; column?: number}[]}).problems
+    if (!problems) throw error
+    throw new ControlPlaneError('invalid_blueprint', (error as Error).message, {
+      hint: 'fix the problems listed and apply again',
+      details: problems.map((problem) => ({
+        path: problem.path,
+        message: problem.line ? `line ${problem.line}: ${problem.message}` : problem.message,
+      })),
+    })
+  }
+  const {project, ...outcome} = await applyInTransaction(ctx.store, {blueprint, file, baseDir, now: nowOf(ctx), ...options}, async (tx, environment) =>
+    (await tx.listReleases({project: blueprint.project, environment, statuses: ACTIVE_STATUSES})).length > 0,
+  )
+  // A dry run wrote no environment, so the blueprint's are the ones the project would have.
+  return {...outcome, project: {...(await views.projectView(project)), ...(outcome.dryRun && {environments: blueprint.environments.map((environment) => environment.name)})}}
 }

@@ -1,62 +1,111 @@
-// Settings: control-plane defaults with per-environment overrides. Pure functions of the stored rows:
-// what is in effect where (and where each value comes from), and whether parallel releases and the
-// approval workflow would both be on somewhere, which is never allowed.
-import {DEFAULT_MAX_PARALLEL, type SETTING_SOURCES} from '../../api/domain.js'
+// Settings: control-plane and environment settings (parallel releases, max parallel, approval), their
+// history, and the rule that parallel releases and the approval workflow exclude each other. A change
+// admits again where it may let a release start.
+import type {SetApprovalRequest, SetParallelRequest, SettingsChange, SettingsView} from '../../api/schemas.js'
+import {invalid} from '../errors.js'
 import type {SettingsRecord} from '../store/store.js'
+import type {EngineContext} from './context.js'
+import {nowOf} from './context.js'
+import {effectiveSettingsOf, requireProjectEnvironment} from './lookups.js'
+import {effectiveSettings, exclusivityViolation, type Scope, scopeName} from './rules/settings.js'
+import type {RunCoordinator} from './runs/coordinator.js'
+import {transitionRelease} from './runs/transitions.js'
 
-type Source = (typeof SETTING_SOURCES)[number]
+const SETTINGS_HISTORY = 20
 
-export interface Effective<T> {
-  value: T
-  source: Source
-}
+export class Settings {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly runs: RunCoordinator,
+  ) {}
 
-export interface EffectiveSettings {
-  parallel: Effective<boolean>
-  maxParallel: Effective<number>
-  approval: Effective<boolean>
-}
-
-const BUILT_IN = {parallel: false, maxParallel: DEFAULT_MAX_PARALLEL, approval: false}
-
-function pick<K extends keyof typeof BUILT_IN>(key: K, controlPlane: SettingsRecord | null, environment: SettingsRecord | null): Effective<(typeof BUILT_IN)[K]> {
-  const own = environment?.[key]
-  if (own !== null && own !== undefined) return {value: own as (typeof BUILT_IN)[K], source: 'environment'}
-  const inherited = controlPlane?.[key]
-  if (inherited !== null && inherited !== undefined) return {value: inherited as (typeof BUILT_IN)[K], source: 'control-plane'}
-  return {value: BUILT_IN[key], source: 'default'}
-}
-
-export function effectiveSettings(controlPlane: SettingsRecord | null, environment: SettingsRecord | null): EffectiveSettings {
-  return {
-    parallel: pick('parallel', controlPlane, environment),
-    maxParallel: pick('maxParallel', controlPlane, environment),
-    approval: pick('approval', controlPlane, environment),
+  async getSettings(project?: string, environment?: string): Promise<SettingsView> {
+    return this.settingsView(await this.requireScope(project, environment))
   }
-}
 
-export interface Scope {
-  project: string | null
-  environment: string | null
-}
+  async setParallel(request: SetParallelRequest, subject: string): Promise<SettingsView> {
+    if (request.enabled === undefined && request.max === undefined) throw invalid('nothing to change', 'pass --enabled or --disabled, and/or --max N')
+    return this.changeSettings(request, {parallel: request.enabled, maxParallel: request.max}, subject)
+  }
 
-export function scopeName(scope: Scope): string {
-  return scope.project && scope.environment ? `${scope.project}/${scope.environment}` : 'the control plane'
-}
+  async setApproval(request: SetApprovalRequest, subject: string): Promise<SettingsView> {
+    return this.changeSettings(request, {approval: request.enabled}, subject)
+  }
 
-/**
- * The first scope where parallel releases and the approval workflow would both be in effect, given
- * every stored settings row. Environments without a row inherit the control plane, so checking the
- * control plane and each environment row covers every environment.
- */
-export function exclusivityViolation(rows: SettingsRecord[]): {scope: Scope; settings: EffectiveSettings} | null {
-  const controlPlane = rows.find((row) => row.project === null && row.environment === null) ?? null
-  const scopes = [controlPlane, ...rows.filter((row) => row.project !== null)]
-  for (const row of scopes) {
-    const settings = effectiveSettings(controlPlane, row?.project ? row : null)
-    if (settings.parallel.value && settings.approval.value) {
-      return {scope: {project: row?.project ?? null, environment: row?.environment ?? null}, settings}
+  private async requireScope(project: string | undefined, environment: string | undefined): Promise<Scope> {
+    if (!project && !environment) return {project: null, environment: null}
+    if (!project) throw invalid('an environment needs its project', 'pass --project too')
+    if (!environment) throw invalid('settings are per environment or for the whole control plane', 'pass --environment too, or neither')
+    await requireProjectEnvironment(this.ctx.store, project, environment)
+    return {project, environment}
+  }
+
+  private async settingsView(scope: Scope): Promise<SettingsView> {
+    const {store} = this.ctx
+    const controlPlane = await store.getSettings(null, null)
+    const own = scope.project ? await store.getSettings(scope.project, scope.environment) : null
+    const settings = effectiveSettings(controlPlane, own)
+    return {scope, ...settings, history: await store.listSettingsChanges(scope.project, scope.environment, SETTINGS_HISTORY)}
+  }
+
+  private async changeSettings(
+    request: {project?: string; environment?: string},
+    patch: Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval'>>,
+    subject: string,
+  ): Promise<SettingsView> {
+    const scope = await this.requireScope(request.project, request.environment)
+    const now = nowOf(this.ctx)
+    const approvalTurnedOff = await this.ctx.store.transaction(async (tx) => {
+      const current = (await tx.getSettings(scope.project, scope.environment)) ?? {...scope, parallel: null, maxParallel: null, approval: null, updatedBy: subject, updatedAt: now}
+      const next: SettingsRecord = {...current, updatedBy: subject, updatedAt: now}
+      const changes: SettingsChange[] = []
+      for (const key of ['parallel', 'maxParallel', 'approval'] as const) {
+        const value = patch[key]
+        if (value === undefined || value === current[key]) continue
+        ;(next as unknown as Record<string, unknown>)[key] = value
+        changes.push({...scope, setting: key, oldValue: current[key] === null ? null : String(current[key]), newValue: String(value), changedBy: subject, changedAt: now})
+      }
+      const rows = (await tx.listSettings()).filter((row) => row.project !== scope.project || row.environment !== scope.environment)
+      const violation = exclusivityViolation([...rows, next])
+      if (violation) {
+        const where = scopeName(violation.scope)
+        const flags = violation.scope.project ? ` -p ${violation.scope.project} -e ${violation.scope.environment}` : ''
+        const refusal = patch.parallel
+          ? `parallel releases cannot be turned on: the approval workflow is on for ${where}`
+          : `the approval workflow cannot be turned on: parallel releases are on for ${where}`
+        throw invalid(
+          `${refusal}, and the two exclude each other (a release pending approval cannot run in parallel)`,
+          patch.parallel ? `turn the approval workflow off first: relctl settings set-approval --disabled${flags}` : `turn parallel releases off first: relctl settings set-parallel --disabled${flags}`,
+        )
+      }
+      await tx.saveSettings(next, changes)
+      return patch.approval === false && current.approval !== false
+    })
+    this.ctx.log.info({scope, patch, by: subject}, 'settings changed')
+    const environments = scope.project ? [{project: scope.project, environment: scope.environment as string}] : await this.allEnvironments()
+    for (const {project, environment} of environments) {
+      if (approvalTurnedOff && !(await effectiveSettingsOf(this.ctx.store, project, environment)).approval.value) {
+        await this.releasePendingApprovals(project, environment, subject)
+      }
+      await this.runs.admit(project, environment)
+    }
+    return this.settingsView(scope)
+  }
+
+  /** With the approval workflow off, releases waiting for approval go to the queue. */
+  private async releasePendingApprovals(project: string, environment: string, subject: string) {
+    for (const release of await this.ctx.store.listReleases({project, environment, statuses: ['pending_approval']})) {
+      await transitionRelease(this.ctx.store, release.id, ['pending_approval'], 'queued', {
+        decision: {decision: 'approved', by: subject, at: nowOf(this.ctx), comment: 'the approval workflow was turned off'},
+      })
     }
   }
-  return null
+
+  private async allEnvironments(): Promise<{project: string; environment: string}[]> {
+    const all: {project: string; environment: string}[] = []
+    for (const project of await this.ctx.store.listProjects()) {
+      for (const environment of await this.ctx.store.listEnvironments(project.name)) all.push({project: project.name, environment: environment.name})
+    }
+    return all
+  }
 }

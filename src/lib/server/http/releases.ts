@@ -1,7 +1,7 @@
 import {Type} from '@sinclair/typebox'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 
-import {RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
+import {ACTIVE_STATUSES, RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
 import {
   AppHistoryEntry,
   DecisionRequest,
@@ -16,7 +16,7 @@ import {
   TriggerResponse,
 } from '../../api/schemas.js'
 import {invalid} from '../errors.js'
-import {ACTIVE_STATUSES, DryRunResult, type Engine} from '../engine/engine.js'
+import type {Engine} from '../engine/engine.js'
 import {actorOf, AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
 
 const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
@@ -35,16 +35,6 @@ const LogsQuery = Type.Object({
   resource: Type.Optional(Type.Union([Name, Type.Unsafe<string>({type: 'string', enum: ['beforeTarget', 'afterTarget']})], {description: 'a task: the resource, or the hook (beforeTarget, afterTarget)'})),
   target: Type.Optional(Name),
 })
-
-/** A dry run answers with its plan instead of a release. */
-async function dryRunAware<T>(fn: () => Promise<T>): Promise<T | DryRun> {
-  try {
-    return await fn()
-  } catch (error) {
-    if (error instanceof DryRunResult && error.dryRun) return error.dryRun
-    throw error
-  }
-}
 
 function idempotencyKey(request: FastifyRequest): string | null {
   const header = request.headers['idempotency-key']
@@ -73,9 +63,8 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
       },
     },
     async (request, reply) => {
-      const result = await dryRunAware(() =>
-        engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)}),
-      )
+      const result = await engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
+      // A dry run answers with its plan instead of a release.
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
   )
@@ -93,20 +82,18 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
       },
     },
     async (request) =>
-      dryRunAware(() =>
-        engine.sync(
-          request.params.project,
-          request.params.environment,
-          request.body.apps,
-          {
-            force: request.body.force ?? false,
-            refresh: request.body.refresh ?? false,
-            dryRun: request.body.dryRun ?? false,
-            comment: request.body.comment ?? null,
-            source: request.body.source ?? 'api',
-          },
-          {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
-        ),
+      engine.sync(
+        request.params.project,
+        request.params.environment,
+        request.body.apps,
+        {
+          force: request.body.force ?? false,
+          refresh: request.body.refresh ?? false,
+          dryRun: request.body.dryRun ?? false,
+          comment: request.body.comment ?? null,
+          source: request.body.source ?? 'api',
+        },
+        {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
       ),
   )
 
@@ -123,7 +110,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
       },
     },
     async (request, reply) => {
-      const result = await dryRunAware(() => engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)}))
+      const result = await engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
   )

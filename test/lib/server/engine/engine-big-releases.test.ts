@@ -3,7 +3,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {Engine} from '../../../../src/lib/server/engine/engine.js'
-import {MAX_PLAN_TASKS} from '../../../../src/lib/server/engine/plan-size.js'
+import {MAX_PLAN_TASKS} from '../../../../src/lib/server/engine/rules/plan-size.js'
 import type {Store} from '../../../../src/lib/server/store/store.js'
 import {caught, createTestEngine, quietLog, type TestEngine, waitFor, waitForFinal} from '../../../helpers/engine.js'
 

@@ -2,12 +2,12 @@
 // checked for cycles without a stack overflow. Speed is measured in bench/plan.mjs, not here.
 import {describe, expect, it} from 'vitest'
 
-import type {ReleaseResource} from '../../../../src/lib/api/schemas.js'
-import {type Blueprint, type EnvironmentSpec, findCycle} from '../../../../src/lib/server/blueprint/blueprint.js'
-import {dependentsOf, lockSetFor} from '../../../../src/lib/server/engine/locks.js'
-import {checkPlanSize} from '../../../../src/lib/server/engine/plan-size.js'
-import {describeOrder, graphOf, plannedTaskCount, planRelease} from '../../../../src/lib/server/engine/planner.js'
-import {simulateResource as spec} from '../../../helpers/blueprint.js'
+import type {ReleaseResource} from '../../../../../src/lib/api/schemas.js'
+import {type Blueprint, type EnvironmentSpec, findCycle} from '../../../../../src/lib/server/blueprint/blueprint.js'
+import {dependentsOf, lockSetFor} from '../../../../../src/lib/server/engine/rules/locks.js'
+import {checkPlanSize} from '../../../../../src/lib/server/engine/rules/plan-size.js'
+import {describeOrder, graphOf, plannedTaskCount, planRelease} from '../../../../../src/lib/server/engine/rules/planner.js'
+import {simulateResource as spec} from '../../../../helpers/blueprint.js'
 
 const LENGTH = 20_000
 

@@ -6,11 +6,11 @@
 // barriers (a failure is reported and the release goes on, unless the step halts on error); a
 // sequential target rollout goes target by target, where a resource that failed on one target is not
 // deployed to the next, and runs the beforeTarget and afterTarget hooks around each target.
-import type {Action} from '../../api/domain.js'
+import type {Action} from '../../../api/domain.js'
 import {setImmediate as nextTurn} from 'node:timers/promises'
 
-import type {ReleaseResource} from '../../api/schemas.js'
-import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../blueprint/blueprint.js'
+import type {ReleaseResource} from '../../../api/schemas.js'
+import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../../blueprint/blueprint.js'
 import {dependencyGraph, type DependencyGraph} from './locks.js'
 import {longestChains, nearestMembers, resourceGraph, type ResourceGraph} from './resource-graph.js'
 import {assignLevels} from './task-levels.js'

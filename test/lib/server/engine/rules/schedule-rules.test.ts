@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import type {ScheduleRule} from '../../../../src/lib/api/schemas.js'
-import {type CompiledRule, compileRule, dueRuns, MIN_INTERVAL_MS, nextRunAfter} from '../../../../src/lib/server/engine/schedule-rules.js'
-import {ControlPlaneError} from '../../../../src/lib/server/errors.js'
+import type {ScheduleRule} from '../../../../../src/lib/api/schemas.js'
+import {type CompiledRule, compileRule, dueRuns, MIN_INTERVAL_MS, nextRunAfter} from '../../../../../src/lib/server/engine/rules/schedule-rules.js'
+import {ControlPlaneError} from '../../../../../src/lib/server/errors.js'
 
 // Every date here is fixed: no test reads the real clock.
 const ANCHOR = new Date('2026-03-02T10:00:00.000Z')

@@ -1,9 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseBlueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
-import {refuseImpossibleSchedule} from '../../../../src/lib/server/engine/schedule-types.js'
-import {ControlPlaneError} from '../../../../src/lib/server/errors.js'
-import {SHOP_BLUEPRINT} from '../../../helpers/engine.js'
+import {parseBlueprint} from '../../../../../src/lib/server/blueprint/blueprint.js'
+import {refuseImpossibleSchedule} from '../../../../../src/lib/server/engine/rules/schedule-types.js'
+import {ControlPlaneError} from '../../../../../src/lib/server/errors.js'
+import {SHOP_BLUEPRINT} from '../../../../helpers/engine.js'
 
 const plain = parseBlueprint(SHOP_BLUEPRINT, 'relctl.yaml')
 const withWorkflow = parseBlueprint(`${SHOP_BLUEPRINT}workflow:\n  - step: backend\n    tasks: [db, api]\n`, 'relctl.yaml')

@@ -1,9 +1,9 @@
 // Which scheduled releases can ever produce a release. A schedule carries a release type and, for a
 // selective one, its resources, nothing else: a combination that the trigger would always refuse is
 // refused when the schedule is set, with the reason, instead of being skipped at every run.
-import type {ReleaseType} from '../../api/domain.js'
-import type {Blueprint} from '../blueprint/blueprint.js'
-import {invalid} from '../errors.js'
+import type {ReleaseType} from '../../../api/domain.js'
+import type {Blueprint} from '../../blueprint/blueprint.js'
+import {invalid} from '../../errors.js'
 
 export function refuseImpossibleSchedule(type: ReleaseType, resources: string[], blueprint: Blueprint): void {
   if (type === 'selective' && resources.length === 0) throw invalid('a scheduled selective release needs its resources', 'pass --resources api,web')

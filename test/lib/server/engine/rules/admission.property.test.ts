@@ -4,10 +4,10 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import type {WaitingFor} from '../../../../src/lib/api/schemas.js'
-import {type ActiveRelease, type AdmissionDecision, decideAdmission} from '../../../../src/lib/server/engine/admission.js'
-import {conflicts} from '../../../../src/lib/server/engine/locks.js'
-import type {LockSet} from '../../../../src/lib/server/store/store.js'
+import type {WaitingFor} from '../../../../../src/lib/api/schemas.js'
+import {type ActiveRelease, type AdmissionDecision, decideAdmission} from '../../../../../src/lib/server/engine/rules/admission.js'
+import {conflicts} from '../../../../../src/lib/server/engine/rules/locks.js'
+import type {LockSet} from '../../../../../src/lib/server/store/store.js'
 
 const RESOURCES = ['api', 'web', 'db', 'cache', 'worker', 'edge'] as const
 

@@ -1,9 +1,10 @@
 // Admission: which queued releases of one environment may start now, and why each other one waits.
 // A pure function of the environment's active releases and its policy, so that it can be tested
-// exhaustively (see test/lib/server/engine/admission.property.test.ts) and re-run on every change.
-import type {WaitingFor} from '../../api/schemas.js'
-import type {LockSet} from '../store/store.js'
+// exhaustively (see test/lib/server/engine/rules/admission.property.test.ts) and re-run on every change.
+import type {PauseState as PauseRecord, WaitingFor} from '../../../api/schemas.js'
+import type {LockSet} from '../../store/store.js'
 import {conflicts, sharedResources} from './locks.js'
+import type {EffectiveSettings} from './settings.js'
 
 export interface ActiveRelease {
   id: number
@@ -29,6 +30,17 @@ export interface AdmissionDecision {
   start: number[]
   /** why each queued or pending release that does not start waits */
   waiting: Map<number, WaitingFor>
+}
+
+/** An environment's admission policy from its effective settings and the pauses that hold (the first decides). */
+export function toPolicy(environment: string, settings: EffectiveSettings, pauses: PauseRecord[]): AdmissionPolicy {
+  const [pause] = pauses
+  return {
+    environment,
+    parallel: settings.parallel.value,
+    maxParallel: settings.maxParallel.value,
+    pause: pause ? {level: pause.level, by: pause.by, reason: pause.reason} : null,
+  }
 }
 
 function describeShared(shared: string[] | '*'): string {

@@ -3,9 +3,9 @@
 // of their time zone, DST included (cron-parser).
 import {CronExpressionParser} from 'cron-parser'
 
-import {DurationError, parseDuration} from '../../api/duration.js'
-import type {ScheduleRule} from '../../api/schemas.js'
-import {invalid} from '../errors.js'
+import {DurationError, parseDuration} from '../../../api/duration.js'
+import type {ScheduleRule} from '../../../api/schemas.js'
+import {invalid} from '../../errors.js'
 
 export const MIN_INTERVAL_MS = 1000
 

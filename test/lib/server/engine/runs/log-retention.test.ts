@@ -2,8 +2,8 @@
 // cutoff are deleted and the release says so; a release that ended after it keeps its lines.
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {LogRetention} from '../../../../src/lib/server/engine/log-retention.js'
-import {createTestEngine, quietLog, type TestEngine, waitForFinal} from '../../../helpers/engine.js'
+import {LogRetention} from '../../../../../src/lib/server/engine/runs/log-retention.js'
+import {createTestEngine, quietLog, type TestEngine, waitForFinal} from '../../../../helpers/engine.js'
 
 const DAY = 86_400_000
 const alice = {subject: 'alice', idempotencyKey: null}

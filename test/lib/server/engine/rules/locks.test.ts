@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import type {ReleaseResource} from '../../../../src/lib/api/schemas.js'
-import {conflicts, type DependencyGraph, dependencyGraph, dependentsOf, lockSetFor, sharedResources, touches} from '../../../../src/lib/server/engine/locks.js'
+import type {ReleaseResource} from '../../../../../src/lib/api/schemas.js'
+import {conflicts, type DependencyGraph, dependencyGraph, dependentsOf, lockSetFor, sharedResources, touches} from '../../../../../src/lib/server/engine/rules/locks.js'
 
 // db <- api <- web ; db <- worker ; cache (alone) ; edge depends on web and cache
 const graph: DependencyGraph = dependencyGraph([

@@ -1,7 +1,7 @@
 // Log retention: the log lines of releases that ended longer ago than the retention are deleted by a
 // periodic cleanup; the release records stay, and `release logs` says the lines were deleted.
-import type {Store} from '../store/store.js'
-import type {Logger} from './engine.js'
+import type {Store} from '../../store/store.js'
+import type {Logger} from '../context.js'
 
 /** releases cleaned per batch: each batch is one short transaction */
 const BATCH = 200

@@ -1,6 +1,6 @@
 // Task log lines of every running release, buffered and written in batches: a chatty deploy, or fifty
 // of them at once, cost one insert per batch instead of one per line.
-import type {NewLogLine, Store} from '../store/store.js'
+import type {NewLogLine, Store} from '../../store/store.js'
 
 const FLUSH_MS = 100
 const FLUSH_LINES = 500

@@ -1,6 +1,6 @@
 // The cap on the size of one release's plan. Every task is a row, a place in the runner and a line in
 // `release show`: past this many, a release is better split (a selective release, fewer targets).
-import {ControlPlaneError} from '../errors.js'
+import {ControlPlaneError} from '../../errors.js'
 import {type PlanInput, plannedTaskCount} from './planner.js'
 
 export const MAX_PLAN_TASKS = 10_000

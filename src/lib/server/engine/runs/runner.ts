@@ -5,15 +5,15 @@
 import {setMaxListeners} from 'node:events'
 import {setImmediate as nextTurn} from 'node:timers/promises'
 
-import type {Health, ReleaseStatus, TaskStatus} from '../../api/domain.js'
-import type {Release} from '../../api/schemas.js'
-import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../blueprint/blueprint.js'
-import type {DriverResult, TaskContext} from '../drivers/driver.js'
-import {runCommand} from '../drivers/exec.js'
-import {driverFor} from '../drivers/index.js'
-import {DEFAULT_TASK_TIMEOUT_MS} from '../blueprint/blueprint.js'
-import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../store/store.js'
+import type {Health, ReleaseStatus, TaskStatus} from '../../../api/domain.js'
+import type {Release} from '../../../api/schemas.js'
+import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../../blueprint/blueprint.js'
+import type {DriverResult, TaskContext} from '../../drivers/driver.js'
+import {driverFor} from '../../drivers/index.js'
+import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
+import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {LogWriter} from './log-writer.js'
+import {updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted'
 
@@ -209,7 +209,7 @@ export class ReleaseRun {
     }
     const {project, environment} = this.release
     await this.store.transaction(async (tx) => {
-      await tx.updateTask(task.id, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
+      await updateTask(tx, task.id, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
       if (app === 'delete') await tx.deleteApp(project, environment, task.resource as string)
       else if (app) await tx.updateApp(project, environment, task.resource as string, app, this.now())
     })
@@ -258,7 +258,7 @@ export class ReleaseRun {
     task.startedAt = at
     this.startedTargets.add(task.target)
     await this.store.transaction(async (tx) => {
-      await tx.updateTask(task.id, {status: 'running', startedAt: at})
+      await updateTask(tx, task.id, {status: 'running', startedAt: at})
       if (task.resource) await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
     })
     const result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
@@ -279,7 +279,7 @@ export class ReleaseRun {
       timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
     }
     this.log(task, 'system', `running ${task.hook} on ${task.target}`)
-    const result = await runCommand(command, this.context(task, pseudo), pseudo.timeoutMs)
+    const result = await driverFor(pseudo).runHook(this.context(task, pseudo), command)
     return this.ended(task, result)
   }
 

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from '../../../../src/lib/server/engine/admission.js'
-import type {LockSet} from '../../../../src/lib/server/store/store.js'
+import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from '../../../../../src/lib/server/engine/rules/admission.js'
+import type {LockSet} from '../../../../../src/lib/server/store/store.js'
 
 const serial: AdmissionPolicy = {environment: 'prod', parallel: false, maxParallel: 10, pause: null}
 const parallel = (maxParallel = 10): AdmissionPolicy => ({environment: 'prod', parallel: true, maxParallel, pause: null})

@@ -1,8 +1,8 @@
 // Lock sets: what a release holds while it is queued or running, and when two releases conflict.
-import type {ReleaseType} from '../../api/domain.js'
-import type {ReleaseResource} from '../../api/schemas.js'
-import {reachableFrom} from '../blueprint/graph.js'
-import type {LockSet} from '../store/store.js'
+import type {ReleaseType} from '../../../api/domain.js'
+import type {ReleaseResource} from '../../../api/schemas.js'
+import {reachableFrom} from '../../blueprint/graph.js'
+import type {LockSet} from '../../store/store.js'
 
 export interface DependencyGraph {
   /** resource -> the resources it depends on */

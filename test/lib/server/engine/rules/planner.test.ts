@@ -2,10 +2,10 @@
 // build the inputs by hand (no parsing, no I/O) and check edges and levels for the orders of issue 5.
 import {describe, expect, it} from 'vitest'
 
-import type {ReleaseResource} from '../../../../src/lib/api/schemas.js'
-import type {Blueprint, EnvironmentSpec, ResourceSpec, RolloutOrder, WorkflowStep} from '../../../../src/lib/server/blueprint/blueprint.js'
-import {describeOrder, type Plan, type PlannedTask, planRelease} from '../../../../src/lib/server/engine/planner.js'
-import {simulateResource as resource} from '../../../helpers/blueprint.js'
+import type {ReleaseResource} from '../../../../../src/lib/api/schemas.js'
+import type {Blueprint, EnvironmentSpec, ResourceSpec, RolloutOrder, WorkflowStep} from '../../../../../src/lib/server/blueprint/blueprint.js'
+import {describeOrder, type Plan, type PlannedTask, planRelease} from '../../../../../src/lib/server/engine/rules/planner.js'
+import {simulateResource as resource} from '../../../../helpers/blueprint.js'
 
 
 function blueprint(resources: ResourceSpec[], workflow: WorkflowStep[] = []): Blueprint {

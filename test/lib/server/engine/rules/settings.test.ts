@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {DEFAULT_MAX_PARALLEL} from '../../../../src/lib/api/domain.js'
-import {effectiveSettings, exclusivityViolation, scopeName} from '../../../../src/lib/server/engine/settings.js'
-import type {SettingsRecord} from '../../../../src/lib/server/store/store.js'
+import {DEFAULT_MAX_PARALLEL} from '../../../../../src/lib/api/domain.js'
+import {effectiveSettings, exclusivityViolation, scopeName} from '../../../../../src/lib/server/engine/rules/settings.js'
+import type {SettingsRecord} from '../../../../../src/lib/server/store/store.js'
 
 type Values = Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval'>>
 

@@ -1,0 +1,70 @@
+// Actions on one release: cancel, approve, reject; and on one app: a new desired version.
+import type {AppState, Release} from '../../api/schemas.js'
+import {invalid, notFound} from '../errors.js'
+import type {ReleaseRecord} from '../store/store.js'
+import type {EngineContext} from './context.js'
+import {nowOf} from './context.js'
+import {releaseNotFound, requireProjectEnvironment} from './lookups.js'
+import type {RunCoordinator} from './runs/coordinator.js'
+import {transitionRelease} from './runs/transitions.js'
+import type {Views} from './views.js'
+
+export class Actions {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly runs: RunCoordinator,
+    private readonly views: Views,
+  ) {}
+
+  async cancel(id: number, subject: string): Promise<Release> {
+    const release = await this.ctx.store.getRelease(id)
+    if (!release) throw releaseNotFound(id)
+    if (release.status === 'running') {
+      await this.runs.cancelRun(id, subject)
+      return this.views.getRelease(id)
+    }
+    const cancelled = await transitionRelease(this.ctx.store, id, ['queued', 'pending_approval'], 'cancelled', {
+      finishedAt: nowOf(this.ctx),
+      error: `cancelled by ${subject} before it started`,
+    })
+    if (!cancelled) {
+      const current = await this.ctx.store.getRelease(id)
+      if (current?.status === 'running') return this.cancel(id, subject)
+      throw invalid(`release ${id} is already ${(current?.status ?? release.status).replace('_', ' ')}; there is nothing to cancel`)
+    }
+    this.ctx.log.info({releaseId: id, by: subject}, 'queued release cancelled')
+    await this.runs.admit(release.project, release.environment)
+    return this.views.getRelease(id)
+  }
+
+  /** Approves or rejects a release pending approval; an approved one is admitted at once. */
+  async decide(id: number, decision: 'approved' | 'rejected', subject: string, comment: string | null): Promise<Release> {
+    const release = await this.ctx.store.getRelease(id)
+    if (!release) throw releaseNotFound(id)
+    const at = nowOf(this.ctx)
+    const done = await transitionRelease(this.ctx.store, id, ['pending_approval'], decision === 'approved' ? 'queued' : 'rejected', {
+      decision: {decision, by: subject, at, comment},
+      ...(decision === 'rejected' && {finishedAt: at, error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`}),
+    })
+    if (!done) {
+      const current = (await this.ctx.store.getRelease(id)) as ReleaseRecord
+      throw invalid(
+        `release ${id} is ${current.status.replace('_', ' ')}; only a release pending approval can be ${decision}`,
+        current.decision ? `it was ${current.decision.decision} by ${current.decision.by} at ${current.decision.at}` : undefined,
+      )
+    }
+    this.ctx.log.info({releaseId: id, decision, by: subject}, 'release decided')
+    if (decision === 'approved') await this.runs.admit(release.project, release.environment)
+    return this.views.getRelease(id)
+  }
+
+  async setDesiredVersion(projectName: string, environment: string, name: string, version: string): Promise<AppState> {
+    const project = await requireProjectEnvironment(this.ctx.store, projectName, environment)
+    const apps = await this.ctx.store.listApps(project.name, environment)
+    const app = apps.find((candidate) => candidate.name === name)
+    if (!app) throw notFound('app', name, apps.map((candidate) => candidate.name))
+    if (app.removed) throw invalid(`app "${name}" was removed from the blueprint`, 'add it back to the blueprint, or delete it with a release using --allow-destructive')
+    await this.ctx.store.updateApp(project.name, environment, name, {desiredVersion: version}, nowOf(this.ctx))
+    return (await this.views.appStates(project.name, environment)).find((state) => state.name === name) as AppState
+  }
+}

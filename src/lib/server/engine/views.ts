@@ -1,0 +1,186 @@
+// Read models: what the API shows of projects, environments, apps and releases. What is derived and not
+// stored is worked out here: an app's sync and stability, a queued release's position and what it waits
+// for (the admission rule run again on the environment's queue).
+import {ACTIVE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
+import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule} from '../../api/schemas.js'
+import {plainEnvironment} from '../blueprint/blueprint.js'
+import {notFound} from '../errors.js'
+import type {ProjectRecord, ReleaseRecord} from '../store/store.js'
+import type {EngineContext} from './context.js'
+import {nowOf} from './context.js'
+import {effectiveSettingsOf, inBlueprintOrder, policyFor, releaseNotFound, requireEnvironment, requireProject, requireProjectEnvironment} from './lookups.js'
+import {decideAdmission} from './rules/admission.js'
+import {touches} from './rules/locks.js'
+import {environmentKey} from './runs/coordinator.js'
+
+const SCHEDULE_RUNS_SHOWN = 20
+
+export class Views {
+  constructor(
+    private readonly ctx: EngineContext,
+    /** how many more releases the engine can start now: a queued release may wait for capacity */
+    private readonly freeCapacity: () => number,
+  ) {}
+
+  async listProjects() {
+    return Promise.all((await this.ctx.store.listProjects()).map((project) => this.projectView(project)))
+  }
+
+  async getProject(name: string) {
+    return this.projectView(await requireProject(this.ctx.store, name))
+  }
+
+  async projectView(project: ProjectRecord) {
+    return {
+      name: project.name,
+      file: project.file,
+      baseDir: project.baseDir,
+      environments: inBlueprintOrder(project, await this.ctx.store.listEnvironments(project.name)).map((environment) => environment.name),
+      resources: project.blueprint.resources.map((spec) => ({
+        name: spec.name,
+        kind: spec.kind,
+        driver: spec.driver,
+        dependsOn: spec.dependsOn,
+        version: spec.version,
+      })),
+      createdAt: project.createdAt,
+      appliedAt: project.appliedAt,
+    }
+  }
+
+  async listEnvironments(projectName: string): Promise<Environment[]> {
+    const project = await requireProject(this.ctx.store, projectName)
+    const environments = inBlueprintOrder(project, await this.ctx.store.listEnvironments(project.name))
+    return Promise.all(environments.map((environment) => this.environmentView(project.name, environment.name, environment.createdAt)))
+  }
+
+  async getEnvironment(projectName: string, name: string): Promise<Environment> {
+    const project = await requireProjectEnvironment(this.ctx.store, projectName, name)
+    const environment = await this.ctx.store.getEnvironment(project.name, name)
+    return this.environmentView(project.name, name, environment?.createdAt ?? nowOf(this.ctx))
+  }
+
+  private async environmentView(project: string, name: string, createdAt: string): Promise<Environment> {
+    const {store} = this.ctx
+    const settings = await effectiveSettingsOf(store, project, name)
+    const policy = await policyFor(store, project, name)
+    const spec = (await store.getProject(project))?.blueprint.environments.find((environment) => environment.name === name)
+    const apps = await this.appStates(project, name)
+    const active = await store.listReleases({project, environment: name, statuses: ACTIVE_STATUSES})
+    return {
+      project,
+      name,
+      settings: {parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, approval: settings.approval.value},
+      targets: spec?.targets ?? [],
+      rollout: spec?.rollout ?? plainEnvironment(name).rollout,
+      paused: policy.pause !== null,
+      pauses: await store.listPauses(project, name),
+      schedule: await this.scheduleView(project, name),
+      apps: {
+        total: apps.length,
+        synced: apps.filter((app) => app.sync === 'Synced').length,
+        healthy: apps.filter((app) => app.health === 'Healthy').length,
+      },
+      activeReleases: active.reverse().map((release) => ({id: release.id, status: release.status, type: release.type})),
+      createdAt,
+    }
+  }
+
+  async scheduleView(project: string, environment: string): Promise<Schedule | null> {
+    const schedule = await this.ctx.store.getSchedule(project, environment)
+    if (!schedule) return null
+    return {...schedule, runs: await this.ctx.store.listScheduleRuns(project, environment, SCHEDULE_RUNS_SHOWN)}
+  }
+
+  async listApps(projectName: string, environment: string): Promise<AppState[]> {
+    const project = await requireProjectEnvironment(this.ctx.store, projectName, environment)
+    return this.appStates(project.name, environment)
+  }
+
+  async appStates(project: string, environment: string): Promise<AppState[]> {
+    const {store} = this.ctx
+    const [apps, active, last] = await Promise.all([
+      store.listApps(project, environment),
+      store.listReleases({project, environment, statuses: ACTIVE_STATUSES}),
+      store.lastReleasePerApp(project, environment),
+    ])
+    const order = (await store.getProject(project))?.blueprint.resources.map((spec) => spec.name) ?? []
+    const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length)
+    return apps
+      .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
+      .map((app) => {
+        const sync = !app.removed && app.deployedVersion !== null && app.deployedVersion === app.desiredVersion ? 'Synced' : 'OutOfSync'
+        const activeReleases = active
+          .filter((release) => touches(release.lockSet, app.name))
+          .reverse()
+          .map((release) => ({id: release.id, status: release.status, type: release.type}))
+        return {
+          name: app.name,
+          kind: app.kind,
+          desiredVersion: app.desiredVersion,
+          deployedVersion: app.deployedVersion,
+          sync,
+          health: app.health,
+          removedFromBlueprint: app.removed,
+          drift: app.drift,
+          activeReleases,
+          lastRelease: last.get(app.name) ?? null,
+          stable: sync === 'Synced' && app.health === 'Healthy' && activeReleases.length === 0,
+          updatedAt: app.updatedAt,
+        }
+      })
+  }
+
+  async appHistory(projectName: string, environment: string, app: string, limit: number): Promise<AppHistoryEntry[]> {
+    const project = await requireProjectEnvironment(this.ctx.store, projectName, environment)
+    const apps = await this.ctx.store.listApps(project.name, environment)
+    if (!apps.some((candidate) => candidate.name === app)) throw notFound('app', app, apps.map((candidate) => candidate.name), undefined, `${project.name}/${environment}`)
+    return this.ctx.store.appHistory(project.name, environment, app, limit)
+  }
+
+  async getRelease(id: number): Promise<Release> {
+    const release = await this.ctx.store.getRelease(id)
+    if (!release) throw releaseNotFound(id)
+    const [annotated] = await this.annotate([release])
+    return {...annotated, tasks: (await this.ctx.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)}
+  }
+
+  async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number; order?: 'asc' | 'desc'}): Promise<Release[]> {
+    if (filter.project) {
+      const project = await requireProject(this.ctx.store, filter.project)
+      if (filter.environment) await requireEnvironment(this.ctx.store, project, filter.environment)
+    }
+    return this.annotate(await this.ctx.store.listReleases(filter))
+  }
+
+  /** Adds what is derived, not stored: queue position and why a queued release waits. */
+  private async annotate(releases: ReleaseRecord[]): Promise<Release[]> {
+    const decisions = new Map<string, {order: number[]; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
+    for (const release of releases) {
+      if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
+      const key = environmentKey(release.project, release.environment)
+      if (decisions.has(key)) continue
+      const active = await this.ctx.store.activeLocks(release.project, release.environment)
+      const decision = decideAdmission(active, await policyFor(this.ctx.store, release.project, release.environment), this.freeCapacity())
+      decisions.set(key, {order: active.filter((r) => r.status !== 'running').map((r) => r.id), waiting: decision.waiting})
+    }
+    return releases.map(({lockSet: _lockSet, ...release}) => {
+      const decision = decisions.get(environmentKey(release.project, release.environment))
+      if (!decision || !decision.order.includes(release.id)) return release
+      const waitingFor = decision.waiting.get(release.id)
+      return {...release, queuePosition: decision.order.indexOf(release.id) + 1, ...(waitingFor && {waitingFor})}
+    })
+  }
+
+  async readLogs(id: number, after: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<LogsResponse> {
+    const release = await this.ctx.store.getRelease(id)
+    if (!release) throw releaseNotFound(id)
+    const lines = await this.ctx.store.readLogs(id, after, limit, filter)
+    return {
+      lines: lines.map(({releaseId: _releaseId, ...line}) => line),
+      next: lines.length > 0 ? lines[lines.length - 1].id : after,
+      releaseStatus: release.status,
+      logsDeletedAt: await this.ctx.store.logsDeletedAt(id),
+    }
+  }
+}
