@@ -400,6 +400,32 @@ export const RollbackRequest = Type.Object(
 
 export const WhoAmI = Type.Object({subject: Type.String(), serverVersion: Type.String(), database: Type.String()})
 
+export const ReplicaRun = Type.Object({
+  releaseId: Type.Integer(),
+  project: Type.String(),
+  environment: Type.String(),
+  type: literals(RELEASE_TYPES),
+  startedAt: NullableString,
+  leaseExpiresAt: NullableString,
+})
+
+export const Replica = Type.Object({
+  id: Type.String(),
+  host: Type.String(),
+  pid: Type.Integer(),
+  url: NullableString,
+  version: Type.String(),
+  capacity: Type.Integer({description: 'how many releases it runs at once'}),
+  leaseMs: Type.Integer(),
+  startedAt: Type.String(),
+  heartbeatAt: Type.String(),
+  /** the heartbeat plus the lease: after this, any replica fails its runs */
+  leaseExpiresAt: Type.String({description: 'its last heartbeat plus its lease; past this, other replicas fail its runs'}),
+  stopping: Type.Boolean({description: 'shutting down: it starts nothing new and finishes what it runs'}),
+  self: Type.Boolean({description: 'the replica that answered this request'}),
+  runs: Type.Array(ReplicaRun),
+})
+
 export type ErrorBody = Static<typeof ErrorBody>
 export type AppState = Static<typeof AppState>
 export type ReleaseRef = Static<typeof ReleaseRef>
@@ -420,6 +446,8 @@ export type Environment = Static<typeof Environment>
 export type LogLine = Static<typeof LogLine>
 export type LogsResponse = Static<typeof LogsResponse>
 export type WhoAmI = Static<typeof WhoAmI>
+export type Replica = Static<typeof Replica>
+export type ReplicaRun = Static<typeof ReplicaRun>
 export type PlannedTask = Static<typeof PlannedTask>
 export type Plan = Static<typeof Plan>
 export type DryRun = Static<typeof DryRun>

@@ -22,6 +22,7 @@ import type {
   Project,
   PauseResponse,
   Release,
+  Replica,
   ResumeResponse,
   Schedule,
   SetApprovalRequest,
@@ -178,6 +179,11 @@ export class ControlPlaneClient {
 
   whoami() {
     return this.call<WhoAmI>('GET', '/v1/whoami')
+  }
+
+  /** The replicas serving the control plane's database that are alive, with what each runs. */
+  listReplicas() {
+    return this.call<Replica[]>('GET', '/v1/replicas')
   }
 
   applyProject(request: ApplyRequest) {

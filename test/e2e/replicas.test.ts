@@ -1,0 +1,242 @@
+// Several control-plane replicas on one PostgreSQL (issue 10), each a real `relctl server start
+// --database-url` process with its own data dir and the same token: any replica accepts any request,
+// admission is decided in the database, a replica that dies has its runs failed by another, and a
+// cancel reaches the owner wherever it is sent.
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {freshDatabase} from '../helpers/postgres.js'
+import {scaled} from '../helpers/timeouts.js'
+import {
+  api,
+  copyFixture,
+  gateStarted,
+  isAlive,
+  maxOverlap,
+  must,
+  openGate,
+  pool,
+  relctl,
+  type Server,
+  startServer,
+  tempDir,
+  triggerRelease,
+  waitFor,
+  waitForRelease,
+} from './harness.js'
+
+const TOKEN = 'replica-test-token-0123456789abcdef'
+const PROD = ['-p', 'rep-app', '-e', 'prod']
+const RESOURCES = Array.from({length: 12}, (_, index) => `r${String(index + 1).padStart(2, '0')}`)
+
+interface Replicas {
+  servers: Server[]
+  /** the servers by replica id */
+  byId: Map<string, Server>
+  state: string
+}
+
+/** Starts the replicas at once on a new database (their migrations race on purpose) and applies rep-app. */
+async function startReplicas(ids: string[], extraArgs: string[] = []): Promise<Replicas> {
+  const database = await freshDatabase()
+  const state = tempDir('relctl-e2e-state-')
+  const servers = await Promise.all(
+    ids.map((id) =>
+      startServer({token: TOKEN, env: {RELCTL_TEST_STATE: state}, args: ['--database-url', database, '--replica-id', id, ...extraArgs]}),
+    ),
+  )
+  const fixture = copyFixture('replicas')
+  await must(['project', 'apply', '-f', fixture.file], {server: servers[0]})
+  return {servers, byId: new Map(ids.map((id, index) => [id, servers[index]])), state}
+}
+
+interface Deploy {
+  releaseId: number
+  resource: string
+  start: number
+  end: number
+}
+
+/** The deploys as the exec scripts recorded them: one entry per start, with its end. */
+function recordedDeploys(state: string): Deploy[] {
+  const open = new Map<string, Deploy>()
+  const deploys: Deploy[] = []
+  for (const line of readFileSync(join(state, 'exec.log'), 'utf8').trim().split('\n')) {
+    const [what, id, resource, ns] = line.split(' ')
+    const key = `${id} ${resource}`
+    const ms = Number(BigInt(ns) / 1_000_000n)
+    if (what === 'start') {
+      const deploy = {releaseId: Number(id), resource, start: ms, end: Number.POSITIVE_INFINITY}
+      open.set(key, deploy)
+      deploys.push(deploy)
+    } else {
+      const deploy = open.get(key)
+      if (deploy) deploy.end = ms
+    }
+  }
+  return deploys
+}
+
+describe('two replicas on one PostgreSQL', () => {
+  it('200 triggers sent alternately to both, overlapping resources, parallel on: no conflicting releases overlapped, each ran once, max parallel held', async () => {
+    const {servers, state} = await startReplicas(['alpha', 'beta'])
+    const [alpha, beta] = servers
+    await must(['settings', 'set-parallel', '--enabled', '--max', '4', ...PROD], {server: beta})
+
+    // Release i touches two of twelve resources: many pairs conflict, many do not.
+    const wanted = Array.from({length: 200}, (_, index) => [...new Set([RESOURCES[index % 12], RESOURCES[(index * 5 + 3) % 12]])])
+    const ids = await pool(wanted.map((names, index) => ({names, index})), 8, ({names, index}) =>
+      triggerRelease('rep-app', 'prod', {type: 'selective', resources: names.map((name) => ({name}))}, {server: servers[index % 2]}),
+    )
+    expect(new Set(ids).size).toBe(200)
+
+    const releases = await waitFor(
+      async () => {
+        const list = await api<{id: number; status: string; replica: string | null; resources: {name: string}[]}[]>('/v1/releases?project=rep-app&environment=prod&limit=1000', {server: alpha})
+        const ours = list.filter((release) => ids.includes(release.id))
+        return ours.every((release) => ['succeeded', 'failed', 'cancelled'].includes(release.status)) ? ours : null
+      },
+      {timeoutMs: 240_000, intervalMs: 500, what: 'all 200 releases to end'},
+    )
+    expect(releases.filter((release) => release.status !== 'succeeded')).toEqual([])
+    // Both replicas took a share of the runs.
+    const owners = new Set(releases.map((release) => release.replica))
+    expect([...owners].sort()).toEqual(['alpha', 'beta'])
+
+    const deploys = recordedDeploys(state)
+    // Each release deployed each of its resources exactly once.
+    for (const release of releases) {
+      const own = deploys.filter((deploy) => deploy.releaseId === release.id).map((deploy) => deploy.resource).sort()
+      expect(own, `release ${release.id}`).toEqual(release.resources.map((resource) => resource.name).sort())
+    }
+    // From the deploys' own clocks: a release spans its first start to its last end.
+    const spans = new Map<number, {start: number; end: number; resources: Set<string>}>()
+    for (const deploy of deploys) {
+      const span = spans.get(deploy.releaseId) ?? {start: deploy.start, end: deploy.end, resources: new Set<string>()}
+      span.start = Math.min(span.start, deploy.start)
+      span.end = Math.max(span.end, deploy.end)
+      span.resources.add(deploy.resource)
+      spans.set(deploy.releaseId, span)
+    }
+    const list = [...spans.entries()]
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const [idA, a] = list[i]
+        const [idB, b] = list[j]
+        const conflict = [...a.resources].some((name) => b.resources.has(name))
+        if (conflict) expect(a.end <= b.start || b.end <= a.start, `releases ${idA} and ${idB} share a resource and overlapped`).toBe(true)
+      }
+    }
+    const intervals = list.map(([, span]) => ({startedAt: new Date(span.start).toISOString(), finishedAt: new Date(span.end).toISOString()}))
+    expect(maxOverlap(intervals)).toBeLessThanOrEqual(4)
+  })
+
+  it('server status lists both replicas from either; release show names the replica that runs it; a cancel sent to the other replica stops the run within a second', async () => {
+    const {servers, byId, state} = await startReplicas(['east', 'west'])
+    const [east, west] = servers
+
+    const status = await relctl(['server', 'status', '--json'], {server: west})
+    expect(status.code).toBe(0)
+    const replicas = JSON.parse(status.stdout) as {id: string; self: boolean; runs: unknown[]; stopping: boolean}[]
+    expect(replicas.map((replica) => replica.id).sort()).toEqual(['east', 'west'])
+    expect(replicas.find((replica) => replica.self)?.id).toBe('west')
+    const table = await must(['server', 'status'], {server: east})
+    expect(table.stdout).toMatch(/^east \*/m)
+    expect(table.stdout).toMatch(/^west\s/m)
+
+    const id = await triggerRelease('rep-app', 'prod', {type: 'selective', resources: [{name: 'gate'}]}, {server: east})
+    const pid = await gateStarted(state, id)
+    const running = await waitForRelease(id, ['running'], {server: west})
+    expect(['east', 'west']).toContain(running.replica)
+    const shown = JSON.parse((await must(['release', 'show', String(id), '--json'], {server: west})).stdout)
+    expect(shown.replica).toBe(running.replica)
+    const other = byId.get(running.replica === 'east' ? 'west' : 'east') as Server
+    const withRun = await api<{id: string; runs: {releaseId: number}[]}[]>('/v1/replicas', {server: other})
+    expect(withRun.find((replica) => replica.id === running.replica)?.runs.map((run) => run.releaseId)).toEqual([id])
+
+    // The cancel goes to the replica that does not run it: the owner sees the request and stops the run.
+    const sent = Date.now()
+    const cancel = await relctl(['release', 'cancel', String(id), '--json'], {server: other})
+    expect(cancel.code, cancel.stderr).toBe(0)
+    const cancelled = await waitForRelease(id, ['cancelled'], {server: other})
+    expect(Date.now() - sent).toBeLessThan(scaled(5_000))
+    expect(cancelled.error).toMatch(/cancel/)
+    await waitFor(() => !isAlive(pid), {what: 'the gate script to be stopped'})
+  })
+})
+
+describe('a replica that goes away', () => {
+  it('kill -9 of the replica running a release: within the lease plus 5 s the other has failed it, naming the replica, and runs what was queued behind it', async () => {
+    const {servers, byId, state} = await startReplicas(['one', 'two'], ['--lease', '3s'])
+    const id = await triggerRelease('rep-app', 'prod', {type: 'selective', resources: [{name: 'gate'}]}, {server: servers[0]})
+    await gateStarted(state, id)
+    const running = await waitForRelease(id, ['running'], {server: servers[1]})
+    const owner = byId.get(running.replica) as Server
+    const survivorId = running.replica === 'one' ? 'two' : 'one'
+    const survivor = byId.get(survivorId) as Server
+    // Parallel releases are off: the next release waits for the whole environment.
+    const queued = await triggerRelease('rep-app', 'prod', {type: 'selective', resources: [{name: 'quick'}]}, {server: survivor})
+    expect((await api(`/v1/releases/${queued}`, {server: survivor})).status).toBe('queued')
+
+    const killed = Date.now()
+    await owner.stop('SIGKILL')
+    const failed = await waitForRelease(id, ['failed'], {server: survivor, timeoutMs: 3_000 + 5_000})
+    expect(Date.now() - killed).toBeLessThan(scaled(3_000 + 5_000))
+    expect(failed.error).toContain(`replica ${running.replica} stopped answering`)
+    const tasks = (await api(`/v1/releases/${id}`, {server: survivor})).tasks as {status: string}[]
+    expect(tasks.map((task) => task.status)).toEqual(['interrupted'])
+    const next = await waitForRelease(queued, ['succeeded'], {server: survivor})
+    expect(next.replica).toBe(survivorId)
+  })
+
+  it('SIGTERM of one replica: its run finishes within the grace period while the other keeps serving', async () => {
+    const {servers, byId, state} = await startReplicas(['left', 'right'], ['--shutdown-grace', '60s'])
+    await must(['settings', 'set-parallel', '--enabled', '--max', '4', ...PROD], {server: servers[0]})
+    const id = await triggerRelease('rep-app', 'prod', {type: 'selective', resources: [{name: 'gate'}]}, {server: servers[0]})
+    await gateStarted(state, id)
+    const running = await waitForRelease(id, ['running'], {server: servers[0]})
+    const owner = byId.get(running.replica) as Server
+    const other = byId.get(running.replica === 'left' ? 'right' : 'left') as Server
+
+    const stopped = owner.stop('SIGTERM', scaled(60_000))
+    await waitFor(
+      async () => (await api<{id: string; stopping: boolean}[]>('/v1/replicas', {server: other})).find((replica) => replica.id === running.replica)?.stopping,
+      {what: 'the stopping replica to say so'},
+    )
+    // The other replica serves, and runs new releases itself.
+    const quick = await triggerRelease('rep-app', 'prod', {type: 'selective', resources: [{name: 'quick'}]}, {server: other})
+    const done = await waitForRelease(quick, ['succeeded'], {server: other})
+    expect(done.replica).not.toBe(running.replica)
+    expect((await api(`/v1/releases/${id}`, {server: other})).status).toBe('running')
+
+    openGate(state, id)
+    expect((await stopped).code).toBe(0)
+    expect((await waitForRelease(id, ['succeeded'], {server: other})).replica).toBe(running.replica)
+    const alive = await api<{id: string}[]>('/v1/replicas', {server: other})
+    expect(alive.map((replica) => replica.id)).not.toContain(running.replica)
+  })
+})
+
+describe('schedules across replicas', () => {
+  it('fire exactly once per slot with two replicas', async () => {
+    const {servers} = await startReplicas(['s1', 's2'])
+    await must(['schedule', 'set', '-p', 'rep-app', '-e', 'staging', '--every', '1s', '--type', 'selective', '--resources', 'quick'], {server: servers[0]})
+    const runs = await waitFor(
+      async () => {
+        const schedule = await api<{runs: {slotAt: string; outcome: string; releaseId: number | null}[]}>('/v1/projects/rep-app/environments/staging/schedule', {server: servers[1]})
+        return schedule.runs.length >= 6 ? schedule.runs : null
+      },
+      {timeoutMs: 30_000, what: 'six schedule runs'},
+    )
+    await must(['schedule', 'delete', '-p', 'rep-app', '-e', 'staging'], {server: servers[1]})
+    const slots = runs.map((run) => run.slotAt)
+    expect(new Set(slots).size).toBe(slots.length)
+    const releases = await api<{id: number; source: string; comment: string | null}[]>('/v1/releases?project=rep-app&environment=staging&limit=1000', {server: servers[0]})
+    const scheduled = releases.filter((release) => release.source === 'schedule')
+    const comments = scheduled.map((release) => release.comment)
+    expect(new Set(comments).size).toBe(comments.length)
+    for (const run of runs.filter((entry) => entry.outcome === 'released')) expect(scheduled.map((release) => release.id)).toContain(run.releaseId)
+  })
+})
