@@ -1,0 +1,94 @@
+// Environment turns. Every change that may let a release start (a trigger, an approval, a cancel, the
+// end of a run, a lease that expired) is made in its environment's turn: one database transaction that
+// locks the environment (row lock on PostgreSQL; SQLite's one writer), makes the change, decides
+// admission on what the database holds and claims what may start, so that no two replicas ever decide
+// for one environment at once. Changes that arrive while a turn is under way share the next one: one
+// transaction and one commit for all of them (a burst of triggers costs one fsync, not one each). Each
+// change runs under a savepoint, so one that fails is undone alone and the others still commit.
+import type {ReleaseRecord, Store} from '../../store/store.js'
+
+export interface Turn {
+  project: string
+  environment: string
+}
+
+/** Decides admission inside the turn's transaction and claims what starts; returns the releases claimed. */
+export type Admit = (tx: Store, turn: Turn) => Promise<ReleaseRecord[]>
+
+interface Pending {
+  change: ((tx: Store) => Promise<unknown>) | undefined
+  resolve(value: unknown): void
+  reject(error: unknown): void
+}
+
+interface Queue {
+  pending: Pending[]
+  draining: boolean
+}
+
+export class EnvironmentTurns {
+  private readonly queues = new Map<string, Queue>()
+
+  constructor(
+    private readonly store: Store,
+    private readonly admit: Admit,
+    /** Called after the commit with what the turn claimed: the caller starts those runs. */
+    private readonly claimed: (releases: ReleaseRecord[]) => void,
+  ) {}
+
+  /**
+   * Makes the change (or none: a plain admission) in the environment's next turn; resolves after the
+   * commit with the change's result. The releases the turn claimed are handed on before it resolves.
+   */
+  take<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<T> {
+    const key = `${project}\u0000${environment}`
+    let queue = this.queues.get(key)
+    if (!queue) {
+      queue = {pending: [], draining: false}
+      this.queues.set(key, queue)
+    }
+    const result = new Promise<T>((resolve, reject) => {
+      ;(queue as Queue).pending.push({change, resolve: resolve as (value: unknown) => void, reject})
+    })
+    if (!queue.draining) void this.drain(key, queue, {project, environment})
+    return result
+  }
+
+  private async drain(key: string, queue: Queue, turn: Turn): Promise<void> {
+    queue.draining = true
+    try {
+      while (queue.pending.length > 0) {
+        const batch = queue.pending.splice(0)
+        const outcomes: {ok: boolean; value: unknown}[] = []
+        try {
+          const claimed = await this.store.transaction(async (tx) => {
+            await tx.lockEnvironment(turn.project, turn.environment)
+            outcomes.length = 0
+            for (const item of batch) {
+              if (!item.change) {
+                outcomes.push({ok: true, value: undefined})
+                continue
+              }
+              const change = item.change
+              try {
+                outcomes.push({ok: true, value: batch.length === 1 ? await change(tx) : await tx.savepoint(() => change(tx))})
+              } catch (error) {
+                // A lone change that fails rolls the whole turn back: nothing of it is kept.
+                if (batch.length === 1) throw error
+                outcomes.push({ok: false, value: error})
+              }
+            }
+            return this.admit(tx, turn)
+          })
+          if (claimed.length > 0) this.claimed(claimed)
+          batch.forEach((item, index) => (outcomes[index].ok ? item.resolve(outcomes[index].value) : item.reject(outcomes[index].value)))
+        } catch (error) {
+          for (const item of batch) item.reject(error)
+        }
+      }
+    } finally {
+      queue.draining = false
+      if (this.queues.get(key) === queue && queue.pending.length === 0) this.queues.delete(key)
+    }
+  }
+}
