@@ -1,4 +1,6 @@
 // Actions on one release: cancel, approve, reject; and on one app: a new desired version.
+import {setTimeout as delay} from 'node:timers/promises'
+
 import type {AppState, Release} from '../../api/schemas.js'
 import {invalid, notFound} from '../errors.js'
 import type {ReleaseRecord} from '../store/store.js'
@@ -8,6 +10,10 @@ import {releaseNotFound, requireProjectEnvironment} from './lookups.js'
 import type {RunCoordinator} from './runs/coordinator.js'
 import {transitionRelease} from './runs/transitions.js'
 import type {Views} from './views.js'
+
+/** How long a cancel answered by a replica that does not run the release waits for its owner to stop it. */
+const CANCEL_ANSWER_WAIT_MS = 5000
+const CANCEL_POLL_MS = 100
 
 export class Actions {
   constructor(
@@ -20,21 +26,30 @@ export class Actions {
     const release = await this.ctx.store.getRelease(id)
     if (!release) throw releaseNotFound(id)
     if (release.status === 'running') {
-      await this.runs.cancelRun(id, subject)
+      const runsHere = this.runs.runOf(id) !== undefined
+      if ((await this.runs.cancelRun(id, subject)) && !runsHere) await this.endOf(id)
       return this.views.getRelease(id)
     }
-    const cancelled = await transitionRelease(this.ctx.store, id, ['queued', 'pending_approval'], 'cancelled', {
-      finishedAt: nowOf(this.ctx),
-      error: `cancelled by ${subject} before it started`,
-    })
+    const cancelled = await this.runs.turn(release.project, release.environment, (tx) =>
+      transitionRelease(tx, id, ['queued', 'pending_approval'], 'cancelled', {finishedAt: nowOf(this.ctx), error: `cancelled by ${subject} before it started`}),
+    )
     if (!cancelled) {
       const current = await this.ctx.store.getRelease(id)
       if (current?.status === 'running') return this.cancel(id, subject)
       throw invalid(`release ${id} is already ${(current?.status ?? release.status).replace('_', ' ')}; there is nothing to cancel`)
     }
     this.ctx.log.info({releaseId: id, by: subject}, 'queued release cancelled')
-    await this.runs.admit(release.project, release.environment)
     return this.views.getRelease(id)
+  }
+
+  /** Waits a little for a release that another replica was asked to stop, so that the answer can say it ended. */
+  private async endOf(id: number): Promise<void> {
+    const deadline = Date.now() + CANCEL_ANSWER_WAIT_MS
+    while (Date.now() < deadline) {
+      const current = await this.ctx.store.getRelease(id)
+      if (!current || current.status !== 'running') return
+      await delay(CANCEL_POLL_MS)
+    }
   }
 
   /** Approves or rejects a release pending approval; an approved one is admitted at once. */
@@ -42,10 +57,12 @@ export class Actions {
     const release = await this.ctx.store.getRelease(id)
     if (!release) throw releaseNotFound(id)
     const at = nowOf(this.ctx)
-    const done = await transitionRelease(this.ctx.store, id, ['pending_approval'], decision === 'approved' ? 'queued' : 'rejected', {
-      decision: {decision, by: subject, at, comment},
-      ...(decision === 'rejected' && {finishedAt: at, error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`}),
-    })
+    const done = await this.runs.turn(release.project, release.environment, (tx) =>
+      transitionRelease(tx, id, ['pending_approval'], decision === 'approved' ? 'queued' : 'rejected', {
+        decision: {decision, by: subject, at, comment},
+        ...(decision === 'rejected' && {finishedAt: at, error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`}),
+      }),
+    )
     if (!done) {
       const current = (await this.ctx.store.getRelease(id)) as ReleaseRecord
       throw invalid(
@@ -54,7 +71,6 @@ export class Actions {
       )
     }
     this.ctx.log.info({releaseId: id, decision, by: subject}, 'release decided')
-    if (decision === 'approved') await this.runs.admit(release.project, release.environment)
     return this.views.getRelease(id)
   }
 

@@ -1,5 +1,7 @@
 // The engine: the only writer of release state, as a thin facade over its parts. Routes and tests call
 // these methods; each delegates to the part that owns it (see docs/architecture.md for the layout).
+import {hostname} from 'node:os'
+
 import type {ReleaseStatus} from '../../api/domain.js'
 import type {
   AppHistoryEntry,
@@ -10,6 +12,7 @@ import type {
   LogsResponse,
   PauseResponse,
   Release,
+  Replica,
   ResumeResponse,
   Schedule,
   SetApprovalRequest,
@@ -26,6 +29,7 @@ import type {EngineContext, Logger} from './context.js'
 import {Pauses} from './pauses.js'
 import {Refresher} from './refresh.js'
 import {RunCoordinator} from './runs/coordinator.js'
+import {DEFAULT_LEASE_MS, defaultReplicaId, type ReplicaIdentity} from './runs/leases.js'
 import {Schedules} from './schedules.js'
 import {Settings} from './settings.js'
 import {type RollbackRequest, type SyncOptions, type TriggerContext, type TriggerOutcome, Triggers} from './triggers.js'
@@ -42,6 +46,8 @@ export interface EngineOptions {
   now?: () => Date
   /** names of the server's variables every deploy sees, besides the basics (server start --pass-env) */
   passEnv?: readonly string[]
+  /** who this replica is and how long its leases last; default: this host and process, a 15 s lease */
+  replica?: Partial<ReplicaIdentity>
 }
 
 export class Engine {
@@ -57,7 +63,17 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.ctx = {store: options.store, log: options.log, capacity: options.capacity ?? 200, clock: options.now ?? (() => new Date()), passEnv: options.passEnv ?? []}
-    this.runs = new RunCoordinator(this.ctx)
+    const replica = options.replica ?? {}
+    const host = replica.host ?? hostname()
+    this.runs = new RunCoordinator(this.ctx, {
+      id: replica.id ?? defaultReplicaId(host, 0, process.pid),
+      host,
+      pid: replica.pid ?? process.pid,
+      url: replica.url ?? null,
+      version: replica.version ?? 'unknown',
+      capacity: this.ctx.capacity,
+      leaseMs: replica.leaseMs ?? DEFAULT_LEASE_MS,
+    })
     this.views = new Views(this.ctx, () => this.runs.freeCapacity())
     this.refresher = new Refresher(this.ctx, this.views)
     this.triggers = new Triggers(this.ctx, this.runs, this.views, this.refresher)
@@ -188,6 +204,11 @@ export class Engine {
 
   deleteSchedule(project: string, environment: string): Promise<Schedule> {
     return this.schedules.deleteSchedule(project, environment)
+  }
+
+  /** The replicas serving this database that are alive, with what each runs. */
+  listReplicas(): Promise<Replica[]> {
+    return this.runs.replicas()
   }
 
   /** Fires every schedule that is due; returns when the next one is due. */

@@ -107,8 +107,7 @@ export class Schedules {
     if (due.length === 0) return
     const project = await requireProject(this.ctx.store, projectName)
     const recordedAt = now.toISOString()
-    const outcome = await this.runs.inTurn(projectName, environment, () =>
-      this.ctx.store.transaction(async (tx) => {
+    const outcome = await this.runs.turn(projectName, environment, async (tx) => {
         // Moving next_run_at past the due runs is the claim: whoever does it records and fires them, once.
         if (!(await tx.advanceSchedule(projectName, environment, schedule.nextRunAt, nextRunAfter(rule, now).toISOString()))) return null
         const missed: ScheduleRun[] = due.slice(0, -1).map((slot) => ({
@@ -143,10 +142,8 @@ export class Schedules {
         }
         await tx.insertScheduleRuns(projectName, environment, [...missed, run])
         return run
-      }),
-    )
+    })
     if (!outcome) return
     this.ctx.log.info({project: projectName, environment, slotAt: outcome.slotAt, outcome: outcome.outcome, releaseId: outcome.releaseId, reason: outcome.reason}, 'schedule fired')
-    if (outcome.releaseId !== null) await this.runs.admit(projectName, environment)
   }
 }

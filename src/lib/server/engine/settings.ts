@@ -86,19 +86,20 @@ export class Settings {
     for (const {project, environment} of environments) {
       if (approvalTurnedOff && !(await effectiveSettingsOf(this.ctx.store, project, environment)).approval.value) {
         await this.releasePendingApprovals(project, environment, subject)
-      }
-      await this.runs.admit(project, environment)
+      } else await this.runs.admit(project, environment)
     }
     return this.settingsView(scope)
   }
 
   /** With the approval workflow off, releases waiting for approval go to the queue. */
   private async releasePendingApprovals(project: string, environment: string, subject: string) {
-    for (const release of await this.ctx.store.listReleases({project, environment, statuses: ['pending_approval']})) {
-      await transitionRelease(this.ctx.store, release.id, ['pending_approval'], 'queued', {
-        decision: {decision: 'approved', by: subject, at: nowOf(this.ctx), comment: 'the approval workflow was turned off'},
-      })
-    }
+    await this.runs.turn(project, environment, async (tx) => {
+      for (const release of await tx.listReleases({project, environment, statuses: ['pending_approval']})) {
+        await transitionRelease(tx, release.id, ['pending_approval'], 'queued', {
+          decision: {decision: 'approved', by: subject, at: nowOf(this.ctx), comment: 'the approval workflow was turned off'},
+        })
+      }
+    })
   }
 
   private async allEnvironments(): Promise<{project: string; environment: string}[]> {

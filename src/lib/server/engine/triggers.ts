@@ -95,11 +95,9 @@ export class Triggers {
   private async enqueue(projectName: string, environment: string, request: TriggerRequest, context: TriggerContext): Promise<Triggered> {
     // All of a trigger's reads happen in the environment's turn: under a burst of triggers the first
     // ones are accepted and started before the later ones are even looked at.
-    const {release, created} = await this.runs.inTurn(projectName, environment, async () => {
-      const project = await requireProjectEnvironment(this.ctx.store, projectName, environment)
-      const result = await this.createRelease(this.ctx.store, project, environment, request, context)
-      if (result.created) await this.runs.admitNow(projectName, environment, result.policy)
-      return result
+    const {release, created} = await this.runs.turn(projectName, environment, async (tx) => {
+      const project = await requireProjectEnvironment(tx, projectName, environment)
+      return this.createRelease(tx, project, environment, request, context)
     })
     // A release that has just started is answered from its run; a queued one says what it waits for.
     const run = created ? this.runs.runOf(release.id) : undefined
@@ -159,8 +157,8 @@ export class Triggers {
   }
 
   /**
-   * Validates a trigger against the environment and records the release, with the store given (which
-   * may be a transaction). Callers hold the environment's admission turn and admit afterwards.
+   * Validates a trigger against the environment and records the release, in the environment's turn
+   * (the store given is its transaction), which admits it with what else waits there.
    */
   async createRelease(
     store: Store,
@@ -168,11 +166,10 @@ export class Triggers {
     environment: string,
     request: TriggerRequest,
     context: TriggerContext,
-  ): Promise<{release: ReleaseRecord; created: boolean; policy: AdmissionPolicy}> {
+  ): Promise<{release: ReleaseRecord; created: boolean}> {
     const pauses = await store.listPauses(project.name, environment)
     if (pauses.length > 0) throw pausedError(pauses)
     const settings = await effectiveSettingsOf(store, project.name, environment)
-    // What admission needs next is what was just read: the caller passes it on instead of reading it again.
     const policy = toPolicy(environment, settings, pauses)
     const {resources, lockSet} = await this.prepareRelease(store, project, environment, request, context)
     if (request.onConflict === 'fail') {
@@ -209,7 +206,7 @@ export class Triggers {
       const {id, status} = result.release
       this.ctx.log.info({releaseId: id, project: project.name, environment, type: request.type, status}, 'release accepted')
     }
-    return {...result, policy}
+    return result
   }
 
   /** A selective release of the out-of-sync apps among those named; nothing when they are all in sync. */

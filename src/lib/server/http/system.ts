@@ -1,7 +1,7 @@
 import type {FastifyInstance} from 'fastify'
 import {Type} from '@sinclair/typebox'
 
-import {WhoAmI} from '../../api/schemas.js'
+import {Replica, WhoAmI} from '../../api/schemas.js'
 import {actorOf, errorResponses, type HttpOptions} from './common.js'
 
 export function registerSystemRoutes(app: FastifyInstance, options: HttpOptions) {
@@ -15,4 +15,10 @@ export function registerSystemRoutes(app: FastifyInstance, options: HttpOptions)
     serverVersion: options.version,
     database: options.database,
   }))
+
+  app.get(
+    '/v1/replicas',
+    {schema: {tags: ['system'], summary: 'The replicas serving this database that are alive, their leases and what each runs', response: {200: Type.Array(Replica), ...errorResponses}}},
+    async () => options.engine.listReplicas(),
+  )
 }

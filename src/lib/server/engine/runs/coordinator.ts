@@ -1,23 +1,27 @@
-// The run coordinator: admission turns and the life of every run on this control plane. An
-// environment's turn (one admission decision at a time per environment) decides with the pure rules
-// which queued releases start; a start claims the release (queued -> running) and records its plan in
-// one transaction; a finish records the outcome and admits again. It also counts capacity, stops runs
-// at shutdown, and at start records what a previous process left running as interrupted.
-import type {ReleaseResource} from '../../../api/schemas.js'
-import type {NewTask, ProjectRecord, ReleaseRecord} from '../../store/store.js'
+// The run coordinator: admission turns and the life of every run on this replica. The database is the
+// truth: an environment's turn (runs/turns.ts) is one transaction that locks the environment, makes a
+// change, decides with the pure rules which queued releases start, and claims them for this replica
+// (queued -> running, owner, lease) with their plans. After the commit the claimed runs start here; a
+// finish records the outcome in the environment's next turn, which admits again. Leases (runs/leases.ts)
+// keep a run owned while this replica answers; any replica ends the runs of one that stopped answering.
+import type {ReleaseResource, Replica} from '../../../api/schemas.js'
+import type {NewTask, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
+import type {EnvironmentSpec} from '../../blueprint/blueprint.js'
 import type {EngineContext} from '../context.js'
 import {nowOf} from '../context.js'
 import {environmentSpec, policyFor} from '../lookups.js'
-import {type AdmissionPolicy, decideAdmission} from '../rules/admission.js'
+import {decideAdmission} from '../rules/admission.js'
 import {checkPlanSize} from '../rules/plan-size.js'
 import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
+import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
 import {transitionRelease, updateTask} from './transitions.js'
+import {EnvironmentTurns, type Turn} from './turns.js'
 
 export const RECOVERY_LOG_LINE = 'the control plane stopped while this task ran; its processes were stopped by the supervisor'
 
-/** The key of an environment's admission turn. */
+/** The key of an environment. */
 export function environmentKey(project: string, environment: string): string {
   return `${project}\u0000${environment}`
 }
@@ -26,22 +30,77 @@ export function toNewTask({requires, ...task}: PlannedTask): NewTask {
   return {...task, dependsOn: requires}
 }
 
+/** A release claimed in a turn, with what its run needs; it starts once the turn has committed. */
+interface Claimed {
+  release: ReleaseRecord
+  project: ProjectRecord
+  environment: EnvironmentSpec
+  tasks: TaskRecord[]
+}
+
 export class RunCoordinator {
   private readonly runs = new Map<number, ReleaseRun>()
-  private readonly starting = new Map<number, Promise<ReleaseRun | null>>()
-  private readonly environmentQueues = new Map<string, Promise<unknown>>()
+  /** claimed in a turn that has not committed yet: counted against capacity */
+  private reserved = 0
   private admitting = true
   private readonly logs: LogWriter
+  private readonly turns: EnvironmentTurns<Claimed>
+  readonly leases: ReplicaLeases
 
-  constructor(private readonly ctx: EngineContext) {
+  constructor(
+    private readonly ctx: EngineContext,
+    replica: ReplicaIdentity,
+  ) {
     this.logs = new LogWriter(ctx.store, (error) => ctx.log.error({err: error}, 'could not store task log lines'))
+    this.turns = new EnvironmentTurns<Claimed>(ctx.store, {
+      admit: (tx, turn) => this.admitInTurn(tx, turn),
+      committed: (claims) => this.startClaimed(claims),
+      aborted: (claims) => {
+        this.reserved -= claims.length
+      },
+    })
+    this.leases = new ReplicaLeases(ctx.store, replica, ctx.clock, ctx.log, {
+      expired: (release) => this.endExpired(release),
+      admitQueued: () => this.admitAllQueued().then(() => undefined),
+      cancelRequested: (requests) => {
+        for (const request of requests) this.stopRun(request.releaseId, request.by)
+      },
+      leaseLost: () => {
+        // Others may already have failed these runs: their deploys must not go on.
+        for (const run of this.runs.values()) run.stop('interrupted')
+      },
+      running: () => this.runs.size > 0,
+    })
   }
 
-  /** Records what a previous process left running as interrupted, then admits every queued release. */
+  get replicaId(): string {
+    return this.leases.identity.id
+  }
+
+  /**
+   * Registers this replica, ends what it left running before it restarted (on SQLite, which one process
+   * owns, everything still running), listens for wakeups and cancels, then admits every queued release.
+   */
   async start(): Promise<{queued: number; environments: number}> {
-    for (const release of await this.ctx.store.listReleases({statuses: ['running']})) {
+    const {store} = this.ctx
+    await this.leases.register()
+    const leftOver = store.dialect === 'sqlite' ? await store.listReleases({statuses: ['running']}) : await store.runsOf(this.replicaId)
+    for (const release of leftOver) {
       await this.recoverInterrupted(release).catch((error) => this.ctx.log.error({releaseId: release.id, err: error}, 'could not record an interrupted release'))
     }
+    await store.listen({
+      admit: (project, environment) => {
+        if (this.admitting) void this.admit(project, environment).catch((error) => this.ctx.log.error({project, environment, err: error}, 'could not admit after a wakeup'))
+      },
+      cancel: (releaseId) => {
+        if (!this.runs.has(releaseId)) return
+        void store
+          .cancelRequests(this.replicaId)
+          .then((requests) => requests.filter((request) => request.releaseId === releaseId).forEach((request) => this.stopRun(request.releaseId, request.by)))
+          .catch((error) => this.ctx.log.error({releaseId, err: error}, 'could not read a cancel request'))
+      },
+    })
+    this.leases.start()
     return this.admitAllQueued()
   }
 
@@ -49,9 +108,9 @@ export class RunCoordinator {
     return this.admitting
   }
 
-  /** How many more releases may start now, across all environments. */
+  /** How many more releases may start on this replica now. */
   freeCapacity(): number {
-    return this.ctx.capacity - this.runs.size
+    return this.ctx.capacity - this.runs.size - this.reserved
   }
 
   /** The run of a release that runs here, for an answer from memory. */
@@ -59,139 +118,182 @@ export class RunCoordinator {
     return this.runs.get(id)
   }
 
-  /** Stops a release that runs here (one still starting too) and waits until its end is recorded; false when none runs here. */
+  /**
+   * Stops a running release: here when it runs here (waiting until its end is recorded), else by
+   * recording the request for its owner, which stops it within a second. False when it does not run.
+   */
   async cancelRun(id: number, subject: string): Promise<boolean> {
-    const run = this.runs.get(id) ?? (await this.starting.get(id))
-    if (!run) return false
+    const run = this.runs.get(id)
+    if (run) {
+      this.stopRun(id, subject)
+      await run.finished
+      return true
+    }
+    const at = nowOf(this.ctx)
+    const requested = await this.ctx.store.transaction(async (tx) => {
+      const recorded = await tx.requestCancel(id, subject, at)
+      if (recorded) await tx.notifyCancel(id)
+      return recorded
+    })
+    if (requested) this.ctx.log.info({releaseId: id, by: subject}, 'asked the replica that runs it to cancel the release')
+    return requested
+  }
+
+  private stopRun(id: number, subject: string): void {
+    const run = this.runs.get(id)
+    if (!run) return
     this.ctx.log.info({releaseId: id, by: subject}, 'cancelling running release')
     run.stop('cancelled')
-    await run.finished
-    return true
   }
 
-  /** Stops admitting; lets running releases finish for graceMs, then stops them and records them as interrupted. */
+  /**
+   * Stops admitting and tells the other replicas; lets this replica's runs finish for graceMs (their
+   * leases renewed meanwhile), then stops them and records them as interrupted.
+   */
   async shutdown(graceMs: number): Promise<void> {
     this.admitting = false
+    await this.leases.markStopping()
     const running = [...this.runs.values()]
-    if (running.length === 0) return
-    this.ctx.log.info({running: running.length, graceMs}, 'waiting for running releases before shutting down')
-    let timer: NodeJS.Timeout | undefined
-    const graceOver = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), graceMs)
-    })
-    const allDone = Promise.all(running.map((run) => run.done.then(() => run.finished)))
-    if ((await Promise.race([allDone, graceOver])) === 'timeout') {
-      for (const run of this.runs.values()) run.stop('interrupted')
-    }
-    clearTimeout(timer)
-    await Promise.all(running.map((run) => run.finished))
-  }
-
-  /** Runs fn in the environment's turn: after every earlier call for it has settled. */
-  inTurn<T>(project: string, environment: string, fn: () => Promise<T>): Promise<T> {
-    const key = environmentKey(project, environment)
-    const previous = this.environmentQueues.get(key) ?? Promise.resolve()
-    const next = previous.then(fn, fn)
-    const tail = next.catch(() => undefined)
-    this.environmentQueues.set(key, tail)
-    void tail.then(() => {
-      if (this.environmentQueues.get(key) === tail) this.environmentQueues.delete(key)
-    })
-    return next
-  }
-
-  /** Takes the environment's turn and starts what may start. */
-  admit(project: string, environment: string): Promise<void> {
-    return this.inTurn(project, environment, () => this.admitNow(project, environment))
-  }
-
-  /** Starts what may start; the caller holds the environment's turn (and may pass the policy it just read). */
-  async admitNow(project: string, environment: string, policy?: AdmissionPolicy): Promise<void> {
-    if (!this.admitting) return
-    const decision = decideAdmission(
-      await this.ctx.store.activeLocks(project, environment),
-      policy ?? (await policyFor(this.ctx.store, project, environment)),
-      this.freeCapacity(),
-    )
-    let failedToStart = false
-    for (const id of decision.start) if (!(await this.startRelease(id))) failedToStart = true
-    // A release that could not start has ended failed: what waited behind it may start now.
-    if (failedToStart) await this.admitNow(project, environment)
-  }
-
-  /** Starts a release; while it starts, a cancel waits for the run instead of missing it. False when it could not start and was recorded as failed. */
-  private async startRelease(id: number): Promise<boolean> {
-    let ended = false
-    const starting = this.startRun(id).catch(async (error: unknown) => {
-      ended = await this.recordStartFailure(id, error)
-      return null
-    })
-    this.starting.set(id, starting)
-    try {
-      await starting
-    } finally {
-      this.starting.delete(id)
-    }
-    return !ended
-  }
-
-  /** The claim: queued -> running and the plan, in one transaction; then the run. */
-  private async startRun(id: number): Promise<ReleaseRun | null> {
-    const started = await this.ctx.store.transaction(async (tx) => {
-      const release = await transitionRelease(tx, id, ['queued'], 'running', {startedAt: nowOf(this.ctx)})
-      if (!release) return null
-      const project = (await tx.getProject(release.project)) as ProjectRecord
-      // Versions are read again at start: an earlier release may have changed what is deployed.
-      const names = release.resources.map((resource) => resource.name)
-      const apps = new Map((await tx.listApps(release.project, release.environment, names)).map((app) => [app.name, app]))
-      const resources = release.resources.map((resource) => {
-        const deployed = apps.get(resource.name)?.deployedVersion ?? null
-        const action = resource.action === 'delete' ? 'delete' : deployed === null ? 'create' : 'update'
-        return {...resource, action, fromVersion: deployed} as ReleaseResource
+    if (running.length > 0) {
+      this.ctx.log.info({running: running.length, graceMs}, 'waiting for running releases before shutting down')
+      let timer: NodeJS.Timeout | undefined
+      const graceOver = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), graceMs)
       })
-      const environment = environmentSpec(project, release.environment)
-      const planInput = {blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps}
-      // The blueprint may have grown since the trigger.
-      checkPlanSize(planInput)
-      const plan = await planReleaseInTurns(planInput)
-      const tasks = await tx.insertTasks(id, plan.tasks.map(toNewTask))
-      return {release, project, environment, tasks}
-    })
-    if (!started) return null
-    const run = new ReleaseRun(this.ctx.store, started.release, started.project, started.environment, started.tasks, this.logs, () => nowOf(this.ctx), this.ctx.passEnv)
-    run.finished = run.done.then(
-      (outcome) => this.finish(run, outcome),
-      (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),
-    )
-    this.runs.set(id, run)
-    this.ctx.log.info({releaseId: id, tasks: started.tasks.length}, 'release started')
-    return run
+      const allDone = Promise.all(running.map((run) => run.done.then(() => run.finished)))
+      if ((await Promise.race([allDone, graceOver])) === 'timeout') {
+        for (const run of this.runs.values()) run.stop('interrupted')
+      }
+      clearTimeout(timer)
+      await Promise.all(running.map((run) => run.finished))
+    }
+    await this.leases.stop()
   }
 
+  /** The replicas alive now, with what each runs. */
+  async replicas(): Promise<Replica[]> {
+    const alive = await this.leases.alive()
+    return Promise.all(
+      alive.map(async (replica) => ({
+        ...replica,
+        leaseExpiresAt: new Date(Date.parse(replica.heartbeatAt) + replica.leaseMs).toISOString(),
+        self: replica.id === this.replicaId,
+        runs: (await this.ctx.store.runsOf(replica.id)).map((release) => ({
+          releaseId: release.id,
+          project: release.project,
+          environment: release.environment,
+          type: release.type,
+          startedAt: release.startedAt,
+          leaseExpiresAt: release.leaseExpiresAt,
+        })),
+      })),
+    )
+  }
+
+  /**
+   * Makes a change in the environment's turn: in the transaction that decides admission there, so that
+   * what it frees or queues is admitted at once, by one replica at a time.
+   */
+  turn<T>(project: string, environment: string, change: (tx: Store) => Promise<T>): Promise<T> {
+    return this.turns.take(project, environment, change)
+  }
+
+  /** Takes the environment's turn to start what may start. */
+  admit(project: string, environment: string): Promise<void> {
+    return this.turns.take(project, environment)
+  }
+
+  /** Inside the turn's transaction: decides, and claims what starts here, with its plan. */
+  private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<Claimed[]> {
+    const claims: Claimed[] = []
+    for (;;) {
+      const capacity = this.admitting ? this.freeCapacity() : 0
+      const decision = decideAdmission(await tx.activeLocks(project, environment), await policyFor(tx, project, environment), capacity)
+      let endedUnstarted = false
+      for (const id of decision.start) {
+        try {
+          const claim = await tx.savepoint(() => this.claim(tx, id))
+          if (claim) {
+            claims.push(claim)
+            this.reserved++
+          }
+        } catch (error) {
+          // A release that cannot start ends failed in this same turn, and what waited behind it is decided again.
+          if (await this.recordStartFailure(tx, id, error)) endedUnstarted = true
+        }
+      }
+      if (endedUnstarted) continue
+      // Releases that wait only for room on this replica may start on another one that has it.
+      if ([...decision.waiting.values()].some((wait) => wait.reason === 'capacity')) await tx.notifyAdmit(project, environment)
+      return claims
+    }
+  }
+
+  /** The claim: queued -> running, owned by this replica with a lease, and the plan. */
+  private async claim(tx: Store, id: number): Promise<Claimed | null> {
+    const release = await transitionRelease(tx, id, ['queued'], 'running', {startedAt: nowOf(this.ctx), replica: this.replicaId, leaseExpiresAt: this.leases.leaseFromNow()})
+    if (!release) return null
+    const project = (await tx.getProject(release.project)) as ProjectRecord
+    // Versions are read again at start: an earlier release may have changed what is deployed.
+    const names = release.resources.map((resource) => resource.name)
+    const apps = new Map((await tx.listApps(release.project, release.environment, names)).map((app) => [app.name, app]))
+    const resources = release.resources.map((resource) => {
+      const deployed = apps.get(resource.name)?.deployedVersion ?? null
+      const action = resource.action === 'delete' ? 'delete' : deployed === null ? 'create' : 'update'
+      return {...resource, action, fromVersion: deployed} as ReleaseResource
+    })
+    const environment = environmentSpec(project, release.environment)
+    const planInput = {blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps}
+    // The blueprint may have grown since the trigger.
+    checkPlanSize(planInput)
+    const plan = await planReleaseInTurns(planInput)
+    const tasks = await tx.insertTasks(id, plan.tasks.map(toNewTask))
+    return {release, project, environment, tasks}
+  }
+
+  /** After the turn's commit: the runs of what it claimed. */
+  private startClaimed(claimed: Claimed[]): void {
+    for (const {release, project, environment, tasks} of claimed) {
+      this.reserved--
+      const run = new ReleaseRun(this.ctx.store, release, project, environment, tasks, this.logs, () => nowOf(this.ctx), this.ctx.passEnv)
+      run.finished = run.done.then(
+        (outcome) => this.finish(run, outcome),
+        (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),
+      )
+      this.runs.set(release.id, run)
+      this.ctx.log.info({releaseId: release.id, tasks: tasks.length, replica: this.replicaId}, 'release started')
+    }
+  }
+
+  /** Records the outcome in the environment's turn, which admits what waited for it. */
   private async finish(run: ReleaseRun, outcome: ReleaseOutcome): Promise<void> {
     const {id, project, environment} = run.release
+    const wasFull = this.freeCapacity() <= 0
     try {
-      await transitionRelease(this.ctx.store, id, ['running'], outcome.status, {finishedAt: nowOf(this.ctx), error: outcome.error})
+      await this.turn(project, environment, async (tx) => {
+        const ended = await transitionRelease(tx, id, ['running'], outcome.status, {finishedAt: nowOf(this.ctx), error: outcome.error})
+        // A stopping replica starts nothing: the others are told that the environment may move.
+        if (!this.admitting) await tx.notifyAdmit(project, environment)
+        return ended
+      })
       this.ctx.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
     } catch (error) {
       this.ctx.log.error({releaseId: id, err: error}, 'could not record the end of a release')
+    } finally {
+      this.runs.delete(id)
     }
-    const wasFull = this.runs.size >= this.ctx.capacity
-    this.runs.delete(id)
-    if (!this.admitting) return
-    await this.admit(project, environment)
-    if (wasFull) await this.admitAllQueued()
+    if (this.admitting && wasFull) await this.admitAllQueued()
   }
 
-  /** Admits in every environment that has queued releases; says how many of each there were. */
+  /** Admits in every environment that has queued releases; says how many environments there were. */
   private async admitAllQueued(): Promise<{queued: number; environments: number}> {
-    const queued = await this.ctx.store.listReleases({statuses: ['queued']})
-    const environments = new Map(queued.map((release) => [environmentKey(release.project, release.environment), release]))
-    for (const {project, environment} of environments.values()) {
+    if (!this.admitting) return {queued: 0, environments: 0}
+    const environments = await this.ctx.store.environmentsWithQueued()
+    for (const {project, environment} of environments) {
       // One environment that cannot be admitted does not hold back the others, nor the engine's start.
       await this.admit(project, environment).catch((error) => this.ctx.log.error({project, environment, err: error}, 'could not admit queued releases'))
     }
-    return {queued: queued.length, environments: environments.size}
+    return {queued: environments.length, environments: environments.length}
   }
 
   /**
@@ -199,41 +301,57 @@ export class RunCoordinator {
    * that can never start would hold its environment's queue, and fail every admission there again.
    * True when the release has ended (so admission may go on past it).
    */
-  private async recordStartFailure(id: number, error: unknown): Promise<boolean> {
+  private async recordStartFailure(tx: Store, id: number, error: unknown): Promise<boolean> {
     const reason = `could not start: ${error instanceof Error ? error.message : String(error)}`
-    try {
-      const ended = await transitionRelease(this.ctx.store, id, ['queued', 'running'], 'failed', {finishedAt: nowOf(this.ctx), error: reason})
-      this.ctx.log.error({releaseId: id, err: error}, 'release could not start; recorded as failed')
-      return ended !== null
-    } catch (recordError) {
-      this.ctx.log.error({releaseId: id, err: error, recordError}, 'release could not start, and its failure could not be recorded')
-      return false
-    }
+    this.ctx.log.error({releaseId: id, err: error}, 'release could not start; recorded as failed')
+    const ended = await transitionRelease(tx, id, ['queued', 'running'], 'failed', {finishedAt: nowOf(this.ctx), error: reason})
+    return ended !== null
+  }
+
+  /** A run whose owner stopped answering: failed with its unfinished tasks interrupted, in its environment's turn. */
+  private async endExpired(release: ReleaseRecord): Promise<void> {
+    const owner = release.replica ?? 'unknown'
+    // This replica's own lease can lapse too (a stalled event loop): its deploys must stop as well.
+    this.runs.get(release.id)?.stop('interrupted')
+    const ended = await this.turn(release.project, release.environment, async (tx) => {
+      const now = nowOf(this.ctx)
+      const current = await tx.getRelease(release.id)
+      // Renewed meanwhile: the owner answers again.
+      if (!current || current.status !== 'running' || current.replica !== release.replica || (current.leaseExpiresAt ?? '') > now) return false
+      await this.interruptTasks(tx, release, now, `replica ${owner} stopped answering while this task ran`)
+      const failed = await transitionRelease(tx, release.id, ['running'], 'failed', {
+        finishedAt: now,
+        error: `replica ${owner} stopped answering (its lease expired at ${current.leaseExpiresAt}); trigger it again`,
+      })
+      return failed !== null
+    })
+    if (ended) this.ctx.log.warn({releaseId: release.id, replica: owner}, 'the replica that ran this release stopped answering; recorded as failed')
   }
 
   /**
-   * A release that was running when the previous control plane stopped is recorded as interrupted. Its
-   * deploys did not survive it: the deploy supervisor stops every process group when its channel to the
-   * control plane closes, and the new control plane starts only once that supervisor has exited
+   * A release this replica (or, on SQLite, the one process before it) was running when it stopped. Its
+   * deploys did not survive: the deploy supervisor stops every process group when its channel to the
+   * control plane closes, and a replica starts only once its supervisor has exited
    * (drivers/supervisor-client.ts), so a new release never overlaps an orphan of the old one.
    */
   private async recoverInterrupted(release: ReleaseRecord): Promise<void> {
-    const now = nowOf(this.ctx)
-    await this.ctx.store.transaction(async (tx) => {
-      for (const task of await tx.listTasks(release.id)) {
-        if (task.status === 'running') {
-          await updateTask(tx, task.id, {status: 'interrupted', finishedAt: now, error: 'the control plane stopped while this task ran'})
-          await tx.appendLogs([{releaseId: release.id, taskId: task.id, resource: task.resource ?? task.hook, target: task.target, stream: 'system', line: RECOVERY_LOG_LINE, at: now}])
-          if (task.resource) await tx.updateApp(release.project, release.environment, task.resource, {health: 'Unknown'}, now)
-        } else if (task.status === 'pending') {
-          await updateTask(tx, task.id, {status: 'cancelled', finishedAt: now, error: 'not started: the control plane stopped'})
-        }
-      }
-      await transitionRelease(tx, release.id, ['running'], 'failed', {
-        finishedAt: now,
-        error: 'interrupted: the control plane stopped while it ran; trigger it again',
-      })
+    await this.turn(release.project, release.environment, async (tx) => {
+      const now = nowOf(this.ctx)
+      await this.interruptTasks(tx, release, now, 'the control plane stopped while this task ran')
+      await transitionRelease(tx, release.id, ['running'], 'failed', {finishedAt: now, error: 'interrupted: the control plane stopped while it ran; trigger it again'})
     })
     this.ctx.log.warn({releaseId: release.id}, 'release was running when the control plane stopped; recorded as interrupted')
+  }
+
+  private async interruptTasks(tx: Store, release: ReleaseRecord, now: string, why: string): Promise<void> {
+    for (const task of await tx.listTasks(release.id)) {
+      if (task.status === 'running') {
+        await updateTask(tx, release, task, {status: 'interrupted', finishedAt: now, error: why})
+        await tx.appendLogs([{releaseId: release.id, taskId: task.id, resource: task.resource ?? task.hook, target: task.target, stream: 'system', line: RECOVERY_LOG_LINE, at: now}])
+        if (task.resource) await tx.updateApp(release.project, release.environment, task.resource, {health: 'Unknown'}, now)
+      } else if (task.status === 'pending') {
+        await updateTask(tx, release, task, {status: 'cancelled', finishedAt: now, error: `not started: ${why.replace(' while this task ran', '')}`})
+      }
+    }
   }
 }

@@ -209,7 +209,7 @@ export class ReleaseRun {
     }
     const {project, environment} = this.release
     await this.store.transaction(async (tx) => {
-      await updateTask(tx, task.id, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
+      await updateTask(tx, this.release, task, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
       if (app === 'delete') await tx.deleteApp(project, environment, task.resource as string)
       else if (app) await tx.updateApp(project, environment, task.resource as string, app, this.now())
     })
@@ -258,7 +258,7 @@ export class ReleaseRun {
     task.startedAt = at
     this.startedTargets.add(task.target)
     await this.store.transaction(async (tx) => {
-      await updateTask(tx, task.id, {status: 'running', startedAt: at})
+      await updateTask(tx, this.release, task, {status: 'running', startedAt: at})
       if (task.resource) await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
     })
     const result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)

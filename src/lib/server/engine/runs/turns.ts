@@ -5,15 +5,21 @@
 // for one environment at once. Changes that arrive while a turn is under way share the next one: one
 // transaction and one commit for all of them (a burst of triggers costs one fsync, not one each). Each
 // change runs under a savepoint, so one that fails is undone alone and the others still commit.
-import type {ReleaseRecord, Store} from '../../store/store.js'
+import type {Store} from '../../store/store.js'
 
 export interface Turn {
   project: string
   environment: string
 }
 
-/** Decides admission inside the turn's transaction and claims what starts; returns the releases claimed. */
-export type Admit = (tx: Store, turn: Turn) => Promise<ReleaseRecord[]>
+/** What a turn does after its changes, inside its transaction: decide admission and claim what starts. */
+export interface Admission<Claim> {
+  admit(tx: Store, turn: Turn): Promise<Claim[]>
+  /** after the commit, with what the turn claimed: the caller starts those runs */
+  committed(claims: Claim[]): void
+  /** the transaction failed after claims were made: none of them holds */
+  aborted(claims: Claim[]): void
+}
 
 interface Pending {
   change: ((tx: Store) => Promise<unknown>) | undefined
@@ -26,14 +32,12 @@ interface Queue {
   draining: boolean
 }
 
-export class EnvironmentTurns {
+export class EnvironmentTurns<Claim> {
   private readonly queues = new Map<string, Queue>()
 
   constructor(
     private readonly store: Store,
-    private readonly admit: Admit,
-    /** Called after the commit with what the turn claimed: the caller starts those runs. */
-    private readonly claimed: (releases: ReleaseRecord[]) => void,
+    private readonly admission: Admission<Claim>,
   ) {}
 
   /**
@@ -60,8 +64,9 @@ export class EnvironmentTurns {
       while (queue.pending.length > 0) {
         const batch = queue.pending.splice(0)
         const outcomes: {ok: boolean; value: unknown}[] = []
+        let claims: Claim[] = []
         try {
-          const claimed = await this.store.transaction(async (tx) => {
+          await this.store.transaction(async (tx) => {
             await tx.lockEnvironment(turn.project, turn.environment)
             outcomes.length = 0
             for (const item of batch) {
@@ -78,11 +83,12 @@ export class EnvironmentTurns {
                 outcomes.push({ok: false, value: error})
               }
             }
-            return this.admit(tx, turn)
+            claims = await this.admission.admit(tx, turn)
           })
-          if (claimed.length > 0) this.claimed(claimed)
+          if (claims.length > 0) this.admission.committed(claims)
           batch.forEach((item, index) => (outcomes[index].ok ? item.resolve(outcomes[index].value) : item.reject(outcomes[index].value)))
         } catch (error) {
+          if (claims.length > 0) this.admission.aborted(claims)
           for (const item of batch) item.reject(error)
         }
       }
