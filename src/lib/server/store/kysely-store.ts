@@ -1,12 +1,16 @@
-// The Store on Kysely: one set of queries for SQLite and PostgreSQL.
-import type {Kysely, Selectable, Transaction} from 'kysely'
+// The Store on Kysely: one set of queries for SQLite and PostgreSQL. What the databases do differently
+// beyond the SQL Kysely writes for both (locks, notifications) comes in as DialectQuirks.
+import {type Kysely, type Selectable, sql, type Transaction} from 'kysely'
 
-import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
-import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../api/schemas.js'
+import {FINAL_RELEASE_STATUSES, type ReleaseStatus, type TaskStatus} from '../../api/domain.js'
+import type {PauseState, Release, ScheduleRun, SettingsChange} from '../../api/schemas.js'
 import type {
+  AppHistoryRow,
   AppRecord,
+  CancelRequest,
   EnvironmentRecord,
   LockSet,
+  NewEvent,
   NewLogLine,
   NewRelease,
   NewTask,
@@ -14,147 +18,85 @@ import type {
   ReleaseFilter,
   ReleaseRecord,
   ReleaseTransitionFields,
-  AppHistoryRow,
+  ReplicaRecord,
   ScheduleRecord,
   SettingsRecord,
-  StoredLogLine,
   Store,
+  StoredEvent,
+  StoredLogLine,
   TaskRecord,
 } from './store.js'
 import {rowBatches, valueBatches, yieldToEventLoop} from './batches.js'
+import * as codec from './codecs.js'
 import * as logs from './log-queries.js'
-import type {AppsTable, Database, PausesTable, ReleasesTable, SchedulesTable, SettingsTable, TasksTable} from './tables.js'
+import type {AppsTable, Database} from './tables.js'
 
-const bit = (value: boolean) => (value ? 1 : 0)
+export type Db = Kysely<Database> | Transaction<Database>
+
+/** Where a wakeup goes: every replica listens on both. */
+export const WAKEUP_CHANNELS = {admit: 'relctl_admit', cancel: 'relctl_cancel'} as const
+export type WakeupChannel = (typeof WAKEUP_CHANNELS)[keyof typeof WAKEUP_CHANNELS]
+export type WakeupHandlers = Parameters<Store['listen']>[0]
+
+export interface DialectQuirks {
+  readonly dialect: 'sqlite' | 'postgres'
+  /** Inside a transaction: holds the environment's admission turn until it ends. */
+  lockEnvironment(trx: Transaction<Database>, project: string, environment: string): Promise<void>
+  /** Inside a transaction: keeps event sequence numbers in commit order until it ends. */
+  lockEventOrder(trx: Transaction<Database>): Promise<void>
+  /** A notification every replica receives once the current transaction commits. */
+  notify(db: Db, channel: WakeupChannel, payload: string): Promise<void>
+  listen(handlers: WakeupHandlers): Promise<void>
+  /** Stops listening (the connections themselves close with Kysely). */
+  close(): Promise<void>
+}
+
+/** An admit wakeup names an environment. */
+export function admitPayload(project: string, environment: string): string {
+  return JSON.stringify([project, environment])
+}
+
+export function parseAdmitPayload(payload: string): {project: string; environment: string} | null {
+  const parsed: unknown = JSON.parse(payload)
+  return Array.isArray(parsed) && parsed.length === 2 && parsed.every((part) => typeof part === 'string') ? {project: parsed[0], environment: parsed[1]} : null
+}
+
+const ACTIVE_STATUSES = ['pending_approval', 'queued', 'running'] as const
+const OPEN_TASK_STATUSES = ['pending', 'running'] as const
 const LAST_RELEASES_SCANNED = 500
 
-function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
-  return {
-    id: Number(row.id),
-    project: row.project,
-    environment: row.environment,
-    type: row.type as Release['type'],
-    status: row.status as ReleaseStatus,
-    resources: JSON.parse(row.resources),
-    lockSet: JSON.parse(row.lock_set) as LockSet,
-    refresh: row.refresh === 1,
-    force: row.force === 1,
-    allowDestructive: row.allow_destructive === 1,
-    comment: row.comment,
-    triggeredBy: row.triggered_by,
-    source: row.source as Release['source'],
-    idempotencyKey: row.idempotency_key,
-    error: row.error,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    options: JSON.parse(row.options ?? '{}'),
-    decision:
-      row.decision && row.decided_by && row.decided_at
-        ? {decision: row.decision as Decision['decision'], by: row.decided_by, at: row.decided_at, comment: row.decision_comment}
-        : null,
-  }
-}
-
-function toSettings(row: Selectable<SettingsTable>): SettingsRecord {
-  const flag = (value: number | null) => (value === null ? null : value === 1)
-  return {
-    project: row.project || null,
-    environment: row.environment || null,
-    parallel: flag(row.parallel),
-    maxParallel: row.max_parallel,
-    approval: flag(row.approval),
-    updatedBy: row.updated_by,
-    updatedAt: row.updated_at,
-  }
-}
-
-function toPause(row: Selectable<PausesTable>): PauseState {
-  return {
-    level: row.environment ? 'environment' : 'project',
-    project: row.project,
-    environment: row.environment || null,
-    by: row.paused_by,
-    at: row.paused_at,
-    reason: row.reason,
-  }
-}
-
-function toSchedule(row: Selectable<SchedulesTable>): ScheduleRecord {
-  return {
-    project: row.project,
-    environment: row.environment,
-    rule: JSON.parse(row.rule),
-    type: row.release_type as ScheduleRecord['type'],
-    resources: JSON.parse(row.resources),
-    paused: row.paused === 1,
-    nextRunAt: row.next_run_at,
-    createdBy: row.created_by,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }
-}
-
-function toTask(row: Selectable<TasksTable>): TaskRecord {
-  return {
-    id: Number(row.id),
-    releaseId: Number(row.release_id),
-    key: row.key ?? row.resource,
-    kind: row.kind as TaskRecord['kind'],
-    // Hooks have no resource; the column holds '' for them.
-    resource: row.resource || null,
-    hook: row.hook as TaskRecord['hook'],
-    target: row.target,
-    step: row.step,
-    action: row.action as TaskRecord['action'],
-    fromVersion: row.from_version,
-    toVersion: row.to_version,
-    dependsOn: JSON.parse(row.depends_on),
-    after: JSON.parse(row.after),
-    level: row.level,
-    status: row.status as TaskRecord['status'],
-    exitCode: row.exit_code,
-    error: row.error,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  }
-}
-
 export class KyselyStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres'
+
   constructor(
-    private readonly db: Kysely<Database> | Transaction<Database>,
-    readonly dialect: 'sqlite' | 'postgres',
-    private readonly isUniqueViolation: (error: unknown) => boolean,
-  ) {}
+    private readonly db: Db,
+    private readonly quirks: DialectQuirks,
+  ) {
+    this.dialect = quirks.dialect
+  }
 
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this)
-    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyStore(trx, this.dialect, this.isUniqueViolation)))
+    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyStore(trx, this.quirks)))
   }
 
   async close(): Promise<void> {
+    await this.quirks.close()
     await (this.db as Kysely<Database>).destroy()
   }
 
   async getProject(name: string): Promise<ProjectRecord | null> {
     const row = await this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst()
-    return row ? this.toProject(row) : null
+    return row ? codec.toProject(row) : null
   }
 
   async listProjects(): Promise<ProjectRecord[]> {
     const rows = await this.db.selectFrom('projects').selectAll().orderBy('name').execute()
-    return rows.map((row) => this.toProject(row))
+    return rows.map(codec.toProject)
   }
 
   async upsertProject(project: ProjectRecord): Promise<void> {
-    const values = {
-      name: project.name,
-      blueprint: JSON.stringify(project.blueprint),
-      file: project.file,
-      base_dir: project.baseDir,
-      created_at: project.createdAt,
-      applied_at: project.appliedAt,
-    }
+    const values = codec.projectRow(project)
     await this.db
       .insertInto('projects')
       .values(values)
@@ -191,37 +133,16 @@ export class KyselyStore implements Store {
       rows = []
       // project and environment are the statement's other two parameters
       for (const batch of valueBatches(names, 2)) rows.push(...(await query.where('name', 'in', batch).execute()))
-      rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     } else {
-      rows = await query.orderBy('name').execute()
+      rows = await query.execute()
     }
-    return rows.map((row) => ({
-      project: row.project,
-      environment: row.environment,
-      name: row.name,
-      kind: row.kind,
-      desiredVersion: row.desired_version,
-      deployedVersion: row.deployed_version,
-      health: row.health as AppRecord['health'],
-      removed: row.removed === 1,
-      drift: row.drift ? JSON.parse(row.drift) : null,
-      updatedAt: row.updated_at,
-    }))
+    // Sorted here, not by the database: collations differ between databases and their locales.
+    rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return rows.map(codec.toApp)
   }
 
   async upsertApp(app: AppRecord): Promise<void> {
-    const values = {
-      project: app.project,
-      environment: app.environment,
-      name: app.name,
-      kind: app.kind,
-      desired_version: app.desiredVersion,
-      deployed_version: app.deployedVersion,
-      health: app.health,
-      removed: bit(app.removed),
-      drift: app.drift ? JSON.stringify(app.drift) : null,
-      updated_at: app.updatedAt,
-    }
+    const values = codec.appRow(app)
     await this.db
       .insertInto('apps')
       .values(values)
@@ -252,7 +173,7 @@ export class KyselyStore implements Store {
         ...(patch.desiredVersion !== undefined && {desired_version: patch.desiredVersion}),
         ...(patch.deployedVersion !== undefined && {deployed_version: patch.deployedVersion}),
         ...(patch.health !== undefined && {health: patch.health}),
-        ...(patch.removed !== undefined && {removed: bit(patch.removed)}),
+        ...(patch.removed !== undefined && {removed: codec.bit(patch.removed)}),
         ...(patch.kind !== undefined && {kind: patch.kind}),
         ...(patch.drift !== undefined && {drift: patch.drift ? JSON.stringify(patch.drift) : null}),
         updated_at: at,
@@ -272,54 +193,29 @@ export class KyselyStore implements Store {
       const existing = await this.findByIdempotencyKey(release.idempotencyKey)
       if (existing) return {release: existing, created: false}
     }
-    try {
-      const row = await this.db
-        .insertInto('releases')
-        .values({
-          project: release.project,
-          environment: release.environment,
-          type: release.type,
-          status: release.status,
-          resources: JSON.stringify(release.resources),
-          lock_set: JSON.stringify(release.lockSet),
-          refresh: bit(release.refresh),
-          force: bit(release.force),
-          allow_destructive: bit(release.allowDestructive),
-          comment: release.comment,
-          triggered_by: release.triggeredBy,
-          source: release.source,
-          idempotency_key: release.idempotencyKey,
-          error: null,
-          created_at: release.createdAt,
-          started_at: null,
-          finished_at: null,
-          decision: null,
-          decided_by: null,
-          decided_at: null,
-          decision_comment: null,
-          options: JSON.stringify(release.options),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      return {release: toRelease(row), created: true}
-    } catch (error) {
-      // Two requests with one key raced past the lookup: the loser answers with the winner's release.
-      if (release.idempotencyKey && this.isUniqueViolation(error)) {
-        const existing = await this.findByIdempotencyKey(release.idempotencyKey)
-        if (existing) return {release: existing, created: false}
-      }
-      throw error
-    }
+    // Two requests with one key that raced past the lookup: the loser inserts nothing (on PostgreSQL
+    // after the winner commits) and answers with the winner's release. No unique violation is raised,
+    // which on PostgreSQL would abort the surrounding transaction.
+    const row = await this.db
+      .insertInto('releases')
+      .values(codec.releaseRow(release))
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .returningAll()
+      .executeTakeFirst()
+    if (row) return {release: codec.toRelease(row), created: true}
+    const winner = await this.findByIdempotencyKey(release.idempotencyKey as string)
+    if (!winner) throw new Error(`release with idempotency key ${release.idempotencyKey} was neither inserted nor found`)
+    return {release: winner, created: false}
   }
 
   async findByIdempotencyKey(key: string): Promise<ReleaseRecord | null> {
     const row = await this.db.selectFrom('releases').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
-    return row ? toRelease(row) : null
+    return row ? codec.toRelease(row) : null
   }
 
   async getRelease(id: number): Promise<ReleaseRecord | null> {
     const row = await this.db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst()
-    return row ? toRelease(row) : null
+    return row ? codec.toRelease(row) : null
   }
 
   async listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]> {
@@ -330,7 +226,7 @@ export class KyselyStore implements Store {
     query = query.orderBy('id', filter.order ?? 'desc')
     if (filter.limit) query = query.limit(filter.limit)
     const rows = await query.execute()
-    return rows.map(toRelease)
+    return rows.map(codec.toRelease)
   }
 
   async activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]> {
@@ -339,13 +235,14 @@ export class KyselyStore implements Store {
       .select(['id', 'status', 'lock_set'])
       .where('project', '=', project)
       .where('environment', '=', environment)
-      .where('status', 'in', ['pending_approval', 'queued', 'running'])
+      .where('status', 'in', ACTIVE_STATUSES)
       .orderBy('id')
       .execute()
-    return rows.map((row) => ({id: Number(row.id), status: row.status as 'pending_approval' | 'queued' | 'running', lockSet: JSON.parse(row.lock_set) as LockSet}))
+    return rows.map((row) => ({id: Number(row.id), status: row.status as (typeof ACTIVE_STATUSES)[number], lockSet: codec.parseLockSet(row.lock_set)}))
   }
 
   async transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<ReleaseRecord | null> {
+    const ends = (FINAL_RELEASE_STATUSES as readonly ReleaseStatus[]).includes(to)
     const row = await this.db
       .updateTable('releases')
       .set({
@@ -359,12 +256,16 @@ export class KyselyStore implements Store {
           decided_at: fields.decision.at,
           decision_comment: fields.decision.comment,
         }),
+        ...(fields.replica !== undefined && {replica: fields.replica}),
+        ...(fields.leaseExpiresAt !== undefined && {lease_expires_at: fields.leaseExpiresAt}),
+        // A release that ended holds no claim; its replica stays as the one that ran it.
+        ...(ends && {lease_expires_at: null}),
       })
       .where('id', '=', id)
       .where('status', 'in', from)
       .returningAll()
       .executeTakeFirst()
-    return row ? toRelease(row) : null
+    return row ? codec.toRelease(row) : null
   }
 
   async lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>> {
@@ -389,29 +290,10 @@ export class KyselyStore implements Store {
   }
 
   async insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]> {
-    const rows = tasks.map((task) => ({
-      release_id: releaseId,
-      key: task.key,
-      kind: task.kind,
-      resource: task.resource ?? '',
-      hook: task.hook,
-      target: task.target,
-      step: task.step,
-      action: task.action,
-      from_version: task.fromVersion,
-      to_version: task.toVersion,
-      depends_on: JSON.stringify(task.dependsOn),
-      after: JSON.stringify(task.after),
-      level: task.level,
-      status: 'pending',
-      exit_code: null,
-      error: null,
-      started_at: null,
-      finished_at: null,
-    }))
+    const rows = tasks.map((task) => codec.taskRow(releaseId, task))
     const inserted: TaskRecord[] = []
     for (const batch of rowBatches(rows)) {
-      for (const row of await this.db.insertInto('tasks').values(batch).returningAll().execute()) inserted.push(toTask(row))
+      for (const row of await this.db.insertInto('tasks').values(batch).returningAll().execute()) inserted.push(codec.toTask(row))
       // A big plan is thousands of rows: let timers and requests run between statements.
       await yieldToEventLoop()
     }
@@ -420,7 +302,7 @@ export class KyselyStore implements Store {
 
   async listTasks(releaseId: number): Promise<TaskRecord[]> {
     const rows = await this.db.selectFrom('tasks').selectAll().where('release_id', '=', releaseId).orderBy('level').orderBy('id').execute()
-    return rows.map(toTask)
+    return rows.map(codec.toTask)
   }
 
   async updateTask(
@@ -498,7 +380,7 @@ export class KyselyStore implements Store {
       .where('project', '=', project ?? '')
       .where('environment', '=', environment ?? '')
       .executeTakeFirst()
-    return row ? toSettings(row) : null
+    return row ? codec.toSettings(row) : null
   }
 
   async settingsFor(project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}> {
@@ -507,7 +389,7 @@ export class KyselyStore implements Store {
       .selectAll()
       .where((eb) => eb.or([eb.and([eb('project', '=', ''), eb('environment', '=', '')]), eb.and([eb('project', '=', project), eb('environment', '=', environment)])]))
       .execute()
-    const settings = rows.map(toSettings)
+    const settings = rows.map(codec.toSettings)
     return {
       controlPlane: settings.find((row) => row.project === null) ?? null,
       environment: settings.find((row) => row.project !== null) ?? null,
@@ -515,19 +397,11 @@ export class KyselyStore implements Store {
   }
 
   async listSettings(): Promise<SettingsRecord[]> {
-    return (await this.db.selectFrom('settings').selectAll().execute()).map(toSettings)
+    return (await this.db.selectFrom('settings').selectAll().execute()).map(codec.toSettings)
   }
 
   async saveSettings(settings: SettingsRecord, changes: SettingsChange[]): Promise<void> {
-    const values = {
-      project: settings.project ?? '',
-      environment: settings.environment ?? '',
-      parallel: settings.parallel === null ? null : bit(settings.parallel),
-      max_parallel: settings.maxParallel,
-      approval: settings.approval === null ? null : bit(settings.approval),
-      updated_by: settings.updatedBy,
-      updated_at: settings.updatedAt,
-    }
+    const values = codec.settingsRow(settings)
     await this.db
       .insertInto('settings')
       .values(values)
@@ -542,20 +416,7 @@ export class KyselyStore implements Store {
       )
       .execute()
     if (changes.length === 0) return
-    await this.db
-      .insertInto('settings_changes')
-      .values(
-        changes.map((change) => ({
-          project: change.project ?? '',
-          environment: change.environment ?? '',
-          setting: change.setting,
-          old_value: change.oldValue,
-          new_value: change.newValue,
-          changed_by: change.changedBy,
-          changed_at: change.changedAt,
-        })),
-      )
-      .execute()
+    for (const batch of rowBatches(changes.map(codec.settingsChangeRow))) await this.db.insertInto('settings_changes').values(batch).execute()
   }
 
   async listSettingsChanges(project: string | null, environment: string | null, limit: number): Promise<SettingsChange[]> {
@@ -567,28 +428,20 @@ export class KyselyStore implements Store {
       .orderBy('id', 'desc')
       .limit(limit)
       .execute()
-    return rows.map((row) => ({
-      project: row.project || null,
-      environment: row.environment || null,
-      setting: row.setting,
-      oldValue: row.old_value,
-      newValue: row.new_value,
-      changedBy: row.changed_by,
-      changedAt: row.changed_at,
-    }))
+    return rows.map(codec.toSettingsChange)
   }
 
   async listPauses(project: string, environment: string | null): Promise<PauseState[]> {
     let query = this.db.selectFrom('pauses').selectAll().where('project', '=', project)
     if (environment !== null) query = query.where('environment', 'in', ['', environment])
     const rows = await query.orderBy('environment').execute()
-    return rows.map(toPause)
+    return rows.map(codec.toPause)
   }
 
   async addPause(pause: PauseState): Promise<{pause: PauseState; created: boolean}> {
     const result = await this.db
       .insertInto('pauses')
-      .values({project: pause.project, environment: pause.environment ?? '', paused_by: pause.by, paused_at: pause.at, reason: pause.reason})
+      .values(codec.pauseRow(pause))
       .onConflict((oc) => oc.columns(['project', 'environment']).doNothing())
       .executeTakeFirst()
     if (Number(result.numInsertedOrUpdatedRows ?? 0) === 1) return {pause, created: true}
@@ -598,7 +451,7 @@ export class KyselyStore implements Store {
       .where('project', '=', pause.project)
       .where('environment', '=', pause.environment ?? '')
       .executeTakeFirstOrThrow()
-    return {pause: toPause(row), created: false}
+    return {pause: codec.toPause(row), created: false}
   }
 
   async removePause(project: string, environment: string | null): Promise<boolean> {
@@ -608,26 +461,15 @@ export class KyselyStore implements Store {
 
   async getSchedule(project: string, environment: string): Promise<ScheduleRecord | null> {
     const row = await this.db.selectFrom('schedules').selectAll().where('project', '=', project).where('environment', '=', environment).executeTakeFirst()
-    return row ? toSchedule(row) : null
+    return row ? codec.toSchedule(row) : null
   }
 
   async listSchedules(): Promise<ScheduleRecord[]> {
-    return (await this.db.selectFrom('schedules').selectAll().execute()).map(toSchedule)
+    return (await this.db.selectFrom('schedules').selectAll().execute()).map(codec.toSchedule)
   }
 
   async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
-    const values = {
-      project: schedule.project,
-      environment: schedule.environment,
-      rule: JSON.stringify(schedule.rule),
-      release_type: schedule.type,
-      resources: JSON.stringify(schedule.resources),
-      paused: bit(schedule.paused),
-      next_run_at: schedule.nextRunAt,
-      created_by: schedule.createdBy,
-      created_at: schedule.createdAt,
-      updated_at: schedule.updatedAt,
-    }
+    const values = codec.scheduleRow(schedule)
     await this.db
       .insertInto('schedules')
       .values(values)
@@ -654,7 +496,7 @@ export class KyselyStore implements Store {
   async setSchedulePaused(project: string, environment: string, paused: boolean, at: string): Promise<boolean> {
     const result = await this.db
       .updateTable('schedules')
-      .set({paused: bit(paused), updated_at: at})
+      .set({paused: codec.bit(paused), updated_at: at})
       .where('project', '=', project)
       .where('environment', '=', environment)
       .executeTakeFirst()
@@ -674,20 +516,8 @@ export class KyselyStore implements Store {
 
   async insertScheduleRuns(project: string, environment: string, runs: ScheduleRun[]): Promise<void> {
     if (runs.length === 0) return
-    await this.db
-      .insertInto('schedule_runs')
-      .values(
-        runs.map((run) => ({
-          project,
-          environment,
-          slot_at: run.slotAt,
-          recorded_at: run.recordedAt,
-          outcome: run.outcome,
-          release_id: run.releaseId,
-          reason: run.reason,
-        })),
-      )
-      .execute()
+    const rows = runs.map((run) => codec.scheduleRunRow(project, environment, run))
+    for (const batch of rowBatches(rows)) await this.db.insertInto('schedule_runs').values(batch).execute()
   }
 
   async listScheduleRuns(project: string, environment: string, limit: number): Promise<ScheduleRun[]> {
@@ -699,23 +529,142 @@ export class KyselyStore implements Store {
       .orderBy('slot_at', 'desc')
       .limit(limit)
       .execute()
-    return rows.map((row) => ({
-      slotAt: row.slot_at,
-      recordedAt: row.recorded_at,
-      outcome: row.outcome as ScheduleRun['outcome'],
-      releaseId: row.release_id === null ? null : Number(row.release_id),
-      reason: row.reason,
-    }))
+    return rows.map(codec.toScheduleRun)
+  }
+  // ---- replicas: the admission turn, claims and leases, cancels, wakeups, events ----
+
+  async lockEnvironment(project: string, environment: string): Promise<void> {
+    if (!this.db.isTransaction) throw new Error('lockEnvironment must run inside store.transaction(): the turn lasts until its commit')
+    await this.quirks.lockEnvironment(this.db as Transaction<Database>, project, environment)
   }
 
-  private toProject(row: Selectable<Database['projects']>): ProjectRecord {
-    return {
-      name: row.name,
-      blueprint: JSON.parse(row.blueprint),
-      file: row.file,
-      baseDir: row.base_dir,
-      createdAt: row.created_at,
-      appliedAt: row.applied_at,
-    }
+  notifyAdmit(project: string, environment: string): Promise<void> {
+    return this.quirks.notify(this.db, WAKEUP_CHANNELS.admit, admitPayload(project, environment))
   }
+
+  notifyCancel(releaseId: number): Promise<void> {
+    return this.quirks.notify(this.db, WAKEUP_CHANNELS.cancel, String(releaseId))
+  }
+
+  listen(handlers: WakeupHandlers): Promise<void> {
+    return this.quirks.listen(handlers)
+  }
+
+  async upsertReplica(replica: ReplicaRecord): Promise<void> {
+    const {id: _id, ...values} = codec.replicaRow(replica)
+    await this.db
+      .insertInto('replicas')
+      .values(codec.replicaRow(replica))
+      .onConflict((oc) => oc.column('id').doUpdateSet(values))
+      .execute()
+  }
+
+  async getReplica(id: string): Promise<ReplicaRecord | null> {
+    const row = await this.db.selectFrom('replicas').selectAll().where('id', '=', id).executeTakeFirst()
+    return row ? codec.toReplica(row) : null
+  }
+
+  async listReplicas(heartbeatSince: string): Promise<ReplicaRecord[]> {
+    const rows = await this.db.selectFrom('replicas').selectAll().where('heartbeat_at', '>=', heartbeatSince).orderBy('started_at').orderBy('id').execute()
+    return rows.map(codec.toReplica)
+  }
+
+  heartbeat(replica: string, at: string, leaseExpiresAt: string): Promise<number> {
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db
+      await db.updateTable('replicas').set({heartbeat_at: at}).where('id', '=', replica).execute()
+      const renewed = await db
+        .updateTable('releases')
+        .set({lease_expires_at: leaseExpiresAt})
+        .where('replica', '=', replica)
+        .where('status', '=', 'running')
+        .executeTakeFirst()
+      return Number(renewed.numUpdatedRows)
+    })
+  }
+
+  async setReplicaStopping(replica: string): Promise<void> {
+    await this.db.updateTable('replicas').set({stopping: 1}).where('id', '=', replica).execute()
+  }
+
+  async deleteReplica(replica: string): Promise<void> {
+    await this.db.deleteFrom('replicas').where('id', '=', replica).execute()
+  }
+
+  async expiredRuns(before: string): Promise<ReleaseRecord[]> {
+    const rows = await this.db.selectFrom('releases').selectAll().where('status', '=', 'running').where('lease_expires_at', '<', before).orderBy('id').execute()
+    return rows.map(codec.toRelease)
+  }
+
+  async runsOf(replica: string): Promise<ReleaseRecord[]> {
+    const rows = await this.db.selectFrom('releases').selectAll().where('status', '=', 'running').where('replica', '=', replica).orderBy('id').execute()
+    return rows.map(codec.toRelease)
+  }
+
+  async requestCancel(releaseId: number, by: string, at: string): Promise<boolean> {
+    // The first request stands: who asked first and when.
+    const result = await this.db
+      .updateTable('releases')
+      .set({cancel_requested_by: sql<string>`coalesce(cancel_requested_by, ${by})`, cancel_requested_at: sql<string>`coalesce(cancel_requested_at, ${at})`})
+      .where('id', '=', releaseId)
+      .where('status', '=', 'running')
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async cancelRequests(replica: string): Promise<CancelRequest[]> {
+    const rows = await this.db
+      .selectFrom('releases')
+      .select(['id', 'cancel_requested_by', 'cancel_requested_at'])
+      .where('status', '=', 'running')
+      .where('replica', '=', replica)
+      .where('cancel_requested_at', 'is not', null)
+      .orderBy('id')
+      .execute()
+    return rows.map((row) => ({releaseId: Number(row.id), by: row.cancel_requested_by as string, at: row.cancel_requested_at as string}))
+  }
+
+  async environmentsWithQueued(): Promise<{project: string; environment: string}[]> {
+    const rows = await this.db.selectFrom('releases').select(['project', 'environment']).distinct().where('status', '=', 'queued').execute()
+    return rows
+      .map((row) => ({project: row.project, environment: row.environment}))
+      .sort((a, b) => (a.project === b.project ? compare(a.environment, b.environment) : compare(a.project, b.project)))
+  }
+
+  async endOpenTasks(releaseId: number, status: TaskStatus, error: string, at: string): Promise<number> {
+    const result = await this.db
+      .updateTable('tasks')
+      .set({status, error, finished_at: at})
+      .where('release_id', '=', releaseId)
+      .where('status', 'in', OPEN_TASK_STATUSES)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows)
+  }
+
+  async appendEvents(events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db as Transaction<Database>
+      await this.quirks.lockEventOrder(db)
+      for (const batch of rowBatches(events.map(codec.eventRow))) await db.insertInto('events').values(batch).execute()
+    })
+  }
+
+  async listEvents(afterSeq: number, limit: number, filter: {releaseId?: number} = {}): Promise<StoredEvent[]> {
+    let query = this.db.selectFrom('events').selectAll().where('seq', '>', afterSeq)
+    if (filter.releaseId !== undefined) query = query.where('release_id', '=', filter.releaseId)
+    const rows = await query.orderBy('seq').limit(limit).execute()
+    return rows.map(codec.toEvent)
+  }
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** One process on its own database (SQLite): every transaction already holds the one connection, and nobody else listens. */
+export const ONE_PROCESS_QUIRKS: Omit<DialectQuirks, 'dialect'> = {
+  async lockEnvironment() {},
+  async lockEventOrder() {},
+  async notify() {},
+  async listen() {},
+  async close() {},
 }

@@ -35,7 +35,11 @@ export interface AppRecord {
   updatedAt: string
 }
 
-export type ReleaseRecord = Omit<Release, 'queuePosition' | 'waitingFor' | 'tasks'> & {lockSet: LockSet}
+export type ReleaseRecord = Omit<Release, 'queuePosition' | 'waitingFor' | 'tasks'> & {
+  lockSet: LockSet
+  /** while running: until when the owner's claim holds unless renewed; null once it ended */
+  leaseExpiresAt: string | null
+}
 
 export interface NewRelease {
   project: string
@@ -156,7 +160,7 @@ export interface AppHistoryRow {
   finishedAt: string
 }
 
-export interface Store {
+export interface Store extends ReplicaStore {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
@@ -184,7 +188,10 @@ export interface Store {
   listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]>
   /** Pending, queued and running releases of an environment in queue order, with only what admission needs. */
   activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]>
-  /** Compare-and-set on status: the release as it now is when it was in one of `from` and now is `to`, else null. */
+  /**
+   * Compare-and-set on status: the release as it now is when it was in one of `from` and now is `to`, else null.
+   * Writes the owner and lease when given; a release that ends keeps its replica and loses its lease.
+   */
   transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null>
   /** The latest ended release per app of an environment, among those that listed it. */
   lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
@@ -264,6 +271,10 @@ export interface ReplicaStore {
   /** Marks the tasks of a release still pending or running as the status given (a dead owner's run). */
   endOpenTasks(releaseId: number, status: TaskStatus, error: string, at: string): Promise<number>
 
+  /**
+   * Appends in the current transaction. On PostgreSQL it holds the events lock until commit, so that
+   * sequence numbers follow commit order: take the environment's turn before appending.
+   */
   appendEvents(events: NewEvent[]): Promise<void>
   /** Events after a sequence number, in order. */
   listEvents(afterSeq: number, limit: number, filter?: {releaseId?: number}): Promise<StoredEvent[]>
