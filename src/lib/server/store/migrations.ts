@@ -276,6 +276,6 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
   const {error, results} = await migrator.migrateToLatest()
   const failed = results?.find((result) => result.status === 'Error')
   if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(`database migration ${failed ? `${failed.migrationName} ` : ''}failed: ${error instanceof Error ? error.message : String(error)}`, {cause: error})
   }
 }

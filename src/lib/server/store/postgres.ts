@@ -124,12 +124,15 @@ function postgresQuirks(listener: Listener): DialectQuirks {
 }
 
 export async function openPostgresStore(url: string, options: {poolSize?: number} = {}): Promise<Store> {
-  const config: pg.ClientConfig = {connectionString: url, application_name: 'relctl'}
+  // A host that never answers must not hang the start.
+  const config: pg.ClientConfig = {connectionString: url, application_name: 'relctl', connectionTimeoutMillis: 10_000}
   const pool = new pg.Pool({...config, max: options.poolSize ?? 10})
   // An idle connection the server dropped must not take the process down; the next query reconnects.
   pool.on('error', () => undefined)
   const db = new Kysely<Database>({dialect: new PostgresDialect({pool})})
   try {
+    // Connection and login failures surface here with their own codes, not wrapped by the migrator.
+    await sql`select 1`.execute(db)
     await migrateToLatest(db, 'postgres')
   } catch (error) {
     await db.destroy()
