@@ -11,6 +11,8 @@ import type {Database} from './tables.js'
 /** The advisory lock that keeps event sequence numbers in commit order ('relcevnt'); Kysely's migration lock uses another. */
 const EVENTS_LOCK = sql.lit('8243124858939944564')
 const RECONNECT_MS = 1000
+/** The listening connection's name in pg_stat_activity. */
+export const LISTENER_NAME = 'relctl-listen'
 
 export interface PostgresLocation {
   host: string
@@ -54,7 +56,7 @@ class Listener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client(this.config)
+    const client = new pg.Client({...this.config, application_name: LISTENER_NAME})
     client.on('notification', (message) => this.deliver(message.channel, message.payload ?? ''))
     // A lost notification is fine (every replica sweeps); a lost connection is not: open another.
     client.on('error', () => this.reconnect(client))
