@@ -3,10 +3,11 @@
 import {Kysely, PostgresDialect, sql} from 'kysely'
 import pg from 'pg'
 
-import {type DialectQuirks, KyselyStore, parseAdmitPayload, WAKEUP_CHANNELS, type WakeupHandlers} from './kysely-store.js'
-import {migrateToLatest} from './migrations.js'
+import {type DialectQuirks, KyselyStore, type WakeupHandlers} from './kysely/store.js'
+import {parseAdmitPayload, WAKEUP_CHANNELS} from './kysely/replicas.js'
+import {migrateToLatest} from './schema/migrations.js'
 import type {Store} from './store.js'
-import type {Database} from './tables.js'
+import type {Database} from './schema/tables.js'
 
 /** The advisory lock that keeps event sequence numbers in commit order ('relcevnt'); Kysely's migration lock uses another. */
 const EVENTS_LOCK = sql.lit('8243124858939944564')

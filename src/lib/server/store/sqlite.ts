@@ -2,10 +2,10 @@
 import BetterSqlite3 from 'better-sqlite3'
 import {Kysely, SqliteDialect} from 'kysely'
 
-import {type DialectQuirks, KyselyStore, ONE_PROCESS_QUIRKS} from './kysely-store.js'
-import {migrateToLatest} from './migrations.js'
+import {type DialectQuirks, KyselyStore, ONE_PROCESS_QUIRKS} from './kysely/store.js'
+import {migrateToLatest} from './schema/migrations.js'
 import type {Store} from './store.js'
-import type {Database} from './tables.js'
+import type {Database} from './schema/tables.js'
 
 // The tests that build their own SQLite connection migrate it with this.
 export {migrateToLatest}

@@ -160,12 +160,8 @@ export interface AppHistoryRow {
   finishedAt: string
 }
 
-export interface Store extends ReplicaStore {
-  readonly dialect: 'sqlite' | 'postgres'
-  /** Runs fn with a store bound to one transaction; commits when fn resolves. */
-  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
-  close(): Promise<void>
-
+/** Projects, their environments and the apps of each environment. */
+export interface CatalogStore {
   getProject(name: string): Promise<ProjectRecord | null>
   listProjects(): Promise<ProjectRecord[]>
   upsertProject(project: ProjectRecord): Promise<void>
@@ -180,7 +176,10 @@ export interface Store extends ReplicaStore {
   upsertApp(app: AppRecord): Promise<void>
   updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>, at: string): Promise<void>
   deleteApp(project: string, environment: string, name: string): Promise<void>
+}
 
+/** Releases and their tasks. */
+export interface ReleaseStore {
   /** Inserts a release, or returns the one that already holds its idempotency key. */
   insertRelease(release: NewRelease): Promise<{release: ReleaseRecord; created: boolean}>
   getRelease(id: number): Promise<ReleaseRecord | null>
@@ -200,15 +199,22 @@ export interface Store extends ReplicaStore {
   listTasks(releaseId: number): Promise<TaskRecord[]>
   updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string}): Promise<void>
 
+  /** Successful deploy and delete tasks of one app, newest first. */
+  appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
+}
+
+/** Task log lines and their retention. */
+export interface LogStore {
   appendLogs(lines: NewLogLine[]): Promise<void>
   readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string; target?: string}): Promise<StoredLogLine[]>
   /** When the retention cleanup deleted the release's log lines; null while they are kept. */
   logsDeletedAt(releaseId: number): Promise<string | null>
   /** Deletes the log lines of up to `limit` releases that ended before the cutoff, noting when; returns their ids. */
   deleteLogsEndedBefore(cutoff: string, at: string, limit: number): Promise<number[]>
-  /** Successful deploy and delete tasks of one app, newest first. */
-  appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
+}
 
+/** Settings at both scopes with their change log, and pauses. */
+export interface SettingsStore {
   getSettings(project: string | null, environment: string | null): Promise<SettingsRecord | null>
   /** The control-plane settings and one environment's, in one read. */
   settingsFor(project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}>
@@ -222,7 +228,10 @@ export interface Store extends ReplicaStore {
   /** Records a pause unless that level is already paused; returns the pause in force and whether it was new. */
   addPause(pause: PauseState): Promise<{pause: PauseState; created: boolean}>
   removePause(project: string, environment: string | null): Promise<boolean>
+}
 
+/** Schedules and their runs. */
+export interface ScheduleStore {
   getSchedule(project: string, environment: string): Promise<ScheduleRecord | null>
   listSchedules(): Promise<ScheduleRecord[]>
   upsertSchedule(schedule: ScheduleRecord): Promise<void>
@@ -232,6 +241,14 @@ export interface Store extends ReplicaStore {
   advanceSchedule(project: string, environment: string, expectedNextRunAt: string, nextRunAt: string): Promise<boolean>
   insertScheduleRuns(project: string, environment: string, runs: ScheduleRun[]): Promise<void>
   listScheduleRuns(project: string, environment: string, limit: number): Promise<ScheduleRun[]>
+}
+
+/** The one persistence interface the engine talks to: every concern, on one database. */
+export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore {
+  readonly dialect: 'sqlite' | 'postgres'
+  /** Runs fn with a store bound to one transaction; commits when fn resolves. */
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
+  close(): Promise<void>
 }
 
 /** What replicas need to share one database: the admission turn, claims and leases, cancels, wakeups and events. */

@@ -9,10 +9,10 @@ import {afterEach, describe, expect, it} from 'vitest'
 import type {ReleaseStatus} from '../../../../src/lib/api/domain.js'
 import type {SetScheduleRequest, TriggerRequest} from '../../../../src/lib/api/schemas.js'
 import {Engine} from '../../../../src/lib/server/engine/engine.js'
-import {KyselyStore} from '../../../../src/lib/server/store/kysely-store.js'
+import {KyselyStore} from '../../../../src/lib/server/store/kysely/store.js'
 import {migrateToLatest, openSqliteStore as openSqliteStoreFor, sqliteQuirks} from '../../../../src/lib/server/store/sqlite.js'
 import type {Store} from '../../../../src/lib/server/store/store.js'
-import type {Database} from '../../../../src/lib/server/store/tables.js'
+import type {Database} from '../../../../src/lib/server/store/schema/tables.js'
 import {
   caught,
   createTestEngine,

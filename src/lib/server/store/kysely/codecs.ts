@@ -2,12 +2,13 @@
 // text, "none" as '' where a key column cannot be null) and read back.
 import type {Insertable, Selectable} from 'kysely'
 
-import type {ReleaseStatus} from '../../api/domain.js'
-import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../api/schemas.js'
+import type {ReleaseStatus} from '../../../api/domain.js'
+import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import type {
   AppRecord,
   LockSet,
   NewEvent,
+  NewLogLine,
   NewRelease,
   NewTask,
   ProjectRecord,
@@ -16,8 +17,9 @@ import type {
   ScheduleRecord,
   SettingsRecord,
   StoredEvent,
+  StoredLogLine,
   TaskRecord,
-} from './store.js'
+} from '../store.js'
 import type {
   AppsTable,
   Database,
@@ -29,8 +31,9 @@ import type {
   SchedulesTable,
   SettingsChangesTable,
   SettingsTable,
+  TaskLogsTable,
   TasksTable,
-} from './tables.js'
+} from '../schema/tables.js'
 
 export const bit = (value: boolean) => (value ? 1 : 0)
 const flag = (value: number | null) => (value === null ? null : value === 1)
@@ -194,6 +197,23 @@ export function toTask(row: Selectable<TasksTable>): TaskRecord {
     error: row.error,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+  }
+}
+
+export function logLineRow(line: NewLogLine): Insertable<TaskLogsTable> {
+  return {release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at}
+}
+
+export function toLogLine(row: Selectable<TaskLogsTable>): StoredLogLine {
+  return {
+    id: id(row.id),
+    releaseId: id(row.release_id),
+    taskId: nullableId(row.task_id),
+    resource: row.resource,
+    target: row.target,
+    stream: row.stream as StoredLogLine['stream'],
+    line: row.line,
+    at: row.at,
   }
 }
 
