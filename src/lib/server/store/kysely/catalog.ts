@@ -5,7 +5,7 @@ import type {AppRecord, EnvironmentRecord, ProjectRecord} from '../store.js'
 import type {AppsTable} from '../schema/tables.js'
 import {valueBatches} from './batches.js'
 import * as codec from './codecs.js'
-import type {Db} from './db.js'
+import {byCodePoint, type Db} from './db.js'
 
 export async function getProject(db: Db, name: string): Promise<ProjectRecord | null> {
   const row = await db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst()
@@ -13,8 +13,8 @@ export async function getProject(db: Db, name: string): Promise<ProjectRecord | 
 }
 
 export async function listProjects(db: Db): Promise<ProjectRecord[]> {
-  const rows = await db.selectFrom('projects').selectAll().orderBy('name').execute()
-  return rows.map(codec.toProject)
+  const rows = await db.selectFrom('projects').selectAll().execute()
+  return rows.sort((a, b) => byCodePoint(a.name, b.name)).map(codec.toProject)
 }
 
 export async function upsertProject(db: Db, project: ProjectRecord): Promise<void> {
@@ -59,7 +59,7 @@ export async function listApps(db: Db, project: string, environment: string, nam
     rows = await query.execute()
   }
   // Sorted here, not by the database: collations differ between databases and their locales.
-  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  rows.sort((a, b) => byCodePoint(a.name, b.name))
   return rows.map(codec.toApp)
 }
 

@@ -5,7 +5,7 @@ import type {TaskStatus} from '../../../api/domain.js'
 import type {CancelRequest, NewEvent, ReleaseRecord, ReplicaRecord, StoredEvent} from '../store.js'
 import {rowBatches} from './batches.js'
 import * as codec from './codecs.js'
-import {type Db, inTransaction} from './db.js'
+import {byCodePoint, type Db, inTransaction} from './db.js'
 
 /** Where a wakeup goes: every replica listens on both. */
 export const WAKEUP_CHANNELS = {admit: 'relctl_admit', cancel: 'relctl_cancel'} as const
@@ -22,7 +22,6 @@ export function parseAdmitPayload(payload: string): {project: string; environmen
 }
 
 const OPEN_TASK_STATUSES = ['pending', 'running'] as const
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 export async function upsertReplica(db: Db, replica: ReplicaRecord): Promise<void> {
   const {id: _id, ...values} = codec.replicaRow(replica)
@@ -101,7 +100,7 @@ export async function environmentsWithQueued(db: Db): Promise<{project: string; 
   const rows = await db.selectFrom('releases').select(['project', 'environment']).distinct().where('status', '=', 'queued').execute()
   return rows
     .map((row) => ({project: row.project, environment: row.environment}))
-    .sort((a, b) => (a.project === b.project ? compare(a.environment, b.environment) : compare(a.project, b.project)))
+    .sort((a, b) => byCodePoint(a.project, b.project) || byCodePoint(a.environment, b.environment))
 }
 
 export async function endOpenTasks(db: Db, releaseId: number, status: TaskStatus, error: string, at: string): Promise<number> {
