@@ -233,6 +233,7 @@ export class KyselyStore implements Store {
   listScheduleRuns(project: string, environment: string, limit: number) {
     return schedules.listScheduleRuns(this.db, project, environment, limit)
   }
+
   // ---- replicas: the admission turn, claims and leases, cancels, wakeups, events ----
 
   async lockEnvironment(project: string, environment: string): Promise<void> {
