@@ -9,6 +9,8 @@ process.env[TIMEOUT_SCALE_ENV] = String(timeoutScale())
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One throwaway PostgreSQL per run, started only if a test asks for it.
+    globalSetup: ['test/helpers/postgres-setup.ts'],
     testTimeout: scaled(60_000),
     hookTimeout: scaled(60_000),
     pool: 'forks',

@@ -15,7 +15,7 @@ export interface ServerStartResult {
 }
 
 export default class ServerStart extends BaseCommand<typeof ServerStart> {
-  static summary = 'Run the control plane (embedded SQLite in the data dir).'
+  static summary = 'Run the control plane (embedded SQLite in the data dir, or PostgreSQL with --database-url).'
 
   static description = `Binds 127.0.0.1 by default. Every route but /healthz needs the bearer token: set RELCTL_SERVER_TOKEN or pass --token-file (both keep it out of the process list, where --token shows to every user of the machine), or let the first start generate one and keep it in the data dir. The token is printed, and written to the CLI's default profile when that has none, so the next relctl command on this machine just works.
 
@@ -27,6 +27,8 @@ Deploys see only PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, LANG, LANGUAGE, LC_*,
 
 The data dir is made private (700, its files 600), and one control plane holds it at a time: a second one on the same data dir is refused.
 
+With --database-url (or RELCTL_DATABASE_URL) the database is PostgreSQL, which several control planes (replicas) can share; each still has its own data dir (for the supervisor), and all of them need the same token (one --token-file). A URL that is not postgres://... or a database that cannot be reached stops the start with exit code 2.
+
 With --json, one JSON line with url, token and dataDir is printed once the server listens.`
 
   static examples = [
@@ -35,12 +37,14 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
     '<%= config.bin %> <%= command.id %> --log-retention 90d',
     'RELCTL_SERVER_TOKEN=s3cret <%= config.bin %> <%= command.id %> --host 0.0.0.0 --port 7420 --json',
     '<%= config.bin %> <%= command.id %> --token-file /etc/relctl/token --pass-env AWS_PROFILE --pass-env KUBECONFIG',
+    '<%= config.bin %> <%= command.id %> --database-url postgres://relctl@db:5432/relctl --token-file /run/secrets/relctl --host 0.0.0.0',
   ]
 
   static flags = {
     host: Flags.string({summary: 'Interface to bind.', default: '127.0.0.1'}),
     port: Flags.integer({summary: 'Port to listen on (0 picks a free one).', default: 7420, min: 0, max: 65_535}),
-    'data-dir': Flags.string({summary: 'Folder for the database and token.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
+    'data-dir': Flags.string({summary: 'Folder for the SQLite database, the token and the supervisor.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
+    'database-url': Flags.string({summary: 'PostgreSQL to keep the state in, shared by every replica: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.', env: 'RELCTL_DATABASE_URL'}),
     token: Flags.string({summary: 'Bearer token clients must send. Shows in the process list: prefer RELCTL_SERVER_TOKEN or --token-file.', env: 'RELCTL_SERVER_TOKEN'}),
     'token-file': Flags.string({summary: 'File whose first line is the bearer token; keeps it out of the process list.', env: 'RELCTL_SERVER_TOKEN_FILE'}),
     'pass-env': Flags.string({summary: 'Name of a server variable every deploy sees (repeatable, or a comma list).', env: 'RELCTL_PASS_ENV', multiple: true, delimiter: ','}),
@@ -64,6 +68,7 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
         host: this.flags.host,
         port: this.flags.port,
         dataDir,
+        databaseUrl: this.flags['database-url'],
         token: this.flags.token,
         tokenFile: this.flags['token-file'],
         // RELCTL_PASS_ENV arrives as one comma list

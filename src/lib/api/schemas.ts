@@ -148,6 +148,7 @@ export const Release = Type.Object({
   finishedAt: NullableString,
   decision: Type.Union([Decision, Type.Null()], {description: 'the approval decision, where the approval workflow is on'}),
   options: ReleaseOptions,
+  replica: Type.Union([Type.String(), Type.Null()], {description: 'the replica that runs or ran it'}),
   queuePosition: Type.Optional(Type.Integer({description: '1-based position among the queued releases of the environment'})),
   waitingFor: Type.Optional(WaitingFor),
   tasks: Type.Optional(Type.Array(Task)),

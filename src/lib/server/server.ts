@@ -11,13 +11,17 @@ import {Engine} from './engine/engine.js'
 import {LogRetention} from './engine/runs/log-retention.js'
 import {StartupError} from './errors.js'
 import {buildHttpServer} from './http/app.js'
+import {describePostgres, openPostgresStore} from './store/postgres.js'
 import {openSqliteStore} from './store/sqlite.js'
+import type {Store} from './store/store.js'
 import {resolveToken, type TokenSource} from './token.js'
 
 export interface ControlPlaneOptions {
   host: string
   port: number
   dataDir: string
+  /** a postgres:// URL: the shared database of every replica; the data dir still holds the token and the supervisor's pid file. Default: SQLite in the data dir */
+  databaseUrl?: string
   token?: string
   /** a file whose first line is the token: keeps it out of the process list */
   tokenFile?: string
@@ -55,26 +59,63 @@ function checkPassEnv(names: readonly string[], secrets: (string | undefined)[])
     const why = unpassableVariable(name, {reservePrefix: false})
     if (why) throw new StartupError(`--pass-env ${why}`, 'name only variables that deploys need, e.g. --pass-env AWS_PROFILE')
     const value = process.env[name]
-    if (value && secrets.includes(value)) throw new StartupError(`--pass-env ${name}: it holds the control plane's token or the path of its file; that is never passed to deploys`, 'remove it from --pass-env and RELCTL_PASS_ENV')
+    if (value && secrets.includes(value)) throw new StartupError(`--pass-env ${name}: it holds the control plane's token, the path of its file or the database URL; that is never passed to deploys`, 'remove it from --pass-env and RELCTL_PASS_ENV')
+  }
+}
+
+async function openDataDirDatabase(dataDir: string): Promise<{store: Store; database: string}> {
+  const databaseFile = join(dataDir, 'relctl.db')
+  // -wal and -shm come later, and SQLite gives them the database file's mode: 0600 too.
+  const store = await withPrivateFiles(() => openSqliteStore(databaseFile))
+  makePrivate([databaseFile, `${databaseFile}-wal`, `${databaseFile}-shm`])
+  return {store, database: `sqlite (${databaseFile})`}
+}
+
+const DATABASE_URL_FORM = 'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE'
+
+/** postgres (host:port/db) for messages, never the password; a URL that is none stops the start before the data dir is touched. */
+function describeDatabaseUrl(url: string): string {
+  try {
+    return describePostgres(url)
+  } catch (error) {
+    throw new StartupError(`--database-url (or RELCTL_DATABASE_URL) is not a PostgreSQL URL: ${(error as Error).message}`, `give ${DATABASE_URL_FORM}`)
+  }
+}
+
+/** PostgreSQL, shared by every replica; a database that does not answer stops the start. */
+async function openSharedDatabase(url: string): Promise<{store: Store; database: string}> {
+  const database = describeDatabaseUrl(url)
+  try {
+    return {store: await openPostgresStore(url), database}
+  } catch (error) {
+    const err = error as {code?: string; message: string}
+    const hint =
+      {
+        ECONNREFUSED: 'is PostgreSQL running there, and is the port right?',
+        ENOTFOUND: 'check the host name in the URL',
+        ETIMEDOUT: 'check the host, the port and the network between them',
+        '28P01': 'check the user and password in the URL',
+        '28000': "the server's pg_hba.conf refuses this user or host",
+        '3D000': 'create the database first (createdb), or name an existing one',
+      }[err.code ?? ''] ?? `check that ${DATABASE_URL_FORM} names a database this user may create tables in`
+    throw new StartupError(`cannot use the database ${database}: ${err.message}`, hint)
   }
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
   const logger = pino({level: options.logLevel}, options.logStream as DestinationStream)
   const warn = options.warn ?? ((message: string) => logger.warn(message))
+  if (options.databaseUrl) describeDatabaseUrl(options.databaseUrl)
   preparePrivateDir(options.dataDir, warn)
   const dataDir = lockDataDir(options.dataDir)
   try {
     const {token, source} = resolveToken(options.dataDir, {token: options.token, file: options.tokenFile}, warn)
     const passEnv = options.passEnv ?? []
-    checkPassEnv(passEnv, [token, options.tokenFile, options.tokenFile && resolve(options.tokenFile), join(resolve(options.dataDir), 'token')])
-    const databaseFile = join(options.dataDir, 'relctl.db')
-    // -wal and -shm come later, and SQLite gives them the database file's mode: 0600 too.
-    const store = await withPrivateFiles(() => openSqliteStore(databaseFile))
-    makePrivate([databaseFile, `${databaseFile}-wal`, `${databaseFile}-shm`])
+    checkPassEnv(passEnv, [token, options.tokenFile, options.tokenFile && resolve(options.tokenFile), join(resolve(options.dataDir), 'token'), options.databaseUrl])
+    const {store, database} = options.databaseUrl ? await openSharedDatabase(options.databaseUrl) : await openDataDirDatabase(options.dataDir)
     const engine = new Engine({store, log: logger, passEnv})
     const retention = new LogRetention({store, retentionMs: options.logRetentionMs, log: logger})
-    const http = await buildHttpServer({engine, token, version: options.version, database: 'sqlite', logger})
+    const http = await buildHttpServer({engine, token, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger})
     try {
       // Before recovery admits anything: a previous control plane's deploys must be gone first.
       await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid'), log: logger})
@@ -97,7 +138,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       token,
       tokenSource: source,
       dataDir: options.dataDir,
-      database: `sqlite (${databaseFile})`,
+      database,
       stop() {
         stopping ??= (async () => {
           logger.info({graceMs: options.shutdownGraceMs}, 'shutting down: no new releases start')

@@ -1,20 +1,17 @@
 // The embedded store: one SQLite file in the data dir, WAL with full fsync so an accepted trigger survives a crash.
 import BetterSqlite3 from 'better-sqlite3'
-import {Kysely, Migrator, SqliteDialect} from 'kysely'
+import {Kysely, SqliteDialect} from 'kysely'
 
-import {KyselyStore} from './kysely-store.js'
-import {type Dialect, InCodeMigrations} from './migrations.js'
+import {type DialectQuirks, KyselyStore, ONE_PROCESS_QUIRKS} from './kysely/store.js'
+import {migrateToLatest} from './schema/migrations.js'
 import type {Store} from './store.js'
-import type {Database} from './tables.js'
+import type {Database} from './schema/tables.js'
 
-export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<void> {
-  const migrator = new Migrator({db, provider: new InCodeMigrations(dialect)})
-  const {error, results} = await migrator.migrateToLatest()
-  const failed = results?.find((result) => result.status === 'Error')
-  if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`)
-  }
-}
+// The tests that build their own SQLite connection migrate it with this.
+export {migrateToLatest}
+
+/** One process per data dir: Kysely's SQLite dialect runs every transaction on the one connection, one at a time. */
+export const sqliteQuirks: DialectQuirks = {dialect: 'sqlite', ...ONE_PROCESS_QUIRKS}
 
 export async function openSqliteStore(file: string): Promise<Store> {
   const sqlite = new BetterSqlite3(file)
@@ -24,5 +21,5 @@ export async function openSqliteStore(file: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000')
   const db = new Kysely<Database>({dialect: new SqliteDialect({database: sqlite})})
   await migrateToLatest(db, 'sqlite')
-  return new KyselyStore(db, 'sqlite', (error) => (error as {code?: string})?.code === 'SQLITE_CONSTRAINT_UNIQUE')
+  return new KyselyStore(db, sqliteQuirks)
 }

@@ -35,7 +35,11 @@ export interface AppRecord {
   updatedAt: string
 }
 
-export type ReleaseRecord = Omit<Release, 'queuePosition' | 'waitingFor' | 'tasks'> & {lockSet: LockSet}
+export type ReleaseRecord = Omit<Release, 'queuePosition' | 'waitingFor' | 'tasks'> & {
+  lockSet: LockSet
+  /** while running: until when the owner's claim holds unless renewed; null once it ended */
+  leaseExpiresAt: string | null
+}
 
 export interface NewRelease {
   project: string
@@ -156,12 +160,8 @@ export interface AppHistoryRow {
   finishedAt: string
 }
 
-export interface Store {
-  readonly dialect: 'sqlite' | 'postgres'
-  /** Runs fn with a store bound to one transaction; commits when fn resolves. */
-  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
-  close(): Promise<void>
-
+/** Projects, their environments and the apps of each environment. */
+export interface CatalogStore {
   getProject(name: string): Promise<ProjectRecord | null>
   listProjects(): Promise<ProjectRecord[]>
   upsertProject(project: ProjectRecord): Promise<void>
@@ -176,7 +176,10 @@ export interface Store {
   upsertApp(app: AppRecord): Promise<void>
   updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>, at: string): Promise<void>
   deleteApp(project: string, environment: string, name: string): Promise<void>
+}
 
+/** Releases and their tasks. */
+export interface ReleaseStore {
   /** Inserts a release, or returns the one that already holds its idempotency key. */
   insertRelease(release: NewRelease): Promise<{release: ReleaseRecord; created: boolean}>
   getRelease(id: number): Promise<ReleaseRecord | null>
@@ -184,7 +187,10 @@ export interface Store {
   listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]>
   /** Pending, queued and running releases of an environment in queue order, with only what admission needs. */
   activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]>
-  /** Compare-and-set on status: the release as it now is when it was in one of `from` and now is `to`, else null. */
+  /**
+   * Compare-and-set on status: the release as it now is when it was in one of `from` and now is `to`, else null.
+   * Writes the owner and lease when given; a release that ends keeps its replica and loses its lease.
+   */
   transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null>
   /** The latest ended release per app of an environment, among those that listed it. */
   lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
@@ -193,15 +199,22 @@ export interface Store {
   listTasks(releaseId: number): Promise<TaskRecord[]>
   updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string}): Promise<void>
 
+  /** Successful deploy and delete tasks of one app, newest first. */
+  appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
+}
+
+/** Task log lines and their retention. */
+export interface LogStore {
   appendLogs(lines: NewLogLine[]): Promise<void>
   readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string; target?: string}): Promise<StoredLogLine[]>
   /** When the retention cleanup deleted the release's log lines; null while they are kept. */
   logsDeletedAt(releaseId: number): Promise<string | null>
   /** Deletes the log lines of up to `limit` releases that ended before the cutoff, noting when; returns their ids. */
   deleteLogsEndedBefore(cutoff: string, at: string, limit: number): Promise<number[]>
-  /** Successful deploy and delete tasks of one app, newest first. */
-  appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
+}
 
+/** Settings at both scopes with their change log, and pauses. */
+export interface SettingsStore {
   getSettings(project: string | null, environment: string | null): Promise<SettingsRecord | null>
   /** The control-plane settings and one environment's, in one read. */
   settingsFor(project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}>
@@ -215,7 +228,10 @@ export interface Store {
   /** Records a pause unless that level is already paused; returns the pause in force and whether it was new. */
   addPause(pause: PauseState): Promise<{pause: PauseState; created: boolean}>
   removePause(project: string, environment: string | null): Promise<boolean>
+}
 
+/** Schedules and their runs. */
+export interface ScheduleStore {
   getSchedule(project: string, environment: string): Promise<ScheduleRecord | null>
   listSchedules(): Promise<ScheduleRecord[]>
   upsertSchedule(schedule: ScheduleRecord): Promise<void>
@@ -225,6 +241,14 @@ export interface Store {
   advanceSchedule(project: string, environment: string, expectedNextRunAt: string, nextRunAt: string): Promise<boolean>
   insertScheduleRuns(project: string, environment: string, runs: ScheduleRun[]): Promise<void>
   listScheduleRuns(project: string, environment: string, limit: number): Promise<ScheduleRun[]>
+}
+
+/** The one persistence interface the engine talks to: every concern, on one database. */
+export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore {
+  readonly dialect: 'sqlite' | 'postgres'
+  /** Runs fn with a store bound to one transaction; commits when fn resolves. */
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
+  close(): Promise<void>
 }
 
 /** What replicas need to share one database: the admission turn, claims and leases, cancels, wakeups and events. */
@@ -264,6 +288,10 @@ export interface ReplicaStore {
   /** Marks the tasks of a release still pending or running as the status given (a dead owner's run). */
   endOpenTasks(releaseId: number, status: TaskStatus, error: string, at: string): Promise<number>
 
+  /**
+   * Appends in the current transaction. On PostgreSQL it holds the events lock until commit, so that
+   * sequence numbers follow commit order: take the environment's turn before appending.
+   */
   appendEvents(events: NewEvent[]): Promise<void>
   /** Events after a sequence number, in order. */
   listEvents(afterSeq: number, limit: number, filter?: {releaseId?: number}): Promise<StoredEvent[]>

@@ -9,10 +9,10 @@ import {afterEach, describe, expect, it} from 'vitest'
 import type {ReleaseStatus} from '../../../../src/lib/api/domain.js'
 import type {SetScheduleRequest, TriggerRequest} from '../../../../src/lib/api/schemas.js'
 import {Engine} from '../../../../src/lib/server/engine/engine.js'
-import {KyselyStore} from '../../../../src/lib/server/store/kysely-store.js'
-import {migrateToLatest, openSqliteStore as openSqliteStoreFor} from '../../../../src/lib/server/store/sqlite.js'
+import {KyselyStore} from '../../../../src/lib/server/store/kysely/store.js'
+import {migrateToLatest, openSqliteStore as openSqliteStoreFor, sqliteQuirks} from '../../../../src/lib/server/store/sqlite.js'
 import type {Store} from '../../../../src/lib/server/store/store.js'
-import type {Database} from '../../../../src/lib/server/store/tables.js'
+import type {Database} from '../../../../src/lib/server/store/schema/tables.js'
 import {
   caught,
   createTestEngine,
@@ -65,7 +65,7 @@ async function openStoreWithoutBusyWait(file: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 0')
   const db = new Kysely<Database>({dialect: new SqliteDialect({database: sqlite})})
   await migrateToLatest(db, 'sqlite')
-  return new KyselyStore(db, 'sqlite', (error) => (error as {code?: string})?.code === 'SQLITE_CONSTRAINT_UNIQUE')
+  return new KyselyStore(db, sqliteQuirks)
 }
 
 const trigger = async (engine: Engine, request: TriggerRequest, environment = E) => (await engine.trigger(P, environment, request, alice)).release

@@ -1,5 +1,7 @@
 // Versioned schema migrations, run by Kysely's Migrator on start. Append new ones; never edit a shipped one.
-import {type Kysely, type Migration, type MigrationProvider, sql} from 'kysely'
+import {type Kysely, type Migration, type MigrationProvider, Migrator, sql} from 'kysely'
+
+import type {Database} from './tables.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -214,6 +216,49 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('releases').dropColumn('logs_deleted_at').execute()
       },
     },
+    '0006_replicas': {
+      async up(db: Db) {
+        // Several control-plane processes on one database: who is alive, who owns which run, and
+        // every status change in commit order.
+        await db.schema
+          .createTable('replicas')
+          .addColumn('id', 'text', (col) => col.primaryKey())
+          .addColumn('host', 'text', (col) => col.notNull())
+          .addColumn('pid', 'integer', (col) => col.notNull())
+          .addColumn('url', 'text')
+          .addColumn('version', 'text', (col) => col.notNull())
+          .addColumn('capacity', 'integer', (col) => col.notNull())
+          .addColumn('lease_ms', 'integer', (col) => col.notNull())
+          .addColumn('started_at', 'text', (col) => col.notNull())
+          .addColumn('heartbeat_at', 'text', (col) => col.notNull())
+          .addColumn('stopping', 'integer', (col) => col.notNull().defaultTo(0))
+          .execute()
+        for (const column of ['replica', 'lease_expires_at', 'cancel_requested_by', 'cancel_requested_at']) {
+          await db.schema.alterTable('releases').addColumn(column, 'text').execute()
+        }
+        // The sweep for runs whose owner stopped renewing.
+        await db.schema.createIndex('releases_lease').on('releases').columns(['status', 'lease_expires_at']).execute()
+        const events = db.schema.createTable('events')
+        await (dialect === 'sqlite' ? events.addColumn('seq', 'integer', (col) => col.primaryKey().autoIncrement()) : events.addColumn('seq', 'bigserial', (col) => col.primaryKey()))
+          .addColumn('kind', 'text', (col) => col.notNull())
+          .addColumn('project', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('release_id', 'integer')
+          .addColumn('task_id', 'integer')
+          .addColumn('data', 'text', (col) => col.notNull())
+          .addColumn('at', 'text', (col) => col.notNull())
+          .execute()
+        await db.schema.createIndex('events_release').on('events').columns(['release_id', 'seq']).execute()
+      },
+      async down(db: Db) {
+        await sql`drop table if exists events`.execute(db)
+        await db.schema.dropIndex('releases_lease').execute()
+        for (const column of ['replica', 'lease_expires_at', 'cancel_requested_by', 'cancel_requested_at']) {
+          await db.schema.alterTable('releases').dropColumn(column).execute()
+        }
+        await sql`drop table if exists replicas`.execute(db)
+      },
+    },
   }
 }
 
@@ -222,5 +267,15 @@ export class InCodeMigrations implements MigrationProvider {
 
   async getMigrations(): Promise<Record<string, Migration>> {
     return migrations(this.dialect)
+  }
+}
+
+/** Runs the migrations not yet applied. On PostgreSQL, Kysely's Migrator holds an advisory lock meanwhile, so replicas that start together do not race. */
+export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const migrator = new Migrator({db, provider: new InCodeMigrations(dialect)})
+  const {error, results} = await migrator.migrateToLatest()
+  const failed = results?.find((result) => result.status === 'Error')
+  if (error || failed) {
+    throw new Error(`database migration ${failed ? `${failed.migrationName} ` : ''}failed: ${error instanceof Error ? error.message : String(error)}`, {cause: error})
   }
 }

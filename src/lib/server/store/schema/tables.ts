@@ -55,6 +55,12 @@ export interface ReleasesTable {
   decision_comment: string | null
   options: string
   logs_deleted_at: Generated<string | null>
+  /** the replica that claimed the run: it runs it, or ran it */
+  replica: Generated<string | null>
+  /** while running: the owner's claim, renewed by its heartbeat; null once the release ends */
+  lease_expires_at: Generated<string | null>
+  cancel_requested_by: Generated<string | null>
+  cancel_requested_at: Generated<string | null>
 }
 
 export interface TasksTable {
@@ -143,7 +149,34 @@ export interface ScheduleRunsTable {
   reason: string | null
 }
 
+export interface ReplicasTable {
+  id: string
+  host: string
+  pid: number
+  url: string | null
+  version: string
+  capacity: number
+  lease_ms: number
+  started_at: string
+  heartbeat_at: string
+  stopping: number
+}
+
+export interface EventsTable {
+  seq: Generated<number>
+  kind: string
+  project: string | null
+  environment: string | null
+  release_id: number | null
+  task_id: number | null
+  /** JSON: the state after the change */
+  data: string
+  at: string
+}
+
 export interface Database {
+  replicas: ReplicasTable
+  events: EventsTable
   pauses: PausesTable
   schedules: SchedulesTable
   schedule_runs: ScheduleRunsTable

@@ -1,0 +1,382 @@
+// Row encodings, in one place: how each record is stored (booleans as 0/1, lists and objects as JSON
+// text, "none" as '' where a key column cannot be null) and read back.
+import type {Insertable, Selectable} from 'kysely'
+
+import type {ReleaseStatus} from '../../../api/domain.js'
+import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import type {
+  AppRecord,
+  LockSet,
+  NewEvent,
+  NewLogLine,
+  NewRelease,
+  NewTask,
+  ProjectRecord,
+  ReleaseRecord,
+  ReplicaRecord,
+  ScheduleRecord,
+  SettingsRecord,
+  StoredEvent,
+  StoredLogLine,
+  TaskRecord,
+} from '../store.js'
+import type {
+  AppsTable,
+  Database,
+  EventsTable,
+  PausesTable,
+  ReleasesTable,
+  ReplicasTable,
+  ScheduleRunsTable,
+  SchedulesTable,
+  SettingsChangesTable,
+  SettingsTable,
+  TaskLogsTable,
+  TasksTable,
+} from '../schema/tables.js'
+
+export const bit = (value: boolean) => (value ? 1 : 0)
+const flag = (value: number | null) => (value === null ? null : value === 1)
+/** Integer keys: PostgreSQL's bigserial arrives as a string. */
+const id = (value: number | string) => Number(value)
+const nullableId = (value: number | string | null) => (value === null ? null : Number(value))
+
+export function projectRow(project: ProjectRecord): Insertable<Database['projects']> {
+  return {
+    name: project.name,
+    blueprint: JSON.stringify(project.blueprint),
+    file: project.file,
+    base_dir: project.baseDir,
+    created_at: project.createdAt,
+    applied_at: project.appliedAt,
+  }
+}
+
+export function toProject(row: Selectable<Database['projects']>): ProjectRecord {
+  return {
+    name: row.name,
+    blueprint: JSON.parse(row.blueprint),
+    file: row.file,
+    baseDir: row.base_dir,
+    createdAt: row.created_at,
+    appliedAt: row.applied_at,
+  }
+}
+
+export function appRow(app: AppRecord): Insertable<AppsTable> {
+  return {
+    project: app.project,
+    environment: app.environment,
+    name: app.name,
+    kind: app.kind,
+    desired_version: app.desiredVersion,
+    deployed_version: app.deployedVersion,
+    health: app.health,
+    removed: bit(app.removed),
+    drift: app.drift ? JSON.stringify(app.drift) : null,
+    updated_at: app.updatedAt,
+  }
+}
+
+export function toApp(row: Selectable<AppsTable>): AppRecord {
+  return {
+    project: row.project,
+    environment: row.environment,
+    name: row.name,
+    kind: row.kind,
+    desiredVersion: row.desired_version,
+    deployedVersion: row.deployed_version,
+    health: row.health as AppRecord['health'],
+    removed: row.removed === 1,
+    drift: row.drift ? JSON.parse(row.drift) : null,
+    updatedAt: row.updated_at,
+  }
+}
+
+export function releaseRow(release: NewRelease): Insertable<ReleasesTable> {
+  return {
+    project: release.project,
+    environment: release.environment,
+    type: release.type,
+    status: release.status,
+    resources: JSON.stringify(release.resources),
+    lock_set: JSON.stringify(release.lockSet),
+    refresh: bit(release.refresh),
+    force: bit(release.force),
+    allow_destructive: bit(release.allowDestructive),
+    comment: release.comment,
+    triggered_by: release.triggeredBy,
+    source: release.source,
+    idempotency_key: release.idempotencyKey,
+    error: null,
+    created_at: release.createdAt,
+    started_at: null,
+    finished_at: null,
+    decision: null,
+    decided_by: null,
+    decided_at: null,
+    decision_comment: null,
+    options: JSON.stringify(release.options),
+  }
+}
+
+export function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
+  return {
+    id: id(row.id),
+    project: row.project,
+    environment: row.environment,
+    type: row.type as Release['type'],
+    status: row.status as ReleaseStatus,
+    resources: JSON.parse(row.resources),
+    lockSet: parseLockSet(row.lock_set),
+    refresh: row.refresh === 1,
+    force: row.force === 1,
+    allowDestructive: row.allow_destructive === 1,
+    comment: row.comment,
+    triggeredBy: row.triggered_by,
+    source: row.source as Release['source'],
+    idempotencyKey: row.idempotency_key,
+    error: row.error,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    options: JSON.parse(row.options ?? '{}'),
+    decision:
+      row.decision && row.decided_by && row.decided_at
+        ? {decision: row.decision as Decision['decision'], by: row.decided_by, at: row.decided_at, comment: row.decision_comment}
+        : null,
+    replica: row.replica,
+    leaseExpiresAt: row.lease_expires_at,
+  }
+}
+
+export const parseLockSet = (text: string) => JSON.parse(text) as LockSet
+
+export function taskRow(releaseId: number, task: NewTask): Insertable<TasksTable> {
+  return {
+    release_id: releaseId,
+    key: task.key,
+    kind: task.kind,
+    // Hooks have no resource; the column holds '' for them.
+    resource: task.resource ?? '',
+    hook: task.hook,
+    target: task.target,
+    step: task.step,
+    action: task.action,
+    from_version: task.fromVersion,
+    to_version: task.toVersion,
+    depends_on: JSON.stringify(task.dependsOn),
+    after: JSON.stringify(task.after),
+    level: task.level,
+    status: 'pending',
+    exit_code: null,
+    error: null,
+    started_at: null,
+    finished_at: null,
+  }
+}
+
+export function toTask(row: Selectable<TasksTable>): TaskRecord {
+  return {
+    id: id(row.id),
+    releaseId: id(row.release_id),
+    key: row.key ?? row.resource,
+    kind: row.kind as TaskRecord['kind'],
+    resource: row.resource || null,
+    hook: row.hook as TaskRecord['hook'],
+    target: row.target,
+    step: row.step,
+    action: row.action as TaskRecord['action'],
+    fromVersion: row.from_version,
+    toVersion: row.to_version,
+    dependsOn: JSON.parse(row.depends_on),
+    after: JSON.parse(row.after),
+    level: row.level,
+    status: row.status as TaskRecord['status'],
+    exitCode: row.exit_code,
+    error: row.error,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  }
+}
+
+export function logLineRow(line: NewLogLine): Insertable<TaskLogsTable> {
+  return {release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at}
+}
+
+export function toLogLine(row: Selectable<TaskLogsTable>): StoredLogLine {
+  return {
+    id: id(row.id),
+    releaseId: id(row.release_id),
+    taskId: nullableId(row.task_id),
+    resource: row.resource,
+    target: row.target,
+    stream: row.stream as StoredLogLine['stream'],
+    line: row.line,
+    at: row.at,
+  }
+}
+
+/** The control-plane scope is project '' and environment ''; NULL settings mean "inherit". */
+export function settingsRow(settings: SettingsRecord): Insertable<SettingsTable> {
+  return {
+    project: settings.project ?? '',
+    environment: settings.environment ?? '',
+    parallel: settings.parallel === null ? null : bit(settings.parallel),
+    max_parallel: settings.maxParallel,
+    approval: settings.approval === null ? null : bit(settings.approval),
+    updated_by: settings.updatedBy,
+    updated_at: settings.updatedAt,
+  }
+}
+
+export function toSettings(row: Selectable<SettingsTable>): SettingsRecord {
+  return {
+    project: row.project || null,
+    environment: row.environment || null,
+    parallel: flag(row.parallel),
+    maxParallel: row.max_parallel,
+    approval: flag(row.approval),
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
+  }
+}
+
+export function settingsChangeRow(change: SettingsChange): Insertable<SettingsChangesTable> {
+  return {
+    project: change.project ?? '',
+    environment: change.environment ?? '',
+    setting: change.setting,
+    old_value: change.oldValue,
+    new_value: change.newValue,
+    changed_by: change.changedBy,
+    changed_at: change.changedAt,
+  }
+}
+
+export function toSettingsChange(row: Selectable<SettingsChangesTable>): SettingsChange {
+  return {
+    project: row.project || null,
+    environment: row.environment || null,
+    setting: row.setting,
+    oldValue: row.old_value,
+    newValue: row.new_value,
+    changedBy: row.changed_by,
+    changedAt: row.changed_at,
+  }
+}
+
+/** A project-level pause has environment ''. */
+export function pauseRow(pause: PauseState): Insertable<PausesTable> {
+  return {project: pause.project, environment: pause.environment ?? '', paused_by: pause.by, paused_at: pause.at, reason: pause.reason}
+}
+
+export function toPause(row: Selectable<PausesTable>): PauseState {
+  return {
+    level: row.environment ? 'environment' : 'project',
+    project: row.project,
+    environment: row.environment || null,
+    by: row.paused_by,
+    at: row.paused_at,
+    reason: row.reason,
+  }
+}
+
+export function scheduleRow(schedule: ScheduleRecord): Insertable<SchedulesTable> {
+  return {
+    project: schedule.project,
+    environment: schedule.environment,
+    rule: JSON.stringify(schedule.rule),
+    release_type: schedule.type,
+    resources: JSON.stringify(schedule.resources),
+    paused: bit(schedule.paused),
+    next_run_at: schedule.nextRunAt,
+    created_by: schedule.createdBy,
+    created_at: schedule.createdAt,
+    updated_at: schedule.updatedAt,
+  }
+}
+
+export function toSchedule(row: Selectable<SchedulesTable>): ScheduleRecord {
+  return {
+    project: row.project,
+    environment: row.environment,
+    rule: JSON.parse(row.rule),
+    type: row.release_type as ScheduleRecord['type'],
+    resources: JSON.parse(row.resources),
+    paused: row.paused === 1,
+    nextRunAt: row.next_run_at,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+export function scheduleRunRow(project: string, environment: string, run: ScheduleRun): Insertable<ScheduleRunsTable> {
+  return {project, environment, slot_at: run.slotAt, recorded_at: run.recordedAt, outcome: run.outcome, release_id: run.releaseId, reason: run.reason}
+}
+
+export function toScheduleRun(row: Selectable<ScheduleRunsTable>): ScheduleRun {
+  return {
+    slotAt: row.slot_at,
+    recordedAt: row.recorded_at,
+    outcome: row.outcome as ScheduleRun['outcome'],
+    releaseId: nullableId(row.release_id),
+    reason: row.reason,
+  }
+}
+
+export function replicaRow(replica: ReplicaRecord): Insertable<ReplicasTable> {
+  return {
+    id: replica.id,
+    host: replica.host,
+    pid: replica.pid,
+    url: replica.url,
+    version: replica.version,
+    capacity: replica.capacity,
+    lease_ms: replica.leaseMs,
+    started_at: replica.startedAt,
+    heartbeat_at: replica.heartbeatAt,
+    stopping: bit(replica.stopping),
+  }
+}
+
+export function toReplica(row: Selectable<ReplicasTable>): ReplicaRecord {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    url: row.url,
+    version: row.version,
+    capacity: row.capacity,
+    leaseMs: row.lease_ms,
+    startedAt: row.started_at,
+    heartbeatAt: row.heartbeat_at,
+    stopping: row.stopping === 1,
+  }
+}
+
+export function eventRow(event: NewEvent): Insertable<EventsTable> {
+  return {
+    kind: event.kind,
+    project: event.project,
+    environment: event.environment,
+    release_id: event.releaseId,
+    task_id: event.taskId,
+    data: JSON.stringify(event.data ?? null),
+    at: event.at,
+  }
+}
+
+export function toEvent(row: Selectable<EventsTable>): StoredEvent {
+  return {
+    seq: id(row.seq),
+    kind: row.kind,
+    project: row.project,
+    environment: row.environment,
+    releaseId: nullableId(row.release_id),
+    taskId: nullableId(row.task_id),
+    data: JSON.parse(row.data),
+    at: row.at,
+  }
+}

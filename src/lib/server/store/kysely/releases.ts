@@ -1,0 +1,180 @@
+// Releases and their tasks: insert once per idempotency key, compare-and-set transitions, queue reads.
+import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../../api/domain.js'
+import type {Release} from '../../../api/schemas.js'
+import type {AppHistoryRow, LockSet, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskRecord} from '../store.js'
+import {rowBatches, yieldToEventLoop} from './batches.js'
+import * as codec from './codecs.js'
+import type {Db} from './db.js'
+
+const ACTIVE_STATUSES = ['pending_approval', 'queued', 'running'] as const
+const LAST_RELEASES_SCANNED = 500
+
+export async function insertRelease(db: Db, release: NewRelease): Promise<{release: ReleaseRecord; created: boolean}> {
+  if (release.idempotencyKey) {
+    const existing = await findByIdempotencyKey(db, release.idempotencyKey)
+    if (existing) return {release: existing, created: false}
+  }
+  // Two requests with one key that raced past the lookup: the loser inserts nothing (on PostgreSQL
+  // after the winner commits) and answers with the winner's release. No unique violation is raised,
+  // which on PostgreSQL would abort the surrounding transaction.
+  const row = await db
+    .insertInto('releases')
+    .values(codec.releaseRow(release))
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returningAll()
+    .executeTakeFirst()
+  if (row) return {release: codec.toRelease(row), created: true}
+  const winner = await findByIdempotencyKey(db, release.idempotencyKey as string)
+  if (!winner) throw new Error(`release with idempotency key ${release.idempotencyKey} was neither inserted nor found`)
+  return {release: winner, created: false}
+}
+
+export async function findByIdempotencyKey(db: Db, key: string): Promise<ReleaseRecord | null> {
+  const row = await db.selectFrom('releases').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+  return row ? codec.toRelease(row) : null
+}
+
+export async function getRelease(db: Db, id: number): Promise<ReleaseRecord | null> {
+  const row = await db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst()
+  return row ? codec.toRelease(row) : null
+}
+
+export async function listReleases(db: Db, filter: ReleaseFilter): Promise<ReleaseRecord[]> {
+  let query = db.selectFrom('releases').selectAll()
+  if (filter.project) query = query.where('project', '=', filter.project)
+  if (filter.environment) query = query.where('environment', '=', filter.environment)
+  if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses)
+  query = query.orderBy('id', filter.order ?? 'desc')
+  if (filter.limit) query = query.limit(filter.limit)
+  const rows = await query.execute()
+  return rows.map(codec.toRelease)
+}
+
+export async function activeLocks(db: Db, project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]> {
+  const rows = await db
+    .selectFrom('releases')
+    .select(['id', 'status', 'lock_set'])
+    .where('project', '=', project)
+    .where('environment', '=', environment)
+    .where('status', 'in', ACTIVE_STATUSES)
+    .orderBy('id')
+    .execute()
+  return rows.map((row) => ({id: Number(row.id), status: row.status as (typeof ACTIVE_STATUSES)[number], lockSet: codec.parseLockSet(row.lock_set)}))
+}
+
+export async function transitionRelease(db: Db, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<ReleaseRecord | null> {
+  const ends = (FINAL_RELEASE_STATUSES as readonly ReleaseStatus[]).includes(to)
+  const row = await db
+    .updateTable('releases')
+    .set({
+      status: to,
+      ...(fields.startedAt !== undefined && {started_at: fields.startedAt}),
+      ...(fields.finishedAt !== undefined && {finished_at: fields.finishedAt}),
+      ...(fields.error !== undefined && {error: fields.error}),
+      ...(fields.decision && {
+        decision: fields.decision.decision,
+        decided_by: fields.decision.by,
+        decided_at: fields.decision.at,
+        decision_comment: fields.decision.comment,
+      }),
+      ...(fields.replica !== undefined && {replica: fields.replica}),
+      ...(fields.leaseExpiresAt !== undefined && {lease_expires_at: fields.leaseExpiresAt}),
+      // A release that ended holds no claim; its replica stays as the one that ran it.
+      ...(ends && {lease_expires_at: null}),
+    })
+    .where('id', '=', id)
+    .where('status', 'in', from)
+    .returningAll()
+    .executeTakeFirst()
+  return row ? codec.toRelease(row) : null
+}
+
+export async function lastReleasePerApp(db: Db, project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>> {
+  // From the releases' own resource lists, so that a release rejected or cancelled before it ran
+  // counts too; the latest LAST_RELEASES_SCANNED ended releases are enough to know each app's last.
+  const rows = await db
+    .selectFrom('releases')
+    .select(['id', 'status', 'type', 'resources'])
+    .where('project', '=', project)
+    .where('environment', '=', environment)
+    .where('status', 'in', [...FINAL_RELEASE_STATUSES])
+    .orderBy('id', 'desc')
+    .limit(LAST_RELEASES_SCANNED)
+    .execute()
+  const last = new Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>()
+  for (const row of rows) {
+    for (const resource of JSON.parse(row.resources) as {name: string}[]) {
+      if (!last.has(resource.name)) last.set(resource.name, {id: Number(row.id), status: row.status as ReleaseStatus, type: row.type as Release['type']})
+    }
+  }
+  return last
+}
+
+export async function insertTasks(db: Db, releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]> {
+  const rows = tasks.map((task) => codec.taskRow(releaseId, task))
+  const inserted: TaskRecord[] = []
+  for (const batch of rowBatches(rows)) {
+    for (const row of await db.insertInto('tasks').values(batch).returningAll().execute()) inserted.push(codec.toTask(row))
+    // A big plan is thousands of rows: let timers and requests run between statements.
+    await yieldToEventLoop()
+  }
+  return inserted
+}
+
+export async function listTasks(db: Db, releaseId: number): Promise<TaskRecord[]> {
+  const rows = await db.selectFrom('tasks').selectAll().where('release_id', '=', releaseId).orderBy('level').orderBy('id').execute()
+  return rows.map(codec.toTask)
+}
+
+export async function updateTask(
+  db: Db,
+  id: number,
+  patch: {status: TaskRecord['status']; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string},
+): Promise<void> {
+  await db
+    .updateTable('tasks')
+    .set({
+      status: patch.status,
+      ...(patch.exitCode !== undefined && {exit_code: patch.exitCode}),
+      ...(patch.error !== undefined && {error: patch.error}),
+      ...(patch.startedAt !== undefined && {started_at: patch.startedAt}),
+      ...(patch.finishedAt !== undefined && {finished_at: patch.finishedAt}),
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function appHistory(db: Db, project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .innerJoin('releases', 'releases.id', 'tasks.release_id')
+    .select([
+      'releases.id as id',
+      'releases.type as type',
+      'releases.triggered_by as triggered_by',
+      'tasks.action as action',
+      'tasks.from_version as from_version',
+      'tasks.to_version as to_version',
+      'tasks.target as target',
+      'tasks.finished_at as finished_at',
+    ])
+    .where('releases.project', '=', project)
+    .where('releases.environment', '=', environment)
+    .where('tasks.resource', '=', app)
+    .where('tasks.kind', '=', 'deploy')
+    .where('tasks.status', '=', 'succeeded')
+    .orderBy('tasks.finished_at', 'desc')
+    .orderBy('tasks.id', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map((row) => ({
+    releaseId: Number(row.id),
+    type: row.type as AppHistoryRow['type'],
+    action: row.action as AppHistoryRow['action'],
+    fromVersion: row.from_version,
+    toVersion: row.to_version,
+    target: row.target,
+    triggeredBy: row.triggered_by,
+    finishedAt: row.finished_at as string,
+  }))
+}

@@ -1,0 +1,145 @@
+// The shared store: PostgreSQL through pg's Pool, for one or several replicas. Only connections and
+// what PostgreSQL does differently live here; the queries are KyselyStore's.
+import {Kysely, PostgresDialect, sql} from 'kysely'
+import pg from 'pg'
+
+import {type DialectQuirks, KyselyStore, type WakeupHandlers} from './kysely/store.js'
+import {parseAdmitPayload, WAKEUP_CHANNELS} from './kysely/replicas.js'
+import {migrateToLatest} from './schema/migrations.js'
+import type {Store} from './store.js'
+import type {Database} from './schema/tables.js'
+
+/** The advisory lock that keeps event sequence numbers in commit order ('relcevnt'); Kysely's migration lock uses another. */
+const EVENTS_LOCK = sql.lit('8243124858939944564')
+const RECONNECT_MS = 1000
+/** The listening connection's name in pg_stat_activity. */
+export const LISTENER_NAME = 'relctl-listen'
+
+export interface PostgresLocation {
+  host: string
+  port: number
+  database: string
+}
+
+/** Where a postgres:// URL points, for messages; never its password. Throws on a URL that is not one. */
+export function postgresLocation(url: string): PostgresLocation {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new Error('it is not a URL')
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error(`it starts with ${parsed.protocol}// where postgres:// is expected`)
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  const host = parsed.hostname || new URLSearchParams(parsed.search).get('host') || 'localhost'
+  return {host, port: Number(parsed.port || 5432), database: database || decodeURIComponent(parsed.username) || 'postgres'}
+}
+
+export function describePostgres(url: string): string {
+  const {host, port, database} = postgresLocation(url)
+  return `postgres (${host}:${port}/${database})`
+}
+
+/** Delivers the wakeups of every replica over one dedicated connection, reconnecting after an error. */
+class Listener {
+  private readonly handlers: WakeupHandlers[] = []
+  private client: pg.Client | undefined
+  private connecting: Promise<void> | undefined
+  private retry: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(private readonly config: pg.ClientConfig) {}
+
+  async add(handlers: WakeupHandlers): Promise<void> {
+    this.handlers.push(handlers)
+    this.connecting ??= this.connect()
+    await this.connecting
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({...this.config, application_name: LISTENER_NAME})
+    client.on('notification', (message) => this.deliver(message.channel, message.payload ?? ''))
+    // A lost notification is fine (every replica sweeps); a lost connection is not: open another.
+    client.on('error', () => this.reconnect(client))
+    client.on('end', () => this.reconnect(client))
+    this.client = client
+    await client.connect()
+    for (const channel of Object.values(WAKEUP_CHANNELS)) await client.query(`listen ${channel}`)
+  }
+
+  private reconnect(client: pg.Client) {
+    if (this.closed || this.client !== client || this.retry) return
+    this.client = undefined
+    client.end().catch(() => undefined)
+    this.retry = setTimeout(() => {
+      this.retry = undefined
+      if (this.closed) return
+      this.connecting = this.connect().catch(() => {
+        if (this.client) this.reconnect(this.client)
+      })
+    }, RECONNECT_MS)
+    this.retry.unref()
+  }
+
+  private deliver(channel: string, payload: string) {
+    for (const handlers of this.handlers) {
+      try {
+        if (channel === WAKEUP_CHANNELS.admit) {
+          const target = parseAdmitPayload(payload)
+          if (target) handlers.admit(target.project, target.environment)
+        } else if (channel === WAKEUP_CHANNELS.cancel) {
+          const releaseId = Number(payload)
+          if (Number.isInteger(releaseId)) handlers.cancel(releaseId)
+        }
+      } catch {
+        // A wakeup is a hint: a handler that throws loses this one, the sweep catches up.
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.retry)
+    const client = this.client
+    this.client = undefined
+    await client?.end().catch(() => undefined)
+  }
+}
+
+function postgresQuirks(listener: Listener): DialectQuirks {
+  return {
+    dialect: 'postgres',
+    async lockEnvironment(trx, project, environment) {
+      await sql`select 1 from environments where project = ${project} and name = ${environment} for update`.execute(trx)
+    },
+    async lockEventOrder(trx) {
+      // Sequence values are taken at insert, not at commit: without this, a reader resuming after
+      // seq 7 could miss a seq 6 that committed later.
+      await sql`select pg_advisory_xact_lock(${EVENTS_LOCK})`.execute(trx)
+    },
+    async notify(db, channel, payload) {
+      // Inside a transaction PostgreSQL delivers it on commit, and not at all on rollback.
+      await sql`select pg_notify(${channel}, ${payload})`.execute(db)
+    },
+    listen: (handlers) => listener.add(handlers),
+    close: () => listener.close(),
+  }
+}
+
+export async function openPostgresStore(url: string, options: {poolSize?: number} = {}): Promise<Store> {
+  // A host that never answers must not hang the start.
+  const config: pg.ClientConfig = {connectionString: url, application_name: 'relctl', connectionTimeoutMillis: 10_000}
+  const pool = new pg.Pool({...config, max: options.poolSize ?? 10})
+  // An idle connection the server dropped must not take the process down; the next query reconnects.
+  pool.on('error', () => undefined)
+  const db = new Kysely<Database>({dialect: new PostgresDialect({pool})})
+  try {
+    // Connection and login failures surface here with their own codes, not wrapped by the migrator.
+    await sql`select 1`.execute(db)
+    await migrateToLatest(db, 'postgres')
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+  return new KyselyStore(db, postgresQuirks(new Listener(config)))
+}

@@ -1,0 +1,497 @@
+// The store contract: what every Store does, registered once and run on SQLite and on PostgreSQL.
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import type {Blueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
+import type {NewRelease, NewTask, Store} from '../../../../src/lib/server/store/store.js'
+
+export interface StoreFactory {
+  /** A new store on a new, empty database. */
+  open(): Promise<Store>
+  /** Another store (another connection, as another replica has) on the database of the last open(). */
+  openSecond(): Promise<Store>
+}
+
+const T0 = '2026-01-01T00:00:00.000Z'
+const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString()
+
+export function newRelease(overrides: Partial<NewRelease> = {}): NewRelease {
+  return {
+    project: 'shop',
+    environment: 'prod',
+    type: 'full',
+    status: 'queued',
+    resources: [{name: 'api', action: 'update', fromVersion: '1', toVersion: '2'}],
+    lockSet: ['api'],
+    refresh: false,
+    force: false,
+    allowDestructive: false,
+    comment: null,
+    triggeredBy: 'ada',
+    source: 'cli',
+    idempotencyKey: null,
+    options: {},
+    createdAt: T0,
+    ...overrides,
+  }
+}
+
+function newTask(key: string, overrides: Partial<NewTask> = {}): NewTask {
+  return {key, kind: 'deploy', resource: key, hook: null, target: null, step: null, action: 'update', fromVersion: '1', toVersion: '2', dependsOn: [], after: [], level: 0, ...overrides}
+}
+
+/** Gates hold a transaction open until the test opens them; every gate opens after a test, passed or not, so that its stores can close. */
+const gates: (() => void)[] = []
+function gate(): {wait: Promise<void>; open: () => void} {
+  let open!: () => void
+  const wait = new Promise<void>((resolve) => (open = resolve))
+  gates.push(open)
+  return {wait, open}
+}
+function openGates() {
+  for (const open of gates.splice(0)) open()
+}
+
+/** Polls until the check passes (a bounded deadline, no fixed sleeps). */
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store
+    const others: Store[] = []
+    const second = async () => {
+      const other = await factory.openSecond()
+      others.push(other)
+      return other
+    }
+
+    beforeEach(async () => {
+      store = await factory.open()
+      await store.upsertProject({name: 'shop', blueprint: {project: 'shop'} as unknown as Blueprint, file: 'relctl.yaml', baseDir: '/srv/shop', createdAt: T0, appliedAt: T0})
+      await store.insertEnvironment({project: 'shop', name: 'prod', createdAt: T0})
+    })
+
+    afterEach(async () => {
+      openGates()
+      for (const other of others.splice(0)) await other.close()
+      await store.close()
+    })
+
+    it('keeps projects and environments', async () => {
+      await store.upsertProject({name: 'shop', blueprint: {project: 'shop', v: 2} as unknown as Blueprint, file: 'b.yaml', baseDir: '/srv/shop', createdAt: at(5), appliedAt: at(5)})
+      const project = await store.getProject('shop')
+      expect(project).toMatchObject({name: 'shop', blueprint: {v: 2}, file: 'b.yaml', createdAt: T0, appliedAt: at(5)})
+      expect((await store.listProjects()).map((p) => p.name)).toEqual(['shop'])
+      expect(await store.getProject('nope')).toBeNull()
+
+      await store.insertEnvironment({project: 'shop', name: 'dev', createdAt: at(1)})
+      expect((await store.listEnvironments('shop')).map((e) => e.name)).toEqual(['prod', 'dev'])
+      expect(await store.getEnvironment('shop', 'dev')).toEqual({project: 'shop', name: 'dev', createdAt: at(1)})
+      await store.upsertApp({project: 'shop', environment: 'dev', name: 'api', kind: 'simulate', desiredVersion: null, deployedVersion: null, health: 'Unknown', removed: false, drift: null, updatedAt: T0})
+      await store.deleteEnvironment('shop', 'dev')
+      expect(await store.getEnvironment('shop', 'dev')).toBeNull()
+      expect(await store.listApps('shop', 'dev')).toEqual([])
+    })
+
+    it('keeps apps: upsert, patch, select by name (more names than one statement binds), delete', async () => {
+      const app = {project: 'shop', environment: 'prod', kind: 'simulate', desiredVersion: '1', deployedVersion: null, health: 'Unknown' as const, removed: false, drift: null, updatedAt: T0}
+      await store.upsertApp({...app, name: 'web'})
+      await store.upsertApp({...app, name: 'api'})
+      await store.upsertApp({...app, name: 'api', desiredVersion: '2'})
+      await store.updateApp('shop', 'prod', 'api', {deployedVersion: '2', health: 'Healthy', drift: {liveVersion: '3'} as never}, at(1))
+      const apps = await store.listApps('shop', 'prod')
+      expect(apps.map((a) => a.name)).toEqual(['api', 'web'])
+      expect(apps[0]).toMatchObject({desiredVersion: '2', deployedVersion: '2', health: 'Healthy', drift: {liveVersion: '3'}, updatedAt: at(1), removed: false})
+      const names = Array.from({length: 1500}, (_, i) => `app-${i}`)
+      expect((await store.listApps('shop', 'prod', [...names, 'web'])).map((a) => a.name)).toEqual(['web'])
+      await store.deleteApp('shop', 'prod', 'web')
+      expect((await store.listApps('shop', 'prod')).map((a) => a.name)).toEqual(['api'])
+    })
+
+    it('inserts releases once per idempotency key, also when two inserts race', async () => {
+      const first = await store.insertRelease(newRelease({idempotencyKey: 'k1'}))
+      expect(first.created).toBe(true)
+      expect(first.release).toMatchObject({project: 'shop', status: 'queued', lockSet: ['api'], replica: null, leaseExpiresAt: null, decision: null, options: {}})
+      const again = await store.insertRelease(newRelease({idempotencyKey: 'k1', comment: 'retry'}))
+      expect(again).toEqual({release: first.release, created: false})
+      expect(await store.findByIdempotencyKey('k1')).toEqual(first.release)
+      expect(await store.getRelease(first.release.id)).toEqual(first.release)
+
+      const other = await second()
+      const raced = await Promise.all([store.insertRelease(newRelease({idempotencyKey: 'k2'})), other.insertRelease(newRelease({idempotencyKey: 'k2'}))])
+      expect(raced.filter((result) => result.created)).toHaveLength(1)
+      expect(raced[0].release.id).toBe(raced[1].release.id)
+      // Inside a transaction too (on PostgreSQL a unique violation would abort it).
+      const inTransaction = await store.transaction(async (tx) => {
+        const result = await tx.insertRelease(newRelease({idempotencyKey: 'k2'}))
+        return {result, after: await tx.getRelease(result.release.id)}
+      })
+      expect(inTransaction.result.created).toBe(false)
+      expect(inTransaction.after?.id).toBe(raced[0].release.id)
+    })
+
+    it('lists releases by filter and order, and the active locks in queue order', async () => {
+      const a = (await store.insertRelease(newRelease())).release
+      const b = (await store.insertRelease(newRelease({status: 'pending_approval', lockSet: '*'}))).release
+      const c = (await store.insertRelease(newRelease({status: 'succeeded'}))).release
+      await store.insertEnvironment({project: 'shop', name: 'dev', createdAt: T0})
+      await store.insertRelease(newRelease({environment: 'dev'}))
+      expect((await store.listReleases({project: 'shop', environment: 'prod'})).map((r) => r.id)).toEqual([c.id, b.id, a.id])
+      expect((await store.listReleases({environment: 'prod', statuses: ['queued', 'succeeded'], order: 'asc'})).map((r) => r.id)).toEqual([a.id, c.id])
+      expect(await store.listReleases({project: 'shop', limit: 1})).toHaveLength(1)
+      expect(await store.activeLocks('shop', 'prod')).toEqual([
+        {id: a.id, status: 'queued', lockSet: ['api']},
+        {id: b.id, status: 'pending_approval', lockSet: '*'},
+      ])
+    })
+
+    it('transitions a release by compare-and-set, writing the owner and lease, clearing the lease at the end', async () => {
+      const {release} = await store.insertRelease(newRelease())
+      expect(await store.transitionRelease(release.id, ['running'], 'succeeded')).toBeNull()
+      const running = await store.transitionRelease(release.id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+      expect(running).toMatchObject({status: 'running', startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+      // Two callers race for one transition: exactly one wins.
+      const other = await second()
+      const outcomes = await Promise.all([
+        store.transitionRelease(release.id, ['running'], 'failed', {finishedAt: at(2), error: 'boom'}),
+        other.transitionRelease(release.id, ['running'], 'cancelled', {finishedAt: at(2)}),
+      ])
+      expect(outcomes.filter(Boolean)).toHaveLength(1)
+      const ended = await store.getRelease(release.id)
+      expect(ended).toMatchObject({replica: 'r1', leaseExpiresAt: null, finishedAt: at(2)})
+      expect(['failed', 'cancelled']).toContain(ended?.status)
+
+      const approved = (await store.insertRelease(newRelease({status: 'pending_approval'}))).release
+      const decided = await store.transitionRelease(approved.id, ['pending_approval'], 'queued', {decision: {decision: 'approved', by: 'bo', at: at(3), comment: 'ok'}})
+      expect(decided?.decision).toEqual({decision: 'approved', by: 'bo', at: at(3), comment: 'ok'})
+    })
+
+    it('knows the last ended release per app', async () => {
+      const a = (await store.insertRelease(newRelease({status: 'succeeded'}))).release
+      const b = (await store.insertRelease(newRelease({status: 'rejected', resources: [{name: 'web', action: 'create', fromVersion: null, toVersion: '1'}]}))).release
+      await store.insertRelease(newRelease({status: 'queued'}))
+      const last = await store.lastReleasePerApp('shop', 'prod')
+      expect(Object.fromEntries(last)).toEqual({api: {id: a.id, status: 'succeeded', type: 'full'}, web: {id: b.id, status: 'rejected', type: 'full'}})
+    })
+
+    it('keeps tasks, in batches above 999 bound parameters', async () => {
+      const {release} = await store.insertRelease(newRelease())
+      const tasks = Array.from({length: 700}, (_, i) => newTask(`app-${i}`, {level: i % 3}))
+      tasks.push(newTask('beforeTarget@eu', {kind: 'hook', resource: null, hook: 'beforeTarget', target: 'eu'}))
+      const inserted = await store.insertTasks(release.id, tasks)
+      expect(inserted).toHaveLength(701)
+      expect(new Set(inserted.map((task) => task.id)).size).toBe(701)
+      expect(inserted[700]).toMatchObject({resource: null, hook: 'beforeTarget', target: 'eu', status: 'pending', releaseId: release.id})
+      await store.updateTask(inserted[0].id, {status: 'succeeded', exitCode: 0, startedAt: at(1), finishedAt: at(2)})
+      const listed = await store.listTasks(release.id)
+      expect(listed).toHaveLength(701)
+      expect(listed.map((task) => task.level)).toEqual([...listed.map((task) => task.level)].sort())
+      expect(listed.find((task) => task.id === inserted[0].id)).toMatchObject({status: 'succeeded', exitCode: 0, startedAt: at(1), finishedAt: at(2)})
+    })
+
+    it('keeps log lines, pages them, and deletes those of old releases', async () => {
+      const {release} = await store.insertRelease(newRelease({status: 'succeeded'}))
+      await store.transitionRelease(release.id, ['succeeded'], 'succeeded', {finishedAt: at(10)})
+      const lines = Array.from({length: 300}, (_, i) => ({releaseId: release.id, taskId: null, resource: i % 2 ? 'api' : 'web', target: null, stream: 'stdout' as const, line: `line ${i}`, at: at(i)}))
+      await store.appendLogs(lines)
+      const page = await store.readLogs(release.id, 0, 100)
+      expect(page).toHaveLength(100)
+      expect(page[0]).toMatchObject({line: 'line 0', resource: 'web', releaseId: release.id})
+      const next = await store.readLogs(release.id, page[99].id, 1000, {resource: 'api'})
+      expect(next).toHaveLength(100)
+      expect(next.every((line) => line.resource === 'api' && line.id > page[99].id)).toBe(true)
+      expect(await store.logsDeletedAt(release.id)).toBeNull()
+      expect(await store.deleteLogsEndedBefore(at(5), at(20), 10)).toEqual([])
+      expect(await store.deleteLogsEndedBefore(at(11), at(20), 10)).toEqual([release.id])
+      expect(await store.logsDeletedAt(release.id)).toBe(at(20))
+      expect(await store.readLogs(release.id, 0, 10)).toEqual([])
+    })
+
+    it('lists an app history of successful deploys', async () => {
+      const {release} = await store.insertRelease(newRelease({status: 'succeeded'}))
+      const [deploy, failed] = await store.insertTasks(release.id, [newTask('api'), newTask('api', {key: 'api@2'})])
+      await store.updateTask(deploy.id, {status: 'succeeded', finishedAt: at(3)})
+      await store.updateTask(failed.id, {status: 'failed', finishedAt: at(4)})
+      expect(await store.appHistory('shop', 'prod', 'api', 10)).toEqual([
+        {releaseId: release.id, type: 'full', action: 'update', fromVersion: '1', toVersion: '2', target: null, triggeredBy: 'ada', finishedAt: at(3)},
+      ])
+    })
+
+    it('keeps settings at both scopes with their change log', async () => {
+      const controlPlane = {project: null, environment: null, parallel: true, maxParallel: 4, approval: null, updatedBy: 'ada', updatedAt: T0}
+      const environment = {project: 'shop', environment: 'prod', parallel: null, maxParallel: null, approval: true, updatedBy: 'bo', updatedAt: at(1)}
+      await store.saveSettings(controlPlane, [{project: null, environment: null, setting: 'parallel', oldValue: null, newValue: 'true', changedBy: 'ada', changedAt: T0}])
+      await store.saveSettings(environment, [{project: 'shop', environment: 'prod', setting: 'approval', oldValue: null, newValue: 'true', changedBy: 'bo', changedAt: at(1)}])
+      await store.saveSettings({...environment, approval: false, updatedAt: at(2)}, [])
+      expect(await store.getSettings(null, null)).toEqual(controlPlane)
+      expect(await store.settingsFor('shop', 'prod')).toEqual({controlPlane, environment: {...environment, approval: false, updatedAt: at(2)}})
+      expect(await store.listSettings()).toHaveLength(2)
+      expect((await store.listSettingsChanges('shop', 'prod', 10)).map((change) => change.setting)).toEqual(['approval'])
+      expect(await store.listSettingsChanges(null, null, 10)).toHaveLength(1)
+    })
+
+    it('keeps pauses once per level', async () => {
+      const pause = {level: 'project' as const, project: 'shop', environment: null, by: 'ada', at: T0, reason: 'freeze'}
+      expect(await store.addPause(pause)).toEqual({pause, created: true})
+      expect(await store.addPause({...pause, by: 'bo'})).toEqual({pause, created: false})
+      await store.addPause({...pause, level: 'environment', environment: 'prod', reason: null})
+      expect((await store.listPauses('shop', 'prod')).map((p) => p.level)).toEqual(['project', 'environment'])
+      expect(await store.removePause('shop', null)).toBe(true)
+      expect(await store.removePause('shop', null)).toBe(false)
+      expect(await store.listPauses('shop', null)).toHaveLength(1)
+    })
+
+    it('keeps schedules: one caller advances past a slot, one run per slot', async () => {
+      const schedule = {project: 'shop', environment: 'prod', rule: {every: '1h'}, type: 'full' as const, resources: ['api'], paused: false, nextRunAt: at(3600), createdBy: 'ada', createdAt: T0, updatedAt: T0}
+      await store.upsertSchedule(schedule)
+      expect(await store.getSchedule('shop', 'prod')).toEqual(schedule)
+      expect(await store.listSchedules()).toHaveLength(1)
+      expect(await store.setSchedulePaused('shop', 'prod', true, at(1))).toBe(true)
+      expect(await store.getSchedule('shop', 'prod')).toMatchObject({paused: true, updatedAt: at(1)})
+      const other = await second()
+      const advanced = await Promise.all([store.advanceSchedule('shop', 'prod', at(3600), at(7200)), other.advanceSchedule('shop', 'prod', at(3600), at(7200))])
+      expect(advanced.filter(Boolean)).toHaveLength(1)
+      const runs = Array.from({length: 200}, (_, i) => ({slotAt: at(i * 60), recordedAt: at(i * 60), outcome: 'missed' as const, releaseId: null, reason: null}))
+      await store.insertScheduleRuns('shop', 'prod', runs)
+      await expect(store.insertScheduleRuns('shop', 'prod', [runs[0]])).rejects.toThrow()
+      const listed = await store.listScheduleRuns('shop', 'prod', 3)
+      expect(listed.map((run) => run.slotAt)).toEqual([at(199 * 60), at(198 * 60), at(197 * 60)])
+      expect(await store.deleteSchedule('shop', 'prod')).toBe(true)
+      expect(await store.deleteSchedule('shop', 'prod')).toBe(false)
+    })
+
+    it('rolls a transaction back when its function throws', async () => {
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertRelease(newRelease({idempotencyKey: 'gone'}))
+          await tx.appendEvents([{kind: 'release.status', project: 'shop', environment: 'prod', releaseId: null, taskId: null, data: {}, at: T0}])
+          throw new Error('changed my mind')
+        }),
+      ).rejects.toThrow('changed my mind')
+      expect(await store.findByIdempotencyKey('gone')).toBeNull()
+      expect(await store.listEvents(0, 10)).toEqual([])
+    })
+
+    it('keeps replicas and their heartbeats, renewing the leases of their runs', async () => {
+      const replica = {id: 'r1', host: 'box', pid: 42, url: 'http://box:7420', version: '0.1.0', capacity: 8, leaseMs: 15_000, startedAt: T0, heartbeatAt: T0, stopping: false}
+      await store.upsertReplica(replica)
+      await store.upsertReplica({...replica, id: 'r2', startedAt: at(1), heartbeatAt: at(1), url: null})
+      await store.upsertReplica({...replica, pid: 43})
+      expect(await store.getReplica('r1')).toEqual({...replica, pid: 43})
+      expect(await store.getReplica('nope')).toBeNull()
+      const mine = (await store.insertRelease(newRelease())).release
+      const theirs = (await store.insertRelease(newRelease())).release
+      await store.transitionRelease(mine.id, ['queued'], 'running', {replica: 'r1', leaseExpiresAt: at(15)})
+      await store.transitionRelease(theirs.id, ['queued'], 'running', {replica: 'r2', leaseExpiresAt: at(15)})
+      expect(await store.heartbeat('r1', at(10), at(25))).toBe(1)
+      expect(await store.getRelease(mine.id)).toMatchObject({leaseExpiresAt: at(25)})
+      expect(await store.getRelease(theirs.id)).toMatchObject({leaseExpiresAt: at(15)})
+      expect((await store.listReplicas(at(5))).map((r) => r.id)).toEqual(['r1'])
+      expect((await store.listReplicas(T0)).map((r) => r.id)).toEqual(['r1', 'r2'])
+      expect((await store.runsOf('r1')).map((r) => r.id)).toEqual([mine.id])
+      expect((await store.expiredRuns(at(20))).map((r) => r.id)).toEqual([theirs.id])
+      expect(await store.expiredRuns(at(15))).toEqual([])
+      await store.setReplicaStopping('r1')
+      expect(await store.getReplica('r1')).toMatchObject({stopping: true})
+      await store.deleteReplica('r2')
+      expect(await store.getReplica('r2')).toBeNull()
+    })
+
+    it('records cancel requests on running releases only, for their owner', async () => {
+      const running = (await store.insertRelease(newRelease())).release
+      const queued = (await store.insertRelease(newRelease())).release
+      await store.transitionRelease(running.id, ['queued'], 'running', {replica: 'r1', leaseExpiresAt: at(15)})
+      expect(await store.requestCancel(queued.id, 'ada', at(1))).toBe(false)
+      expect(await store.requestCancel(running.id, 'ada', at(1))).toBe(true)
+      expect(await store.requestCancel(running.id, 'bo', at(2))).toBe(true)
+      expect(await store.cancelRequests('r1')).toEqual([{releaseId: running.id, by: 'ada', at: at(1)}])
+      expect(await store.cancelRequests('r2')).toEqual([])
+      await store.transitionRelease(running.id, ['running'], 'cancelled')
+      expect(await store.cancelRequests('r1')).toEqual([])
+    })
+
+    it('names the environments with queued releases and ends a dead run’s open tasks', async () => {
+      await store.insertEnvironment({project: 'shop', name: 'dev', createdAt: T0})
+      await store.insertRelease(newRelease({environment: 'prod'}))
+      await store.insertRelease(newRelease({environment: 'prod'}))
+      await store.insertRelease(newRelease({environment: 'dev', status: 'running'}))
+      expect(await store.environmentsWithQueued()).toEqual([{project: 'shop', environment: 'prod'}])
+      const {release} = await store.insertRelease(newRelease({status: 'running'}))
+      const [done, running] = await store.insertTasks(release.id, [newTask('a'), newTask('b'), newTask('c')])
+      await store.updateTask(done.id, {status: 'succeeded'})
+      await store.updateTask(running.id, {status: 'running', startedAt: at(1)})
+      expect(await store.endOpenTasks(release.id, 'interrupted', 'replica r1 stopped answering', at(5))).toBe(2)
+      const tasks = await store.listTasks(release.id)
+      expect(tasks.map((task) => task.status)).toEqual(['succeeded', 'interrupted', 'interrupted'])
+      expect(tasks[1]).toMatchObject({error: 'replica r1 stopped answering', finishedAt: at(5)})
+    })
+
+    it('appends events with strictly increasing sequence numbers, visible only after commit', async () => {
+      const event = (i: number) => ({kind: 'task.status', project: 'shop', environment: 'prod', releaseId: i % 2, taskId: i, data: {status: 'running', i}, at: at(i)})
+      // 8 columns a row: 200 rows are above 999 bound parameters.
+      await store.appendEvents(Array.from({length: 200}, (_, i) => event(i)))
+      const all = await store.listEvents(0, 1000)
+      expect(all.map((e) => e.taskId)).toEqual(Array.from({length: 200}, (_, i) => i))
+      expect(all.every((e, i) => i === 0 || e.seq > all[i - 1].seq)).toBe(true)
+      expect(all[3]).toMatchObject({kind: 'task.status', data: {status: 'running', i: 3}, releaseId: 1, at: at(3)})
+      expect((await store.listEvents(all[9].seq, 5, {releaseId: 0})).map((e) => e.taskId)).toEqual([10, 12, 14, 16, 18])
+
+      const reader = await second()
+      const last = all[199].seq
+      const {wait: held, open: release} = gate()
+      let appended!: () => void
+      const wasAppended = new Promise<void>((resolve) => (appended = resolve))
+      const writing = store.transaction(async (tx) => {
+        await tx.appendEvents([event(500)])
+        appended()
+        await held
+      })
+      await wasAppended
+      expect(await reader.listEvents(last, 10)).toEqual([])
+      release()
+      await writing
+      expect((await reader.listEvents(last, 10)).map((e) => e.taskId)).toEqual([500])
+    })
+
+    it('checks that the admission turn is taken inside a transaction', async () => {
+      await expect(store.lockEnvironment('shop', 'prod')).rejects.toThrow(/transaction/)
+      await store.transaction(async (tx) => {
+        await tx.lockEnvironment('shop', 'prod')
+        await tx.notifyAdmit('shop', 'prod')
+        await tx.notifyCancel(1)
+      })
+    })
+  })
+}
+
+/** What only a store that several replicas share does: the turn, wakeups and migrations across connections. */
+export interface SharedStoreFactory extends StoreFactory {
+  /** The URL of a new, empty database that nothing has migrated yet. */
+  freshUrl(): Promise<string>
+  openAt(url: string): Promise<Store>
+  /** How many connections to the last open()'s database wait for a lock now. */
+  waitingForLocks(): Promise<number>
+}
+
+export function sharedStoreContract(name: string, factory: SharedStoreFactory): void {
+  describe(`shared store contract: ${name}`, () => {
+    const opened: Store[] = []
+    const track = (store: Store) => {
+      opened.push(store)
+      return store
+    }
+    afterEach(async () => {
+      openGates()
+      for (const store of opened.splice(0)) await store.close()
+    })
+
+    async function seeded() {
+      const store = track(await factory.open())
+      await store.upsertProject({name: 'shop', blueprint: {} as unknown as Blueprint, file: 'relctl.yaml', baseDir: '/srv', createdAt: T0, appliedAt: T0})
+      await store.insertEnvironment({project: 'shop', name: 'prod', createdAt: T0})
+      await store.insertEnvironment({project: 'shop', name: 'dev', createdAt: T0})
+      return {store, other: track(await factory.openSecond())}
+    }
+
+    it('lockEnvironment makes a second transaction wait until the first commits', async () => {
+      const {store, other} = await seeded()
+      const order: string[] = []
+      const {wait: held, open: release} = gate()
+      let locked!: () => void
+      const firstLocked = new Promise<void>((resolve) => (locked = resolve))
+      const first = store.transaction(async (tx) => {
+        await tx.lockEnvironment('shop', 'prod')
+        locked()
+        await held
+        await tx.insertRelease(newRelease())
+        order.push('first commits')
+      })
+      await firstLocked
+      const secondTurn = other.transaction(async (tx) => {
+        await tx.lockEnvironment('shop', 'prod')
+        order.push('second locked')
+        return (await tx.activeLocks('shop', 'prod')).length
+      })
+      await eventually(async () => (await factory.waitingForLocks()) === 1, 'the second transaction to wait for the turn')
+      // Another environment's turn is free meanwhile.
+      await track(await factory.openSecond()).transaction((tx) => tx.lockEnvironment('shop', 'dev'))
+      expect(order).toEqual([])
+      release()
+      await first
+      expect(await secondTurn).toBe(1)
+      expect(order).toEqual(['first commits', 'second locked'])
+    })
+
+    it('delivers notifyAdmit and notifyCancel to a listener of another store only after commit, and never on rollback', async () => {
+      const {store, other} = await seeded()
+      const admits: string[] = []
+      const cancels: number[] = []
+      await other.listen({admit: (project, environment) => admits.push(`${project}/${environment}`), cancel: (id) => cancels.push(id)})
+      const {wait: held, open: release} = gate()
+      let notified!: () => void
+      const wasNotified = new Promise<void>((resolve) => (notified = resolve))
+      const committing = store.transaction(async (tx) => {
+        await tx.notifyAdmit('shop', 'prod')
+        await tx.notifyCancel(7)
+        notified()
+        await held
+      })
+      await wasNotified
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.notifyAdmit('shop', 'dev')
+          throw new Error('rolled back')
+        }),
+      ).rejects.toThrow('rolled back')
+      // A later, committed notification as a marker: anything sent before it has arrived when it has.
+      await store.notifyCancel(99)
+      await eventually(() => cancels.includes(99), 'the marker notification')
+      expect(admits).toEqual([])
+      release()
+      await committing
+      await eventually(() => admits.length === 1 && cancels.includes(7), 'the committed notifications')
+      expect(admits).toEqual(['shop/prod'])
+      expect(cancels).toEqual([99, 7])
+    })
+
+    it('keeps event sequence numbers in commit order across connections', async () => {
+      const {store, other} = await seeded()
+      const {wait: held, open: release} = gate()
+      let appended!: () => void
+      const wasAppended = new Promise<void>((resolve) => (appended = resolve))
+      const event = (kind: string) => ({kind, project: 'shop', environment: 'prod', releaseId: null, taskId: null, data: null, at: T0})
+      const slow = store.transaction(async (tx) => {
+        await tx.appendEvents([event('first')])
+        appended()
+        await held
+      })
+      await wasAppended
+      const committed: string[] = []
+      const fast = other.appendEvents([event('second')]).then(() => committed.push('second'))
+      // The second append waits for the first transaction: else its higher seq would commit before the lower one.
+      await eventually(async () => committed.length > 0 || (await factory.waitingForLocks()) === 1, 'the second append to wait or commit')
+      release()
+      await slow.then(() => committed.push('first'))
+      await fast
+      expect(committed).toEqual(['first', 'second'])
+      expect((await store.listEvents(0, 10)).map((e) => e.kind)).toEqual(['first', 'second'])
+    })
+
+    it('migrates one fresh database from two stores at once', async () => {
+      const url = await factory.freshUrl()
+      const [a, b] = await Promise.all([factory.openAt(url), factory.openAt(url)])
+      track(a)
+      track(b)
+      await a.upsertProject({name: 'shop', blueprint: {} as unknown as Blueprint, file: 'f', baseDir: '/', createdAt: T0, appliedAt: T0})
+      expect((await b.listProjects()).map((p) => p.name)).toEqual(['shop'])
+      const third = track(await factory.openAt(url))
+      expect(await third.listEvents(0, 1)).toEqual([])
+    })
+  })
+}
