@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 
 import {DEFAULT_LOG_RETENTION, DEFAULT_LOG_RETENTION_MS, HEAD_LINES, MAX_LINE_BYTES, TAIL_LINES} from '../../lib/api/log-limits.js'
+import {DEFAULT_LEASE, DEFAULT_LEASE_MS} from '../../lib/api/replica-limits.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {durationFlag} from '../../lib/cli/flags.js'
 import {CliError} from '../../lib/client/errors.js'
@@ -38,6 +39,7 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
     'RELCTL_SERVER_TOKEN=s3cret <%= config.bin %> <%= command.id %> --host 0.0.0.0 --port 7420 --json',
     '<%= config.bin %> <%= command.id %> --token-file /etc/relctl/token --pass-env AWS_PROFILE --pass-env KUBECONFIG',
     '<%= config.bin %> <%= command.id %> --database-url postgres://relctl@db:5432/relctl --token-file /run/secrets/relctl --host 0.0.0.0',
+    '<%= config.bin %> <%= command.id %> --database-url postgres://relctl@db:5432/relctl --token-file /run/secrets/relctl --port 7421 --replica-id eu-2',
   ]
 
   static flags = {
@@ -45,6 +47,8 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
     port: Flags.integer({summary: 'Port to listen on (0 picks a free one).', default: 7420, min: 0, max: 65_535}),
     'data-dir': Flags.string({summary: 'Folder for the SQLite database, the token and the supervisor.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
     'database-url': Flags.string({summary: 'PostgreSQL to keep the state in, shared by every replica: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.', env: 'RELCTL_DATABASE_URL'}),
+    'replica-id': Flags.string({summary: 'Name of this replica in server status and in the releases it runs (default: host:port).', env: 'RELCTL_REPLICA_ID'}),
+    lease: durationFlag({summary: 'How long this replica\'s runs stay its own without a heartbeat; after that another replica fails them.', env: 'RELCTL_LEASE', default: DEFAULT_LEASE_MS, defaultHelp: async () => DEFAULT_LEASE}),
     token: Flags.string({summary: 'Bearer token clients must send. Shows in the process list: prefer RELCTL_SERVER_TOKEN or --token-file.', env: 'RELCTL_SERVER_TOKEN'}),
     'token-file': Flags.string({summary: 'File whose first line is the bearer token; keeps it out of the process list.', env: 'RELCTL_SERVER_TOKEN_FILE'}),
     'pass-env': Flags.string({summary: 'Name of a server variable every deploy sees (repeatable, or a comma list).', env: 'RELCTL_PASS_ENV', multiple: true, delimiter: ','}),
@@ -69,6 +73,8 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
         port: this.flags.port,
         dataDir,
         databaseUrl: this.flags['database-url'],
+        replicaId: this.flags['replica-id'],
+        leaseMs: this.flags.lease,
         token: this.flags.token,
         tokenFile: this.flags['token-file'],
         // RELCTL_PASS_ENV arrives as one comma list

@@ -1,5 +1,5 @@
 // Boots the control plane: data dir, token, store, engine, HTTP; and stops it in order.
-import {homedir} from 'node:os'
+import {homedir, hostname} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {type DestinationStream, pino} from 'pino'
@@ -8,6 +8,8 @@ import {unpassableVariable} from './blueprint/variable-names.js'
 import {lockDataDir, makePrivate, preparePrivateDir, withPrivateFiles} from './data-dir.js'
 import {deploySupervisor} from './drivers/supervisor-client.js'
 import {Engine} from './engine/engine.js'
+import {defaultReplicaId} from './engine/runs/leases.js'
+import {MIN_LEASE_MS} from '../api/replica-limits.js'
 import {LogRetention} from './engine/runs/log-retention.js'
 import {StartupError} from './errors.js'
 import {buildHttpServer} from './http/app.js'
@@ -20,6 +22,10 @@ export interface ControlPlaneOptions {
   host: string
   port: number
   dataDir: string
+  /** names this replica in server status and in the releases it runs; default: host:port (host-pid with port 0) */
+  replicaId?: string
+  /** how long this replica's runs stay its own without a heartbeat */
+  leaseMs?: number
   /** a postgres:// URL: the shared database of every replica; the data dir still holds the token and the supervisor's pid file. Default: SQLite in the data dir */
   databaseUrl?: string
   token?: string
@@ -46,6 +52,8 @@ export interface RunningControlPlane {
   /** Stops admitting, lets running releases finish for the grace period, then stops them. */
   stop(): Promise<void>
 }
+
+const REPLICA_ID = /^[A-Za-z0-9._:-]{1,100}$/
 
 export function defaultDataDir(): string {
   if (process.env.RELCTL_DATA_DIR) return process.env.RELCTL_DATA_DIR
@@ -102,10 +110,19 @@ async function openSharedDatabase(url: string): Promise<{store: Store; database:
   }
 }
 
+/** A replica id fit for logs, tables and error messages; a lease long enough to renew. */
+function checkReplicaOptions({replicaId, leaseMs}: Pick<ControlPlaneOptions, 'replicaId' | 'leaseMs'>): void {
+  if (replicaId !== undefined && !REPLICA_ID.test(replicaId)) {
+    throw new StartupError(`--replica-id "${replicaId}" is not a usable name: 1 to 100 letters, digits, dots, dashes, underscores or colons`, 'e.g. --replica-id eu-2')
+  }
+  if (leaseMs !== undefined && leaseMs < MIN_LEASE_MS) throw new StartupError(`--lease must be at least ${MIN_LEASE_MS / 1000}s`, 'the default is 15s; a replica renews its leases every third of it')
+}
+
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
   const logger = pino({level: options.logLevel}, options.logStream as DestinationStream)
   const warn = options.warn ?? ((message: string) => logger.warn(message))
   if (options.databaseUrl) describeDatabaseUrl(options.databaseUrl)
+  checkReplicaOptions(options)
   preparePrivateDir(options.dataDir, warn)
   const dataDir = lockDataDir(options.dataDir)
   try {
@@ -113,7 +130,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const passEnv = options.passEnv ?? []
     checkPassEnv(passEnv, [token, options.tokenFile, options.tokenFile && resolve(options.tokenFile), join(resolve(options.dataDir), 'token'), options.databaseUrl])
     const {store, database} = options.databaseUrl ? await openSharedDatabase(options.databaseUrl) : await openDataDirDatabase(options.dataDir)
-    const engine = new Engine({store, log: logger, passEnv})
+    const engine = new Engine({
+      store,
+      log: logger,
+      passEnv,
+      replica: {id: options.replicaId ?? defaultReplicaId(hostname(), options.port, process.pid), version: options.version, leaseMs: options.leaseMs},
+    })
     const retention = new LogRetention({store, retentionMs: options.logRetentionMs, log: logger})
     const http = await buildHttpServer({engine, token, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger})
     try {

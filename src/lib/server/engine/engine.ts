@@ -3,6 +3,7 @@
 import {hostname} from 'node:os'
 
 import type {ReleaseStatus} from '../../api/domain.js'
+import {DEFAULT_LEASE_MS} from '../../api/replica-limits.js'
 import type {
   AppHistoryEntry,
   AppState,
@@ -29,7 +30,7 @@ import type {EngineContext, Logger} from './context.js'
 import {Pauses} from './pauses.js'
 import {Refresher} from './refresh.js'
 import {RunCoordinator} from './runs/coordinator.js'
-import {DEFAULT_LEASE_MS, defaultReplicaId, type ReplicaIdentity} from './runs/leases.js'
+import {defaultReplicaId, type ReplicaIdentity} from './runs/leases.js'
 import {Schedules} from './schedules.js'
 import {Settings} from './settings.js'
 import {type RollbackRequest, type SyncOptions, type TriggerContext, type TriggerOutcome, Triggers} from './triggers.js'

@@ -248,6 +248,8 @@ export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsSto
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
+  /** Inside a transaction: runs fn under a savepoint, so that when it throws only its own writes are undone. */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 

@@ -11,8 +11,6 @@ import {StartupError} from '../../errors.js'
 export const MAX_SWEEP_MS = 5000
 /** How often a replica that runs releases checks for cancel requests sent to other replicas. */
 export const CANCEL_CHECK_MS = 1000
-export const DEFAULT_LEASE_MS = 15_000
-export const MIN_LEASE_MS = 1000
 /** Rows of replicas gone this long are deleted by the sweep. */
 const FORGET_GONE_MS = 24 * 3600_000
 

@@ -1,7 +1,7 @@
 // KyselyStore: the Store on Kysely, one set of queries for SQLite and PostgreSQL, by concern in this
 // folder (catalog, releases, logs, settings, schedules, replicas). What the databases do differently
 // beyond the SQL Kysely writes for both (locks, notifications) comes in as DialectQuirks.
-import type {Kysely, Transaction} from 'kysely'
+import {type Kysely, sql, type Transaction} from 'kysely'
 
 import type {Database} from '../schema/tables.js'
 import type {
@@ -48,6 +48,8 @@ export interface DialectQuirks {
 
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres'
+  /** savepoints taken in this transaction: each gets its own name */
+  private savepoints = 0
 
   constructor(
     private readonly db: Db,
@@ -59,6 +61,21 @@ export class KyselyStore implements Store {
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this)
     return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyStore(trx, this.quirks)))
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.db.isTransaction) throw new Error('savepoint must run inside store.transaction()')
+    const name = sql.id(`sp_${++this.savepoints}`)
+    await sql`savepoint ${name}`.execute(this.db)
+    try {
+      const result = await fn()
+      await sql`release savepoint ${name}`.execute(this.db)
+      return result
+    } catch (error) {
+      await sql`rollback to savepoint ${name}`.execute(this.db)
+      await sql`release savepoint ${name}`.execute(this.db)
+      throw error
+    }
   }
 
   async close(): Promise<void> {
