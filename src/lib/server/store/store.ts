@@ -287,8 +287,6 @@ export interface ReplicaStore {
   cancelRequests(replica: string): Promise<CancelRequest[]>
   /** Environments that have queued releases. */
   environmentsWithQueued(): Promise<{project: string; environment: string}[]>
-  /** Marks the tasks of a release still pending or running as the status given (a dead owner's run). */
-  endOpenTasks(releaseId: number, status: TaskStatus, error: string, at: string): Promise<number>
 
   /**
    * Appends in the current transaction. On PostgreSQL it holds the events lock until commit, so that

@@ -1,7 +1,6 @@
 // What replicas share: who is alive, the leases of their runs, cancel requests, wakeup payloads and events.
 import {sql} from 'kysely'
 
-import type {TaskStatus} from '../../../api/domain.js'
 import type {CancelRequest, NewEvent, ReleaseRecord, ReplicaRecord, StoredEvent} from '../store.js'
 import {rowBatches} from './batches.js'
 import * as codec from './codecs.js'
@@ -21,7 +20,6 @@ export function parseAdmitPayload(payload: string): {project: string; environmen
   return Array.isArray(parsed) && parsed.length === 2 && parsed.every((part) => typeof part === 'string') ? {project: parsed[0], environment: parsed[1]} : null
 }
 
-const OPEN_TASK_STATUSES = ['pending', 'running'] as const
 
 export async function upsertReplica(db: Db, replica: ReplicaRecord): Promise<void> {
   const {id: _id, ...values} = codec.replicaRow(replica)
@@ -101,16 +99,6 @@ export async function environmentsWithQueued(db: Db): Promise<{project: string; 
   return rows
     .map((row) => ({project: row.project, environment: row.environment}))
     .sort((a, b) => byCodePoint(a.project, b.project) || byCodePoint(a.environment, b.environment))
-}
-
-export async function endOpenTasks(db: Db, releaseId: number, status: TaskStatus, error: string, at: string): Promise<number> {
-  const result = await db
-    .updateTable('tasks')
-    .set({status, error, finished_at: at})
-    .where('release_id', '=', releaseId)
-    .where('status', 'in', OPEN_TASK_STATUSES)
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows)
 }
 
 export async function listEvents(db: Db, afterSeq: number, limit: number, filter: {releaseId?: number} = {}): Promise<StoredEvent[]> {

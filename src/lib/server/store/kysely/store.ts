@@ -20,7 +20,7 @@ import type {
   Store,
   StoredLogLine,
 } from '../store.js'
-import type {ReleaseStatus, TaskStatus} from '../../../api/domain.js'
+import type {ReleaseStatus} from '../../../api/domain.js'
 import type {PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import * as catalog from './catalog.js'
 import {type Db, inTransaction} from './db.js'
@@ -312,10 +312,6 @@ export class KyselyStore implements Store {
 
   environmentsWithQueued() {
     return replicas.environmentsWithQueued(this.db)
-  }
-
-  endOpenTasks(releaseId: number, status: TaskStatus, error: string, at: string) {
-    return replicas.endOpenTasks(this.db, releaseId, status, error, at)
   }
 
   appendEvents(events: NewEvent[]): Promise<void> {
