@@ -1,0 +1,103 @@
+// Environment turns and the events table, on a real engine over SQLite and over PostgreSQL: a burst of
+// triggers shares turns and a failing one is undone alone; every status change leaves an event, in the
+// order the changes happened; two engines on one PostgreSQL database admit as one.
+import {describe, expect, it} from 'vitest'
+
+import {Engine} from '../../../../../src/lib/server/engine/engine.js'
+import {openPostgresStore} from '../../../../../src/lib/server/store/postgres.js'
+import type {Store, StoredEvent} from '../../../../../src/lib/server/store/store.js'
+import {caught, createTestEngine, quietLog, SHOP_BLUEPRINT, tempDir, waitFor, waitForFinal} from '../../../../helpers/engine.js'
+import {freshDatabase} from '../../../../helpers/postgres.js'
+
+async function eventsOf(store: Store, releaseId: number): Promise<StoredEvent[]> {
+  return store.listEvents(0, 10_000, {releaseId})
+}
+
+function statuses(events: StoredEvent[], kind: string): string[] {
+  return events.filter((event) => event.kind === kind).map((event) => (event.data as {status: string}).status)
+}
+
+describe('environment turns (SQLite)', () => {
+  it('a burst of triggers shares turns; one that fails is refused alone and the others are accepted', async () => {
+    const t = await createTestEngine()
+    try {
+      await t.engine.setParallel({enabled: true, max: 10, project: 'shop', environment: 'prod'}, 'test')
+      const requests = Array.from({length: 20}, (_, index) =>
+        t.engine.trigger('shop', 'prod', {type: 'selective', resources: [{name: index === 7 ? 'nope' : 'worker'}]}, {subject: 'test', idempotencyKey: `burst-${index}`}),
+      )
+      const settled = await Promise.allSettled(requests)
+      const refused = settled.filter((outcome) => outcome.status === 'rejected')
+      expect(refused).toHaveLength(1)
+      expect(String((refused[0] as PromiseRejectedResult).reason.message)).toContain('"nope"')
+      const accepted = settled.flatMap((outcome) => (outcome.status === 'fulfilled' && 'release' in outcome.value ? [outcome.value.release.id] : []))
+      expect(new Set(accepted).size).toBe(19)
+      for (const id of accepted) expect((await waitForFinal(t.engine, id)).status).toBe('succeeded')
+      // The same resource all along: they ran one after another, never two at once.
+      const releases = await Promise.all(accepted.map((id) => t.engine.getRelease(id)))
+      const spans = releases.map((release) => [Date.parse(release.startedAt as string), Date.parse(release.finishedAt as string)]).sort((a, b) => a[0] - b[0])
+      for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('every status change leaves an event in order: queued, running, each task, succeeded', async () => {
+    const t = await createTestEngine()
+    try {
+      const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'db'}, {name: 'api'}]}, {subject: 'test', idempotencyKey: null})
+      if (!('release' in outcome)) throw new Error('expected a release')
+      const {release} = outcome
+      await waitForFinal(t.engine, release.id)
+      const events = await eventsOf(t.store, release.id)
+      const seqs = events.map((event) => event.seq)
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+      expect(statuses(events, 'release.status')).toEqual(['running', 'succeeded'])
+      expect(statuses(events, 'task.status')).toEqual(['running', 'succeeded', 'running', 'succeeded'])
+      const keys = events.filter((event) => event.kind === 'task.status').map((event) => (event.data as {key: string}).key)
+      expect(keys).toEqual(['db', 'db', 'api', 'api'])
+      expect(events.at(-1)).toMatchObject({kind: 'release.status', project: 'shop', environment: 'staging', releaseId: release.id})
+      expect((events.find((event) => event.kind === 'release.status')?.data as {replica: string}).replica).toBe((await t.engine.listReplicas())[0].id)
+
+      const cancelled = await caught(t.engine.cancel(release.id, 'test'))
+      expect(cancelled.message).toContain('already succeeded')
+    } finally {
+      await t.close()
+    }
+  })
+})
+
+describe('two engines on one PostgreSQL database', () => {
+  it('admit as one: releases of one environment never overlap, and each runs on the engine that claimed it', async () => {
+    const url = await freshDatabase()
+    const dir = tempDir()
+    const stores = [await openPostgresStore(url), await openPostgresStore(url)]
+    const engines = stores.map((store, index) => new Engine({store, log: quietLog, replica: {id: `engine-${index}`, leaseMs: 3000}}))
+    try {
+      await engines[0].applyProject(SHOP_BLUEPRINT, 'relctl.yaml', dir)
+      await Promise.all(engines.map((engine) => engine.start()))
+      const ids: number[] = []
+      await Promise.all(
+        Array.from({length: 12}, async (_, index) => {
+          const outcome = await engines[index % 2].trigger('shop', 'prod', {type: 'selective', resources: [{name: 'worker'}]}, {subject: 'test', idempotencyKey: null})
+          if ('release' in outcome) ids.push(outcome.release.id)
+        }),
+      )
+      const releases = await Promise.all(ids.map((id) => waitForFinal(engines[0], id, 30_000)))
+      expect(releases.every((release) => release.status === 'succeeded')).toBe(true)
+      expect(new Set(releases.map((release) => release.replica)).size).toBeGreaterThanOrEqual(1)
+      const spans = releases.map((release) => [Date.parse(release.startedAt as string), Date.parse(release.finishedAt as string)]).sort((a, b) => a[0] - b[0])
+      for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1])
+      const replicas = await waitFor(async () => {
+        const alive = await engines[1].listReplicas()
+        return alive.length === 2 ? alive : undefined
+      }, 'both engines to be listed')
+      expect(replicas.map((replica) => [replica.id, replica.self]).sort()).toEqual([
+        ['engine-0', false],
+        ['engine-1', true],
+      ])
+    } finally {
+      for (const engine of engines) await engine.shutdown(0)
+      for (const store of stores) await store.close()
+    }
+  })
+})
