@@ -36,8 +36,11 @@ interface PackageJson {
 
 type Answer = 'version' | 'root-help'
 
-/** The arguments answered here; anything else (extra flags, `help release`) goes to oclif. */
-const ANSWERS: Record<string, Answer> = {'--version': 'version', version: 'version', '--help': 'root-help', help: 'root-help'}
+/**
+ * The arguments answered here; anything else (extra flags, `help release`) goes to oclif. Not the
+ * `version` command: oclif warns there, outside production, that it did not parse its arguments.
+ */
+const ANSWERS: Record<string, Answer> = {'--version': 'version', '--help': 'root-help', help: 'root-help'}
 
 // package.json "oclif" settings that change the version or the root help; with any of them set, oclif answers.
 const OCLIF_SETTINGS_NOT_MODELLED = ['plugins', 'devPlugins', 'jitPlugins', 'additionalHelpFlags', 'additionalVersionFlags', 'helpClass', 'helpOptions', 'theme', 'state', 'flexibleTaxonomy', 'default', 'isSingleCommandCLI']
@@ -52,7 +55,7 @@ export async function answerWithoutOclif(argv: string[], env: NodeJS.ProcessEnv 
   const bin = pjson.oclif.bin ?? pjson.name
   if (env[scopedEnvVar(bin, 'DEBUG')] || OCLIF_SETTINGS_NOT_MODELLED.some((key) => key in pjson.oclif)) return false
   const hooks = (pjson.oclif.hooks ?? {}) as Record<string, unknown>
-  // --version and the root help run the init and finally hooks; `relctl help` and `relctl version` also prerun and postrun.
+  // --version and the root help run the init and finally hooks; `relctl help` also prerun and postrun.
   if (['init', 'finally', 'prerun', 'postrun'].some((event) => hooks[event])) return false
   const require = createRequire(import.meta.resolve('@oclif/core/execute'))
   const userAgent = `${pjson.name}/${pjson.version ?? '0.0.0'} ${await platformName(require)}-${arch() === 'ia32' ? 'x86' : arch()} node-${process.version}`
