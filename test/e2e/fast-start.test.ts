@@ -65,7 +65,8 @@ describe('--version and the root help without oclif', () => {
   it('do not load oclif', async () => {
     const dir = tempDir('relctl-fast-start-probe-')
     const probe = join(dir, 'probe.cjs')
-    writeFileSync(probe, "process.on('exit', () => { if (Object.keys(require.cache).some((file) => file.includes('@oclif'))) process.stderr.write('oclif was loaded') })\n")
+    // oclif's settings module creates globalThis.oclif when oclif loads, bundled or not.
+    writeFileSync(probe, "process.on('exit', () => { if (globalThis.oclif) process.stderr.write('oclif was loaded') })\n")
     for (const args of ANSWERED) {
       expect(await run(['--require', probe, BIN, ...args], plain), `relctl ${args.join(' ')}`).toMatchObject({code: 0, stderr: ''})
     }
