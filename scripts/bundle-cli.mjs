@@ -5,7 +5,8 @@
 // command (bench/startup.mjs). bin/run.js loads oclif from it and tells oclif to take the commands from
 // its COMMANDS export. What a command imports only when it runs (the control plane for `server start`,
 // chalk, ora, conf, yaml) stays out of the bundle: the other runtime dependencies are external, and
-// dist/lib/server stays as tsc wrote it. Runs after `tsc` and `oclif manifest` (npm run build).
+// dist/lib/server stays as tsc wrote it. undici's HTTP/2 client is left out (see withoutHttp2).
+// Runs after `tsc` and `oclif manifest` (npm run build).
 import {readFileSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -43,6 +44,19 @@ const serverOutside = {
   },
 }
 
+// undici's HTTP/2 client requires node:http2 (and with it tls, crypto and readline) when it loads,
+// about a fifth of an API command's start. The client's Pool never enables HTTP/2 (allowH2 is off, so
+// only http/1.1 is offered in ALPN and undici never calls connectH2): the bundle carries a stand-in.
+const withoutHttp2 = {
+  name: 'without-http2',
+  setup(build) {
+    build.onLoad({filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/}, () => ({
+      contents: "module.exports = function connectH2() { throw new Error('relctl speaks HTTP/1.1 only: its undici pool has allowH2 off') }",
+      loader: 'js',
+    }))
+  },
+}
+
 await build({
   stdin: {contents: entry, resolveDir: root, sourcefile: 'cli-entry.js'},
   outdir: dist,
@@ -56,7 +70,7 @@ await build({
   target: 'node20',
   minify: true,
   external,
-  plugins: [serverOutside],
+  plugins: [serverOutside, withoutHttp2],
   // oclif and undici are CommonJS: give their require() of Node's modules a real require.
   banner: {js: "import {createRequire as relctlCreateRequire} from 'node:module';const require=relctlCreateRequire(import.meta.url);"},
   logLevel: 'warning',
