@@ -6,6 +6,8 @@
 // its COMMANDS export. What a command imports only when it runs (the control plane for `server start`,
 // chalk, ora, conf, yaml) stays out of the bundle: the other runtime dependencies are external, and
 // dist/lib/server stays as tsc wrote it. undici's HTTP/2 client is left out (see withoutHttp2).
+// The bundle evaluates every command's top-level imports on every start, so commands keep Node modules
+// that only some need (node:crypto for idempotency keys: the global crypto instead) out of them.
 // Runs after `tsc` and `oclif manifest` (npm run build).
 import {readFileSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
