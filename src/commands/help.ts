@@ -1,4 +1,6 @@
-import {Args, Command, loadHelpClass} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import {Command} from '@oclif/core/command'
+import {loadHelpClass} from '@oclif/core/help'
 
 export default class HelpCommand extends Command {
   static summary = 'Show help for relctl or for one command: relctl help release sync.'

@@ -1,5 +1,3 @@
-import {randomUUID} from 'node:crypto'
-
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
@@ -58,7 +56,7 @@ ${toHelpSection({
       this.print(dryRunText(dryRun))
       return dryRun
     }
-    const {release, created} = await client.rollback(this.args.id, request, randomUUID())
+    const {release, created} = await client.rollback(this.args.id, request, crypto.randomUUID())
     this.note(releaseSummary(release, created))
     if (!this.flags.wait) {
       this.print(String(release.id))

@@ -1,5 +1,3 @@
-import {randomUUID} from 'node:crypto'
-
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
@@ -48,7 +46,7 @@ ${toHelpSection({...WAIT_EXIT_CODES, ok: 'synced (or already in sync); with --wa
       else this.print(`${apps.join(', ')} ${apps.length > 1 ? 'are' : 'is'} in sync or already on the way: a sync would release nothing`)
       return dryRun
     }
-    const result = await client.sync(project, environment, request, randomUUID())
+    const result = await client.sync(project, environment, request, crypto.randomUUID())
     if (result.release) {
       this.note(releaseSummary(result.release, true))
     } else {

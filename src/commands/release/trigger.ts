@@ -1,5 +1,3 @@
-import {randomUUID} from 'node:crypto'
-
 import * as Flags from '@oclif/core/flags'
 
 import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
@@ -83,7 +81,7 @@ ${toHelpSection({
       this.print(dryRunText(dryRun))
       return dryRun
     }
-    const {release, created} = await client.trigger(project, environment, request, this.flags['idempotency-key'] ?? randomUUID())
+    const {release, created} = await client.trigger(project, environment, request, this.flags['idempotency-key'] ?? crypto.randomUUID())
     this.note(releaseSummary(release, created))
     if (!this.flags.wait) {
       this.print(String(release.id))

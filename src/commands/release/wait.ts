@@ -1,5 +1,3 @@
-import {randomUUID} from 'node:crypto'
-
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
@@ -37,7 +35,7 @@ ${toHelpSection({...WAIT_EXIT_CODES, notFound: 'unknown project, environment or 
     const {project, environment} = this.scope()
     const apps = splitNames(this.args.apps)
     const client = await this.client()
-    const result = await watchApps(client, {project, environment, apps, sync: this.flags.sync, idempotencyKey: () => randomUUID()}, this.flags)
+    const result = await watchApps(client, {project, environment, apps, sync: this.flags.sync, idempotencyKey: () => crypto.randomUUID()}, this.flags)
     this.print(appTable(result.apps))
     return result
   }

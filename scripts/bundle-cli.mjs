@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Bundles the CLI for a fast start: oclif, undici and the commands (every command in
+// oclif.manifest.json, with the lib/cli and lib/client code they use) into dist/cli.js, one file
+// instead of a few hundred modules that Node would resolve, read and compile one by one on every
+// command (bench/startup.mjs). bin/run.js loads oclif from it and tells oclif to take the commands from
+// its COMMANDS export. What a command imports only when it runs (the control plane for `server start`,
+// chalk, ora, conf, yaml) stays out of the bundle: the other runtime dependencies are external, and
+// dist/lib/server stays as tsc wrote it. undici's HTTP/2 client is left out (see withoutHttp2).
+// The bundle evaluates every command's top-level imports on every start, so commands keep Node modules
+// that only some need (node:crypto for idempotency keys: the global crypto instead) out of them.
+// Runs after `tsc` and `oclif manifest` (npm run build).
+import {readFileSync} from 'node:fs'
+import {dirname, join, relative, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {build} from 'esbuild'
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const dist = join(root, 'dist')
+const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
+
+// Bundled: oclif and undici, which every command loads. Every other dependency is loaded where it is used.
+const BUNDLED = new Set(['@oclif/core', 'undici'])
+const external = Object.keys(pjson.dependencies).filter((name) => !BUNDLED.has(name))
+// oclif requires these only to run TypeScript sources in development.
+external.push('typescript', 'ts-node', 'tsx')
+
+const ids = Object.keys(manifest.commands).sort()
+const entry = [
+  "export {execute} from '@oclif/core/execute'",
+  ...ids.map((id, index) => `import command${index} from './${manifest.commands[id].relativePath.join('/')}'`),
+  `export const COMMANDS = {${ids.map((id, index) => `${JSON.stringify(id)}: command${index}`).join(', ')}}`,
+].join('\n')
+
+const serverDir = join(dist, 'lib', 'server')
+/** Imports of the control plane stay imports of dist/lib/server, relative to the bundle. */
+const serverOutside = {
+  name: 'server-outside',
+  setup(build) {
+    build.onResolve({filter: /^\./}, ({path, resolveDir}) => {
+      const target = resolve(resolveDir, path)
+      if (!target.startsWith(serverDir)) return undefined
+      return {path: `./${relative(dist, target).split('\\').join('/')}`, external: true}
+    })
+  },
+}
+
+// undici's HTTP/2 client requires node:http2 (and with it tls, crypto and readline) when it loads,
+// about a fifth of an API command's start. The client's Pool never enables HTTP/2 (allowH2 is off, so
+// only http/1.1 is offered in ALPN and undici never calls connectH2): the bundle carries a stand-in.
+const withoutHttp2 = {
+  name: 'without-http2',
+  setup(build) {
+    build.onLoad({filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/}, () => ({
+      contents: "module.exports = function connectH2() { throw new Error('relctl speaks HTTP/1.1 only: its undici pool has allowH2 off') }",
+      loader: 'js',
+    }))
+  },
+}
+
+await build({
+  stdin: {contents: entry, resolveDir: root, sourcefile: 'cli-entry.js'},
+  outdir: dist,
+  entryNames: 'cli',
+  // dynamic imports (the client, output, profiles) become chunks beside dist/cli.js, loaded when used
+  chunkNames: 'cli-[name]-[hash]',
+  splitting: true,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  external,
+  plugins: [serverOutside, withoutHttp2],
+  // oclif and undici are CommonJS: give their require() of Node's modules a real require.
+  banner: {js: "import {createRequire as relctlCreateRequire} from 'node:module';const require=relctlCreateRequire(import.meta.url);"},
+  logLevel: 'warning',
+})
