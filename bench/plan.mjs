@@ -24,13 +24,13 @@ const MAX_RATIO = Number(values['max-ratio'])
 const MAX_BLOCK_MS = Number(values['max-block-ms'])
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
-if (!existsSync(join(root, 'dist', 'lib', 'server', 'engine', 'planner.js'))) {
+if (!existsSync(join(root, 'dist', 'lib', 'server', 'engine', 'rules', 'planner.js'))) {
   console.error('bench/plan needs the build: run npm run build first')
   process.exit(2)
 }
 const server = join(root, 'dist', 'lib', 'server')
-const {planRelease, planReleaseInTurns} = await import(join(server, 'engine', 'planner.js'))
-const {MAX_PLAN_TASKS} = await import(join(server, 'engine', 'plan-size.js'))
+const {planRelease, planReleaseInTurns} = await import(join(server, 'engine', 'rules', 'planner.js'))
+const {MAX_PLAN_TASKS} = await import(join(server, 'engine', 'rules', 'plan-size.js'))
 const {Engine} = await import(join(server, 'engine', 'engine.js'))
 const {openSqliteStore} = await import(join(server, 'store', 'sqlite.js'))
 
