@@ -2,10 +2,11 @@
 // from name to number), the edges both ways sit in flat typed arrays (offsets + targets), and the walks
 // keep their state in typed arrays. For a blueprint of tens of thousands of resources a lookup in a
 // table keyed by name at each step of a walk costs more than the step itself. Names come in at
-// resourceGraph and go out of the functions below; numbers stay inside this module.
+// resourceGraph, once; the walks below take and give node numbers, which the planner keeps its own
+// tables by.
 
 /** The edges of every node: those of node n are target[start[n]] to target[start[n + 1] - 1]. */
-interface Adjacency {
+export interface Adjacency {
   readonly start: Int32Array
   readonly target: Int32Array
 }
@@ -54,19 +55,37 @@ export function resourceGraph(resources: readonly {name: string; dependsOn: read
     names,
     numberOf,
     resourceCount,
-    dependsOn: adjacency(names.length, from, to),
-    dependents: adjacency(names.length, to, from),
+    dependsOn: runToEnd(adjacency(names.length, from, to, edgeCount, never)),
+    dependents: runToEnd(adjacency(names.length, to, from, edgeCount, never)),
   }
 }
 
-/** The edges from[i] -> to[i] grouped by the node they leave, each group in the order given. */
-function adjacency(nodeCount: number, from: Int32Array, to: Int32Array): Adjacency {
+const never = () => false
+
+function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const next = steps.next()
+    if (next.done) return next.value
+  }
+}
+
+/**
+ * The first `count` edges from[i] -> to[i] grouped by the node they leave, each group in the order
+ * given (a counting sort). A generator: it yields where `due()` says the caller may pause.
+ */
+export function* adjacency(nodeCount: number, from: Int32Array, to: Int32Array, count: number, due: () => boolean): Generator<void, Adjacency, void> {
   const start = new Int32Array(nodeCount + 1)
-  for (let edge = 0; edge < from.length; edge++) start[from[edge] + 1]++
+  for (let edge = 0; edge < count; edge++) {
+    start[from[edge] + 1]++
+    if (due()) yield
+  }
   for (let node = 0; node < nodeCount; node++) start[node + 1] += start[node]
   const next = start.slice(0, nodeCount)
-  const target = new Int32Array(from.length)
-  for (let edge = 0; edge < from.length; edge++) target[next[from[edge]]++] = to[edge]
+  const target = new Int32Array(count)
+  for (let edge = 0; edge < count; edge++) {
+    target[next[from[edge]]++] = to[edge]
+    if (due()) yield
+  }
   return {start, target}
 }
 
@@ -110,8 +129,8 @@ function* range(count: number): Generator<number, void, void> {
   for (let index = 0; index < count; index++) yield index
 }
 
-/** For every resource, the longest chain of dependsOn edges below it (0 for one that depends on nothing). */
-export function longestChains(graph: ResourceGraph): (name: string) => number {
+/** For every node, the longest chain of dependsOn edges below it (0 for one that depends on nothing). */
+export function longestChains(graph: ResourceGraph): Int32Array {
   const {start, target} = graph.dependsOn
   const length = new Int32Array(graph.names.length).fill(-1)
   for (const node of postOrder(range(graph.resourceCount), graph.dependsOn, graph.names.length)) {
@@ -119,50 +138,37 @@ export function longestChains(graph: ResourceGraph): (name: string) => number {
     for (let edge = start[node]; edge < start[node + 1]; edge++) longest = Math.max(longest, length[target[edge]])
     length[node] = longest + 1
   }
-  return (name) => {
-    const node = graph.numberOf.get(name)
-    return node === undefined ? 0 : length[node]
-  }
+  return length
 }
 
-const NONE: readonly string[] = []
+const NONE: readonly number[] = []
 
 /**
- * For each member, the members it meets first walking the edges of `direction` from it: a path stops
- * at the first member it reaches and goes on through every resource that is not one. Members the graph
- * does not know meet none.
+ * For each member node, the member nodes it meets first walking the edges of `direction` from it: a
+ * path stops at the first member it reaches and goes on through every node that is not one. Indexed by
+ * node; a list of several is in name order, so that plans list a task's dependencies the same way every
+ * time. Lists are shared between nodes: never change them.
  */
-export function nearestMembers(graph: ResourceGraph, members: Iterable<string>, direction: Direction): Map<string, readonly string[]> {
-  const {names, numberOf} = graph
+export function nearestMembers(graph: ResourceGraph, members: readonly number[], direction: Direction): readonly (readonly number[])[] {
+  const {names} = graph
   const below = graph[direction]
   const {start, target} = below
   const isMember = new Uint8Array(names.length)
-  const starts: number[] = []
-  for (const name of members) {
-    const node = numberOf.get(name)
-    if (node === undefined) continue
-    isMember[node] = 1
-    starts.push(node)
-  }
-  const met: (readonly string[] | undefined)[] = new Array(names.length)
-  const metThrough = (node: number, next: number) => (next === node ? NONE : isMember[next] ? [names[next]] : (met[next] ?? NONE))
-  for (const node of postOrder(starts, below, names.length)) {
+  for (const node of members) isMember[node] = 1
+  const met: (readonly number[])[] = new Array(names.length).fill(NONE)
+  const metThrough = (node: number, next: number) => (next === node ? NONE : isMember[next] ? [next] : met[next])
+  const byName = (a: number, b: number) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0)
+  for (const node of postOrder(members, below, names.length)) {
     const first = start[node]
     const end = start[node + 1]
-    // One edge (a chain): share the list below instead of copying it; lists are never changed.
+    // One edge (a chain): share the list below instead of copying it.
     if (end - first <= 1) {
       met[node] = end === first ? NONE : metThrough(node, target[first])
       continue
     }
-    const found = new Set<string>()
+    const found = new Set<number>()
     for (let edge = first; edge < end; edge++) for (const member of metThrough(node, target[edge])) found.add(member)
-    // In name order, so that plans and their JSON list a task's dependencies the same way every time.
-    met[node] = [...found].sort()
+    met[node] = [...found].sort(byName)
   }
-  const nearest = new Map<string, readonly string[]>()
-  for (const name of members) {
-    const node = numberOf.get(name)
-    nearest.set(name, node === undefined ? NONE : (met[node] ?? NONE))
-  }
-  return nearest
+  return met
 }
