@@ -12,7 +12,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {ReleaseResource} from '../../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../../blueprint/blueprint.js'
 import {dependencyGraph, type DependencyGraph} from './locks.js'
-import {adjacency, longestChains, nearestMembers, resourceGraph, type ResourceGraph} from './resource-graph.js'
+import {adjacency, type EdgeChunks, longestChains, nearestMembers, resourceGraph, type ResourceGraph} from './resource-graph.js'
 import {assignLevels} from './task-levels.js'
 
 export type HookName = 'beforeTarget' | 'afterTarget'
@@ -129,27 +129,34 @@ export async function planReleaseInTurns(input: PlanInput): Promise<Plan> {
 const SLICE_MS = 10
 
 /** The edges of a plan while it is built, in the order they are linked: from a slot (see plan) to a task. */
-class EdgeList {
-  from = new Int32Array(1024)
-  to = new Int32Array(1024)
+class EdgeList implements EdgeChunks {
+  readonly from: Int32Array[] = []
+  readonly to: Int32Array[] = []
   count = 0
+  private fromChunk = new Int32Array(0)
+  private toChunk = new Int32Array(0)
+  private used = 0
 
   add(from: number, to: number): void {
-    if (this.count === this.from.length) {
-      const from = new Int32Array(this.count * 2)
-      const to = new Int32Array(this.count * 2)
-      from.set(this.from)
-      to.set(this.to)
-      this.from = from
-      this.to = to
+    if (this.used === this.fromChunk.length) {
+      // Chunks from 1,024 edges to 65,536: a small plan allocates little, and a big one grows without
+      // copying what it has (copying tens of millions of edges at once would hold the event loop).
+      const size = Math.min(65_536, Math.max(1024, 2 * this.fromChunk.length))
+      this.fromChunk = new Int32Array(size)
+      this.toChunk = new Int32Array(size)
+      this.from.push(this.fromChunk)
+      this.to.push(this.toChunk)
+      this.used = 0
     }
-    this.from[this.count] = from
-    this.to[this.count++] = to
+    this.fromChunk[this.used] = from
+    this.toChunk[this.used++] = to
+    this.count++
   }
 }
 
 const REQUIRES = 0
 const AFTER = 1
+type EdgeKind = typeof REQUIRES | typeof AFTER
 
 /**
  * The planner, as a generator that yields where it may pause: between phases and inside long loops.
@@ -159,8 +166,12 @@ const AFTER = 1
 function* plan(input: PlanInput): Generator<void, Plan, void> {
   let sliceStarted = performance.now()
   let work = 0
-  // Looking at the clock costs more than a loop turn: only every 256 turns.
-  const sliceOver = () => ++work % 256 === 0 && performance.now() - sliceStarted > SLICE_MS
+  // Looking at the clock costs more than a loop turn: only every 256 units of work (a loop turn, an edge).
+  const sliceOver = (units = 1) => {
+    const before = work
+    work += units
+    return work >>> 8 !== before >>> 8 && performance.now() - sliceStarted > SLICE_MS
+  }
   const pause = function* () {
     yield
     sliceStarted = performance.now()
@@ -202,11 +213,11 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
 
   // Each task has two edge lists, each a slot: 2 × task for its requires, 2 × task + 1 for its after.
   const edges = new EdgeList()
-  const link = (task: number, edge: typeof REQUIRES | typeof AFTER, other: number) => {
+  const link = (task: number, edge: EdgeKind, other: number) => {
     if (other !== task) edges.add(2 * task + edge, other)
   }
   /** An edge to the deploy of `position` on `target`, or on every target when targets roll out in parallel. */
-  const linkAcross = (task: number, edge: typeof REQUIRES | typeof AFTER, target: number, position: number) => {
+  const linkAcross = (task: number, edge: EdgeKind, target: number, position: number) => {
     if (sequentialTargets) link(task, edge, deploy(target, position))
     else for (let other = 0; other < targets.length; other++) link(task, edge, deploy(other, position))
   }
@@ -288,7 +299,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
 
   yield* pause()
   // The edge lists, grouped by slot in the order they were linked: a task's edges sit side by side.
-  const bySlot = yield* inTurns(adjacency(2 * taskCount, edges.from, edges.to, edges.count, sliceOver))
+  const bySlot = yield* inTurns(adjacency(2 * taskCount, edges, sliceOver))
   const byTask = {start: new Int32Array(taskCount + 1), target: bySlot.target}
   for (let task = 0; task <= taskCount; task++) byTask.start[task] = bySlot.start[2 * task]
   const level = new Int32Array(taskCount)
@@ -326,7 +337,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
   }
   const tasks: PlannedTask[] = []
   for (const task of listed) {
-    if (sliceOver()) yield* pause()
+    if (sliceOver(1 + bySlot.start[2 * task + 2] - bySlot.start[2 * task])) yield* pause()
     const requires = keysOf(2 * task)
     const after = keysOf(2 * task + 1)
     if (task < deployCount) {

@@ -51,12 +51,13 @@ export function resourceGraph(resources: readonly {name: string; dependsOn: read
       to[edge++] = number(dependency)
     }
   }
+  const edges = {from: [from], to: [to], count: edgeCount}
   return {
     names,
     numberOf,
     resourceCount,
-    dependsOn: runToEnd(adjacency(names.length, from, to, edgeCount, never)),
-    dependents: runToEnd(adjacency(names.length, to, from, edgeCount, never)),
+    dependsOn: runToEnd(adjacency(names.length, edges, never)),
+    dependents: runToEnd(adjacency(names.length, {...edges, from: edges.to, to: edges.from}, never)),
   }
 }
 
@@ -69,22 +70,36 @@ function runToEnd<T>(steps: Generator<void, T, void>): T {
   }
 }
 
+/** Edges from[c][i] -> to[c][i], stored in chunks (a plan's edges grow without copying): every chunk but the last is full. */
+export interface EdgeChunks {
+  readonly from: readonly Int32Array[]
+  readonly to: readonly Int32Array[]
+  readonly count: number
+}
+
 /**
- * The first `count` edges from[i] -> to[i] grouped by the node they leave, each group in the order
- * given (a counting sort). A generator: it yields where `due()` says the caller may pause.
+ * The edges grouped by the node they leave, each group in the order given (a counting sort). A
+ * generator: after each chunk it yields where `due(work)` says the caller may pause.
  */
-export function* adjacency(nodeCount: number, from: Int32Array, to: Int32Array, count: number, due: () => boolean): Generator<void, Adjacency, void> {
+export function* adjacency(nodeCount: number, edges: EdgeChunks, due: (work: number) => boolean): Generator<void, Adjacency, void> {
   const start = new Int32Array(nodeCount + 1)
-  for (let edge = 0; edge < count; edge++) {
-    start[from[edge] + 1]++
-    if (due()) yield
+  for (let chunk = 0, seen = 0; seen < edges.count; chunk++) {
+    const from = edges.from[chunk]
+    const length = Math.min(from.length, edges.count - seen)
+    for (let edge = 0; edge < length; edge++) start[from[edge] + 1]++
+    seen += length
+    if (due(length)) yield
   }
   for (let node = 0; node < nodeCount; node++) start[node + 1] += start[node]
   const next = start.slice(0, nodeCount)
-  const target = new Int32Array(count)
-  for (let edge = 0; edge < count; edge++) {
-    target[next[from[edge]]++] = to[edge]
-    if (due()) yield
+  const target = new Int32Array(edges.count)
+  for (let chunk = 0, seen = 0; seen < edges.count; chunk++) {
+    const from = edges.from[chunk]
+    const to = edges.to[chunk]
+    const length = Math.min(from.length, edges.count - seen)
+    for (let edge = 0; edge < length; edge++) target[next[from[edge]]++] = to[edge]
+    seen += length
+    if (due(length)) yield
   }
   return {start, target}
 }

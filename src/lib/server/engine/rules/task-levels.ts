@@ -9,9 +9,9 @@ const DONE = 2
 
 /**
  * Fills `level` (one entry per task) from an iterative depth-first walk that reaches each task after
- * the tasks its edges lead to. A generator: it yields where `due()` says the caller may pause.
+ * the tasks its edges lead to. A generator: it yields where `due(work)` says the caller may pause.
  */
-export function* assignLevels(edges: Adjacency, level: Int32Array, due: () => boolean): Generator<void, void, void> {
+export function* assignLevels(edges: Adjacency, level: Int32Array, due: (work: number) => boolean): Generator<void, void, void> {
   const {start, target} = edges
   const count = level.length
   const state = new Uint8Array(count)
@@ -41,7 +41,7 @@ export function* assignLevels(edges: Adjacency, level: Int32Array, due: () => bo
       level[node] = longest + 1
       state[node] = DONE
       depth--
-      if (due()) yield
+      if (due(1 + start[node + 1] - start[node])) yield
     }
   }
 }
