@@ -12,7 +12,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {ReleaseResource} from '../../../api/schemas.js'
 import type {Blueprint, EnvironmentSpec, RolloutOrder} from '../../blueprint/blueprint.js'
 import {dependencyGraph, type DependencyGraph} from './locks.js'
-import {adjacency, type EdgeChunks, longestChains, nearestMembers, resourceGraph, type ResourceGraph} from './resource-graph.js'
+import {adjacency, type EdgeChunks, longestChains, nearestMembers, type NearestMembers, resourceGraph, type ResourceGraph} from './resource-graph.js'
 import {assignLevels} from './task-levels.js'
 
 export type HookName = 'beforeTarget' | 'afterTarget'
@@ -241,7 +241,12 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
       const task = deploy(target, position)
       if (required) {
         // dependsOn, within the target: deploys after what they need; deletes before what they serve.
-        for (const node of required.nearest(position)) link(task, REQUIRES, deploy(target, required.positionOf[node]))
+        const node = nodes[position]
+        if (node >= 0) {
+          const {one, several} = ordered[position].action === 'delete' ? required.deletes : required.deploys
+          if (one[node] >= 0) link(task, REQUIRES, deploy(target, required.positionOf[one[node]]))
+          else for (const member of several[node] ?? []) link(task, REQUIRES, deploy(target, required.positionOf[member]))
+        }
       } else {
         // Step barriers: a step starts when the nearest earlier step that waits for finish has ended (on
         // this target, or on every target when targets roll out in parallel). That step waited for the
@@ -336,7 +341,8 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     return length === 0 ? [] : length === 1 ? [listing[0]] : listing.slice(0, length)
   }
   const tasks: PlannedTask[] = []
-  for (const task of listed) {
+  for (let index = 0; index < taskCount; index++) {
+    const task = listed[index]
     if (sliceOver(1 + bySlot.start[2 * task + 2] - bySlot.start[2 * task])) yield* pause()
     const requires = keysOf(2 * task)
     const after = keysOf(2 * task + 1)
@@ -442,31 +448,23 @@ function orderResources(resources: ReleaseResource[], graph: ResourceGraph, step
 }
 
 /**
- * For each position of `ordered`, the nodes of the released resources it must wait for, and each
- * node's position: for a create or update, the nearest creates and updates among what it depends on;
- * for a delete, the nearest deletes among what depends on it; walking through resources outside the
- * release, or of the other kind, on the way. The nearest are enough: what they wait for, they wait for
- * in turn, and a skip passes down the chain.
+ * What the released resources must wait for, by graph node, and each node's position in `ordered`: for
+ * a create or update, the nearest creates and updates among what it depends on; for a delete, the
+ * nearest deletes among what depends on it; walking through resources outside the release, or of the
+ * other kind, on the way. The nearest are enough: what they wait for, they wait for in turn, and a skip
+ * passes down the chain.
  */
-function requiredResources(ordered: ReleaseResource[], nodes: Int32Array, graph: ResourceGraph): {nearest: (position: number) => readonly number[]; positionOf: Int32Array} {
+function requiredResources(ordered: ReleaseResource[], nodes: Int32Array, graph: ResourceGraph): {deploys: NearestMembers; deletes: NearestMembers; positionOf: Int32Array} {
   const positionOf = new Int32Array(graph.names.length)
   const deploys: number[] = []
   const deletes: number[] = []
-  ordered.forEach((resource, position) => {
+  for (let position = 0; position < ordered.length; position++) {
     const node = nodes[position]
-    if (node < 0) return
+    if (node < 0) continue
     positionOf[node] = position
-    ;(resource.action === 'delete' ? deletes : deploys).push(node)
-  })
-  const nearestDeploys = nearestMembers(graph, deploys, 'dependsOn')
-  const nearestDeletes = nearestMembers(graph, deletes, 'dependents')
-  const none: readonly number[] = []
-  const nearest = (position: number) => {
-    const node = nodes[position]
-    if (node < 0) return none
-    return (ordered[position].action === 'delete' ? nearestDeletes : nearestDeploys)[node]
+    ;(ordered[position].action === 'delete' ? deletes : deploys).push(node)
   }
-  return {nearest, positionOf}
+  return {deploys: nearestMembers(graph, deploys, 'dependsOn'), deletes: nearestMembers(graph, deletes, 'dependents'), positionOf}
 }
 
 /** "db@eu-1, cache@eu-1 | api@eu-1 | ..." — the tasks by level, for dry runs and docs. */

@@ -109,7 +109,7 @@ export function* adjacency(nodeCount: number, edges: EdgeChunks, due: (work: num
  * from an iterative depth-first walk. An edge back into the path (a cycle; validated blueprints have
  * none) is ignored.
  */
-function postOrder(starts: Iterable<number>, below: Adjacency, nodeCount: number): Int32Array {
+function postOrder(starts: ArrayLike<number>, below: Adjacency, nodeCount: number): Int32Array {
   const {start, target} = below
   const seen = new Uint8Array(nodeCount)
   const order = new Int32Array(nodeCount)
@@ -117,7 +117,8 @@ function postOrder(starts: Iterable<number>, below: Adjacency, nodeCount: number
   // The path: the node at each depth and the position of the next of its edges to follow.
   const pathNode = new Int32Array(nodeCount)
   const pathEdge = new Int32Array(nodeCount)
-  for (const first of starts) {
+  for (let index = 0; index < starts.length; index++) {
+    const first = starts[index]
     if (seen[first]) continue
     seen[first] = 1
     let depth = 0
@@ -140,15 +141,15 @@ function postOrder(starts: Iterable<number>, below: Adjacency, nodeCount: number
   return order.subarray(0, ordered)
 }
 
-function* range(count: number): Generator<number, void, void> {
-  for (let index = 0; index < count; index++) yield index
-}
-
 /** For every node, the longest chain of dependsOn edges below it (0 for one that depends on nothing). */
 export function longestChains(graph: ResourceGraph): Int32Array {
   const {start, target} = graph.dependsOn
   const length = new Int32Array(graph.names.length).fill(-1)
-  for (const node of postOrder(range(graph.resourceCount), graph.dependsOn, graph.names.length)) {
+  const resources = new Int32Array(graph.resourceCount)
+  for (let node = 0; node < graph.resourceCount; node++) resources[node] = node
+  const order = postOrder(resources, graph.dependsOn, graph.names.length)
+  for (let index = 0; index < order.length; index++) {
+    const node = order[index]
     let longest = -1
     for (let edge = start[node]; edge < start[node + 1]; edge++) longest = Math.max(longest, length[target[edge]])
     length[node] = longest + 1
@@ -156,34 +157,57 @@ export function longestChains(graph: ResourceGraph): Int32Array {
   return length
 }
 
-const NONE: readonly number[] = []
+/**
+ * The members each node meets first: `one[node]` when that is a single member (most nodes of most
+ * graphs: a list each would be most of the planner's garbage), else -1 and `several[node]` when there
+ * are several, in name order, so that plans list a task's dependencies the same way every time. Lists
+ * are shared between nodes: never change them.
+ */
+export interface NearestMembers {
+  readonly one: Int32Array
+  readonly several: readonly (readonly number[] | undefined)[]
+}
 
 /**
  * For each member node, the member nodes it meets first walking the edges of `direction` from it: a
- * path stops at the first member it reaches and goes on through every node that is not one. Indexed by
- * node; a list of several is in name order, so that plans list a task's dependencies the same way every
- * time. Lists are shared between nodes: never change them.
+ * path stops at the first member it reaches and goes on through every node that is not one.
  */
-export function nearestMembers(graph: ResourceGraph, members: readonly number[], direction: Direction): readonly (readonly number[])[] {
+export function nearestMembers(graph: ResourceGraph, members: ArrayLike<number>, direction: Direction): NearestMembers {
   const {names} = graph
   const below = graph[direction]
   const {start, target} = below
   const isMember = new Uint8Array(names.length)
-  for (const node of members) isMember[node] = 1
-  const met: (readonly number[])[] = new Array(names.length).fill(NONE)
-  const metThrough = (node: number, next: number) => (next === node ? NONE : isMember[next] ? [next] : met[next])
+  for (let index = 0; index < members.length; index++) isMember[members[index]] = 1
+  const one = new Int32Array(names.length).fill(-1)
+  const several: (readonly number[] | undefined)[] = new Array(names.length)
   const byName = (a: number, b: number) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0)
-  for (const node of postOrder(members, below, names.length)) {
+  const order = postOrder(members, below, names.length)
+  for (let index = 0; index < order.length; index++) {
+    const node = order[index]
     const first = start[node]
     const end = start[node + 1]
-    // One edge (a chain): share the list below instead of copying it.
-    if (end - first <= 1) {
-      met[node] = end === first ? NONE : metThrough(node, target[first])
+    // One edge (a chain): the member below, or what the node below meets (its list shared, not copied).
+    if (end - first === 1) {
+      const next = target[first]
+      if (next === node) continue
+      if (isMember[next]) one[node] = next
+      else {
+        one[node] = one[next]
+        several[node] = several[next]
+      }
       continue
     }
+    if (end === first) continue
     const found = new Set<number>()
-    for (let edge = first; edge < end; edge++) for (const member of metThrough(node, target[edge])) found.add(member)
-    met[node] = [...found].sort(byName)
+    for (let edge = first; edge < end; edge++) {
+      const next = target[edge]
+      if (next === node) continue
+      if (isMember[next]) found.add(next)
+      else if (one[next] >= 0) found.add(one[next])
+      else for (const member of several[next] ?? []) found.add(member)
+    }
+    if (found.size === 1) one[node] = found.values().next().value as number
+    else if (found.size > 1) several[node] = [...found].sort(byName)
   }
-  return met
+  return {one, several}
 }
