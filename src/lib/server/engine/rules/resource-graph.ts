@@ -2,10 +2,11 @@
 // from name to number), the edges both ways sit in flat typed arrays (offsets + targets), and the walks
 // keep their state in typed arrays. For a blueprint of tens of thousands of resources a lookup in a
 // table keyed by name at each step of a walk costs more than the step itself. Names come in at
-// resourceGraph and go out of the functions below; numbers stay inside this module.
+// resourceGraph, once; the walks below take and give node numbers, which the planner keeps its own
+// tables by.
 
 /** The edges of every node: those of node n are target[start[n]] to target[start[n + 1] - 1]. */
-interface Adjacency {
+export interface Adjacency {
   readonly start: Int32Array
   readonly target: Int32Array
 }
@@ -50,23 +51,56 @@ export function resourceGraph(resources: readonly {name: string; dependsOn: read
       to[edge++] = number(dependency)
     }
   }
+  const edges = {from: [from], to: [to], count: edgeCount}
   return {
     names,
     numberOf,
     resourceCount,
-    dependsOn: adjacency(names.length, from, to),
-    dependents: adjacency(names.length, to, from),
+    dependsOn: runToEnd(adjacency(names.length, edges, never)),
+    dependents: runToEnd(adjacency(names.length, {...edges, from: edges.to, to: edges.from}, never)),
   }
 }
 
-/** The edges from[i] -> to[i] grouped by the node they leave, each group in the order given. */
-function adjacency(nodeCount: number, from: Int32Array, to: Int32Array): Adjacency {
+const never = () => false
+
+function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const next = steps.next()
+    if (next.done) return next.value
+  }
+}
+
+/** Edges from[c][i] -> to[c][i], stored in chunks (a plan's edges grow without copying): every chunk but the last is full. */
+export interface EdgeChunks {
+  readonly from: readonly Int32Array[]
+  readonly to: readonly Int32Array[]
+  readonly count: number
+}
+
+/**
+ * The edges grouped by the node they leave, each group in the order given (a counting sort). A
+ * generator: after each chunk it yields where `due(work)` says the caller may pause.
+ */
+export function* adjacency(nodeCount: number, edges: EdgeChunks, due: (work: number) => boolean): Generator<void, Adjacency, void> {
   const start = new Int32Array(nodeCount + 1)
-  for (let edge = 0; edge < from.length; edge++) start[from[edge] + 1]++
+  for (let chunk = 0, seen = 0; seen < edges.count; chunk++) {
+    const from = edges.from[chunk]
+    const length = Math.min(from.length, edges.count - seen)
+    for (let edge = 0; edge < length; edge++) start[from[edge] + 1]++
+    seen += length
+    if (due(length)) yield
+  }
   for (let node = 0; node < nodeCount; node++) start[node + 1] += start[node]
   const next = start.slice(0, nodeCount)
-  const target = new Int32Array(from.length)
-  for (let edge = 0; edge < from.length; edge++) target[next[from[edge]]++] = to[edge]
+  const target = new Int32Array(edges.count)
+  for (let chunk = 0, seen = 0; seen < edges.count; chunk++) {
+    const from = edges.from[chunk]
+    const to = edges.to[chunk]
+    const length = Math.min(from.length, edges.count - seen)
+    for (let edge = 0; edge < length; edge++) target[next[from[edge]]++] = to[edge]
+    seen += length
+    if (due(length)) yield
+  }
   return {start, target}
 }
 
@@ -75,7 +109,7 @@ function adjacency(nodeCount: number, from: Int32Array, to: Int32Array): Adjacen
  * from an iterative depth-first walk. An edge back into the path (a cycle; validated blueprints have
  * none) is ignored.
  */
-function postOrder(starts: Iterable<number>, below: Adjacency, nodeCount: number): Int32Array {
+function postOrder(starts: ArrayLike<number>, below: Adjacency, nodeCount: number): Int32Array {
   const {start, target} = below
   const seen = new Uint8Array(nodeCount)
   const order = new Int32Array(nodeCount)
@@ -83,7 +117,8 @@ function postOrder(starts: Iterable<number>, below: Adjacency, nodeCount: number
   // The path: the node at each depth and the position of the next of its edges to follow.
   const pathNode = new Int32Array(nodeCount)
   const pathEdge = new Int32Array(nodeCount)
-  for (const first of starts) {
+  for (let index = 0; index < starts.length; index++) {
+    const first = starts[index]
     if (seen[first]) continue
     seen[first] = 1
     let depth = 0
@@ -106,63 +141,73 @@ function postOrder(starts: Iterable<number>, below: Adjacency, nodeCount: number
   return order.subarray(0, ordered)
 }
 
-function* range(count: number): Generator<number, void, void> {
-  for (let index = 0; index < count; index++) yield index
-}
-
-/** For every resource, the longest chain of dependsOn edges below it (0 for one that depends on nothing). */
-export function longestChains(graph: ResourceGraph): (name: string) => number {
+/** For every node, the longest chain of dependsOn edges below it (0 for one that depends on nothing). */
+export function longestChains(graph: ResourceGraph): Int32Array {
   const {start, target} = graph.dependsOn
   const length = new Int32Array(graph.names.length).fill(-1)
-  for (const node of postOrder(range(graph.resourceCount), graph.dependsOn, graph.names.length)) {
+  const resources = new Int32Array(graph.resourceCount)
+  for (let node = 0; node < graph.resourceCount; node++) resources[node] = node
+  const order = postOrder(resources, graph.dependsOn, graph.names.length)
+  for (let index = 0; index < order.length; index++) {
+    const node = order[index]
     let longest = -1
     for (let edge = start[node]; edge < start[node + 1]; edge++) longest = Math.max(longest, length[target[edge]])
     length[node] = longest + 1
   }
-  return (name) => {
-    const node = graph.numberOf.get(name)
-    return node === undefined ? 0 : length[node]
-  }
+  return length
 }
 
-const NONE: readonly string[] = []
+/**
+ * The members each node meets first: `one[node]` when that is a single member (most nodes of most
+ * graphs: a list each would be most of the planner's garbage), else -1 and `several[node]` when there
+ * are several, in name order, so that plans list a task's dependencies the same way every time. Lists
+ * are shared between nodes: never change them.
+ */
+export interface NearestMembers {
+  readonly one: Int32Array
+  readonly several: readonly (readonly number[] | undefined)[]
+}
 
 /**
- * For each member, the members it meets first walking the edges of `direction` from it: a path stops
- * at the first member it reaches and goes on through every resource that is not one. Members the graph
- * does not know meet none.
+ * For each member node, the member nodes it meets first walking the edges of `direction` from it: a
+ * path stops at the first member it reaches and goes on through every node that is not one.
  */
-export function nearestMembers(graph: ResourceGraph, members: Iterable<string>, direction: Direction): Map<string, readonly string[]> {
-  const {names, numberOf} = graph
+export function nearestMembers(graph: ResourceGraph, members: ArrayLike<number>, direction: Direction): NearestMembers {
+  const {names} = graph
   const below = graph[direction]
   const {start, target} = below
   const isMember = new Uint8Array(names.length)
-  const starts: number[] = []
-  for (const name of members) {
-    const node = numberOf.get(name)
-    if (node === undefined) continue
-    isMember[node] = 1
-    starts.push(node)
-  }
-  const met: (readonly string[] | undefined)[] = new Array(names.length)
-  const metThrough = (node: number, next: number) => (next === node ? NONE : isMember[next] ? [names[next]] : (met[next] ?? NONE))
-  for (const node of postOrder(starts, below, names.length)) {
+  for (let index = 0; index < members.length; index++) isMember[members[index]] = 1
+  const one = new Int32Array(names.length).fill(-1)
+  const several: (readonly number[] | undefined)[] = new Array(names.length)
+  const byName = (a: number, b: number) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0)
+  const order = postOrder(members, below, names.length)
+  for (let index = 0; index < order.length; index++) {
+    const node = order[index]
     const first = start[node]
     const end = start[node + 1]
-    // One edge (a chain): share the list below instead of copying it; lists are never changed.
-    if (end - first <= 1) {
-      met[node] = end === first ? NONE : metThrough(node, target[first])
+    // One edge (a chain): the member below, or what the node below meets (its list shared, not copied).
+    if (end - first === 1) {
+      const next = target[first]
+      if (next === node) continue
+      if (isMember[next]) one[node] = next
+      else {
+        one[node] = one[next]
+        several[node] = several[next]
+      }
       continue
     }
-    const found = new Set<string>()
-    for (let edge = first; edge < end; edge++) for (const member of metThrough(node, target[edge])) found.add(member)
-    // In name order, so that plans and their JSON list a task's dependencies the same way every time.
-    met[node] = [...found].sort()
+    if (end === first) continue
+    const found = new Set<number>()
+    for (let edge = first; edge < end; edge++) {
+      const next = target[edge]
+      if (next === node) continue
+      if (isMember[next]) found.add(next)
+      else if (one[next] >= 0) found.add(one[next])
+      else for (const member of several[next] ?? []) found.add(member)
+    }
+    if (found.size === 1) one[node] = found.values().next().value as number
+    else if (found.size > 1) several[node] = [...found].sort(byName)
   }
-  const nearest = new Map<string, readonly string[]>()
-  for (const name of members) {
-    const node = numberOf.get(name)
-    nearest.set(name, node === undefined ? NONE : (met[node] ?? NONE))
-  }
-  return nearest
+  return {one, several}
 }

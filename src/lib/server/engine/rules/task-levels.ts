@@ -1,69 +1,47 @@
 // Task levels: the longest chain of edges below each task of a plan, so that tasks of one level may run
-// together. The walk numbers the tasks and keeps its state in typed arrays: for a plan of tens of
-// thousands of tasks a table lookup per step of the walk costs more than the walk itself.
-
-/** What the walk needs of a planned task. */
-interface LevelledTask {
-  key: string
-  requires: string[]
-  after: string[]
-  level: number
-}
+// together. The planner numbers its tasks, and the walk keeps its state in typed arrays: for a plan of
+// tens of thousands of tasks a table lookup per step of the walk costs more than the walk itself.
+import type {Adjacency} from './resource-graph.js'
 
 const NEW = 0
 const WALKING = 1
 const DONE = 2
 
 /**
- * Sets each task's level, from an iterative depth-first walk that reaches each task after its edges.
- * Edges to keys outside `tasks` count as no edge. A generator: it yields where `due()` says the caller
- * may pause.
+ * Fills `level` (one entry per task) from an iterative depth-first walk that reaches each task after
+ * the tasks its edges lead to. A generator: it yields where `due(work)` says the caller may pause.
  */
-export function* assignLevels(tasks: readonly LevelledTask[], due: () => boolean): Generator<void, void, void> {
-  const count = tasks.length
-  const numberOf = new Map<string, number>()
-  for (let index = 0; index < count; index++) numberOf.set(tasks[index].key, index)
-  const edgesOf = (task: LevelledTask): number[] => {
-    const edges: number[] = []
-    for (const list of [task.requires, task.after]) {
-      for (const key of list) {
-        const number = numberOf.get(key)
-        if (number !== undefined) edges.push(number)
-      }
-    }
-    return edges
-  }
-  const edges: number[][] = new Array(count)
+export function* assignLevels(edges: Adjacency, level: Int32Array, due: (work: number) => boolean): Generator<void, void, void> {
+  const {start, target} = edges
+  const count = level.length
   const state = new Uint8Array(count)
-  const level = new Int32Array(count)
+  // The path: the task at each depth and the position of the next of its edges to follow.
   const pathNodes = new Int32Array(count)
-  const pathNext = new Int32Array(count)
-  const enter = (depth: number, node: number) => {
-    state[node] = WALKING
-    edges[node] = edgesOf(tasks[node])
-    pathNodes[depth] = node
-    pathNext[depth] = 0
-  }
-  for (let start = 0; start < count; start++) {
-    if (state[start] !== NEW) continue
+  const pathEdge = new Int32Array(count)
+  for (let first = 0; first < count; first++) {
+    if (state[first] !== NEW) continue
     let depth = 0
-    enter(0, start)
+    state[first] = WALKING
+    pathNodes[0] = first
+    pathEdge[0] = start[first]
     while (depth >= 0) {
       const node = pathNodes[depth]
-      const below = edges[node]
-      if (pathNext[depth] < below.length) {
-        const next = below[pathNext[depth]++]
-        if (state[next] === NEW) enter(++depth, next)
+      if (pathEdge[depth] < start[node + 1]) {
+        const next = target[pathEdge[depth]++]
+        if (state[next] === NEW) {
+          state[next] = WALKING
+          pathNodes[++depth] = next
+          pathEdge[depth] = start[next]
+        }
         continue
       }
       // An edge back into the path (a cycle; plans have none) counts as a level-0 task, as it is then.
       let longest = -1
-      for (const edge of below) longest = Math.max(longest, level[edge])
+      for (let edge = start[node]; edge < start[node + 1]; edge++) longest = Math.max(longest, level[target[edge]])
       level[node] = longest + 1
-      tasks[node].level = longest + 1
       state[node] = DONE
       depth--
-      if (due()) yield
+      if (due(1 + start[node + 1] - start[node])) yield
     }
   }
 }
