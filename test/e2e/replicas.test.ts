@@ -191,6 +191,19 @@ describe('a replica that goes away', () => {
     expect(next.replica).toBe(survivorId)
   })
 
+  it('a replica restarted with its id after kill -9 ends its own old run at once, without waiting for the lease', async () => {
+    const {servers, state} = await startReplicas(['solo'], ['--lease', '60s'])
+    const [solo] = servers
+    const id = await triggerRelease('rep-app', 'prod', {type: 'selective', resources: [{name: 'gate'}]}, {server: solo})
+    await gateStarted(state, id)
+    await solo.stop('SIGKILL')
+    const database = solo.process.spawnargs[solo.process.spawnargs.indexOf('--database-url') + 1]
+    const again = await startServer({token: TOKEN, dataDir: solo.dataDir, env: {RELCTL_TEST_STATE: state}, args: ['--database-url', database, '--replica-id', 'solo', '--lease', '60s']})
+    const failed = await waitForRelease(id, ['failed'], {server: again, timeoutMs: 10_000})
+    expect(failed.error).toContain('interrupted: the control plane stopped')
+    expect(failed.replica).toBe('solo')
+  })
+
   it('SIGTERM of one replica: its run finishes within the grace period while the other keeps serving', async () => {
     const {servers, byId, state} = await startReplicas(['left', 'right'], ['--shutdown-grace', '60s'])
     await must(['settings', 'set-parallel', '--enabled', '--max', '4', ...PROD], {server: servers[0]})

@@ -86,9 +86,9 @@ export class Engine {
 
   /** Recovers what a previous process left running, admits every queued release, starts the schedule timer. */
   async start(): Promise<void> {
-    const {queued, environments} = await this.runs.start()
+    const {environments} = await this.runs.start()
     this.schedules.startTimer()
-    this.ctx.log.info({queued, environments}, 'engine started')
+    this.ctx.log.info({environmentsWithQueued: environments, replica: this.runs.replicaId}, 'engine started')
   }
 
   /** Stops admitting and firing schedules; lets running releases finish for graceMs, then stops them as interrupted. */

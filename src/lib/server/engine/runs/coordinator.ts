@@ -81,7 +81,7 @@ export class RunCoordinator {
    * Registers this replica, ends what it left running before it restarted (on SQLite, which one process
    * owns, everything still running), listens for wakeups and cancels, then admits every queued release.
    */
-  async start(): Promise<{queued: number; environments: number}> {
+  async start(): Promise<{environments: number}> {
     const {store} = this.ctx
     await this.leases.register()
     const leftOver = store.dialect === 'sqlite' ? await store.listReleases({statuses: ['running']}) : await store.runsOf(this.replicaId)
@@ -286,14 +286,14 @@ export class RunCoordinator {
   }
 
   /** Admits in every environment that has queued releases; says how many environments there were. */
-  private async admitAllQueued(): Promise<{queued: number; environments: number}> {
-    if (!this.admitting) return {queued: 0, environments: 0}
+  private async admitAllQueued(): Promise<{environments: number}> {
+    if (!this.admitting) return {environments: 0}
     const environments = await this.ctx.store.environmentsWithQueued()
     for (const {project, environment} of environments) {
       // One environment that cannot be admitted does not hold back the others, nor the engine's start.
       await this.admit(project, environment).catch((error) => this.ctx.log.error({project, environment, err: error}, 'could not admit queued releases'))
     }
-    return {queued: environments.length, environments: environments.length}
+    return {environments: environments.length}
   }
 
   /**

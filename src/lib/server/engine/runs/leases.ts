@@ -63,7 +63,7 @@ export class ReplicaLeases {
   async register(): Promise<void> {
     const now = this.clock()
     const existing = await this.store.getReplica(this.identity.id)
-    if (existing && !existing.stopping && Date.parse(existing.heartbeatAt) + existing.leaseMs > now.getTime() && (existing.pid !== this.identity.pid || existing.host !== this.identity.host)) {
+    if (existing && this.store.dialect !== 'sqlite' && heldByAnother(existing, this.identity, now)) {
       throw new StartupError(
         `replica id "${this.identity.id}" is in use by a live replica on ${existing.host} (pid ${existing.pid}, heartbeat at ${existing.heartbeatAt})`,
         'give this replica its own --replica-id (RELCTL_REPLICA_ID), or stop the other one first',
@@ -157,6 +157,27 @@ export class ReplicaLeases {
       this.timers.add(timer)
     }
     schedule()
+  }
+}
+
+/**
+ * Whether a live replica other than this process holds the id. On SQLite the data dir's lock already
+ * makes this process the only one; a row left by a process of this host that is gone is this replica's
+ * own, restarted.
+ */
+function heldByAnother(existing: ReplicaRecord, identity: ReplicaIdentity, now: Date): boolean {
+  if (existing.stopping || Date.parse(existing.heartbeatAt) + existing.leaseMs <= now.getTime()) return false
+  if (existing.host !== identity.host) return true
+  return existing.pid !== identity.pid && processExists(existing.pid)
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists, owned by someone else
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
