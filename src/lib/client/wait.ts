@@ -1,6 +1,7 @@
 // Waiting for apps to become stable: look once, then poll with jitter until every app is stable, a
 // release touching them fails, the deadline passes, or the control plane stays unreachable.
 // All apps are watched together, not one after another.
+import {ACTIVE_STATUSES} from '../api/domain.js'
 import type {AppState, PauseState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from './client.js'
 import {delay, jitter} from './delay.js'
@@ -97,7 +98,7 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
     for (const id of [...watched]) {
       if (active.has(id)) continue
       const release = await client.getRelease(id)
-      if (release.status === 'queued' || release.status === 'running' || release.status === 'pending_approval') continue
+      if (ACTIVE_STATUSES.includes(release.status)) continue
       watched.delete(id)
       if (BAD_ENDINGS.has(release.status)) return {kind: 'failed', apps, release}
     }
