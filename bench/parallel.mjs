@@ -55,6 +55,8 @@ writeFileSync(join(work, 'relctl.yaml'), blueprint)
 
 /** Every control plane started, so that each one stops however the bench ends. */
 const planes = []
+/** The PostgreSQL database of the replicas: a promise from the start, so that a Ctrl+C during initdb stops it too. */
+let databaseReady = Promise.resolve(undefined)
 let database
 let cleanedUp
 function cleanUp() {
@@ -67,13 +69,16 @@ function cleanUp() {
         return exited
       }),
     )
-    await database?.stop()
+    await databaseReady.then((started) => started?.stop(), () => undefined)
     rmSync(work, {recursive: true, force: true})
   })()
   return cleanedUp
 }
+/** Set by Ctrl+C or SIGTERM. */
+let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
+    interrupted = true
     console.error(`bench/parallel: ${signal}, stopping the control planes${REPLICAS ? ' and the database' : ''}`)
     cleanUp().finally(() => process.exit(130))
   })
@@ -87,6 +92,7 @@ const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${pro
  * a log file, printed when the bench fails; on SQLite it goes to the bench's stderr.
  */
 async function startPlane({replicaId, databaseUrl, token}) {
+  if (interrupted) throw new Error('interrupted')
   const suffix = replicaId ? `-${replicaId}` : ''
   const replicaArgs = replicaId ? ['--database-url', databaseUrl, '--replica-id', replicaId] : []
   const server = spawn(
@@ -150,7 +156,8 @@ const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 
 try {
   if (REPLICAS > 0) {
-    database = await throwawayDatabase('relctl_bench_parallel')
+    databaseReady = throwawayDatabase('relctl_bench_parallel')
+    database = await databaseReady
     const token = randomBytes(32).toString('hex')
     // One at a time: the first creates the tables (the others would wait for its migration lock anyway).
     for (let index = 1; index <= REPLICAS; index++) await startPlane({replicaId: `r${index}`, databaseUrl: database.url, token})
@@ -207,11 +214,14 @@ try {
   const idle = planes.filter(({replicaId}) => REPLICAS > 1 && !ranBy[replicaId])
   if (idle.length > 0) throw new Error(`replica(s) ${idle.map(({replicaId}) => replicaId).join(', ')} ran no release although the triggers went to every replica`)
 } catch (error) {
-  console.error(`bench/parallel failed: ${error.message}`)
-  for (const {replicaId, logFile} of planes) {
-    if (logFile && existsSync(logFile)) console.error(`--- log of replica ${replicaId} (--log-level ${values['log-level']}) ---\n${readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n')}`)
-  }
   process.exitCode = 1
+  // After Ctrl+C what fails (a control plane that stops) is no finding: the signal handler ends the bench.
+  if (!interrupted) {
+    console.error(`bench/parallel failed: ${error.message}`)
+    for (const {replicaId, logFile} of planes) {
+      if (logFile && existsSync(logFile)) console.error(`--- log of replica ${replicaId} (--log-level ${values['log-level']}), last 40 lines ---\n${readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n')}`)
+    }
+  }
 } finally {
   await cleanUp()
 }
