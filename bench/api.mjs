@@ -19,11 +19,11 @@ import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {processCpuMs, throwawayDatabase} from './postgres.mjs'
+import {whenListening} from './server.mjs'
 
 const {values} = parseArgs({
   options: {
@@ -122,10 +122,7 @@ server = spawn(
 )
 let listening
 try {
-  listening = await new Promise((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
-    createInterface({input: server.stdout}).once('line', (line) => resolve(JSON.parse(line)))
-  })
+  listening = await whenListening(server)
 } catch (error) {
   // After Ctrl+C the server stops on its own: the signal handler ends the bench.
   if (!interrupted) console.error(`bench/api failed: ${error.message}`)

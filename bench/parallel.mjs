@@ -12,11 +12,11 @@ import {randomBytes} from 'node:crypto'
 import {createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {processCpuMs, throwawayDatabase} from './postgres.mjs'
+import {whenListening} from './server.mjs'
 
 const {values} = parseArgs({
   options: {
@@ -107,11 +107,7 @@ async function startPlane({replicaId, databaseUrl, token}) {
   const plane = {replicaId, process: server, logFile: replicaId ? join(work, `server${suffix}.log`) : null}
   planes.push(plane)
   if (plane.logFile) server.stderr.pipe(createWriteStream(plane.logFile))
-  const started = await new Promise((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`control plane ${replicaId ?? ''} exited with ${code} before it listened`)))
-    createInterface({input: server.stdout}).once('line', (line) => resolve(JSON.parse(line)))
-  })
-  return Object.assign(plane, started)
+  return Object.assign(plane, await whenListening(server, replicaId ? `replica ${replicaId}` : 'the control plane'))
 }
 
 async function api(method, path, body, plane = planes[0]) {
