@@ -10,27 +10,37 @@
 // each environment has parallel releases off and one long simulated release running first, so every
 // release the bench triggers queues behind it and nothing else runs. Needs dist/ (npm run build), Linux (/proc).
 //
-//   node bench/api.mjs [--duration 5] [--connections 10] [--database-url URL]
+// --postgres keeps the state in a new database on a throwaway PostgreSQL cluster (or on
+// RELCTL_BENCH_DATABASE_URL's server: bench/postgres.mjs) and also prints PostgreSQL's own CPU per request.
+//
+//   node bench/api.mjs [--duration 5] [--connections 10] [--database-url URL | --postgres]
 import autocannon from 'autocannon'
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+
+import {processCpuMs, throwawayDatabase} from './postgres.mjs'
+import {whenListening} from './server.mjs'
 
 const {values} = parseArgs({
   options: {
     duration: {type: 'string', default: '5'},
     connections: {type: 'string', default: '10'},
     'database-url': {type: 'string'},
+    postgres: {type: 'boolean', default: false},
   },
 })
 const DURATION_SECONDS = Number(values.duration)
 const CONNECTIONS = Number(values.connections)
 if (!(DURATION_SECONDS > 0) || !(CONNECTIONS >= 1)) {
   console.error('bench/api: --duration (seconds) and --connections must be positive numbers, e.g. --duration 5 --connections 10')
+  process.exit(2)
+}
+if (values.postgres && values['database-url']) {
+  console.error('bench/api: --postgres starts its own database, --database-url names one: give one of them')
   process.exit(2)
 }
 const QUEUE_LENGTH = 1000
@@ -64,17 +74,62 @@ writeFileSync(join(work, 'relctl.yaml'), blueprint)
 
 // BENCH_PROFILE=DIR writes a CPU profile of the control plane there (bench/profile-summary.mjs reads it).
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []
-const database = values['database-url'] ? ['--database-url', values['database-url']] : []
+let server
+let cleanedUp
+/** Stops the control plane and the database, however the bench ends (also while the cluster still starts). */
+function cleanUp() {
+  cleanedUp ??= (async () => {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve))
+      server.kill('SIGTERM')
+      await exited
+    }
+    await postgresReady.then((postgres) => postgres?.stop(), () => undefined)
+    rmSync(work, {recursive: true, force: true})
+  })()
+  return cleanedUp
+}
+/** Set by Ctrl+C or SIGTERM. */
+let interrupted = false
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    interrupted = true
+    console.error(`bench/api: ${signal}, stopping the control plane${values.postgres ? ' and the database' : ''}`)
+    cleanUp().finally(() => process.exit(130))
+  })
+}
+const postgresReady = values.postgres ? throwawayDatabase('relctl_bench_api') : Promise.resolve(undefined)
+let postgres
+try {
+  postgres = await postgresReady
+} catch (error) {
+  console.error(`bench/api: no PostgreSQL for --postgres: ${error.message}`)
+  await cleanUp()
+  process.exit(2)
+}
+// A Ctrl+C while the cluster started: start no control plane, the signal handler ends the bench.
+if (interrupted) {
+  await cleanUp()
+  process.exit(130)
+}
+const databaseUrl = postgres?.url ?? values['database-url']
+const database = databaseUrl ? ['--database-url', databaseUrl] : []
 // The blocker would hold a normal shutdown for the whole grace period; the bench's data is thrown away.
-const server = spawn(
+server = spawn(
   process.execPath,
   [...profile, join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), ...database, '--json', '--log-level', 'error', '--shutdown-grace', '1ms'],
   {env: {...process.env, RELCTL_CONFIG_DIR: join(work, 'config')}, stdio: ['ignore', 'pipe', 'inherit']},
 )
-const {url, token} = await new Promise((resolve, reject) => {
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
-  createInterface({input: server.stdout}).once('line', (line) => resolve(JSON.parse(line)))
-})
+let listening
+try {
+  listening = await whenListening(server)
+} catch (error) {
+  // After Ctrl+C the server stops on its own: the signal handler ends the bench.
+  if (!interrupted) console.error(`bench/api failed: ${error.message}`)
+  await cleanUp()
+  process.exit(interrupted ? 130 : 1)
+}
+const {url, token} = listening
 const authorization = `Bearer ${token}`
 
 async function api(method, path, body) {
@@ -90,8 +145,7 @@ async function api(method, path, body) {
 
 /** CPU time (user + system) the control plane process has used, in ms: steadier than wall time on a busy machine. */
 function serverCpuMs() {
-  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  return processCpuMs(server.pid)
 }
 
 const triggersPath = (environment) => `/v1/projects/bench/environments/${environment}/releases`
@@ -109,6 +163,7 @@ function nextTrigger(request) {
 /** One autocannon case; only 2xx responses count, in the rate and in the latencies. */
 async function measure(label, options) {
   const cpuBefore = serverCpuMs()
+  const databaseCpuBefore = postgres?.serverCpuMs() ?? null
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -129,6 +184,7 @@ async function measure(label, options) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuMsPerRequest: (serverCpuMs() - cpuBefore) / done,
+    databaseCpuMsPerRequest: databaseCpuBefore === null ? null : (postgres.serverCpuMs() - databaseCpuBefore) / done,
   }
 }
 
@@ -176,6 +232,7 @@ try {
     [listAll, `p99 <= ${TARGET_LIST_P99_MS} ms`, listAll.p99 <= TARGET_LIST_P99_MS],
     [listPage, `p99 <= ${TARGET_LIST_P99_MS} ms`, listPage.p99 <= TARGET_LIST_P99_MS],
   ]
+  const showDatabaseCpu = baseline.databaseCpuMsPerRequest !== null
   const rows = checks.map(([c, target, pass]) => [
     c.label,
     c.perSecond.toFixed(0),
@@ -184,14 +241,15 @@ try {
     (c.perSecond / baseline.perSecond).toFixed(3),
     (c.p99 / Math.max(1, baseline.p99)).toFixed(1),
     c.cpuMsPerRequest.toFixed(2),
+    ...(showDatabaseCpu ? [c.databaseCpuMsPerRequest.toFixed(2)] : []),
     target,
     pass === null ? '' : pass ? 'pass' : 'FAIL',
   ])
-  const header = ['case', 'req/s', 'p50 ms', 'p99 ms', 'req/s ÷ healthz', 'p99 ÷ healthz', 'CPU ms/req', 'target', 'result']
+  const header = ['case', 'req/s', 'p50 ms', 'p99 ms', 'req/s ÷ healthz', 'p99 ÷ healthz', 'CPU ms/req', ...(showDatabaseCpu ? ['PostgreSQL CPU ms/req'] : []), 'target', 'result']
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)))
   const line = (cells) => '  ' + cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ')
 
-  console.log(`bench/api: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per case, ${database.length ? 'the database given' : 'SQLite'}, load average ${load.toFixed(2)} at the start`)
+  console.log(`bench/api: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per case, ${postgres ? postgres.label : database.length ? 'the database given' : 'SQLite'}, load average ${load.toFixed(2)} at the start`)
   console.log(line(header))
   for (const row of rows) console.log(line(row))
   console.log(`  triggers: ${triggers.done} accepted (${triggers.failed} refused or failed), queued behind one running release; the listed queue holds ${QUEUE_LENGTH} queued releases and 1 running`)
@@ -200,10 +258,9 @@ try {
     process.exitCode = 1
   }
 } catch (error) {
-  console.error(`bench/api failed: ${error.message}`)
+  // After Ctrl+C what fails (a control plane that stops) is no finding: the signal handler ends the bench.
+  if (!interrupted) console.error(`bench/api failed: ${error.message}`)
   process.exitCode = 1
 } finally {
-  server.kill('SIGTERM')
-  await new Promise((resolve) => server.once('exit', resolve))
-  rmSync(work, {recursive: true, force: true})
+  await cleanUp()
 }

@@ -2,20 +2,39 @@
 // bench/parallel: N selective releases of N independent resources, each deploy `sleep 1` through the
 // exec driver, parallel releases on with max M. Prints the measured makespan over the ideal
 // (ceil(N/M) seconds) and the engine's own overhead per release. Needs dist/ (npm run build).
+// With --replicas K the control planes are K replicas on one PostgreSQL database (a throwaway cluster, or
+// a new database on RELCTL_BENCH_DATABASE_URL's server: bench/postgres.mjs) and the triggers go to them in
+// turn; without it, one control plane on SQLite.
 //
-//   node bench/parallel.mjs [--n 200] [--m 50] [--target 1.10]
+//   node bench/parallel.mjs [--n 200] [--m 50] [--target 1.10] [--replicas 2] [--log-level error]
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
-const {values} = parseArgs({options: {n: {type: 'string', default: '200'}, m: {type: 'string', default: '50'}, target: {type: 'string', default: '1.10'}}})
+import {processCpuMs, throwawayDatabase} from './postgres.mjs'
+import {whenListening} from './server.mjs'
+
+const {values} = parseArgs({
+  options: {
+    n: {type: 'string', default: '200'},
+    m: {type: 'string', default: '50'},
+    target: {type: 'string', default: '1.10'},
+    replicas: {type: 'string'},
+    'log-level': {type: 'string', default: 'error'},
+  },
+})
 const N = Number(values.n)
 const M = Number(values.m)
 const TARGET = Number(values.target)
+const REPLICAS = values.replicas === undefined ? 0 : Number(values.replicas)
+if (values.replicas !== undefined && !(Number.isInteger(REPLICAS) && REPLICAS >= 1)) {
+  console.error(`bench/parallel: --replicas wants a whole number of control planes (1 or more), e.g. --replicas 2; got ${values.replicas}`)
+  process.exit(2)
+}
 const DEPLOY_SECONDS = 1
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
@@ -34,21 +53,67 @@ const blueprint = [
 ].join('\n')
 writeFileSync(join(work, 'relctl.yaml'), blueprint)
 
+/** Every control plane started, so that each one stops however the bench ends. */
+const planes = []
+/** The PostgreSQL database of the replicas: a promise from the start, so that a Ctrl+C during initdb stops it too. */
+let databaseReady = Promise.resolve(undefined)
+let database
+let cleanedUp
+function cleanUp() {
+  cleanedUp ??= (async () => {
+    await Promise.all(
+      planes.map(({process: server}) => {
+        if (server.exitCode !== null || server.signalCode !== null) return undefined
+        const exited = new Promise((resolve) => server.once('exit', resolve))
+        server.kill('SIGTERM')
+        return exited
+      }),
+    )
+    await databaseReady.then((started) => started?.stop(), () => undefined)
+    rmSync(work, {recursive: true, force: true})
+  })()
+  return cleanedUp
+}
+/** Set by Ctrl+C or SIGTERM. */
+let interrupted = false
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    interrupted = true
+    console.error(`bench/parallel: ${signal}, stopping the control planes${REPLICAS ? ' and the database' : ''}`)
+    cleanUp().finally(() => process.exit(130))
+  })
+}
+
 // BENCH_PROFILE=DIR writes a CPU profile of the control plane there, to see where its time goes.
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []
-const server = spawn(process.execPath, [...profile, join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), '--json', '--log-level', 'error'], {
-  env: {...process.env, RELCTL_CONFIG_DIR: join(work, 'config')},
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
-const {url, token} = await new Promise((resolve, reject) => {
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
-  createInterface({input: server.stdout}).once('line', (line) => resolve(JSON.parse(line)))
-})
 
-async function api(method, path, body) {
-  const response = await fetch(`${url}${path}`, {
+/**
+ * Starts one control plane; resolves with its url and token once it listens. A replica's stderr goes to
+ * a log file, printed when the bench fails; on SQLite it goes to the bench's stderr.
+ */
+async function startPlane({replicaId, databaseUrl, token}) {
+  if (interrupted) throw new Error('interrupted')
+  const suffix = replicaId ? `-${replicaId}` : ''
+  const replicaArgs = replicaId ? ['--database-url', databaseUrl, '--replica-id', replicaId] : []
+  const server = spawn(
+    process.execPath,
+    [...profile, join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, `data${suffix}`), ...replicaArgs, '--json', '--log-level', values['log-level'], '--shutdown-grace', '1s'],
+    {
+      // The token in the environment keeps it out of the process list; every replica must accept the same one.
+      env: {...process.env, RELCTL_CONFIG_DIR: join(work, `config${suffix}`), ...(token ? {RELCTL_SERVER_TOKEN: token} : {})},
+      stdio: ['ignore', 'pipe', replicaId ? 'pipe' : 'inherit'],
+    },
+  )
+  const plane = {replicaId, process: server, logFile: replicaId ? join(work, `server${suffix}.log`) : null}
+  planes.push(plane)
+  if (plane.logFile) server.stderr.pipe(createWriteStream(plane.logFile))
+  return Object.assign(plane, await whenListening(server, replicaId ? `replica ${replicaId}` : 'the control plane'))
+}
+
+async function api(method, path, body, plane = planes[0]) {
+  const response = await fetch(`${plane.url}${path}`, {
     method,
-    headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+    headers: {authorization: `Bearer ${plane.token}`, 'content-type': 'application/json'},
     body: body === undefined ? undefined : JSON.stringify(body),
   })
   const data = await response.json()
@@ -56,48 +121,82 @@ async function api(method, path, body) {
   return data
 }
 
-/** CPU time (user + system) the control plane process has used, in ms: steadier than wall time on a busy machine. */
+/** CPU time (user + system) the control plane processes have used, in ms: steadier than wall time on a busy machine. */
 function serverCpuMs() {
-  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  if (process.env.BENCH_DIAG) console.log(`  (server utime ${Number(fields[11]) * 10} ms, stime ${Number(fields[12]) * 10} ms)`)
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  if (process.env.BENCH_DIAG) for (const plane of planes) console.log(`  (control plane ${plane.replicaId ?? ''} CPU ${processCpuMs(plane.process.pid)} ms)`)
+  return planes.reduce((sum, plane) => sum + processCpuMs(plane.process.pid), 0)
 }
 
+/** Waits for no release of the bench to be active; a deadline names what is stuck instead of hanging. */
+async function waitUntilAllEnded(deadlineMs) {
+  const deadline = Date.now() + deadlineMs
+  // Poll lightly: the bench should not load the control plane it measures.
+  while ((await api('GET', '/v1/releases?project=bench&environment=perf&active=true&limit=1')).length > 0) {
+    if (Date.now() > deadline) {
+      const active = await api('GET', `/v1/releases?project=bench&environment=perf&active=true&limit=${N}`)
+      const byStatus = Object.entries(groupBy(active, (release) => `${release.status}${release.replica ? ` on ${release.replica}` : ''}`))
+      throw new Error(`${active.length} release(s) still active after ${deadlineMs / 1000} s: ${byStatus.map(([key, list]) => `${list.length} ${key}`).join(', ')}; e.g. ${JSON.stringify(active[0])}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/** Object.groupBy, which Node 20 lacks. */
+function groupBy(items, key) {
+  const groups = {}
+  for (const item of items) (groups[key(item)] ??= []).push(item)
+  return groups
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
 
 try {
+  if (REPLICAS > 0) {
+    databaseReady = throwawayDatabase('relctl_bench_parallel')
+    database = await databaseReady
+    const token = randomBytes(32).toString('hex')
+    // One at a time: the first creates the tables (the others would wait for its migration lock anyway).
+    for (let index = 1; index <= REPLICAS; index++) await startPlane({replicaId: `r${index}`, databaseUrl: database.url, token})
+  } else {
+    await startPlane({})
+  }
   await api('POST', '/v1/projects', {content: blueprint, file: 'relctl.yaml', baseDir: work})
   await api('PUT', '/v1/settings/parallel', {project: 'bench', environment: 'perf', enabled: true, max: M})
 
   const cpuBefore = serverCpuMs()
+  const databaseCpuBefore = database?.serverCpuMs() ?? null
   const triggerStart = Date.now()
-  await Promise.all(names.map((name) => api('POST', '/v1/projects/bench/environments/perf/releases', {type: 'selective', resources: [{name}]})))
+  // With replicas, the triggers go to each in turn, as a load balancer would spread them.
+  await Promise.all(names.map((name, index) => api('POST', '/v1/projects/bench/environments/perf/releases', {type: 'selective', resources: [{name}]}, planes[index % planes.length])))
   const triggerMs = Date.now() - triggerStart
 
-  // Poll lightly (the bench should not load the control plane it measures), then read every release once.
-  while ((await api('GET', '/v1/releases?project=bench&environment=perf&active=true&limit=1')).length > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  const ideal = Math.ceil(N / M) * DEPLOY_SECONDS * 1000
+  // Ten times the ideal and a minute more: far beyond a slow run, well short of a hung one.
+  await waitUntilAllEnded(10 * ideal + 60_000)
   const releases = await api('GET', `/v1/releases?project=bench&environment=perf&limit=${N}`)
   const cpuPerRelease = (serverCpuMs() - cpuBefore) / N
+  const databaseCpuPerRelease = databaseCpuBefore === null ? null : (database.serverCpuMs() - databaseCpuBefore) / N
+  if (releases.length !== N) throw new Error(`${releases.length} releases recorded for ${N} triggers`)
   const failed = releases.filter((release) => release.status !== 'succeeded')
   if (failed.length > 0) throw new Error(`${failed.length} release(s) did not succeed, e.g. ${JSON.stringify(failed[0])}`)
+  const ranBy = groupBy(releases, (release) => release.replica ?? 'none')
 
   const first = Math.min(...releases.map((release) => Date.parse(release.createdAt)))
   const last = Math.max(...releases.map((release) => Date.parse(release.finishedAt)))
   const makespan = last - first
-  const ideal = Math.ceil(N / M) * DEPLOY_SECONDS * 1000
   const ratio = makespan / ideal
   // Per release: wall time from start to finish beyond the deploy itself (planning, process start, bookkeeping).
   const runOverhead = releases.map((release) => Date.parse(release.finishedAt) - Date.parse(release.startedAt) - DEPLOY_SECONDS * 1000)
 
-  console.log(`bench/parallel: N=${N} releases, max parallel M=${M}, deploy = sleep ${DEPLOY_SECONDS}s (exec driver)`)
+  const store = REPLICAS > 0 ? `${REPLICAS} replica${REPLICAS > 1 ? 's' : ''} on ${database.label}` : 'one control plane on SQLite'
+  console.log(`bench/parallel: N=${N} releases, max parallel M=${M}, deploy = sleep ${DEPLOY_SECONDS}s (exec driver), ${store}`)
   console.log(`  triggers accepted:      ${N} in ${triggerMs} ms (${(triggerMs / N).toFixed(1)} ms each, concurrent)`)
   console.log(`  makespan:               ${(makespan / 1000).toFixed(2)} s   (first trigger to last finish)`)
   console.log(`  ideal:                  ${(ideal / 1000).toFixed(2)} s   (ceil(N/M) x ${DEPLOY_SECONDS} s)`)
   console.log(`  engine overhead:        median ${median(runOverhead)} ms, p95 ${percentile(runOverhead, 0.95)} ms per release (start to finish beyond the deploy)`)
-  console.log(`  control plane CPU:      ${cpuPerRelease.toFixed(1)} ms per release (user + system, all work for it)`)
+  console.log(`  control plane CPU:      ${cpuPerRelease.toFixed(1)} ms per release (user + system, all work for it${planes.length > 1 ? `, summed over the ${planes.length} replicas` : ''})`)
+  if (databaseCpuPerRelease !== null) console.log(`  PostgreSQL CPU:         ${databaseCpuPerRelease.toFixed(1)} ms per release (its server processes, not counted above)`)
+  if (REPLICAS > 0) console.log(`  releases per replica:   ${planes.map(({replicaId}) => `${replicaId} ${ranBy[replicaId]?.length ?? 0}`).join(', ')}`)
   console.log(`  ratio makespan/ideal:   ${ratio.toFixed(3)}   (target <= ${TARGET})`)
   if (process.env.BENCH_DIAG) {
     const starts = releases.map((r) => Date.parse(r.startedAt) - first).sort((a, b) => a - b)
@@ -108,11 +207,17 @@ try {
     console.log('  ABOVE TARGET')
     process.exitCode = 1
   }
+  const idle = planes.filter(({replicaId}) => REPLICAS > 1 && !ranBy[replicaId])
+  if (idle.length > 0) throw new Error(`replica(s) ${idle.map(({replicaId}) => replicaId).join(', ')} ran no release although the triggers went to every replica`)
 } catch (error) {
-  console.error(`bench/parallel failed: ${error.message}`)
   process.exitCode = 1
+  // After Ctrl+C what fails (a control plane that stops) is no finding: the signal handler ends the bench.
+  if (!interrupted) {
+    console.error(`bench/parallel failed: ${error.message}`)
+    for (const {replicaId, logFile} of planes) {
+      if (logFile && existsSync(logFile)) console.error(`--- log of replica ${replicaId} (--log-level ${values['log-level']}), last 40 lines ---\n${readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n')}`)
+    }
+  }
 } finally {
-  server.kill('SIGTERM')
-  await new Promise((resolve) => server.once('exit', resolve))
-  rmSync(work, {recursive: true, force: true})
+  await cleanUp()
 }

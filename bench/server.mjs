@@ -1,0 +1,25 @@
+// What the benches share about the control plane they start.
+import {createInterface} from 'node:readline'
+
+/**
+ * Resolves with what `server start --json` prints once it listens ({url, token, …}). Rejects with the
+ * server's output when it ends first, e.g. on a flag it refuses (its error is JSON over several lines).
+ */
+export function whenListening(server, name = 'the control plane') {
+  return new Promise((resolve, reject) => {
+    const lines = []
+    createInterface({input: server.stdout}).on('line', (line) => {
+      lines.push(line)
+      try {
+        const started = JSON.parse(line)
+        if (typeof started?.url === 'string') resolve(started)
+      } catch {
+        // part of an error message over several lines
+      }
+    })
+    // 'close' comes after the output has been read: the error message is whole.
+    server.once('close', (code, signal) => {
+      reject(new Error(`${name} ended (${signal ?? `exit code ${code}`}) before it listened${lines.length > 0 ? `:\n${lines.join('\n')}` : ''}`))
+    })
+  })
+}
