@@ -155,20 +155,22 @@ export class Views {
 
   /** Adds what is derived, not stored: queue position and why a queued release waits. */
   private async annotate(releases: ReleaseRecord[]): Promise<Release[]> {
-    const decisions = new Map<string, {order: number[]; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
+    const decisions = new Map<string, {positions: Map<number, number>; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
       const key = environmentKey(release.project, release.environment)
       if (decisions.has(key)) continue
       const active = await this.ctx.store.activeLocks(release.project, release.environment)
       const decision = decideAdmission(active, await policyFor(this.ctx.store, release.project, release.environment), this.freeCapacity())
-      decisions.set(key, {order: active.filter((r) => r.status !== 'running').map((r) => r.id), waiting: decision.waiting})
+      const positions = new Map<number, number>()
+      for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
+      decisions.set(key, {positions, waiting: decision.waiting})
     }
     return releases.map(({lockSet: _lockSet, ...release}) => {
-      const decision = decisions.get(environmentKey(release.project, release.environment))
-      if (!decision || !decision.order.includes(release.id)) return release
-      const waitingFor = decision.waiting.get(release.id)
-      return {...release, queuePosition: decision.order.indexOf(release.id) + 1, ...(waitingFor && {waitingFor})}
+      const position = decisions.get(environmentKey(release.project, release.environment))?.positions.get(release.id)
+      if (position === undefined) return release
+      const waitingFor = decisions.get(environmentKey(release.project, release.environment))?.waiting.get(release.id)
+      return {...release, queuePosition: position, ...(waitingFor && {waitingFor})}
     })
   }
 

@@ -52,10 +52,33 @@ export function projectRow(project: ProjectRecord): Insertable<Database['project
   }
 }
 
+/** Parsed blueprints by project, with the text they were parsed from: most reads of a project find the text unchanged. */
+const parsedBlueprints = new Map<string, {text: string; blueprint: ProjectRecord['blueprint']}>()
+const PARSED_BLUEPRINTS_KEPT = 100
+
+/** The stored blueprint, parsed once per text; shared by every reader, so frozen. */
+function parseBlueprint(project: string, text: string): ProjectRecord['blueprint'] {
+  const cached = parsedBlueprints.get(project)
+  if (cached?.text === text) return cached.blueprint
+  const blueprint = deepFreeze(JSON.parse(text) as ProjectRecord['blueprint'])
+  parsedBlueprints.delete(project)
+  if (parsedBlueprints.size >= PARSED_BLUEPRINTS_KEPT) parsedBlueprints.delete(parsedBlueprints.keys().next().value as string)
+  parsedBlueprints.set(project, {text, blueprint})
+  return blueprint
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
 export function toProject(row: Selectable<Database['projects']>): ProjectRecord {
   return {
     name: row.name,
-    blueprint: JSON.parse(row.blueprint),
+    blueprint: parseBlueprint(row.name, row.blueprint),
     file: row.file,
     baseDir: row.base_dir,
     createdAt: row.created_at,
@@ -150,7 +173,19 @@ export function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
   }
 }
 
-export const parseLockSet = (text: string) => JSON.parse(text) as LockSet
+/** Lock sets parsed by text: every admission reads the whole queue, whose lock sets repeat. Shared, so frozen. */
+const parsedLockSets = new Map<string, LockSet>()
+const PARSED_LOCK_SETS_KEPT = 10_000
+
+export function parseLockSet(text: string): LockSet {
+  let lockSet = parsedLockSets.get(text)
+  if (lockSet === undefined) {
+    lockSet = deepFreeze(JSON.parse(text) as LockSet)
+    if (parsedLockSets.size >= PARSED_LOCK_SETS_KEPT) parsedLockSets.clear()
+    parsedLockSets.set(text, lockSet)
+  }
+  return lockSet
+}
 
 export function taskRow(releaseId: number, task: NewTask): Insertable<TasksTable> {
   return {
