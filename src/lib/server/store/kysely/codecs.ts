@@ -52,19 +52,33 @@ export function projectRow(project: ProjectRecord): Insertable<Database['project
   }
 }
 
-/** Parsed blueprints by project, with the text they were parsed from: most reads of a project find the text unchanged. */
-const parsedBlueprints = new Map<string, {text: string; blueprint: ProjectRecord['blueprint']}>()
+/**
+ * Parsed blueprints by project and the apply they came from: a project's blueprint changes only with an
+ * apply, which sets a new applied_at, so most reads of a project need neither its text nor a parse.
+ */
+const parsedBlueprints = new Map<string, {appliedAt: string; blueprint: ProjectRecord['blueprint']}>()
 const PARSED_BLUEPRINTS_KEPT = 100
 
-/** The stored blueprint, parsed once per text; shared by every reader, so frozen. */
-function parseBlueprint(project: string, text: string): ProjectRecord['blueprint'] {
+/** The blueprint of the project as last applied at appliedAt, when it has been parsed already. */
+export function knownBlueprint(project: string, appliedAt: string): ProjectRecord['blueprint'] | null {
   const cached = parsedBlueprints.get(project)
-  if (cached?.text === text) return cached.blueprint
+  return cached?.appliedAt === appliedAt ? cached.blueprint : null
+}
+
+/** The stored blueprint, parsed once per apply; shared by every reader, so frozen. */
+function parseBlueprint(project: string, appliedAt: string, text: string): ProjectRecord['blueprint'] {
+  const known = knownBlueprint(project, appliedAt)
+  if (known) return known
   const blueprint = deepFreeze(JSON.parse(text) as ProjectRecord['blueprint'])
   parsedBlueprints.delete(project)
   if (parsedBlueprints.size >= PARSED_BLUEPRINTS_KEPT) parsedBlueprints.delete(parsedBlueprints.keys().next().value as string)
-  parsedBlueprints.set(project, {text, blueprint})
+  parsedBlueprints.set(project, {appliedAt, blueprint})
   return blueprint
+}
+
+/** An apply of this process: the next read parses what it stored. */
+export function forgetBlueprint(project: string): void {
+  parsedBlueprints.delete(project)
 }
 
 function deepFreeze<T>(value: T): T {
@@ -75,10 +89,10 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-export function toProject(row: Selectable<Database['projects']>): ProjectRecord {
+export function toProject(row: Selectable<Database['projects']>, known?: ProjectRecord['blueprint']): ProjectRecord {
   return {
     name: row.name,
-    blueprint: parseBlueprint(row.name, row.blueprint),
+    blueprint: known ?? parseBlueprint(row.name, row.applied_at, row.blueprint),
     file: row.file,
     baseDir: row.base_dir,
     createdAt: row.created_at,
