@@ -5,11 +5,11 @@ import {ACTIVE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
 import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule} from '../../api/schemas.js'
 import {plainEnvironment} from '../blueprint/blueprint.js'
 import {notFound} from '../errors.js'
-import type {ProjectRecord, ReleaseRecord} from '../store/store.js'
+import type {ProjectRecord, ReleaseFilter, ReleaseRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {effectiveSettingsOf, inBlueprintOrder, policyFor, releaseNotFound, requireEnvironment, requireProject, requireProjectEnvironment} from './lookups.js'
-import {decideAdmission} from './rules/admission.js'
+import {type ActiveRelease, decideAdmission} from './rules/admission.js'
 import {touches} from './rules/locks.js'
 import {environmentKey} from './runs/coordinator.js'
 
@@ -150,17 +150,33 @@ export class Views {
       const project = await requireProject(this.ctx.store, filter.project)
       if (filter.environment) await requireEnvironment(this.ctx.store, project, filter.environment)
     }
-    return this.annotate(await this.ctx.store.listReleases(filter))
+    const releases = await this.ctx.store.listReleases(filter)
+    return this.annotate(releases, await this.queueHead(filter, releases))
+  }
+
+  /**
+   * The active releases of the environment up to the last one listed, when the list is the head of its
+   * queue (every active status, oldest first): with the running releases after it, that is all that
+   * decides for the listed ones, so the queue need not be read again.
+   */
+  private async queueHead(filter: ReleaseFilter, listed: ReleaseRecord[]): Promise<ActiveRelease[] | undefined> {
+    const isQueueHead = filter.project && filter.environment && filter.order === 'asc' && ACTIVE_STATUSES.every((status) => filter.statuses?.includes(status))
+    if (!isQueueHead || !filter.statuses?.every((status) => ACTIVE_STATUSES.includes(status))) return undefined
+    const head = listed.map(({id, status, lockSet}) => ({id, status: status as ActiveRelease['status'], lockSet}))
+    if (filter.limit === undefined || listed.length < filter.limit) return head
+    const last = listed.length > 0 ? listed[listed.length - 1].id : 0
+    const runningAfter = await this.ctx.store.listReleases({project: filter.project, environment: filter.environment, statuses: ['running'], order: 'asc'})
+    return [...head, ...runningAfter.filter((release) => release.id > last).map(({id, lockSet}) => ({id, status: 'running' as const, lockSet}))]
   }
 
   /** Adds what is derived, not stored: queue position and why a queued release waits. */
-  private async annotate(releases: ReleaseRecord[]): Promise<Release[]> {
+  private async annotate(releases: ReleaseRecord[], queueHead?: ActiveRelease[]): Promise<Release[]> {
     const decisions = new Map<string, {positions: Map<number, number>; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
       const key = environmentKey(release.project, release.environment)
       if (decisions.has(key)) continue
-      const active = await this.ctx.store.activeLocks(release.project, release.environment)
+      const active = queueHead ?? (await this.ctx.store.activeLocks(release.project, release.environment))
       const decision = decideAdmission(active, await policyFor(this.ctx.store, release.project, release.environment), this.freeCapacity())
       const positions = new Map<number, number>()
       for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
