@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {afterAll, afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {openSqliteStore} from '../../../../src/lib/server/store/sqlite.js'
-import type {Store} from '../../../../src/lib/server/store/store.js'
+import type {ProjectRecord, Store} from '../../../../src/lib/server/store/store.js'
 import {newRelease} from './store-contract.js'
 
 const root = mkdtempSync(join(tmpdir(), 'relctl-sqlite-durability-'))
@@ -74,6 +74,18 @@ describe('SQLite store commits', () => {
     expect(fsyncs.started).toBe(durable)
     // the release's end is durable again, and its fsync covers the task's status before it
     await store.transitionRelease(release.id, ['queued'], 'failed', {finishedAt: '2026-01-01T00:00:02.000Z', error: 'stopped'})
+    expect(fsyncs.completed).toBe(durable + 1)
+  })
+
+  it("fsyncs an app's new desired version, not its observed health", async () => {
+    const at = '2026-01-01T00:00:00.000Z'
+    await store.upsertProject({name: 'shop', blueprint: {resources: [], environments: []} as unknown as ProjectRecord['blueprint'], file: 'relctl.yaml', baseDir: root, createdAt: at, appliedAt: at})
+    await store.insertEnvironment({project: 'shop', name: 'prod', createdAt: at})
+    await store.upsertApp({project: 'shop', environment: 'prod', name: 'api', kind: 'application', desiredVersion: '1', deployedVersion: '1', health: 'Healthy', removed: false, drift: null, updatedAt: at})
+    const durable = fsyncs.completed
+    await store.updateApp('shop', 'prod', 'api', {health: 'Progressing'}, at)
+    expect(fsyncs.started).toBe(durable)
+    await store.updateApp('shop', 'prod', 'api', {desiredVersion: '2'}, at)
     expect(fsyncs.completed).toBe(durable + 1)
   })
 
