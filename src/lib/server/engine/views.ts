@@ -15,7 +15,15 @@ import {environmentKey} from './runs/coordinator.js'
 
 const SCHEDULE_RUNS_SHOWN = 20
 
+interface QueueDecision {
+  positions: Map<number, number>
+  waiting: Map<number, NonNullable<Release['waitingFor']>>
+}
+
 export class Views {
+  /** the last decision per environment, with the inputs it was made on */
+  private readonly lastDecisions = new Map<string, {inputs: string; decision: QueueDecision}>()
+
   constructor(
     private readonly ctx: EngineContext,
     /** how many more releases the engine can start now: a queued release may wait for capacity */
@@ -169,18 +177,36 @@ export class Views {
     return [...head, ...runningAfter.filter((release) => release.id > last).map(({id, lockSet}) => ({id, status: 'running' as const, lockSet}))]
   }
 
+  /**
+   * Queue positions and why each waits in one environment: decided on the queue head given, else on the
+   * whole queue, which is read again only when its mark, the policy or the free capacity moved since
+   * the last decision there (the answers to a burst of triggers share one read).
+   */
+  private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueDecision> {
+    const {store} = this.ctx
+    const mark = queueHead ? null : await store.activeMark(project, environment)
+    const policy = await policyFor(store, project, environment)
+    const capacity = this.freeCapacity()
+    const key = environmentKey(project, environment)
+    const inputs = `${mark}\u0000${capacity}\u0000${JSON.stringify(policy)}`
+    const last = this.lastDecisions.get(key)
+    if (mark !== null && last?.inputs === inputs) return last.decision
+    const active = queueHead ?? (await store.activeLocks(project, environment))
+    const positions = new Map<number, number>()
+    for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
+    const decision = {positions, waiting: decideAdmission(active, policy, capacity).waiting}
+    if (mark !== null) this.lastDecisions.set(key, {inputs, decision})
+    return decision
+  }
+
   /** Adds what is derived, not stored: queue position and why a queued release waits. */
   private async annotate(releases: ReleaseRecord[], queueHead?: ActiveRelease[]): Promise<Release[]> {
-    const decisions = new Map<string, {positions: Map<number, number>; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
+    const decisions = new Map<string, QueueDecision>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
       const key = environmentKey(release.project, release.environment)
       if (decisions.has(key)) continue
-      const active = queueHead ?? (await this.ctx.store.activeLocks(release.project, release.environment))
-      const decision = decideAdmission(active, await policyFor(this.ctx.store, release.project, release.environment), this.freeCapacity())
-      const positions = new Map<number, number>()
-      for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
-      decisions.set(key, {positions, waiting: decision.waiting})
+      decisions.set(key, await this.queueDecision(release.project, release.environment, queueHead))
     }
     return releases.map(({lockSet: _lockSet, ...release}) => {
       const position = decisions.get(environmentKey(release.project, release.environment))?.positions.get(release.id)

@@ -578,6 +578,18 @@ describe('Engine: release list shows why each waits', () => {
     }
   })
 
+  it('what a release waits for follows a status change that leaves the queue as long as it was', async () => {
+    const {engine} = await setup(independent(['a', 'b'], '1h'))
+    const first = await trigger(engine, selective('a'))
+    await waitForStatus(engine, first.id, 'running')
+    await engine.setApproval({project: P, environment: E, enabled: true}, 'alice')
+    const second = await trigger(engine, selective('b'))
+    expect(await engine.getRelease(second.id)).toMatchObject({status: 'pending_approval', queuePosition: 1, waitingFor: {reason: 'approval'}})
+    // approved, it waits for the first one: as many active releases as before, and as much room
+    await engine.decide(second.id, 'approved', 'bob', null)
+    expect(await engine.getRelease(second.id)).toMatchObject({status: 'queued', queuePosition: 1, waitingFor: {reason: 'serial', releases: [first.id]}})
+  })
+
   it('a page of the queue counts the running releases after it', async () => {
     // parallel releases off (the approval workflow needs that): one release runs at a time
     const {engine} = await setup(independent(['a', 'b'], '1h'))

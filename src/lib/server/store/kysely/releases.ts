@@ -62,6 +62,23 @@ export async function activeLocks(db: Db, project: string, environment: string):
   return rows.map((row) => ({id: Number(row.id), status: row.status as (typeof ACTIVE_STATUSES)[number], lockSet: codec.parseLockSet(row.lock_set)}))
 }
 
+const activeCount = precompiled((db: Db, project: string, environment: string) =>
+  db
+    .selectFrom('releases')
+    .select((eb) => [eb.fn.countAll().as('count'), eb.fn.max('id').as('last')])
+    .where('project', '=', project)
+    .where('environment', '=', environment)
+    .where('status', 'in', ACTIVE_STATUSES),
+)
+const lastEvent = precompiled((db: Db) => db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')))
+
+export async function activeMark(db: Db, project: string, environment: string): Promise<string> {
+  // The count and the last id see a release queued by any writer, also one that commits after a later
+  // id; the last event sees every status change (events are numbered in commit order).
+  const [[{seq}], [{count, last}]] = [await lastEvent(db), await activeCount(db, project, environment)]
+  return `${seq}:${count}:${last}`
+}
+
 export async function transitionRelease(db: Db, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<ReleaseRecord | null> {
   const ends = (FINAL_RELEASE_STATUSES as readonly ReleaseStatus[]).includes(to)
   const row = await db
