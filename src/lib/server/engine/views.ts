@@ -22,7 +22,7 @@ interface QueueDecision {
 
 export class Views {
   /** the last decision per environment, with the inputs it was made on */
-  private readonly lastDecisions = new Map<string, {inputs: string; decision: QueueDecision}>()
+  private readonly lastDecisions = new Map<string, {inputs: string; decision: Promise<QueueDecision>}>()
 
   constructor(
     private readonly ctx: EngineContext,
@@ -190,12 +190,20 @@ export class Views {
     const key = environmentKey(project, environment)
     const inputs = `${mark}\u0000${capacity}\u0000${JSON.stringify(policy)}`
     const last = this.lastDecisions.get(key)
+    // A read under way on the same inputs is shared: it began after its own mark was read.
     if (mark !== null && last?.inputs === inputs) return last.decision
-    const active = queueHead ?? (await store.activeLocks(project, environment))
-    const positions = new Map<number, number>()
-    for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
-    const decision = {positions, waiting: decideAdmission(active, policy, capacity).waiting}
-    if (mark !== null) this.lastDecisions.set(key, {inputs, decision})
+    const decision = (async () => {
+      const active = queueHead ?? (await store.activeLocks(project, environment))
+      const positions = new Map<number, number>()
+      for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
+      return {positions, waiting: decideAdmission(active, policy, capacity).waiting}
+    })()
+    if (mark !== null) {
+      this.lastDecisions.set(key, {inputs, decision})
+      decision.catch(() => {
+        if (this.lastDecisions.get(key)?.decision === decision) this.lastDecisions.delete(key)
+      })
+    }
     return decision
   }
 
