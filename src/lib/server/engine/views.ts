@@ -168,8 +168,9 @@ export class Views {
    * decides for the listed ones, so the queue need not be read again.
    */
   private async queueHead(filter: ReleaseFilter, listed: ReleaseRecord[]): Promise<ActiveRelease[] | undefined> {
-    const isQueueHead = filter.project && filter.environment && filter.order === 'asc' && ACTIVE_STATUSES.every((status) => filter.statuses?.includes(status))
-    if (!isQueueHead || !filter.statuses?.every((status) => ACTIVE_STATUSES.includes(status))) return undefined
+    const statuses = new Set(filter.statuses)
+    const everyActiveStatus = statuses.size === ACTIVE_STATUSES.length && ACTIVE_STATUSES.every((status) => statuses.has(status))
+    if (!filter.project || !filter.environment || filter.order !== 'asc' || !everyActiveStatus) return undefined
     const head = listed.map(({id, status, lockSet}) => ({id, status: status as ActiveRelease['status'], lockSet}))
     if (filter.limit === undefined || listed.length < filter.limit) return head
     const last = listed.length > 0 ? listed[listed.length - 1].id : 0
@@ -217,9 +218,10 @@ export class Views {
       decisions.set(key, await this.queueDecision(release.project, release.environment, queueHead))
     }
     return releases.map(({lockSet: _lockSet, ...release}) => {
-      const position = decisions.get(environmentKey(release.project, release.environment))?.positions.get(release.id)
-      if (position === undefined) return release
-      const waitingFor = decisions.get(environmentKey(release.project, release.environment))?.waiting.get(release.id)
+      const decision = decisions.get(environmentKey(release.project, release.environment))
+      const position = decision?.positions.get(release.id)
+      if (!decision || position === undefined) return release
+      const waitingFor = decision.waiting.get(release.id)
       return {...release, queuePosition: position, ...(waitingFor && {waitingFor})}
     })
   }
