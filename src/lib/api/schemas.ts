@@ -1,6 +1,6 @@
 // The API contract: JSON schemas (served as OpenAPI, enforced by the server) and the types both sides use.
 // The CLI imports only the types from here, so TypeBox stays out of its start-up path.
-import {type Static, Type} from '@sinclair/typebox'
+import {type SchemaOptions, type Static, type TSchema, type TUnsafe, Type} from '@sinclair/typebox'
 
 import {
   ACTIONS,
@@ -16,8 +16,19 @@ import {
   WAIT_REASONS,
 } from './domain.js'
 
-const NullableString = Type.Union([Type.String(), Type.Null()])
-const NullableInteger = Type.Union([Type.Integer(), Type.Null()])
+/**
+ * A value or null, as one schema with a list of types rather than a union: fast-json-stringify writes it
+ * after a type check, where for a union (anyOf) it runs ajv on the value to pick the branch, for every
+ * field of every row. OpenAPI (3.0) shows it as the type with `nullable: true`.
+ */
+function nullable<T extends TSchema>(schema: T, options: SchemaOptions = {}): TUnsafe<Static<T> | null> {
+  const {type, enum: values, ...rest} = schema as TSchema & {type?: unknown; enum?: unknown[]}
+  if (typeof type !== 'string') throw new Error('nullable() needs a schema with one type')
+  return Type.Unsafe<Static<T> | null>({...rest, ...options, type: [type, 'null'], ...(values && {enum: [...values, null]})})
+}
+
+const NullableString = nullable(Type.String())
+const NullableInteger = nullable(Type.Integer())
 
 /** A project, environment, resource, target or step name in a request (the rule is in domain.ts). */
 export const Name = Type.String({pattern: NAME_PATTERN.source})
@@ -54,11 +65,11 @@ export const AppState = Type.Object({
   sync: literals(SYNC_STATES),
   health: literals(HEALTH_STATES),
   removedFromBlueprint: Type.Boolean(),
-  drift: Type.Union([Type.Object({recordedVersion: NullableString, liveVersion: Type.String(), at: Type.String()}), Type.Null()], {
+  drift: nullable(Type.Object({recordedVersion: NullableString, liveVersion: Type.String(), at: Type.String()}), {
     description: 'set when a refresh read a live version that differed from the recorded one',
   }),
   activeReleases: Type.Array(ReleaseRef, {description: 'queued or running releases whose lock set covers this app'}),
-  lastRelease: Type.Union([ReleaseRef, Type.Null()], {description: 'the latest ended release that listed this app (rejected and cancelled ones too)'}),
+  lastRelease: nullable(ReleaseRef, {description: 'the latest ended release that listed this app (rejected and cancelled ones too)'}),
   stable: Type.Boolean({description: 'Synced and Healthy and no queued or running release touches it'}),
   updatedAt: Type.String(),
 })
@@ -82,8 +93,8 @@ export const WaitingFor = Type.Object({
 const TaskFields = {
   key: Type.String({description: 'unique in the release: api, api@eu-1, beforeTarget@eu-1'}),
   kind: literals(['deploy', 'hook'] as const),
-  resource: Type.Union([Type.String(), Type.Null()], {description: 'null for a target hook'}),
-  hook: Type.Union([literals(['beforeTarget', 'afterTarget'] as const), Type.Null()]),
+  resource: nullable(Type.String(), {description: 'null for a target hook'}),
+  hook: nullable(literals(['beforeTarget', 'afterTarget'] as const)),
   target: NullableString,
   step: NullableString,
   action: literals(ACTIONS),
@@ -146,9 +157,9 @@ export const Release = Type.Object({
   createdAt: Type.String(),
   startedAt: NullableString,
   finishedAt: NullableString,
-  decision: Type.Union([Decision, Type.Null()], {description: 'the approval decision, where the approval workflow is on'}),
+  decision: nullable(Decision, {description: 'the approval decision, where the approval workflow is on'}),
   options: ReleaseOptions,
-  replica: Type.Union([Type.String(), Type.Null()], {description: 'the replica that runs or ran it'}),
+  replica: nullable(Type.String(), {description: 'the replica that runs or ran it'}),
   queuePosition: Type.Optional(Type.Integer({description: '1-based position among the queued releases of the environment'})),
   waitingFor: Type.Optional(WaitingFor),
   tasks: Type.Optional(Type.Array(Task)),
@@ -184,7 +195,7 @@ export const DryRun = Type.Object({
   resources: Type.Array(ReleaseResource),
   plan: Plan,
   order: Type.String({description: 'tasks level by level: "a, b | c"'}),
-  wouldWaitFor: Type.Union([WaitingFor, Type.Null()], {description: 'what would hold it back now: queue, conflict, pause, approval'}),
+  wouldWaitFor: nullable(WaitingFor, {description: 'what would hold it back now: queue, conflict, pause, approval'}),
   refreshed: Type.Array(Type.Object({name: Type.String(), recordedVersion: NullableString, liveVersion: Type.String()})),
 })
 
@@ -202,7 +213,7 @@ export const SyncRequest = Type.Object(
   {additionalProperties: false},
 )
 
-export const SyncResponse = Type.Object({release: Type.Union([Release, Type.Null()]), apps: Type.Array(AppState)})
+export const SyncResponse = Type.Object({release: nullable(Release), apps: Type.Array(AppState)})
 
 export const ApplyRequest = Type.Object(
   {
@@ -317,7 +328,7 @@ export const Environment = Type.Object({
   rollout: Type.Object({services: literals(['parallel', 'sequential'] as const), targets: literals(['parallel', 'sequential'] as const)}),
   paused: Type.Boolean(),
   pauses: Type.Array(PauseState),
-  schedule: Type.Union([Schedule, Type.Null()]),
+  schedule: nullable(Schedule),
   apps: Type.Object({total: Type.Integer(), synced: Type.Integer(), healthy: Type.Integer()}),
   activeReleases: Type.Array(ReleaseRef),
   createdAt: Type.String(),

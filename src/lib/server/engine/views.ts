@@ -5,17 +5,25 @@ import {ACTIVE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
 import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule} from '../../api/schemas.js'
 import {plainEnvironment} from '../blueprint/blueprint.js'
 import {notFound} from '../errors.js'
-import type {ProjectRecord, ReleaseRecord} from '../store/store.js'
+import type {ProjectRecord, ReleaseFilter, ReleaseRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {effectiveSettingsOf, inBlueprintOrder, policyFor, releaseNotFound, requireEnvironment, requireProject, requireProjectEnvironment} from './lookups.js'
-import {decideAdmission} from './rules/admission.js'
+import {type ActiveRelease, decideAdmission} from './rules/admission.js'
 import {touches} from './rules/locks.js'
 import {environmentKey} from './runs/coordinator.js'
 
 const SCHEDULE_RUNS_SHOWN = 20
 
+interface QueueDecision {
+  positions: Map<number, number>
+  waiting: Map<number, NonNullable<Release['waitingFor']>>
+}
+
 export class Views {
+  /** the last decision per environment, with the inputs it was made on */
+  private readonly lastDecisions = new Map<string, {inputs: string; decision: Promise<QueueDecision>}>()
+
   constructor(
     private readonly ctx: EngineContext,
     /** how many more releases the engine can start now: a queued release may wait for capacity */
@@ -150,25 +158,71 @@ export class Views {
       const project = await requireProject(this.ctx.store, filter.project)
       if (filter.environment) await requireEnvironment(this.ctx.store, project, filter.environment)
     }
-    return this.annotate(await this.ctx.store.listReleases(filter))
+    const releases = await this.ctx.store.listReleases(filter)
+    return this.annotate(releases, await this.queueHead(filter, releases))
+  }
+
+  /**
+   * The active releases of the environment up to the last one listed, when the list is the head of its
+   * queue (every active status, oldest first): with the running releases after it, that is all that
+   * decides for the listed ones, so the queue need not be read again.
+   */
+  private async queueHead(filter: ReleaseFilter, listed: ReleaseRecord[]): Promise<ActiveRelease[] | undefined> {
+    const statuses = new Set(filter.statuses)
+    const everyActiveStatus = statuses.size === ACTIVE_STATUSES.length && ACTIVE_STATUSES.every((status) => statuses.has(status))
+    if (!filter.project || !filter.environment || filter.order !== 'asc' || !everyActiveStatus) return undefined
+    const head = listed.map(({id, status, lockSet}) => ({id, status: status as ActiveRelease['status'], lockSet}))
+    if (filter.limit === undefined || listed.length < filter.limit) return head
+    const last = listed.length > 0 ? listed[listed.length - 1].id : 0
+    const runningAfter = await this.ctx.store.listReleases({project: filter.project, environment: filter.environment, statuses: ['running'], order: 'asc'})
+    return [...head, ...runningAfter.filter((release) => release.id > last).map(({id, lockSet}) => ({id, status: 'running' as const, lockSet}))]
+  }
+
+  /**
+   * Queue positions and why each waits in one environment: decided on the queue head given, else on the
+   * whole queue, which is read again only when its mark, the policy or the free capacity moved since
+   * the last decision there (the answers to a burst of triggers share one read).
+   */
+  private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueDecision> {
+    const {store} = this.ctx
+    const mark = queueHead ? null : await store.activeMark(project, environment)
+    const policy = await policyFor(store, project, environment)
+    const capacity = this.freeCapacity()
+    const key = environmentKey(project, environment)
+    const inputs = `${mark}\u0000${capacity}\u0000${JSON.stringify(policy)}`
+    const last = this.lastDecisions.get(key)
+    // A read under way on the same inputs is shared: it began after its own mark was read.
+    if (mark !== null && last?.inputs === inputs) return last.decision
+    const decision = (async () => {
+      const active = queueHead ?? (await store.activeLocks(project, environment))
+      const positions = new Map<number, number>()
+      for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
+      return {positions, waiting: decideAdmission(active, policy, capacity).waiting}
+    })()
+    if (mark !== null) {
+      this.lastDecisions.set(key, {inputs, decision})
+      decision.catch(() => {
+        if (this.lastDecisions.get(key)?.decision === decision) this.lastDecisions.delete(key)
+      })
+    }
+    return decision
   }
 
   /** Adds what is derived, not stored: queue position and why a queued release waits. */
-  private async annotate(releases: ReleaseRecord[]): Promise<Release[]> {
-    const decisions = new Map<string, {order: number[]; waiting: Map<number, NonNullable<Release['waitingFor']>>}>()
+  private async annotate(releases: ReleaseRecord[], queueHead?: ActiveRelease[]): Promise<Release[]> {
+    const decisions = new Map<string, QueueDecision>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
       const key = environmentKey(release.project, release.environment)
       if (decisions.has(key)) continue
-      const active = await this.ctx.store.activeLocks(release.project, release.environment)
-      const decision = decideAdmission(active, await policyFor(this.ctx.store, release.project, release.environment), this.freeCapacity())
-      decisions.set(key, {order: active.filter((r) => r.status !== 'running').map((r) => r.id), waiting: decision.waiting})
+      decisions.set(key, await this.queueDecision(release.project, release.environment, queueHead))
     }
     return releases.map(({lockSet: _lockSet, ...release}) => {
       const decision = decisions.get(environmentKey(release.project, release.environment))
-      if (!decision || !decision.order.includes(release.id)) return release
+      const position = decision?.positions.get(release.id)
+      if (!decision || position === undefined) return release
       const waitingFor = decision.waiting.get(release.id)
-      return {...release, queuePosition: decision.order.indexOf(release.id) + 1, ...(waitingFor && {waitingFor})}
+      return {...release, queuePosition: position, ...(waitingFor && {waitingFor})}
     })
   }
 

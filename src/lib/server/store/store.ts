@@ -188,6 +188,12 @@ export interface ReleaseStore {
   /** Pending, queued and running releases of an environment in queue order, with only what admission needs. */
   activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]>
   /**
+   * A mark of the environment's active releases, far cheaper than reading them: it moves with every
+   * release queued there and every event appended anywhere (each status change appends one). Read
+   * before the releases, an unchanged mark means they are unchanged.
+   */
+  activeMark(project: string, environment: string): Promise<string>
+  /**
    * Compare-and-set on status: the release as it now is when it was in one of `from` and now is `to`, else null.
    * Writes the owner and lease when given; a release that ends keeps its replica and loses its lease.
    */

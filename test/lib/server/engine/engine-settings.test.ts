@@ -563,4 +563,47 @@ describe('Engine: release list shows why each waits', () => {
     await waitFor(async () => (await engine.getRelease(third.id)).status === 'succeeded', 'all to finish')
     await waitForStatus(engine, second.id, 'succeeded')
   })
+
+  it('a page of the queue says what each release waits for as the whole queue does', async () => {
+    const {engine} = await setup(independent(['a', 'b', 'c'], '1h'))
+    await engine.setParallel({project: P, environment: E, enabled: true, max: 2}, 'alice')
+    const released = [await trigger(engine, selective('a')), await trigger(engine, selective('a')), await trigger(engine, selective('b')), await trigger(engine, selective('b')), await trigger(engine, selective('c'))]
+    await waitForStatus(engine, released[2].id, 'running')
+    const annotation = (release: Release) => [release.id, release.status, release.queuePosition ?? null, release.waitingFor ?? null]
+    const alone = await Promise.all(released.map(async (release) => annotation(await engine.getRelease(release.id))))
+    expect(alone.map(([, status, position]) => [status, position])).toEqual([['running', null], ['queued', 1], ['running', null], ['queued', 2], ['queued', 3]])
+    for (const limit of [1, 2, 3, 4, 5, 10]) {
+      const page = await engine.listReleases({project: P, environment: E, statuses: ['pending_approval', 'queued', 'running'], order: 'asc', limit})
+      expect(page.map(annotation), `limit ${limit}`).toEqual(alone.slice(0, limit))
+    }
+  })
+
+  it('what a release waits for follows a status change that leaves the queue as long as it was', async () => {
+    const {engine} = await setup(independent(['a', 'b'], '1h'))
+    const first = await trigger(engine, selective('a'))
+    await waitForStatus(engine, first.id, 'running')
+    await engine.setApproval({project: P, environment: E, enabled: true}, 'alice')
+    const second = await trigger(engine, selective('b'))
+    expect(await engine.getRelease(second.id)).toMatchObject({status: 'pending_approval', queuePosition: 1, waitingFor: {reason: 'approval'}})
+    // approved, it waits for the first one: as many active releases as before, and as much room
+    await engine.decide(second.id, 'approved', 'bob', null)
+    expect(await engine.getRelease(second.id)).toMatchObject({status: 'queued', queuePosition: 1, waitingFor: {reason: 'serial', releases: [first.id]}})
+  })
+
+  it('a page of the queue counts the running releases after it', async () => {
+    // parallel releases off (the approval workflow needs that): one release runs at a time
+    const {engine} = await setup(independent(['a', 'b'], '1h'))
+    await engine.setApproval({project: P, environment: E, enabled: true}, 'alice')
+    const first = await trigger(engine, selective('a'))
+    const second = await trigger(engine, selective('b'))
+    // the later one runs first; the earlier one, approved next, waits for it
+    await engine.decide(second.id, 'approved', 'bob', null)
+    await waitForStatus(engine, second.id, 'running')
+    await engine.decide(first.id, 'approved', 'bob', null)
+    const alone = await engine.getRelease(first.id)
+    expect(alone).toMatchObject({status: 'queued', queuePosition: 1})
+    expect(alone.waitingFor).toMatchObject({reason: 'serial', releases: [second.id]})
+    const [page] = await engine.listReleases({project: P, environment: E, statuses: ['pending_approval', 'queued', 'running'], order: 'asc', limit: 1})
+    expect([page.id, page.queuePosition, page.waitingFor]).toEqual([first.id, 1, alone.waitingFor])
+  })
 })

@@ -440,7 +440,11 @@ describe('Engine: capacity and races', () => {
       rmSync(dir, {recursive: true, force: true})
     })
     await engine.start()
-    await engine.applyProject(SHOP_BLUEPRINT, 'relctl.yaml', dir)
+    // The owner sees the request at its next cancel check (every second): db deploys for longer than
+    // that, so the check falls inside the run wherever its phase is.
+    const slowDb = SHOP_BLUEPRINT.replace('  db:\n    kind: database\n    driver: simulate\n    simulate: { duration: 100ms }', '  db:\n    kind: database\n    driver: simulate\n    simulate: { duration: 3s }')
+    expect(slowDb).not.toBe(SHOP_BLUEPRINT)
+    await engine.applyProject(slowDb, 'relctl.yaml', dir)
     const first = (await trigger(engine, {type: 'selective', resources: [{name: 'worker'}]})).release
     const second = (await trigger(engine, {type: 'selective', resources: [{name: 'db'}]})).release
     expect(second.status).toBe('queued')

@@ -192,6 +192,10 @@ describe('HTTP: OpenAPI', () => {
     expect(doc.openapi).toMatch(/^3\./)
     expect(doc.info).toMatchObject({title: 'relctl control plane', version: '9.9.9-test'})
     expect(doc.components.securitySchemes.bearerAuth).toEqual({type: 'http', scheme: 'bearer'})
+    // nullable fields are a type list in the schema; OpenAPI 3.0 shows them as the type, nullable
+    const release = doc.paths['/v1/releases/{id}'].get.responses['200'].content['application/json'].schema
+    expect(release.properties.comment).toMatchObject({type: 'string', nullable: true})
+    expect(release.properties.decision).toMatchObject({type: 'object', nullable: true})
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         '/healthz',

@@ -136,6 +136,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(inTransaction.after?.id).toBe(raced[0].release.id)
     })
 
+    it("moves an environment's active mark with each release queued there and each event", async () => {
+      const before = await store.activeMark('shop', 'prod')
+      expect(await store.activeMark('shop', 'prod')).toBe(before)
+      const {release} = await store.insertRelease(newRelease())
+      const queued = await store.activeMark('shop', 'prod')
+      expect(queued).not.toBe(before)
+      // another environment's release leaves this mark where it was
+      await store.insertRelease(newRelease({environment: 'staging'}))
+      expect(await store.activeMark('shop', 'prod')).toBe(queued)
+      await store.transaction(async (tx) => {
+        await tx.transitionRelease(release.id, ['queued'], 'running')
+        await tx.appendEvents([{kind: 'release.status', project: 'shop', environment: 'prod', releaseId: release.id, taskId: null, data: {}, at: T0}])
+      })
+      expect(await store.activeMark('shop', 'prod')).not.toBe(queued)
+    })
+
     it('lists releases by filter and order, and the active locks in queue order', async () => {
       const a = (await store.insertRelease(newRelease())).release
       const b = (await store.insertRelease(newRelease({status: 'pending_approval', lockSet: '*'}))).release

@@ -45,9 +45,22 @@ export function lockSetFor(type: ReleaseType, resources: ReleaseResource[], grap
   return [...locked].sort()
 }
 
+/** Lock sets as sets, once per lock set: admission compares every queued release with those before it. */
+const lockSetsAsSets = new WeakMap<readonly string[], Set<string>>()
+
+function asSet(lockSet: readonly string[]): Set<string> {
+  let set = lockSetsAsSets.get(lockSet)
+  if (!set) {
+    set = new Set(lockSet)
+    // The store's lock sets are frozen and shared; one that can still change is not kept.
+    if (Object.isFrozen(lockSet)) lockSetsAsSets.set(lockSet, set)
+  }
+  return set
+}
+
 export function conflicts(a: LockSet, b: LockSet): boolean {
   if (a === '*' || b === '*') return true
-  const held = new Set(a)
+  const held = asSet(a)
   return b.some((name) => held.has(name))
 }
 

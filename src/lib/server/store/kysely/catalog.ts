@@ -5,20 +5,29 @@ import type {AppRecord, EnvironmentRecord, ProjectRecord} from '../store.js'
 import type {AppsTable} from '../schema/tables.js'
 import {valueBatches} from './batches.js'
 import * as codec from './codecs.js'
-import {byCodePoint, type Db} from './db.js'
+import {byCodePoint, type Db, precompiled} from './db.js'
+
+const projectHead = precompiled((db: Db, name: string) => db.selectFrom('projects').select(['name', 'file', 'base_dir', 'created_at', 'applied_at']).where('name', '=', name))
+const environmentRow = precompiled((db: Db, project: string, name: string) => db.selectFrom('environments').selectAll().where('project', '=', project).where('name', '=', name))
 
 export async function getProject(db: Db, name: string): Promise<ProjectRecord | null> {
+  // The blueprint is the big column and changes only with an apply: it is read when applied_at moved.
+  const [head] = await projectHead(db, name)
+  if (!head) return null
+  const blueprint = codec.knownBlueprint(head.name, head.applied_at)
+  if (blueprint) return codec.toProject({...head, blueprint: ''}, blueprint)
   const row = await db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst()
   return row ? codec.toProject(row) : null
 }
 
 export async function listProjects(db: Db): Promise<ProjectRecord[]> {
   const rows = await db.selectFrom('projects').selectAll().execute()
-  return rows.sort((a, b) => byCodePoint(a.name, b.name)).map(codec.toProject)
+  return rows.sort((a, b) => byCodePoint(a.name, b.name)).map((row) => codec.toProject(row))
 }
 
 export async function upsertProject(db: Db, project: ProjectRecord): Promise<void> {
   const values = codec.projectRow(project)
+  codec.forgetBlueprint(project.name)
   await db
     .insertInto('projects')
     .values(values)
@@ -32,7 +41,7 @@ export async function listEnvironments(db: Db, project: string): Promise<Environ
 }
 
 export async function getEnvironment(db: Db, project: string, name: string): Promise<EnvironmentRecord | null> {
-  const row = await db.selectFrom('environments').selectAll().where('project', '=', project).where('name', '=', name).executeTakeFirst()
+  const [row] = await environmentRow(db, project, name)
   return row ? {project: row.project, name: row.name, createdAt: row.created_at} : null
 }
 

@@ -52,10 +52,47 @@ export function projectRow(project: ProjectRecord): Insertable<Database['project
   }
 }
 
-export function toProject(row: Selectable<Database['projects']>): ProjectRecord {
+/**
+ * Parsed blueprints by project and the apply they came from: a project's blueprint changes only with an
+ * apply, which sets a new applied_at, so most reads of a project need neither its text nor a parse.
+ */
+const parsedBlueprints = new Map<string, {appliedAt: string; blueprint: ProjectRecord['blueprint']}>()
+const PARSED_BLUEPRINTS_KEPT = 100
+
+/** The blueprint of the project as last applied at appliedAt, when it has been parsed already. */
+export function knownBlueprint(project: string, appliedAt: string): ProjectRecord['blueprint'] | null {
+  const cached = parsedBlueprints.get(project)
+  return cached?.appliedAt === appliedAt ? cached.blueprint : null
+}
+
+/** The stored blueprint, parsed once per apply; shared by every reader, so frozen. */
+function parseBlueprint(project: string, appliedAt: string, text: string): ProjectRecord['blueprint'] {
+  const known = knownBlueprint(project, appliedAt)
+  if (known) return known
+  const blueprint = deepFreeze(JSON.parse(text) as ProjectRecord['blueprint'])
+  parsedBlueprints.delete(project)
+  if (parsedBlueprints.size >= PARSED_BLUEPRINTS_KEPT) parsedBlueprints.delete(parsedBlueprints.keys().next().value as string)
+  parsedBlueprints.set(project, {appliedAt, blueprint})
+  return blueprint
+}
+
+/** An apply of this process: the next read parses what it stored. */
+export function forgetBlueprint(project: string): void {
+  parsedBlueprints.delete(project)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+export function toProject(row: Selectable<Database['projects']>, known?: ProjectRecord['blueprint']): ProjectRecord {
   return {
     name: row.name,
-    blueprint: JSON.parse(row.blueprint),
+    blueprint: known ?? parseBlueprint(row.name, row.applied_at, row.blueprint),
     file: row.file,
     baseDir: row.base_dir,
     createdAt: row.created_at,
@@ -150,7 +187,19 @@ export function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
   }
 }
 
-export const parseLockSet = (text: string) => JSON.parse(text) as LockSet
+/** Lock sets parsed by text: every admission reads the whole queue, whose lock sets repeat. Shared, so frozen. */
+const parsedLockSets = new Map<string, LockSet>()
+const PARSED_LOCK_SETS_KEPT = 10_000
+
+export function parseLockSet(text: string): LockSet {
+  let lockSet = parsedLockSets.get(text)
+  if (lockSet === undefined) {
+    lockSet = deepFreeze(JSON.parse(text) as LockSet)
+    if (parsedLockSets.size >= PARSED_LOCK_SETS_KEPT) parsedLockSets.clear()
+    parsedLockSets.set(text, lockSet)
+  }
+  return lockSet
+}
 
 export function taskRow(releaseId: number, task: NewTask): Insertable<TasksTable> {
   return {

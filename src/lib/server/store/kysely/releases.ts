@@ -4,7 +4,7 @@ import type {Release} from '../../../api/schemas.js'
 import type {AppHistoryRow, LockSet, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskRecord} from '../store.js'
 import {rowBatches, yieldToEventLoop} from './batches.js'
 import * as codec from './codecs.js'
-import type {Db} from './db.js'
+import {type Db, precompiled} from './db.js'
 
 const ACTIVE_STATUSES = ['pending_approval', 'queued', 'running'] as const
 const LAST_RELEASES_SCANNED = 500
@@ -29,13 +29,16 @@ export async function insertRelease(db: Db, release: NewRelease): Promise<{relea
   return {release: winner, created: false}
 }
 
+const releaseByKey = precompiled((db: Db, key: string) => db.selectFrom('releases').selectAll().where('idempotency_key', '=', key))
+const releaseById = precompiled((db: Db, id: number) => db.selectFrom('releases').selectAll().where('id', '=', id))
+
 export async function findByIdempotencyKey(db: Db, key: string): Promise<ReleaseRecord | null> {
-  const row = await db.selectFrom('releases').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+  const [row] = await releaseByKey(db, key)
   return row ? codec.toRelease(row) : null
 }
 
 export async function getRelease(db: Db, id: number): Promise<ReleaseRecord | null> {
-  const row = await db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirst()
+  const [row] = await releaseById(db, id)
   return row ? codec.toRelease(row) : null
 }
 
@@ -50,16 +53,30 @@ export async function listReleases(db: Db, filter: ReleaseFilter): Promise<Relea
   return rows.map(codec.toRelease)
 }
 
+const activeLockRows = precompiled((db: Db, project: string, environment: string) =>
+  db.selectFrom('releases').select(['id', 'status', 'lock_set']).where('project', '=', project).where('environment', '=', environment).where('status', 'in', ACTIVE_STATUSES).orderBy('id'),
+)
+
 export async function activeLocks(db: Db, project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]> {
-  const rows = await db
+  const rows = await activeLockRows(db, project, environment)
+  return rows.map((row) => ({id: Number(row.id), status: row.status as (typeof ACTIVE_STATUSES)[number], lockSet: codec.parseLockSet(row.lock_set)}))
+}
+
+const activeCount = precompiled((db: Db, project: string, environment: string) =>
+  db
     .selectFrom('releases')
-    .select(['id', 'status', 'lock_set'])
+    .select((eb) => [eb.fn.countAll().as('count'), eb.fn.max('id').as('last')])
     .where('project', '=', project)
     .where('environment', '=', environment)
-    .where('status', 'in', ACTIVE_STATUSES)
-    .orderBy('id')
-    .execute()
-  return rows.map((row) => ({id: Number(row.id), status: row.status as (typeof ACTIVE_STATUSES)[number], lockSet: codec.parseLockSet(row.lock_set)}))
+    .where('status', 'in', ACTIVE_STATUSES),
+)
+const lastEvent = precompiled((db: Db) => db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')))
+
+export async function activeMark(db: Db, project: string, environment: string): Promise<string> {
+  // The count and the last id see a release queued by any writer, also one that commits after a later
+  // id; the last event sees every status change (events are numbered in commit order).
+  const [[{seq}], [{count, last}]] = [await lastEvent(db), await activeCount(db, project, environment)]
+  return `${seq}:${count}:${last}`
 }
 
 export async function transitionRelease(db: Db, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<ReleaseRecord | null> {
@@ -121,8 +138,10 @@ export async function insertTasks(db: Db, releaseId: number, tasks: NewTask[]): 
   return inserted
 }
 
+const tasksOf = precompiled((db: Db, releaseId: number) => db.selectFrom('tasks').selectAll().where('release_id', '=', releaseId).orderBy('level').orderBy('id'))
+
 export async function listTasks(db: Db, releaseId: number): Promise<TaskRecord[]> {
-  const rows = await db.selectFrom('tasks').selectAll().where('release_id', '=', releaseId).orderBy('level').orderBy('id').execute()
+  const rows = await tasksOf(db, releaseId)
   return rows.map(codec.toTask)
 }
 

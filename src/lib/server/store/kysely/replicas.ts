@@ -4,7 +4,7 @@ import {sql} from 'kysely'
 import type {CancelRequest, NewEvent, ReleaseRecord, ReplicaRecord, StoredEvent} from '../store.js'
 import {rowBatches} from './batches.js'
 import * as codec from './codecs.js'
-import {byCodePoint, type Db, inTransaction} from './db.js'
+import {byCodePoint, type Db, inTransaction, precompiled} from './db.js'
 
 /** Where a wakeup goes: every replica listens on both. */
 export const WAKEUP_CHANNELS = {admit: 'relctl_admit', cancel: 'relctl_cancel'} as const
@@ -109,6 +109,18 @@ export async function listEvents(db: Db, afterSeq: number, limit: number, filter
 }
 
 /** Run inside the transaction that holds the event-order lock (see DialectQuirks.lockEventOrder). */
+type EventRow = ReturnType<typeof codec.eventRow>
+const insertOneEvent = precompiled((db: Db, kind: EventRow['kind'], project: EventRow['project'], environment: EventRow['environment'], releaseId: EventRow['release_id'], taskId: EventRow['task_id'], data: EventRow['data'], at: EventRow['at']) =>
+  db.insertInto('events').values({kind, project, environment, release_id: releaseId, task_id: taskId, data, at}),
+)
+
 export async function insertEvents(db: Db, events: NewEvent[]): Promise<void> {
-  for (const batch of rowBatches(events.map(codec.eventRow))) await db.insertInto('events').values(batch).execute()
+  const rows = events.map(codec.eventRow)
+  // Most changes record one event: that statement is precompiled.
+  if (rows.length === 1) {
+    const [{kind, project, environment, release_id, task_id, data, at}] = rows
+    await insertOneEvent(db, kind, project, environment, release_id, task_id, data, at)
+    return
+  }
+  for (const batch of rowBatches(rows)) await db.insertInto('events').values(batch).execute()
 }

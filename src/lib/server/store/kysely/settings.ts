@@ -3,7 +3,7 @@ import type {PauseState, SettingsChange} from '../../../api/schemas.js'
 import type {SettingsRecord} from '../store.js'
 import {rowBatches} from './batches.js'
 import * as codec from './codecs.js'
-import type {Db} from './db.js'
+import {type Db, precompiled} from './db.js'
 
 export async function getSettings(db: Db, project: string | null, environment: string | null): Promise<SettingsRecord | null> {
   const row = await db
@@ -15,12 +15,18 @@ export async function getSettings(db: Db, project: string | null, environment: s
   return row ? codec.toSettings(row) : null
 }
 
-export async function settingsFor(db: Db, project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}> {
-  const rows = await db
+const settingsRows = precompiled((db: Db, project: string, environment: string) =>
+  db
     .selectFrom('settings')
     .selectAll()
-    .where((eb) => eb.or([eb.and([eb('project', '=', ''), eb('environment', '=', '')]), eb.and([eb('project', '=', project), eb('environment', '=', environment)])]))
-    .execute()
+    .where((eb) => eb.or([eb.and([eb('project', '=', ''), eb('environment', '=', '')]), eb.and([eb('project', '=', project), eb('environment', '=', environment)])])),
+)
+const pausesOfEnvironment = precompiled((db: Db, project: string, environment: string) =>
+  db.selectFrom('pauses').selectAll().where('project', '=', project).where('environment', 'in', ['', environment]).orderBy('environment'),
+)
+
+export async function settingsFor(db: Db, project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}> {
+  const rows = await settingsRows(db, project, environment)
   const settings = rows.map(codec.toSettings)
   return {
     controlPlane: settings.find((row) => row.project === null) ?? null,
@@ -64,9 +70,8 @@ export async function listSettingsChanges(db: Db, project: string | null, enviro
 }
 
 export async function listPauses(db: Db, project: string, environment: string | null): Promise<PauseState[]> {
-  let query = db.selectFrom('pauses').selectAll().where('project', '=', project)
-  if (environment !== null) query = query.where('environment', 'in', ['', environment])
-  const rows = await query.orderBy('environment').execute()
+  const rows =
+    environment === null ? await db.selectFrom('pauses').selectAll().where('project', '=', project).orderBy('environment').execute() : await pausesOfEnvironment(db, project, environment)
   return rows.map(codec.toPause)
 }
 

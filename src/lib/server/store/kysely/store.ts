@@ -147,6 +147,10 @@ export class KyselyStore implements Store {
     return releases.activeLocks(this.db, project, environment)
   }
 
+  activeMark(project: string, environment: string) {
+    return releases.activeMark(this.db, project, environment)
+  }
+
   transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}) {
     return releases.transitionRelease(this.db, id, from, to, fields)
   }
