@@ -23,7 +23,7 @@ import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {processCpuMs, throwawayDatabase} from './postgres.mjs'
-import {whenListening} from './server.mjs'
+import {stopServer, whenListening} from './server.mjs'
 
 const {values} = parseArgs({
   options: {
@@ -79,11 +79,7 @@ let cleanedUp
 /** Stops the control plane and the database, however the bench ends (also while the cluster still starts). */
 function cleanUp() {
   cleanedUp ??= (async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((resolve) => server.once('exit', resolve))
-      server.kill('SIGTERM')
-      await exited
-    }
+    await stopServer(server)
     await postgresReady.then((postgres) => postgres?.stop(), () => undefined)
     rmSync(work, {recursive: true, force: true})
   })()

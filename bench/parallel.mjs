@@ -16,7 +16,7 @@ import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
 import {processCpuMs, throwawayDatabase} from './postgres.mjs'
-import {whenListening} from './server.mjs'
+import {stopServer, whenListening} from './server.mjs'
 
 const {values} = parseArgs({
   options: {
@@ -61,14 +61,7 @@ let database
 let cleanedUp
 function cleanUp() {
   cleanedUp ??= (async () => {
-    await Promise.all(
-      planes.map(({process: server}) => {
-        if (server.exitCode !== null || server.signalCode !== null) return undefined
-        const exited = new Promise((resolve) => server.once('exit', resolve))
-        server.kill('SIGTERM')
-        return exited
-      }),
-    )
+    await Promise.all(planes.map(({process: server}) => stopServer(server)))
     await databaseReady.then((started) => started?.stop(), () => undefined)
     rmSync(work, {recursive: true, force: true})
   })()

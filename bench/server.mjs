@@ -23,3 +23,11 @@ export function whenListening(server, name = 'the control plane') {
     })
   })
 }
+
+/** Sends SIGTERM to a control plane that still runs and resolves once it has exited. */
+export function stopServer(server) {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return Promise.resolve()
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  server.kill('SIGTERM')
+  return exited
+}
