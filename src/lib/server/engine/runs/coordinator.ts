@@ -93,11 +93,7 @@ export class RunCoordinator {
         if (this.admitting) void this.admit(project, environment).catch((error) => this.ctx.log.error({project, environment, err: error}, 'could not admit after a wakeup'))
       },
       cancel: (releaseId) => {
-        if (!this.runs.has(releaseId)) return
-        void store
-          .cancelRequests(this.replicaId)
-          .then((requests) => requests.filter((request) => request.releaseId === releaseId).forEach((request) => this.stopRun(request.releaseId, request.by)))
-          .catch((error) => this.ctx.log.error({releaseId, err: error}, 'could not read a cancel request'))
+        if (this.runs.has(releaseId)) void this.leases.checkCancels()
       },
     })
     this.leases.start()

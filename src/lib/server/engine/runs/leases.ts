@@ -11,8 +11,8 @@ import {StartupError} from '../../errors.js'
 export const MAX_SWEEP_MS = 5000
 /** How often a replica that runs releases checks for cancel requests sent to other replicas. */
 export const CANCEL_CHECK_MS = 1000
-/** Rows of replicas gone this long are deleted by the sweep. */
-const FORGET_GONE_MS = 24 * 3600_000
+/** Only replicas with a heartbeat this recent are read when listing the live ones: older rows are of replicas long gone. */
+const LIVE_LOOKBACK_MS = 24 * 3600_000
 
 export type ReplicaIdentity = Omit<ReplicaRecord, 'startedAt' | 'heartbeatAt' | 'stopping'>
 
@@ -49,10 +49,6 @@ export class ReplicaLeases {
     private readonly log: Logger,
     private readonly hooks: LeaseHooks,
   ) {}
-
-  get leaseMs(): number {
-    return this.identity.leaseMs
-  }
 
   /** When the lease of a run claimed now expires. */
   leaseFromNow(): string {
@@ -100,7 +96,7 @@ export class ReplicaLeases {
   async alive(): Promise<ReplicaRecord[]> {
     const now = this.clock().getTime()
     // A replica is alive while its last heartbeat is younger than its own lease.
-    const candidates = await this.store.listReplicas(new Date(now - FORGET_GONE_MS).toISOString())
+    const candidates = await this.store.listReplicas(new Date(now - LIVE_LOOKBACK_MS).toISOString())
     return candidates.filter((replica) => Date.parse(replica.heartbeatAt) + replica.leaseMs > now)
   }
 
@@ -135,7 +131,8 @@ export class ReplicaLeases {
     }
   }
 
-  private async checkCancels(): Promise<void> {
+  /** Stops this replica's runs that someone asked to cancel (on a notification, and every second). */
+  async checkCancels(): Promise<void> {
     if (!this.hooks.running()) return
     try {
       const requests = await this.store.cancelRequests(this.identity.id)
