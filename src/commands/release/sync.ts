@@ -2,9 +2,10 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
 import type {DryRun, SyncResponse} from '../../lib/api/schemas.js'
+import {splitList} from '../../lib/api/domain.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {toHelpSection} from '../../lib/cli/exit-codes.js'
-import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
+import {WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {watchApps} from '../../lib/cli/outcomes.js'
 import {appTable, dryRunText, releaseSummary} from '../../lib/cli/render.js'
 
@@ -37,7 +38,7 @@ ${toHelpSection({...WAIT_EXIT_CODES, ok: 'synced (or already in sync); with --wa
 
   async run(): Promise<SyncResponse | DryRun> {
     const {project, environment} = this.scope()
-    const apps = splitNames(this.args.apps)
+    const apps = splitList(this.args.apps)
     const client = await this.client()
     const request = {apps, force: this.flags.force, refresh: this.flags.refresh, source: 'cli' as const, ...(this.flags.comment && {comment: this.flags.comment})}
     if (this.flags['dry-run']) {

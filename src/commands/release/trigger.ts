@@ -1,10 +1,10 @@
 import * as Flags from '@oclif/core/flags'
 
-import {ACTIONS, RELEASE_TYPES} from '../../lib/api/domain.js'
+import {ACTIONS, RELEASE_TYPES, splitList} from '../../lib/api/domain.js'
 import type {DryRun, Release, TriggerRequest} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {toHelpSection} from '../../lib/cli/exit-codes.js'
-import {INTERRUPT_EXIT_CODES, splitNames, waitFlags} from '../../lib/cli/flags.js'
+import {INTERRUPT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {watchRelease} from '../../lib/cli/outcomes.js'
 import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
 import {CliError} from '../../lib/client/errors.js'
@@ -65,7 +65,7 @@ ${toHelpSection({
     const request: TriggerRequest = {
       type,
       ...(this.flags.resources && {resources: parseResources(this.flags.resources)}),
-      ...(this.flags.steps && {steps: splitNames(this.flags.steps)}),
+      ...(this.flags.steps && {steps: splitList(this.flags.steps)}),
       ...(this.flags.serial && {targetOrder: 'sequential' as const}),
       ...(this.flags.parallel && {targetOrder: 'parallel' as const}),
       refresh: this.flags.refresh,
@@ -95,7 +95,7 @@ ${toHelpSection({
 
 /** "api,web:create" -> [{name: 'api'}, {name: 'web', action: 'create'}] */
 export function parseResources(text: string): NonNullable<TriggerRequest['resources']> {
-  return splitNames(text).map((item) => {
+  return splitList(text).map((item) => {
     const [name, action, ...rest] = item.split(':')
     if (rest.length > 0 || (action !== undefined && !(ACTIONS as readonly string[]).includes(action))) {
       throw new CliError(`"${item}" is not a resource: write NAME or NAME:ACTION with ACTION one of ${ACTIONS.join(', ')}`, 2, 'usage')

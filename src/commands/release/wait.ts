@@ -1,9 +1,10 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
+import {splitList} from '../../lib/api/domain.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {toHelpSection} from '../../lib/cli/exit-codes.js'
-import {splitNames, WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
+import {WAIT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
 import {watchApps, type WaitResult} from '../../lib/cli/outcomes.js'
 import {appTable} from '../../lib/cli/render.js'
 
@@ -33,7 +34,7 @@ ${toHelpSection({...WAIT_EXIT_CODES, notFound: 'unknown project, environment or 
 
   async run(): Promise<WaitResult> {
     const {project, environment} = this.scope()
-    const apps = splitNames(this.args.apps)
+    const apps = splitList(this.args.apps)
     const client = await this.client()
     const result = await watchApps(client, {project, environment, apps, sync: this.flags.sync, idempotencyKey: () => crypto.randomUUID()}, this.flags)
     this.print(appTable(result.apps))

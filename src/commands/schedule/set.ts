@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 
 import type {Schedule} from '../../lib/api/schemas.js'
+import {splitList} from '../../lib/api/domain.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
-import {splitNames} from '../../lib/cli/flags.js'
 import {scheduleText} from '../../lib/cli/schedule.js'
 
 export default class ScheduleSet extends ApiCommand<typeof ScheduleSet> {
@@ -34,7 +34,7 @@ A schedule that could never produce a release is refused with the reason: a cust
       ...(this.flags.every && {every: this.flags.every}),
       ...(this.flags.cron && {cron: this.flags.cron}),
       ...(this.flags.timezone && {timezone: this.flags.timezone}),
-      ...(this.flags.resources && {resources: splitNames(this.flags.resources)}),
+      ...(this.flags.resources && {resources: splitList(this.flags.resources)}),
     })
     this.print(scheduleText(schedule))
     return schedule

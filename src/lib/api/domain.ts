@@ -31,6 +31,16 @@ export const NAME_RULE = 'use lower-case letters, digits, ".", "_" and "-", star
 export const VERSION_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,200}$/u
 export const VERSION_RULE = 'use 1 to 200 characters without control characters (NUL, newline, tab...), e.g. "1.4.2"'
 
+/** Synced: what is deployed is what is desired, and the app is still in the blueprint. */
+export function appSync(app: {removed: boolean; desiredVersion: string | null; deployedVersion: string | null}): SyncState {
+  return !app.removed && app.deployedVersion !== null && app.deployedVersion === app.desiredVersion ? 'Synced' : 'OutOfSync'
+}
+
+/** A comma-separated list as flags and query strings give it ("api, web,,api" -> ["api", "web"]). */
+export function splitList(text: string): string[] {
+  return [...new Set(text.split(',').map((item) => item.trim()).filter(Boolean))]
+}
+
 /** A release that still holds its environment's queue or locks: waiting for approval, queued or running. */
 export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
 
@@ -48,6 +58,10 @@ export const ERROR_EXIT_CODES = {
   unauthorized: 7,
   state_lock: 5,
   paused: 6,
+  /** an event stream resumed from an event older than the retention: start over from now */
+  gone: 2,
+  /** a replica that is stopping, or serves as many streams as it may: try another or later */
+  unavailable: 8,
   internal: 1,
 } as const
 

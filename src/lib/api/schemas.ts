@@ -21,14 +21,14 @@ import {
  * after a type check, where for a union (anyOf) it runs ajv on the value to pick the branch, for every
  * field of every row. OpenAPI (3.0) shows it as the type with `nullable: true`.
  */
-function nullable<T extends TSchema>(schema: T, options: SchemaOptions = {}): TUnsafe<Static<T> | null> {
+export function nullable<T extends TSchema>(schema: T, options: SchemaOptions = {}): TUnsafe<Static<T> | null> {
   const {type, enum: values, ...rest} = schema as TSchema & {type?: unknown; enum?: unknown[]}
   if (typeof type !== 'string') throw new Error('nullable() needs a schema with one type')
   return Type.Unsafe<Static<T> | null>({...rest, ...options, type: [type, 'null'], ...(values && {enum: [...values, null]})})
 }
 
-const NullableString = nullable(Type.String())
-const NullableInteger = nullable(Type.Integer())
+export const NullableString = nullable(Type.String())
+export const NullableInteger = nullable(Type.Integer())
 
 /** A project, environment, resource, target or step name in a request (the rule is in domain.ts). */
 export const Name = Type.String({pattern: NAME_PATTERN.source})
@@ -39,7 +39,7 @@ const Text = Type.String({maxLength: 2000, pattern: '^[^\\u0000]*$'})
 const Setting = Type.String({minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$'})
 
 // An enum of strings that keeps its literal union in the static type and reads as `enum` in OpenAPI.
-const literals = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({type: 'string', enum: [...values]})
+export const literals = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({type: 'string', enum: [...values]})
 
 export const ErrorBody = Type.Object({
   error: Type.Object({

@@ -24,10 +24,6 @@ export const waitFlags = {
   interval: durationFlag({summary: 'How often to look (a little jitter is added).', default: 2000, defaultHelp: async () => '2s'}),
 }
 
-/** Comma-separated app names: "api,web" -> ["api", "web"]. */
-export function splitNames(text: string): string[] {
-  return [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))]
-}
 
 /** A wait stopped by a signal; the release itself goes on. */
 export const INTERRUPT_EXIT_CODES = {

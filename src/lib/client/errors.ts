@@ -38,6 +38,8 @@ export function codeForStatus(status: number): ErrorCode {
   if (status === 409) return 'state_lock'
   if (status === 413) return 'too_large'
   if (status === 423) return 'paused'
+  if (status === 410) return 'gone'
+  if (status === 503) return 'unavailable'
   return 'internal'
 }
 

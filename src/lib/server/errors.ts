@@ -12,6 +12,8 @@ const STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   state_lock: 409,
   paused: 423,
+  gone: 410,
+  unavailable: 503,
   internal: 500,
 }
 

@@ -12,6 +12,7 @@ import {defaultReplicaId} from './engine/runs/leases.js'
 import {MIN_LEASE_MS} from '../api/replica-limits.js'
 import {LogRetention} from './engine/runs/log-retention.js'
 import {StartupError} from './errors.js'
+import {EventHub} from './events/hub.js'
 import {buildHttpServer} from './http/app.js'
 import {describePostgres, openPostgresStore} from './store/postgres.js'
 import {openSqliteStore} from './store/sqlite.js'
@@ -137,15 +138,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       replica: {id: options.replicaId ?? defaultReplicaId(hostname(), options.port, process.pid), version: options.version, leaseMs: options.leaseMs},
     })
     const retention = new LogRetention({store, retentionMs: options.logRetentionMs, log: logger})
-    const http = await buildHttpServer({engine, token, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger})
+    // On SQLite every commit is this process's own and wakes the stream at once; the poll is a safety net.
+    const events = new EventHub(store, logger, store.dialect === 'sqlite' ? 5000 : 1000)
+    const http = await buildHttpServer({engine, events, token, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger})
     try {
       // Before recovery admits anything: a previous control plane's deploys must be gone first.
       await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid'), log: logger})
+      await events.start()
       await engine.start()
       retention.start()
       await http.listen({host: options.host, port: options.port})
     } catch (error) {
       await http.close()
+      await events.close()
       await retention.stop()
       await deploySupervisor.close()
       await store.close()

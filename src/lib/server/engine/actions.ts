@@ -8,7 +8,7 @@ import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {releaseNotFound, requireProjectEnvironment} from './lookups.js'
 import type {RunCoordinator} from './runs/coordinator.js'
-import {transitionRelease} from './runs/transitions.js'
+import {changeApp, transitionRelease} from './runs/transitions.js'
 import type {Views} from './views.js'
 
 /** How long a cancel answered by a replica that does not run the release waits for its owner to stop it. */
@@ -80,7 +80,7 @@ export class Actions {
     const app = apps.find((candidate) => candidate.name === name)
     if (!app) throw notFound('app', name, apps.map((candidate) => candidate.name))
     if (app.removed) throw invalid(`app "${name}" was removed from the blueprint`, 'add it back to the blueprint, or delete it with a release using --allow-destructive')
-    await this.ctx.store.updateApp(project.name, environment, name, {desiredVersion: version}, nowOf(this.ctx))
+    await changeApp(this.ctx.store, project.name, environment, name, {desiredVersion: version}, nowOf(this.ctx))
     return (await this.views.appStates(project.name, environment)).find((state) => state.name === name) as AppState
   }
 }

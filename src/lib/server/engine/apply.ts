@@ -10,6 +10,7 @@ import {ControlPlaneError, invalid} from '../errors.js'
 import type {AppRecord, ProjectRecord, Store} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
+import {changeApp, deleteApp, putApp} from './runs/transitions.js'
 import type {Views} from './views.js'
 
 /** The version an app wants when the blueprint names none. */
@@ -181,7 +182,7 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
   for (const environment of blueprint.environments) {
     if (!known.has(environment.name)) {
       await store.insertEnvironment({project: name, name: environment.name, createdAt: now})
-      for (const spec of blueprint.resources) await store.upsertApp(newApp(name, environment.name, spec, now))
+      for (const spec of blueprint.resources) await putApp(store, newApp(name, environment.name, spec, now))
       changes.push({kind: 'environment', name: environment.name, change: 'created'})
       continue
     }
@@ -189,14 +190,15 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
     for (const spec of blueprint.resources) {
       const app = apps.get(spec.name)
       if (!app) {
-        await store.upsertApp(newApp(name, environment.name, spec, now))
+        await putApp(store, newApp(name, environment.name, spec, now))
         continue
       }
       const before = previous.get(spec.name)
       // The blueprint's version is the declared desired version: a change to it wins over `app set`.
       const versionChanged = before !== undefined && before.version !== spec.version
       if (versionChanged || app.removed || app.kind !== spec.kind) {
-        await store.updateApp(
+        await changeApp(
+          store,
           name,
           environment.name,
           spec.name,
@@ -208,9 +210,9 @@ export async function applyBlueprint(store: Store, input: ApplyInput, hasActiveR
     for (const app of apps.values()) {
       if (blueprint.resources.some((spec) => spec.name === app.name)) continue
       // Never deployed: nothing to delete, so nothing to keep.
-      if (app.deployedVersion === null) await store.deleteApp(name, environment.name, app.name)
+      if (app.deployedVersion === null) await deleteApp(store, name, environment.name, app.name, now)
       else {
-        if (!app.removed) await store.updateApp(name, environment.name, app.name, {removed: true}, now)
+        if (!app.removed) await changeApp(store, name, environment.name, app.name, {removed: true}, now)
         if (keptIn.has(app.name)) keptIn.get(app.name)?.push(environment.name)
       }
     }

@@ -27,6 +27,7 @@ import type {Store} from '../store/store.js'
 import {Actions} from './actions.js'
 import {applyProject} from './apply.js'
 import type {EngineContext, Logger} from './context.js'
+import {requireProject, requireProjectEnvironment} from './lookups.js'
 import {Pauses} from './pauses.js'
 import {Refresher} from './refresh.js'
 import {RunCoordinator} from './runs/coordinator.js'
@@ -98,6 +99,12 @@ export class Engine {
   }
 
   // ---- projects, environments, apps ----
+
+  /** Throws not_found, with the names that exist, unless the project (and the environment, when given) exist. */
+  async requireScope(project: string, environment?: string): Promise<void> {
+    if (environment === undefined) await requireProject(this.ctx.store, project)
+    else await requireProjectEnvironment(this.ctx.store, project, environment)
+  }
 
   applyProject(content: string, file: string, baseDir: string, options: {allowDestructive?: boolean; dryRun?: boolean} = {}): Promise<ApplyResponse> {
     return applyProject(this.ctx, this.views, content, file, baseDir, options)

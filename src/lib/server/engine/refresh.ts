@@ -7,6 +7,7 @@ import type {ProjectRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {environmentSpec, requireProjectEnvironment} from './lookups.js'
+import {changeApp} from './runs/transitions.js'
 import type {Views} from './views.js'
 
 export class Refresher {
@@ -41,13 +42,13 @@ export class Refresher {
       if (live !== undefined) {
         if (app.drift?.liveVersion !== live || app.deployedVersion !== live) {
           const drift = {recordedVersion: baseline, liveVersion: live, at: nowOf(this.ctx)}
-          await store.updateApp(project.name, environment, app.name, {deployedVersion: live, drift, ...(app.health === 'Missing' && {health: 'Healthy'})}, nowOf(this.ctx))
+          await changeApp(store, project.name, environment, app.name, {deployedVersion: live, drift, ...(app.health === 'Missing' && {health: 'Healthy'})}, nowOf(this.ctx))
           log.info({project: project.name, environment, app: app.name, recorded: baseline, live}, 'drift found by refresh')
         }
         drifted.push({name: app.name, recordedVersion: baseline, liveVersion: live})
       } else if (app.drift && lives.length > 0) {
         // Every target runs the recorded version again (put right by hand): the drift is gone.
-        await store.updateApp(project.name, environment, app.name, {deployedVersion: baseline, drift: null}, nowOf(this.ctx))
+        await changeApp(store, project.name, environment, app.name, {deployedVersion: baseline, drift: null}, nowOf(this.ctx))
       }
     }
     return drifted

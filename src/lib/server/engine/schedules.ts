@@ -6,6 +6,7 @@ import {ControlPlaneError, notFound} from '../errors.js'
 import type {ScheduleRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
+import {scheduleRan} from './rules/events.js'
 import {requireProject, requireProjectEnvironment} from './lookups.js'
 import {describePauses} from './rules/pauses.js'
 import {compileRule, dueRuns, nextRunAfter} from './rules/schedule-rules.js'
@@ -141,6 +142,7 @@ export class Schedules {
           }
         }
         await tx.insertScheduleRuns(projectName, environment, [...missed, run])
+        await tx.appendEvents([...missed, run].map((recorded) => scheduleRan(projectName, environment, recorded)))
         return run
     })
     if (!outcome) return

@@ -6,6 +6,7 @@ import {invalid} from '../errors.js'
 import type {SettingsRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
+import {settingsChanged} from './rules/events.js'
 import {effectiveSettingsOf, requireProjectEnvironment} from './lookups.js'
 import {effectiveSettings, exclusivityViolation, type Scope, scopeName} from './rules/settings.js'
 import type {RunCoordinator} from './runs/coordinator.js'
@@ -79,6 +80,7 @@ export class Settings {
         )
       }
       await tx.saveSettings(next, changes)
+      if (changes.length > 0) await tx.appendEvents([settingsChanged(next, changes)])
       return patch.approval === false && current.approval !== false
     })
     this.ctx.log.info({scope, patch, by: subject}, 'settings changed')

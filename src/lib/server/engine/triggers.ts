@@ -16,6 +16,7 @@ import {checkPlanSize} from './rules/plan-size.js'
 import {describeOrder, graphOf, planReleaseInTurns} from './rules/planner.js'
 import {resolveResources} from './rules/resolution.js'
 import {type RunCoordinator, toNewTask} from './runs/coordinator.js'
+import {recordReleaseCreated} from './runs/transitions.js'
 import type {Views} from './views.js'
 
 export interface TriggerContext {
@@ -204,6 +205,7 @@ export class Triggers {
     })
     if (result.created) {
       const {id, status} = result.release
+      await recordReleaseCreated(store, result.release, result.release.createdAt)
       this.ctx.log.info({releaseId: id, project: project.name, environment, type: request.type, status}, 'release accepted')
     }
     return result

@@ -1,7 +1,7 @@
 // Read models: what the API shows of projects, environments, apps and releases. What is derived and not
 // stored is worked out here: an app's sync and stability, a queued release's position and what it waits
 // for (the admission rule run again on the environment's queue).
-import {ACTIVE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
+import {ACTIVE_STATUSES, appSync, type ReleaseStatus} from '../../api/domain.js'
 import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule} from '../../api/schemas.js'
 import {plainEnvironment} from '../blueprint/blueprint.js'
 import {notFound} from '../errors.js'
@@ -117,7 +117,7 @@ export class Views {
     return apps
       .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
       .map((app) => {
-        const sync = !app.removed && app.deployedVersion !== null && app.deployedVersion === app.desiredVersion ? 'Synced' : 'OutOfSync'
+        const sync = appSync(app)
         const activeReleases = active
           .filter((release) => touches(release.lockSet, app.name))
           .reverse()

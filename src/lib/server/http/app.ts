@@ -7,6 +7,7 @@ import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance
 
 import {ControlPlaneError} from '../errors.js'
 import {registerAppRoutes} from './apps.js'
+import {registerEventRoutes} from './events.js'
 import type {HttpOptions} from './common.js'
 import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
@@ -85,6 +86,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerReleaseRoutes(app, options.engine)
   registerSettingsRoutes(app, options.engine)
   registerPauseAndScheduleRoutes(app, options.engine)
+  registerEventRoutes(app, options.engine, options.events)
   app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
   return app
 }

@@ -1,7 +1,7 @@
 import {Type} from '@sinclair/typebox'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 
-import {ACTIVE_STATUSES, RELEASE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
+import {ACTIVE_STATUSES, RELEASE_STATUSES, type ReleaseStatus, splitList} from '../../api/domain.js'
 import {
   AppHistoryEntry,
   DecisionRequest,
@@ -43,7 +43,7 @@ function idempotencyKey(request: FastifyRequest): string | null {
 
 function parseStatuses(text: string | undefined): ReleaseStatus[] | undefined {
   if (!text) return undefined
-  const statuses = text.split(',').map((status) => status.trim()).filter(Boolean)
+  const statuses = splitList(text)
   const unknown = statuses.filter((status) => !(RELEASE_STATUSES as readonly string[]).includes(status))
   if (unknown.length > 0) throw invalid(`unknown status ${unknown.join(', ')}`, `use: ${RELEASE_STATUSES.join(', ')}`)
   return statuses as ReleaseStatus[]

@@ -3,10 +3,10 @@
 import {Kysely, PostgresDialect, sql} from 'kysely'
 import pg from 'pg'
 
-import {type DialectQuirks, KyselyStore, type WakeupHandlers} from './kysely/store.js'
+import {type DialectQuirks, KyselyStore} from './kysely/store.js'
 import {parseAdmitPayload, WAKEUP_CHANNELS} from './kysely/replicas.js'
 import {migrateToLatest} from './schema/migrations.js'
-import type {Store} from './store.js'
+import type {Store, WakeupHandlers} from './store.js'
 import type {Database} from './schema/tables.js'
 
 /** The advisory lock that keeps event sequence numbers in commit order ('relcevnt'); Kysely's migration lock uses another. */
@@ -86,10 +86,12 @@ class Listener {
       try {
         if (channel === WAKEUP_CHANNELS.admit) {
           const target = parseAdmitPayload(payload)
-          if (target) handlers.admit(target.project, target.environment)
+          if (target) handlers.admit?.(target.project, target.environment)
         } else if (channel === WAKEUP_CHANNELS.cancel) {
           const releaseId = Number(payload)
-          if (Number.isInteger(releaseId)) handlers.cancel(releaseId)
+          if (Number.isInteger(releaseId)) handlers.cancel?.(releaseId)
+        } else if (channel === WAKEUP_CHANNELS.events) {
+          handlers.events?.()
         }
       } catch {
         // A wakeup is a hint: a handler that throws loses this one, the sweep catches up.

@@ -1,5 +1,6 @@
 // The one persistence interface the engine talks to. SQLite (embedded) and PostgreSQL implement it
 // with the same Kysely queries; `transaction` gives the same interface bound to one transaction.
+import type {EventKind} from '../../api/events.js'
 import type {Action, Health, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
 import type {AppState, Decision, PauseState, Release, ReleaseOptions, ReleaseResource, Schedule, ScheduleRun, SettingsChange, Task} from '../../api/schemas.js'
 import type {Blueprint} from '../blueprint/blueprint.js'
@@ -122,14 +123,17 @@ export interface ReplicaRecord {
   stopping: boolean
 }
 
-/** An append to the events table: every release and task status change, in the transaction that makes it. */
+/** An append to the events table: every change the control plane records, in the transaction that makes it. */
 export interface NewEvent {
-  /** e.g. release.status, task.status */
-  kind: string
+  kind: EventKind
+  /** null: the whole control plane */
   project: string | null
+  /** null: the whole project (or control plane) */
   environment: string | null
   releaseId: number | null
   taskId: number | null
+  /** the apps it is about, for streams that follow one app: all of the environment's, some, or none in particular */
+  apps: LockSet | null
   /** the state after the change, as the API shows it */
   data: unknown
   at: string
@@ -174,7 +178,8 @@ export interface CatalogStore {
   /** The apps of an environment, or only those named. */
   listApps(project: string, environment: string, names?: string[]): Promise<AppRecord[]>
   upsertApp(app: AppRecord): Promise<void>
-  updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>, at: string): Promise<void>
+  /** The app as it now is; null when there is no such app. */
+  updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>, at: string): Promise<AppRecord | null>
   deleteApp(project: string, environment: string, name: string): Promise<void>
 }
 
@@ -211,7 +216,10 @@ export interface ReleaseStore {
 
 /** Task log lines and their retention. */
 export interface LogStore {
-  appendLogs(lines: NewLogLine[]): Promise<void>
+  /** Inserts the lines; returns their ids, in the order given. */
+  appendLogs(lines: NewLogLine[]): Promise<number[]>
+  /** The lines of a release with ids from..to, in order (what a log event points at). */
+  logLinesBetween(releaseId: number, fromId: number, toId: number): Promise<StoredLogLine[]>
   readLogs(releaseId: number, afterId: number, limit: number, filter?: {resource?: string; target?: string}): Promise<StoredLogLine[]>
   /** When the retention cleanup deleted the release's log lines; null while they are kept. */
   logsDeletedAt(releaseId: number): Promise<string | null>
@@ -249,8 +257,31 @@ export interface ScheduleStore {
   listScheduleRuns(project: string, environment: string, limit: number): Promise<ScheduleRun[]>
 }
 
+/** The events table: the ordered record of every change, its retention, and the wakeup when it grows. */
+export interface EventStore {
+  /**
+   * Appends in the current transaction. On PostgreSQL it holds the event-order lock until commit, so that
+   * sequence numbers follow commit order: take the environment's turn before appending. Once the
+   * transaction commits, the events listeners of every replica hear of it.
+   */
+  appendEvents(events: NewEvent[]): Promise<void>
+  /**
+   * Inside a transaction: takes the event-order lock now rather than at the first append. A transaction
+   * that writes apps and appends events takes it first, so that such transactions never wait on each other.
+   */
+  lockEventOrder(): Promise<void>
+  /** Events after a sequence number, in order. */
+  listEvents(afterSeq: number, limit: number, filter?: {releaseId?: number}): Promise<StoredEvent[]>
+  /** The sequence number of the last event; 0 before the first. */
+  lastEventSeq(): Promise<number>
+  /** Events at or before this sequence number were deleted by the retention cleanup; 0 while none were. */
+  eventHorizon(): Promise<number>
+  /** Deletes up to `limit` of the oldest events appended before the cutoff, none after `keepAfter`; returns how many. */
+  pruneEvents(cutoff: string, keepAfter: number, limit: number): Promise<number>
+}
+
 /** The one persistence interface the engine talks to: every concern, on one database. */
-export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore {
+export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore, EventStore {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
@@ -259,7 +290,15 @@ export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsSto
   close(): Promise<void>
 }
 
-/** What replicas need to share one database: the admission turn, claims and leases, cancels, wakeups and events. */
+/** What a replica is told by the others (and, for events, by itself): each handler is optional. */
+export interface WakeupHandlers {
+  admit?(project: string, environment: string): void
+  cancel?(releaseId: number): void
+  /** events were appended: read them after the last sequence number seen */
+  events?(): void
+}
+
+/** What replicas need to share one database: the admission turn, claims and leases, cancels and wakeups. */
 export interface ReplicaStore {
   /**
    * Inside a transaction: holds the environment's admission turn until commit. PostgreSQL locks the
@@ -271,8 +310,11 @@ export interface ReplicaStore {
   notifyAdmit(project: string, environment: string): Promise<void>
   /** Tells the owner of a running release, once the transaction commits, that it has been asked to stop it. */
   notifyCancel(releaseId: number): Promise<void>
-  /** Calls the handlers on every notification from any replica (PostgreSQL LISTEN); a no-op on SQLite. Resolves once listening. */
-  listen(handlers: {admit(project: string, environment: string): void; cancel(releaseId: number): void}): Promise<void>
+  /**
+   * Calls the handlers on every notification from any replica (PostgreSQL LISTEN), and `events` also after
+   * every local commit that appended events (the one process on SQLite hears only those). Resolves once listening.
+   */
+  listen(handlers: WakeupHandlers): Promise<void>
 
   /** Inserts or replaces a replica's row. */
   upsertReplica(replica: ReplicaRecord): Promise<void>
@@ -294,11 +336,4 @@ export interface ReplicaStore {
   /** Environments that have queued releases. */
   environmentsWithQueued(): Promise<{project: string; environment: string}[]>
 
-  /**
-   * Appends in the current transaction. On PostgreSQL it holds the events lock until commit, so that
-   * sequence numbers follow commit order: take the environment's turn before appending.
-   */
-  appendEvents(events: NewEvent[]): Promise<void>
-  /** Events after a sequence number, in order. */
-  listEvents(afterSeq: number, limit: number, filter?: {releaseId?: number}): Promise<StoredEvent[]>
 }

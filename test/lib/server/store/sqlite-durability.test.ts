@@ -68,7 +68,7 @@ describe('SQLite store commits', () => {
     const durable = fsyncs.completed
     await store.transaction(async (tx) => {
       await tx.updateTask(task.id, {status: 'running', startedAt: '2026-01-01T00:00:01.000Z'})
-      await tx.appendEvents([{kind: 'task.status', project: 'shop', environment: 'prod', releaseId: release.id, taskId: task.id, data: {status: 'running'}, at: '2026-01-01T00:00:01.000Z'}])
+      await tx.appendEvents([{kind: 'task.started', project: 'shop', environment: 'prod', releaseId: release.id, taskId: task.id, apps: ['api'], data: {status: 'running'}, at: '2026-01-01T00:00:01.000Z'}])
     })
     await store.appendLogs([{releaseId: release.id, taskId: task.id, resource: 'api', target: null, stream: 'stdout', line: 'deploying', at: '2026-01-01T00:00:01.000Z'}])
     expect(fsyncs.started).toBe(durable)

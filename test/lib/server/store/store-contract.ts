@@ -147,7 +147,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.activeMark('shop', 'prod')).toBe(queued)
       await store.transaction(async (tx) => {
         await tx.transitionRelease(release.id, ['queued'], 'running')
-        await tx.appendEvents([{kind: 'release.status', project: 'shop', environment: 'prod', releaseId: release.id, taskId: null, data: {}, at: T0}])
+        await tx.appendEvents([{kind: 'release.started', project: 'shop', environment: 'prod', releaseId: release.id, taskId: null, apps: '*', data: {}, at: T0}])
       })
       expect(await store.activeMark('shop', 'prod')).not.toBe(queued)
     })
@@ -286,7 +286,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await expect(
         store.transaction(async (tx) => {
           await tx.insertRelease(newRelease({idempotencyKey: 'gone'}))
-          await tx.appendEvents([{kind: 'release.status', project: 'shop', environment: 'prod', releaseId: null, taskId: null, data: {}, at: T0}])
+          await tx.appendEvents([{kind: 'release.started', project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {}, at: T0}])
           throw new Error('changed my mind')
         }),
       ).rejects.toThrow('changed my mind')
@@ -341,13 +341,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
     })
 
     it('appends events with strictly increasing sequence numbers, visible only after commit', async () => {
-      const event = (i: number) => ({kind: 'task.status', project: 'shop', environment: 'prod', releaseId: i % 2, taskId: i, data: {status: 'running', i}, at: at(i)})
-      // 8 columns a row: 200 rows are above 999 bound parameters.
+      const event = (i: number) => ({kind: 'task.started' as const, project: 'shop', environment: 'prod', releaseId: i % 2, taskId: i, apps: [`app${i}`], data: {status: 'running', i}, at: at(i)})
+      // 9 columns a row: 200 rows are above 999 bound parameters.
       await store.appendEvents(Array.from({length: 200}, (_, i) => event(i)))
       const all = await store.listEvents(0, 1000)
       expect(all.map((e) => e.taskId)).toEqual(Array.from({length: 200}, (_, i) => i))
       expect(all.every((e, i) => i === 0 || e.seq > all[i - 1].seq)).toBe(true)
-      expect(all[3]).toMatchObject({kind: 'task.status', data: {status: 'running', i: 3}, releaseId: 1, at: at(3)})
+      expect(all[3]).toMatchObject({kind: 'task.started', data: {status: 'running', i: 3}, releaseId: 1, apps: ['app3'], at: at(3)})
       expect((await store.listEvents(all[9].seq, 5, {releaseId: 0})).map((e) => e.taskId)).toEqual([10, 12, 14, 16, 18])
 
       const reader = await second()
@@ -473,7 +473,7 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       const {wait: held, open: release} = gate()
       let appended!: () => void
       const wasAppended = new Promise<void>((resolve) => (appended = resolve))
-      const event = (kind: string) => ({kind, project: 'shop', environment: 'prod', releaseId: null, taskId: null, data: null, at: T0})
+      const event = (name: string) => ({kind: 'pause.changed' as const, project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {name}, at: T0})
       const slow = store.transaction(async (tx) => {
         await tx.appendEvents([event('first')])
         appended()
@@ -488,7 +488,7 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       await slow.then(() => committed.push('first'))
       await fast
       expect(committed).toEqual(['first', 'second'])
-      expect((await store.listEvents(0, 10)).map((e) => e.kind)).toEqual(['first', 'second'])
+      expect((await store.listEvents(0, 10)).map((e) => (e.data as {name: string}).name)).toEqual(['first', 'second'])
     })
 
     it('migrates one fresh database from two stores at once', async () => {

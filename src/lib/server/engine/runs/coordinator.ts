@@ -16,7 +16,7 @@ import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
 import {type ReleaseOutcome, ReleaseRun} from './runner.js'
-import {transitionRelease, updateTask} from './transitions.js'
+import {appendLogLines, changeApp, transitionRelease, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
 
 export const RECOVERY_LOG_LINE = 'the control plane stopped while this task ran; its processes were stopped by the supervisor'
@@ -305,7 +305,7 @@ export class RunCoordinator {
   }
 
   /** A run whose owner stopped answering: failed with its unfinished tasks interrupted, in its environment's turn. */
-  private async endExpired(release: ReleaseRecord): Promise<void> {
+  private async endExpired(release: ReleaseRecord): Promise<boolean> {
     const owner = release.replica ?? 'unknown'
     // This replica's own lease can lapse too (a stalled event loop): its deploys must stop as well.
     this.runs.get(release.id)?.stop('interrupted')
@@ -322,6 +322,7 @@ export class RunCoordinator {
       return failed !== null
     })
     if (ended) this.ctx.log.warn({releaseId: release.id, replica: owner}, 'the replica that ran this release stopped answering; recorded as failed')
+    return ended
   }
 
   /**
@@ -343,8 +344,10 @@ export class RunCoordinator {
     for (const task of await tx.listTasks(release.id)) {
       if (task.status === 'running') {
         await updateTask(tx, release, task, {status: 'interrupted', finishedAt: now, error: why})
-        await tx.appendLogs([{releaseId: release.id, taskId: task.id, resource: task.resource ?? task.hook, target: task.target, stream: 'system', line: RECOVERY_LOG_LINE, at: now}])
-        if (task.resource) await tx.updateApp(release.project, release.environment, task.resource, {health: 'Unknown'}, now)
+        await appendLogLines(tx, [
+          {project: release.project, environment: release.environment, releaseId: release.id, taskId: task.id, resource: task.resource ?? task.hook, target: task.target, stream: 'system', line: RECOVERY_LOG_LINE, at: now},
+        ])
+        if (task.resource) await changeApp(tx, release.project, release.environment, task.resource, {health: 'Unknown'}, now)
       } else if (task.status === 'pending') {
         await updateTask(tx, release, task, {status: 'cancelled', finishedAt: now, error: `not started: ${why.replace(' while this task ran', '')}`})
       }

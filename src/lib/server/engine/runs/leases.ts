@@ -6,6 +6,7 @@
 // sweep at most.
 import type {CancelRequest, ReleaseRecord, ReplicaRecord, Store} from '../../store/store.js'
 import {StartupError} from '../../errors.js'
+import {replicaLost} from '../rules/events.js'
 
 /** The longest a queued release waits for a sweep when every wakeup was lost. */
 export const MAX_SWEEP_MS = 5000
@@ -17,8 +18,8 @@ const LIVE_LOOKBACK_MS = 24 * 3600_000
 export type ReplicaIdentity = Omit<ReplicaRecord, 'startedAt' | 'heartbeatAt' | 'stopping'>
 
 export interface LeaseHooks {
-  /** A run whose owner's lease expired: end it and admit its environment. */
-  expired(release: ReleaseRecord): Promise<void>
+  /** A run whose owner's lease expired: end it and admit its environment; true when this call ended it. */
+  expired(release: ReleaseRecord): Promise<boolean>
   /** Admit every environment with queued releases. */
   admitQueued(): Promise<void>
   /** Cancel requests on this replica's own runs. */
@@ -122,9 +123,15 @@ export class ReplicaLeases {
     if (this.stopped) return
     const now = this.clock()
     try {
+      const lost = new Map<string, number[]>()
       for (const release of await this.store.expiredRuns(now.toISOString())) {
-        await this.hooks.expired(release).catch((error) => this.log.error({releaseId: release.id, err: error}, 'could not end a run whose lease expired'))
+        const ended = await this.hooks.expired(release).catch((error) => {
+          this.log.error({releaseId: release.id, err: error}, 'could not end a run whose lease expired')
+          return false
+        })
+        if (ended) lost.set(release.replica ?? 'unknown', [...(lost.get(release.replica ?? 'unknown') ?? []), release.id])
       }
+      if (lost.size > 0) await this.store.appendEvents([...lost].map(([replica, releases]) => replicaLost(replica, releases, this.identity.id, now.toISOString())))
       if (!this.stopping) await this.hooks.admitQueued()
     } catch (error) {
       this.log.error({err: error}, 'lease sweep failed')

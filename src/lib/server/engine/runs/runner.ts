@@ -13,7 +13,7 @@ import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {LogWriter} from './log-writer.js'
-import {updateTask} from './transitions.js'
+import {changeApp, deleteApp, updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted'
 
@@ -88,6 +88,8 @@ export class ReleaseRun {
 
   private log(task: TaskRecord | null, stream: NewLogLine['stream'], line: string) {
     this.logs.add({
+      project: this.release.project,
+      environment: this.release.environment,
       releaseId: this.release.id,
       taskId: task?.id ?? null,
       resource: task ? (task.resource ?? task.hook) : null,
@@ -210,8 +212,8 @@ export class ReleaseRun {
     const {project, environment} = this.release
     await this.store.transaction(async (tx) => {
       await updateTask(tx, this.release, task, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
-      if (app === 'delete') await tx.deleteApp(project, environment, task.resource as string)
-      else if (app) await tx.updateApp(project, environment, task.resource as string, app, this.now())
+      if (app === 'delete') await deleteApp(tx, project, environment, task.resource as string, this.now())
+      else if (app) await changeApp(tx, project, environment, task.resource as string, app, this.now())
     })
   }
 
@@ -259,7 +261,7 @@ export class ReleaseRun {
     this.startedTargets.add(task.target)
     await this.store.transaction(async (tx) => {
       await updateTask(tx, this.release, task, {status: 'running', startedAt: at})
-      if (task.resource) await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
+      if (task.resource) await changeApp(tx, project, environment, task.resource, {health: 'Progressing'}, at)
     })
     const result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
     await this.settle(task, result)

@@ -1,51 +1,151 @@
-// The one way a release or a task changes status: the compare-and-set and an append to the events
-// table, in one transaction (the caller's, when it passes a transaction-bound store). The events are
-// the ordered record of what happened, which the event stream serves and tests read.
-import type {ReleaseStatus} from '../../../api/domain.js'
-import type {ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
+// The one way a release, a task or an app changes: the write and its append to the events table, in one
+// transaction (the caller's, when it passes a transaction-bound store). The events are the ordered record
+// of what happened: the event stream serves them, notifications deliver them, tests read them.
+import {appSync, type ReleaseStatus} from '../../../api/domain.js'
+import type {AppEventData, ReleaseEventData, TaskEventData} from '../../../api/event-schemas.js'
+import {type EventKind, releaseStatusEvent} from '../../../api/events.js'
+import type {AppRecord, NewEvent, NewLogLine, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 
 export type ReleaseTransitionFields = Parameters<Store['transitionRelease']>[3]
 export type TaskChange = Parameters<Store['updateTask']>[1]
+export type AppChange = Parameters<Store['updateApp']>[3]
 
-export const RELEASE_STATUS_EVENT = 'release.status'
-export const TASK_STATUS_EVENT = 'task.status'
+/** A release as its events show it: the API's view, without what only the engine reads. */
+export function releaseEventData(release: ReleaseRecord): ReleaseEventData {
+  const {lockSet: _lockSet, leaseExpiresAt: _leaseExpiresAt, ...data} = release
+  return data
+}
+
+function releaseEvent(kind: EventKind, release: ReleaseRecord, at: string): NewEvent {
+  return {kind, project: release.project, environment: release.environment, releaseId: release.id, taskId: null, apps: release.lockSet, data: releaseEventData(release), at}
+}
+
+/** Records a new release's events: created, then its first status (queued or pending_approval). */
+export async function recordReleaseCreated(store: Store, release: ReleaseRecord, at: string): Promise<void> {
+  await store.appendEvents([releaseEvent('release.created', release, at), releaseEvent(releaseStatusEvent(release.status), release, at)])
+}
 
 /** Compare-and-set: the release as it now is when it was in one of `from` and is now `to`, else null. */
 export function transitionRelease(store: Store, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null> {
   return store.transaction(async (tx) => {
     const release = await tx.transitionRelease(id, from, to, fields)
     if (release) {
-      const {id: releaseId, project, environment, type, status, replica, error, startedAt, finishedAt, decision} = release
-      await tx.appendEvents([
-        {
-          kind: RELEASE_STATUS_EVENT,
-          project,
-          environment,
-          releaseId,
-          taskId: null,
-          data: {id: releaseId, project, environment, type, status, replica, error, startedAt, finishedAt, decision},
-          at: new Date().toISOString(),
-        },
-      ])
+      const at = new Date().toISOString()
+      // An approval is news of its own, before the queued that follows from it.
+      const kinds: EventKind[] = fields?.decision?.decision === 'approved' ? ['release.approved', releaseStatusEvent(to)] : [releaseStatusEvent(to)]
+      await tx.appendEvents(kinds.map((kind) => releaseEvent(kind, release, at)))
     }
     return release
   })
 }
 
-/** A task's new status, with its event. */
-export function updateTask(store: Store, release: Pick<ReleaseRecord, 'project' | 'environment'>, task: Pick<TaskRecord, 'id' | 'releaseId' | 'key'>, change: TaskChange): Promise<void> {
+/** A task's new status, with its event: task.started when it runs, task.ended for every end. */
+export function updateTask(store: Store, release: Pick<ReleaseRecord, 'project' | 'environment'>, task: TaskRecord, change: TaskChange): Promise<void> {
   return store.transaction(async (tx) => {
     await tx.updateTask(task.id, change)
+    const data: TaskEventData = {...task, ...change}
     await tx.appendEvents([
       {
-        kind: TASK_STATUS_EVENT,
+        kind: change.status === 'running' ? 'task.started' : 'task.ended',
         project: release.project,
         environment: release.environment,
         releaseId: task.releaseId,
         taskId: task.id,
-        data: {releaseId: task.releaseId, taskId: task.id, key: task.key, ...change},
+        apps: task.resource === null ? null : [task.resource],
+        data,
         at: new Date().toISOString(),
       },
     ])
+  })
+}
+
+export function appEventData(app: AppRecord, deleted = false): AppEventData {
+  return {
+    project: app.project,
+    environment: app.environment,
+    name: app.name,
+    kind: app.kind,
+    desiredVersion: app.desiredVersion,
+    deployedVersion: app.deployedVersion,
+    sync: deleted ? 'OutOfSync' : appSync(app),
+    health: deleted ? 'Missing' : app.health,
+    removedFromBlueprint: app.removed,
+    deleted,
+    updatedAt: app.updatedAt,
+  }
+}
+
+function appEvent(app: AppRecord, at: string, deleted = false): NewEvent {
+  return {kind: 'app.changed', project: app.project, environment: app.environment, releaseId: null, taskId: null, apps: [app.name], data: appEventData(app, deleted), at}
+}
+
+/**
+ * Changes an app's recorded state, with its app.changed event. The event-order lock comes first, as in
+ * every transaction that appends events and writes apps, so that two of them never wait on each other.
+ */
+export function changeApp(store: Store, project: string, environment: string, name: string, change: AppChange, at: string): Promise<AppRecord | null> {
+  return store.transaction(async (tx) => {
+    await tx.lockEventOrder()
+    const app = await tx.updateApp(project, environment, name, change, at)
+    if (app) await tx.appendEvents([appEvent(app, at)])
+    return app
+  })
+}
+
+/** Records a new app, or one the blueprint brought back, with its event. */
+export function putApp(store: Store, app: AppRecord): Promise<void> {
+  return store.transaction(async (tx) => {
+    await tx.lockEventOrder()
+    await tx.upsertApp(app)
+    await tx.appendEvents([appEvent(app, app.updatedAt)])
+  })
+}
+
+/** Removes an app from its environment, with its event: the last state it had, marked deleted. */
+export function deleteApp(store: Store, project: string, environment: string, name: string, at: string): Promise<void> {
+  return store.transaction(async (tx) => {
+    await tx.lockEventOrder()
+    const [app] = await tx.listApps(project, environment, [name])
+    if (!app) return
+    await tx.deleteApp(project, environment, name)
+    await tx.appendEvents([appEvent({...app, updatedAt: at}, at, true)])
+  })
+}
+
+/**
+ * What a log event holds in the events table: where its lines are, not the lines themselves (they are in
+ * task_logs once already). The stream reads them when it serves the event (events/log-lines.ts).
+ */
+export interface StoredLogEvent {
+  releaseId: number
+  fromId: number
+  toId: number
+}
+
+/** A task log line with the environment of its release, which its event names. */
+export interface ReleaseLogLine extends NewLogLine {
+  project: string
+  environment: string
+}
+
+/** Appends task log lines with one log event per release they belong to. */
+export function appendLogLines(store: Store, lines: ReleaseLogLine[]): Promise<void> {
+  return store.transaction(async (tx) => {
+    const ids = await tx.appendLogs(lines)
+    const events = new Map<number, NewEvent & {data: StoredLogEvent; apps: string[]}>()
+    lines.forEach((line, index) => {
+      const id = ids[index]
+      const event = events.get(line.releaseId)
+      if (!event) {
+        const data: StoredLogEvent = {releaseId: line.releaseId, fromId: id, toId: id}
+        const {project, environment, releaseId, at} = line
+        events.set(releaseId, {kind: 'log', project, environment, releaseId, taskId: null, apps: line.resource ? [line.resource] : [], data, at})
+        return
+      }
+      event.data.fromId = Math.min(event.data.fromId, id)
+      event.data.toId = Math.max(event.data.toId, id)
+      if (line.resource && !event.apps.includes(line.resource)) event.apps.push(line.resource)
+    })
+    await tx.appendEvents([...events.values()])
   })
 }

@@ -98,8 +98,8 @@ export async function updateApp(
   name: string,
   patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>,
   at: string,
-): Promise<void> {
-  await db
+): Promise<AppRecord | null> {
+  const row = await db
     .updateTable('apps')
     .set({
       ...(patch.desiredVersion !== undefined && {desired_version: patch.desiredVersion}),
@@ -113,7 +113,9 @@ export async function updateApp(
     .where('project', '=', project)
     .where('environment', '=', environment)
     .where('name', '=', name)
-    .execute()
+    .returningAll()
+    .executeTakeFirst()
+  return row ? codec.toApp(row) : null
 }
 
 export async function deleteApp(db: Db, project: string, environment: string, name: string): Promise<void> {

@@ -3,6 +3,7 @@
 import type {Insertable, Selectable} from 'kysely'
 
 import type {ReleaseStatus} from '../../../api/domain.js'
+import type {EventKind} from '../../../api/events.js'
 import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import type {
   AppRecord,
@@ -414,18 +415,20 @@ export function eventRow(event: NewEvent): Insertable<EventsTable> {
     task_id: event.taskId,
     data: JSON.stringify(event.data ?? null),
     at: event.at,
+    apps: event.apps === null ? null : JSON.stringify(event.apps),
   }
 }
 
 export function toEvent(row: Selectable<EventsTable>): StoredEvent {
   return {
     seq: id(row.seq),
-    kind: row.kind,
+    kind: row.kind as EventKind,
     project: row.project,
     environment: row.environment,
     releaseId: nullableId(row.release_id),
     taskId: nullableId(row.task_id),
     data: JSON.parse(row.data),
     at: row.at,
+    apps: row.apps === null ? null : JSON.parse(row.apps),
   }
 }

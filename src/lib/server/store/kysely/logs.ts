@@ -4,8 +4,19 @@ import {rowBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, inTransaction} from './db.js'
 
-export async function appendLogs(db: Db, lines: NewLogLine[]): Promise<void> {
-  for (const batch of rowBatches(lines.map(codec.logLineRow))) await db.insertInto('task_logs').values(batch).execute()
+/** Inserts the lines; returns their ids, in the order given. */
+export async function appendLogs(db: Db, lines: NewLogLine[]): Promise<number[]> {
+  const ids: number[] = []
+  for (const batch of rowBatches(lines.map(codec.logLineRow))) {
+    for (const row of await db.insertInto('task_logs').values(batch).returning('id').execute()) ids.push(Number(row.id))
+  }
+  return ids
+}
+
+/** The lines of a release with ids from..to, in order. */
+export async function logLinesBetween(db: Db, releaseId: number, fromId: number, toId: number): Promise<StoredLogLine[]> {
+  const rows = await db.selectFrom('task_logs').selectAll().where('release_id', '=', releaseId).where('id', '>=', fromId).where('id', '<=', toId).orderBy('id').execute()
+  return rows.map(codec.toLogLine)
 }
 
 export async function readLogs(db: Db, releaseId: number, afterId: number, limit: number, filter: {resource?: string; target?: string}): Promise<StoredLogLine[]> {

@@ -5,6 +5,7 @@ import type {AppHistoryRow, LockSet, NewRelease, NewTask, ReleaseFilter, Release
 import {rowBatches, yieldToEventLoop} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
+import {lastEvent} from './events.js'
 
 const ACTIVE_STATUSES = ['pending_approval', 'queued', 'running'] as const
 const LAST_RELEASES_SCANNED = 500
@@ -70,8 +71,6 @@ const activeCount = precompiled((db: Db, project: string, environment: string) =
     .where('environment', '=', environment)
     .where('status', 'in', ACTIVE_STATUSES),
 )
-const lastEvent = precompiled((db: Db) => db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')))
-
 export async function activeMark(db: Db, project: string, environment: string): Promise<string> {
   // The count and the last id see a release queued by any writer, also one that commits after a later
   // id; the last event sees every status change (events are numbered in commit order).

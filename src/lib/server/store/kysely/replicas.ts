@@ -1,4 +1,4 @@
-// What replicas share: who is alive, the leases of their runs, cancel requests, wakeup payloads and events.
+// What replicas share: who is alive, the leases of their runs, cancel requests and wakeup payloads.
 import {sql} from 'kysely'
 
 import type {CancelRequest, NewEvent, ReleaseRecord, ReplicaRecord, StoredEvent} from '../store.js'
@@ -6,8 +6,8 @@ import {rowBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {byCodePoint, type Db, inTransaction, precompiled} from './db.js'
 
-/** Where a wakeup goes: every replica listens on both. */
-export const WAKEUP_CHANNELS = {admit: 'relctl_admit', cancel: 'relctl_cancel'} as const
+/** Where a wakeup goes: every replica listens on all of them. */
+export const WAKEUP_CHANNELS = {admit: 'relctl_admit', cancel: 'relctl_cancel', events: 'relctl_events'} as const
 export type WakeupChannel = (typeof WAKEUP_CHANNELS)[keyof typeof WAKEUP_CHANNELS]
 
 /** An admit wakeup names an environment. */
@@ -99,28 +99,4 @@ export async function environmentsWithQueued(db: Db): Promise<{project: string; 
   return rows
     .map((row) => ({project: row.project, environment: row.environment}))
     .sort((a, b) => byCodePoint(a.project, b.project) || byCodePoint(a.environment, b.environment))
-}
-
-export async function listEvents(db: Db, afterSeq: number, limit: number, filter: {releaseId?: number} = {}): Promise<StoredEvent[]> {
-  let query = db.selectFrom('events').selectAll().where('seq', '>', afterSeq)
-  if (filter.releaseId !== undefined) query = query.where('release_id', '=', filter.releaseId)
-  const rows = await query.orderBy('seq').limit(limit).execute()
-  return rows.map(codec.toEvent)
-}
-
-/** Run inside the transaction that holds the event-order lock (see DialectQuirks.lockEventOrder). */
-type EventRow = ReturnType<typeof codec.eventRow>
-const insertOneEvent = precompiled((db: Db, kind: EventRow['kind'], project: EventRow['project'], environment: EventRow['environment'], releaseId: EventRow['release_id'], taskId: EventRow['task_id'], data: EventRow['data'], at: EventRow['at']) =>
-  db.insertInto('events').values({kind, project, environment, release_id: releaseId, task_id: taskId, data, at}),
-)
-
-export async function insertEvents(db: Db, events: NewEvent[]): Promise<void> {
-  const rows = events.map(codec.eventRow)
-  // Most changes record one event: that statement is precompiled.
-  if (rows.length === 1) {
-    const [{kind, project, environment, release_id, task_id, data, at}] = rows
-    await insertOneEvent(db, kind, project, environment, release_id, task_id, data, at)
-    return
-  }
-  for (const batch of rowBatches(rows)) await db.insertInto('events').values(batch).execute()
 }

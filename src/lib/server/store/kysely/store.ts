@@ -4,6 +4,7 @@
 import {type Kysely, sql, type Transaction} from 'kysely'
 
 import type {Database} from '../schema/tables.js'
+import type {WakeupHandlers} from '../store.js'
 import type {
   AppRecord,
   EnvironmentRecord,
@@ -24,6 +25,7 @@ import type {ReleaseStatus} from '../../../api/domain.js'
 import type {PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import * as catalog from './catalog.js'
 import {type Db, inTransaction} from './db.js'
+import * as eventQueries from './events.js'
 import * as logs from './logs.js'
 import * as releases from './releases.js'
 import * as replicas from './replicas.js'
@@ -31,7 +33,24 @@ import {admitPayload, WAKEUP_CHANNELS, type WakeupChannel} from './replicas.js'
 import * as schedules from './schedules.js'
 import * as settings from './settings.js'
 
-export type WakeupHandlers = Parameters<Store['listen']>[0]
+/** Who hears, in this process, that a commit appended events. */
+class CommitListeners {
+  private readonly listeners = new Set<() => void>()
+
+  add(listener: () => void) {
+    this.listeners.add(listener)
+  }
+
+  eventsCommitted() {
+    for (const listener of this.listeners) {
+      try {
+        listener()
+      } catch {
+        // A wakeup is a hint: a listener that throws loses this one, its next read catches up.
+      }
+    }
+  }
+}
 
 export interface DialectQuirks {
   readonly dialect: 'sqlite' | 'postgres'
@@ -50,17 +69,23 @@ export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres'
   /** savepoints taken in this transaction: each gets its own name */
   private savepoints = 0
+  /** this transaction has appended events: its commit wakes the listeners */
+  private eventsAppended = false
 
   constructor(
     private readonly db: Db,
     private readonly quirks: DialectQuirks,
+    private readonly commitListeners = new CommitListeners(),
   ) {
     this.dialect = quirks.dialect
   }
 
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this)
-    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyStore(trx, this.quirks)))
+    let tx: KyselyStore | undefined
+    const result = await (this.db as Kysely<Database>).transaction().execute((trx) => fn((tx = new KyselyStore(trx, this.quirks, this.commitListeners))))
+    if (tx?.eventsAppended) this.commitListeners.eventsCommitted()
+    return result
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
@@ -171,8 +196,12 @@ export class KyselyStore implements Store {
     return releases.updateTask(this.db, id, patch)
   }
 
-  appendLogs(lines: NewLogLine[]): Promise<void> {
+  appendLogs(lines: NewLogLine[]): Promise<number[]> {
     return logs.appendLogs(this.db, lines)
+  }
+
+  logLinesBetween(releaseId: number, fromId: number, toId: number): Promise<StoredLogLine[]> {
+    return logs.logLinesBetween(this.db, releaseId, fromId, toId)
   }
 
   readLogs(releaseId: number, afterId: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<StoredLogLine[]> {
@@ -255,7 +284,7 @@ export class KyselyStore implements Store {
     return schedules.listScheduleRuns(this.db, project, environment, limit)
   }
 
-  // ---- replicas: the admission turn, claims and leases, cancels, wakeups, events ----
+  // ---- replicas: the admission turn, claims and leases, cancels, wakeups ----
 
   async lockEnvironment(project: string, environment: string): Promise<void> {
     if (!this.db.isTransaction) throw new Error('lockEnvironment must run inside store.transaction(): the turn lasts until its commit')
@@ -271,6 +300,7 @@ export class KyselyStore implements Store {
   }
 
   listen(handlers: WakeupHandlers): Promise<void> {
+    if (handlers.events) this.commitListeners.add(handlers.events)
     return this.quirks.listen(handlers)
   }
 
@@ -318,16 +348,40 @@ export class KyselyStore implements Store {
     return replicas.environmentsWithQueued(this.db)
   }
 
-  appendEvents(events: NewEvent[]): Promise<void> {
-    if (events.length === 0) return Promise.resolve()
-    return inTransaction(this.db, async (trx) => {
-      await this.quirks.lockEventOrder(trx)
-      await replicas.insertEvents(trx, events)
-    })
+  // ---- events ----
+
+  async appendEvents(events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return
+    if (!this.db.isTransaction) {
+      await this.transaction((tx) => tx.appendEvents(events))
+      return
+    }
+    const trx = this.db as Transaction<Database>
+    await this.quirks.lockEventOrder(trx)
+    await eventQueries.insertEvents(trx, events)
+    if (!this.eventsAppended) await this.quirks.notify(trx, WAKEUP_CHANNELS.events, '')
+    this.eventsAppended = true
+  }
+
+  async lockEventOrder(): Promise<void> {
+    if (!this.db.isTransaction) throw new Error('lockEventOrder must run inside store.transaction(): the lock lasts until its commit')
+    await this.quirks.lockEventOrder(this.db as Transaction<Database>)
   }
 
   listEvents(afterSeq: number, limit: number, filter: {releaseId?: number} = {}) {
-    return replicas.listEvents(this.db, afterSeq, limit, filter)
+    return eventQueries.listEvents(this.db, afterSeq, limit, filter)
+  }
+
+  lastEventSeq() {
+    return eventQueries.lastEventSeq(this.db)
+  }
+
+  eventHorizon() {
+    return eventQueries.eventHorizon(this.db)
+  }
+
+  pruneEvents(cutoff: string, keepAfter: number, limit: number) {
+    return inTransaction(this.db, (trx) => eventQueries.pruneEvents(trx, cutoff, keepAfter, limit))
   }
 }
 

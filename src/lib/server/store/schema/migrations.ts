@@ -259,6 +259,71 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`drop table if exists replicas`.execute(db)
       },
     },
+    '0007_event_stream_and_notifications': {
+      async up(db: Db) {
+        // Streams that follow one app read which apps an event is about; the retention cleanup finds
+        // old events by time and leaves the horizon it deleted through.
+        await db.schema.alterTable('events').addColumn('apps', 'text').execute()
+        await db.schema.createIndex('events_at').on('events').column('at').execute()
+        await db.schema
+          .createTable('event_horizon')
+          .addColumn('id', 'integer', (col) => col.primaryKey())
+          .addColumn('pruned_through', 'bigint', (col) => col.notNull())
+          .execute()
+
+        // Notification subscriptions, and the durable outbox they are delivered from.
+        await serialKey(db.schema.createTable('notifications'))
+          .addColumn('kind', 'text', (col) => col.notNull())
+          .addColumn('url', 'text', (col) => col.notNull())
+          .addColumn('secret', 'text')
+          .addColumn('project', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('events', 'text', (col) => col.notNull())
+          .addColumn('created_by', 'text', (col) => col.notNull())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addColumn('after_seq', 'bigint', (col) => col.notNull())
+          .addColumn('failing_since', 'text')
+          .addColumn('last_attempt_at', 'text')
+          .addColumn('last_outcome', 'text')
+          .execute()
+        await serialKey(db.schema.createTable('notification_deliveries'))
+          .addColumn('notification_id', 'integer', (col) => col.notNull().references('notifications.id').onDelete('cascade'))
+          .addColumn('event_seq', 'bigint', (col) => col.notNull())
+          .addColumn('event_kind', 'text', (col) => col.notNull())
+          .addColumn('event', 'text', (col) => col.notNull())
+          .addColumn('status', 'text', (col) => col.notNull())
+          .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'text', (col) => col.notNull())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addColumn('ended_at', 'text')
+          .addColumn('claimed_by', 'text')
+          .addColumn('claimed_until', 'text')
+          .execute()
+        await db.schema.createIndex('notification_deliveries_event').on('notification_deliveries').columns(['notification_id', 'event_seq']).unique().execute()
+        await db.schema.createIndex('notification_deliveries_due').on('notification_deliveries').columns(['status', 'next_attempt_at']).execute()
+        await serialKey(db.schema.createTable('notification_attempts'))
+          .addColumn('delivery_id', 'integer', (col) => col.notNull().references('notification_deliveries.id').onDelete('cascade'))
+          .addColumn('attempt', 'integer', (col) => col.notNull())
+          .addColumn('at', 'text', (col) => col.notNull())
+          .addColumn('status_code', 'integer')
+          .addColumn('error', 'text')
+          .addColumn('duration_ms', 'integer', (col) => col.notNull())
+          .execute()
+        await db.schema.createIndex('notification_attempts_delivery').on('notification_attempts').column('delivery_id').execute()
+        await db.schema
+          .createTable('notification_outbox')
+          .addColumn('id', 'integer', (col) => col.primaryKey())
+          .addColumn('last_seq', 'bigint', (col) => col.notNull())
+          .execute()
+      },
+      async down(db: Db) {
+        for (const table of ['notification_outbox', 'notification_attempts', 'notification_deliveries', 'notifications', 'event_horizon']) {
+          await sql`drop table if exists ${sql.table(table)}`.execute(db)
+        }
+        await db.schema.dropIndex('events_at').execute()
+        await db.schema.alterTable('events').dropColumn('apps').execute()
+      },
+    },
   }
 }
 

@@ -172,11 +172,82 @@ export interface EventsTable {
   /** JSON: the state after the change */
   data: string
   at: string
+  /** JSON: the apps the event is about: "*" for all of its environment's, a list, or null for none in particular */
+  apps: string | null
+}
+
+/** One row: events up to this sequence number were deleted by the retention cleanup. */
+export interface EventHorizonTable {
+  id: number
+  pruned_through: number
+}
+
+/** A notification subscription: where to deliver which events of which scope. */
+export interface NotificationsTable {
+  id: Generated<number>
+  /** webhook | slack */
+  kind: string
+  url: string
+  /** the webhook's signing secret; null for Slack */
+  secret: string | null
+  project: string | null
+  environment: string | null
+  /** JSON: kind patterns */
+  events: string
+  created_by: string
+  created_at: string
+  /** deliveries start after this event: a subscription hears of what happens after it is made */
+  after_seq: number
+  /** set while its deliveries fail; cleared by a success */
+  failing_since: string | null
+  last_attempt_at: string | null
+  /** "HTTP 200", "timeout", ... */
+  last_outcome: string | null
+}
+
+/** The outbox: one row per event and subscription, delivered in order per subscription. */
+export interface NotificationDeliveriesTable {
+  id: Generated<number>
+  notification_id: number
+  event_seq: number
+  event_kind: string
+  /** JSON: the event as the stream shows it */
+  event: string
+  /** pending | delivered | failed (gave up) */
+  status: string
+  attempts: Generated<number>
+  next_attempt_at: string
+  created_at: string
+  ended_at: string | null
+  /** the replica sending it, until when */
+  claimed_by: string | null
+  claimed_until: string | null
+}
+
+export interface NotificationAttemptsTable {
+  id: Generated<number>
+  delivery_id: number
+  attempt: number
+  at: string
+  status_code: number | null
+  error: string | null
+  duration_ms: number
+}
+
+/** One row: how far the outbox has read the events. */
+export interface NotificationOutboxTable {
+  id: number
+  last_seq: number
 }
 
 export interface Database {
+  notifications: NotificationsTable
+  notification_deliveries: NotificationDeliveriesTable
+  notification_attempts: NotificationAttemptsTable
+  notification_outbox: NotificationOutboxTable
   replicas: ReplicasTable
   events: EventsTable
+  event_horizon: EventHorizonTable
   pauses: PausesTable
   schedules: SchedulesTable
   schedule_runs: ScheduleRunsTable

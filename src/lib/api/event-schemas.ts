@@ -1,0 +1,124 @@
+// The event stream's payloads: one schema per kind, each carrying the state after the change, so that a
+// client needs no GET to know what happened. Served in the OpenAPI document; the CLI imports the types.
+import {type Static, type TSchema, Type} from '@sinclair/typebox'
+
+import {HEALTH_STATES, NAME_PATTERN, SYNC_STATES} from './domain.js'
+import {EVENT_KINDS, type EventKind} from './events.js'
+import {literals, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
+
+export const ReleaseEventData = Type.Omit(Release, ['tasks', 'queuePosition', 'waitingFor'], {description: 'the release after the change'})
+
+export const TaskEventData = Type.Composite([Type.Object({releaseId: Type.Integer()}), Task], {description: 'the task after the change'})
+
+export const AppEventData = Type.Object(
+  {
+    project: Type.String(),
+    environment: Type.String(),
+    name: Type.String(),
+    kind: Type.String(),
+    desiredVersion: NullableString,
+    deployedVersion: NullableString,
+    sync: literals(SYNC_STATES),
+    health: literals(HEALTH_STATES),
+    removedFromBlueprint: Type.Boolean(),
+    deleted: Type.Boolean({description: 'the app no longer exists in the environment (deleted, or dropped from the blueprint undeployed)'}),
+    updatedAt: Type.String(),
+  },
+  {description: "the app's recorded state after the change; releases under way show in the release events"},
+)
+
+export const LogEventData = Type.Object(
+  {releaseId: Type.Integer(), lines: Type.Array(LogLine, {description: 'each with its task, resource and target'})},
+  {description: "a batch of a release's log lines, as written"},
+)
+
+export const PauseEventData = Type.Object({
+  project: Type.String(),
+  environment: NullableString,
+  paused: Type.Boolean(),
+  pause: nullable(PauseState, {description: 'the pause in force at this level; null once resumed'}),
+  by: Type.String(),
+  at: Type.String(),
+})
+
+export const SettingsEventData = Type.Object({
+  scope: Type.Object({project: NullableString, environment: NullableString}),
+  settings: Type.Object(
+    {parallel: nullable(Type.Boolean()), maxParallel: nullable(Type.Integer()), approval: nullable(Type.Boolean())},
+    {description: 'what this scope sets after the change; null inherits'},
+  ),
+  changes: Type.Array(SettingsChange),
+})
+
+export const ScheduleEventData = Type.Object({project: Type.String(), environment: Type.String(), run: ScheduleRun})
+
+export const ReplicaLostEventData = Type.Object({
+  replica: Type.String({description: 'the replica that stopped answering'}),
+  releases: Type.Array(Type.Integer(), {description: 'its runs, now failed'}),
+  detectedBy: Type.String(),
+})
+
+const DATA_BY_KIND: Record<EventKind, TSchema> = {
+  'release.created': ReleaseEventData,
+  'release.pending_approval': ReleaseEventData,
+  'release.approved': ReleaseEventData,
+  'release.rejected': ReleaseEventData,
+  'release.queued': ReleaseEventData,
+  'release.started': ReleaseEventData,
+  'release.succeeded': ReleaseEventData,
+  'release.failed': ReleaseEventData,
+  'release.cancelled': ReleaseEventData,
+  'task.started': TaskEventData,
+  'task.ended': TaskEventData,
+  'app.changed': AppEventData,
+  log: LogEventData,
+  'pause.changed': PauseEventData,
+  'settings.changed': SettingsEventData,
+  'schedule.fired': ScheduleEventData,
+  'schedule.skipped': ScheduleEventData,
+  'replica.lost': ReplicaLostEventData,
+}
+
+const envelope = {
+  seq: Type.Integer({description: 'monotonic across the control plane: resume after it (Last-Event-ID, ?after=)'}),
+  at: Type.String(),
+  project: NullableString,
+  environment: NullableString,
+  releaseId: NullableInteger,
+  taskId: NullableInteger,
+}
+
+/** One event: the envelope, its kind, and the state after the change. */
+export const Event = Type.Union(
+  EVENT_KINDS.map((kind) => Type.Object({...envelope, kind: Type.Literal(kind), data: DATA_BY_KIND[kind]}, {title: kind})),
+  {description: 'one event; `data` is the state after the change'},
+)
+
+export const EventsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'resume after this sequence number (0: from the oldest kept); without it, from now'})),
+    project: Type.Optional(Name),
+    environment: Type.Optional(Name),
+    release: Type.Optional(Type.Integer({minimum: 1, maximum: Number.MAX_SAFE_INTEGER})),
+    app: Type.Optional(Type.String({pattern: NAME_PATTERN.source, description: "events about this app: its own, its tasks' and logs, releases that lock it, and those of its environment as a whole"})),
+    kinds: Type.Optional(Type.String({maxLength: 2000, description: 'comma-separated kinds, * for any characters: release.*,task.ended'})),
+    wait: Type.Optional(Type.String({maxLength: 20, description: 'JSON long poll: how long to wait for the first event, e.g. 30s (at most 60s)'})),
+  },
+  {additionalProperties: false},
+)
+
+export const EventsPage = Type.Object({
+  events: Type.Array(Event),
+  next: Type.Integer({description: 'the position to ask after next time: the last event looked at, matching or not'}),
+})
+
+export type Event = Static<typeof Event>
+export type EventsPage = Static<typeof EventsPage>
+export type ReleaseEventData = Static<typeof ReleaseEventData>
+export type TaskEventData = Static<typeof TaskEventData>
+export type AppEventData = Static<typeof AppEventData>
+export type LogEventData = Static<typeof LogEventData>
+export type PauseEventData = Static<typeof PauseEventData>
+export type SettingsEventData = Static<typeof SettingsEventData>
+export type ScheduleEventData = Static<typeof ScheduleEventData>
+export type ReplicaLostEventData = Static<typeof ReplicaLostEventData>

@@ -1,0 +1,59 @@
+// The event stream's vocabulary, shared by the CLI and the control plane; no dependencies, cheap to import.
+// Every change the control plane records appends one event of one of these kinds, carrying the state
+// after the change (docs/events.md).
+import type {ReleaseStatus} from './domain.js'
+
+export const EVENT_KINDS = [
+  'release.created',
+  'release.pending_approval',
+  'release.approved',
+  'release.rejected',
+  'release.queued',
+  'release.started',
+  'release.succeeded',
+  'release.failed',
+  'release.cancelled',
+  'task.started',
+  'task.ended',
+  'app.changed',
+  'log',
+  'pause.changed',
+  'settings.changed',
+  'schedule.fired',
+  'schedule.skipped',
+  'replica.lost',
+] as const
+
+export type EventKind = (typeof EVENT_KINDS)[number]
+
+/** The event a release's new status appends: `running` reads as started. */
+export function releaseStatusEvent(status: ReleaseStatus): EventKind {
+  return status === 'running' ? 'release.started' : (`release.${status}` as EventKind)
+}
+
+/** The release kinds that end a release. */
+export const RELEASE_END_EVENTS: readonly EventKind[] = ['release.succeeded', 'release.failed', 'release.cancelled', 'release.rejected']
+
+/** How long the event stream's heartbeat comment waits, and a long poll at most. */
+export const STREAM_HEARTBEAT_MS = 15_000
+export const LONG_POLL_MAX_MS = 60_000
+
+/**
+ * What a filter on kinds may say: kinds, and `*` for any run of characters (`release.*`, `*.failed`,
+ * `*`). A pattern that matches no kind is a typo: it gets the list of kinds instead of silence.
+ */
+export function kindPatternProblem(pattern: string): string | null {
+  if (pattern === '') return 'an empty kind pattern; give kinds such as release.*,task.ended'
+  return EVENT_KINDS.some(kindMatcher([pattern])) ? null : `"${pattern}" matches no event kind; the kinds are ${EVENT_KINDS.join(', ')}`
+}
+
+/** A test of kinds against patterns; no patterns match everything. */
+export function kindMatcher(patterns: readonly string[]): (kind: string) => boolean {
+  if (patterns.length === 0 || patterns.includes('*')) return () => true
+  const regex = new RegExp(`^(?:${patterns.map((pattern) => pattern.split('*').map(escapeRegex).join('.*')).join('|')})$`)
+  return (kind) => regex.test(kind)
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+}
