@@ -11,7 +11,7 @@ import {appTable} from '../../lib/cli/render.js'
 export default class ReleaseWait extends ApiCommand<typeof ReleaseWait> {
   static summary = 'Block until apps are stable: Synced, Healthy, and no release queued or running for them.'
 
-  static description = `Looks once and returns at once when every app is already stable; otherwise polls (--interval, with jitter) and prints each change of app state. All apps are waited on together. With --sync, apps that are out of sync with nothing queued or running for them are synced first.
+  static description = `Looks once and returns at once when every app is already stable; otherwise follows the control plane's event stream and looks again as soon as anything about the apps changes, printing each change of app state. Where the control plane serves no event stream (an older version, a proxy that buffers it), it says so once on stderr and looks every --interval instead. All apps are waited on together. With --sync, apps that are out of sync with nothing queued or running for them are synced first.
 
 A release touching the apps that fails ends the wait with exit 3 and prints the failed tasks with the last lines of their logs. If the control plane is unreachable, the command keeps trying until the timeout. An app that is not stable while nothing is queued or running for it is named at once on stderr, with the commands that release it (--sync, release sync); the wait goes on, since a release may come from elsewhere, and the timeout message repeats the reason. Ctrl-C or SIGTERM ends the wait (exit 130 or 143), not the releases.
 

@@ -2,7 +2,7 @@
 // client needs no GET to know what happened. Served in the OpenAPI document; the CLI imports the types.
 import {type Static, type TSchema, Type} from '@sinclair/typebox'
 
-import {HEALTH_STATES, NAME_PATTERN, SYNC_STATES} from './domain.js'
+import {HEALTH_STATES, SYNC_STATES} from './domain.js'
 import {EVENT_KINDS, type EventKind} from './events.js'
 import {literals, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
 
@@ -58,7 +58,7 @@ export const ReplicaLostEventData = Type.Object({
   detectedBy: Type.String(),
 })
 
-const DATA_BY_KIND: Record<EventKind, TSchema> = {
+const DATA_BY_KIND = {
   'release.created': ReleaseEventData,
   'release.pending_approval': ReleaseEventData,
   'release.approved': ReleaseEventData,
@@ -77,7 +77,7 @@ const DATA_BY_KIND: Record<EventKind, TSchema> = {
   'schedule.fired': ScheduleEventData,
   'schedule.skipped': ScheduleEventData,
   'replica.lost': ReplicaLostEventData,
-}
+} satisfies Record<EventKind, TSchema>
 
 const envelope = {
   seq: Type.Integer({description: 'monotonic across the control plane: resume after it (Last-Event-ID, ?after=)'}),
@@ -89,7 +89,7 @@ const envelope = {
 }
 
 /** One event: the envelope, its kind, and the state after the change. */
-export const Event = Type.Union(
+export const EventSchema = Type.Union(
   EVENT_KINDS.map((kind) => Type.Object({...envelope, kind: Type.Literal(kind), data: DATA_BY_KIND[kind]}, {title: kind})),
   {description: 'one event; `data` is the state after the change'},
 )
@@ -100,7 +100,7 @@ export const EventsQuery = Type.Object(
     project: Type.Optional(Name),
     environment: Type.Optional(Name),
     release: Type.Optional(Type.Integer({minimum: 1, maximum: Number.MAX_SAFE_INTEGER})),
-    app: Type.Optional(Type.String({pattern: NAME_PATTERN.source, description: "events about this app: its own, its tasks' and logs, releases that lock it, and those of its environment as a whole"})),
+    app: Type.Optional(Type.String({maxLength: 2000, description: "comma-separated apps: events about any of them (their own, their tasks' and logs, releases that lock them) and those of their environment as a whole"})),
     kinds: Type.Optional(Type.String({maxLength: 2000, description: 'comma-separated kinds, * for any characters: release.*,task.ended'})),
     wait: Type.Optional(Type.String({maxLength: 20, description: 'JSON long poll: how long to wait for the first event, e.g. 30s (at most 60s)'})),
   },
@@ -108,11 +108,14 @@ export const EventsQuery = Type.Object(
 )
 
 export const EventsPage = Type.Object({
-  events: Type.Array(Event),
+  events: Type.Array(EventSchema),
   next: Type.Integer({description: 'the position to ask after next time: the last event looked at, matching or not'}),
 })
 
-export type Event = Static<typeof Event>
+/** An event, discriminated by its kind. */
+export type Event = {
+  [K in EventKind]: {seq: number; at: string; project: string | null; environment: string | null; releaseId: number | null; taskId: number | null; kind: K; data: Static<(typeof DATA_BY_KIND)[K]>}
+}[EventKind]
 export type EventsPage = Static<typeof EventsPage>
 export type ReleaseEventData = Static<typeof ReleaseEventData>
 export type TaskEventData = Static<typeof TaskEventData>

@@ -21,7 +21,7 @@ export const durationFlag = Flags.custom<number>({
 
 export const waitFlags = {
   timeout: durationFlag({summary: 'How long to wait: 90s, 15m, 1h.', default: 30 * 60_000, defaultHelp: async () => '30m'}),
-  interval: durationFlag({summary: 'How often to look (a little jitter is added).', default: 2000, defaultHelp: async () => '2s'}),
+  interval: durationFlag({summary: 'How often to look where there is no event stream, or while the control plane is unreachable (a little jitter is added).', default: 2000, defaultHelp: async () => '2s'}),
 }
 
 

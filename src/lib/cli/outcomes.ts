@@ -1,7 +1,9 @@
 // What the waiting commands print and exit with when the wait ends, and waiting for one release.
 import {EXIT, isFinalStatus} from '../api/domain.js'
+import type {Event, ReleaseEventData} from '../api/event-schemas.js'
 import type {AppState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from '../client/client.js'
+import {type Changes, watchChanges} from '../client/changes.js'
 import {delay, jitter} from '../client/delay.js'
 import {CliError, UnreachableError} from '../client/errors.js'
 import {nothingUnderWay, releaseItNow, waitForApps, type WaitOptions, type WaitOutcome} from '../client/wait.js'
@@ -74,44 +76,94 @@ export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcom
 
 export type ReleaseWait = {kind: 'final'; release: Release} | {kind: 'timeout'; release: Release} | {kind: 'unreachable'; release: Release; error: UnreachableError}
 
-/** Polls one release until it ends, reporting each change of its or its tasks' status. */
+/**
+ * Follows one release until it ends, reporting each change of its or its tasks' status: from the events
+ * of its environment (a queued release's wait may change with any other's), or by looking at the interval
+ * where there is no event stream.
+ */
 export async function waitForRelease(
   client: ControlPlaneClient,
   first: Release,
   options: {timeoutMs: number; intervalMs: number; onChange: (text: string) => void},
 ): Promise<ReleaseWait> {
   const deadline = Date.now() + options.timeoutMs
+  const changes = await watchChanges(client, {project: first.project, environment: first.environment, kinds: 'release.*,task.*'}, {intervalMs: options.intervalMs, onNotice: options.onChange})
+  try {
+    return await followRelease(client, first.id, deadline, changes, options.onChange)
+  } finally {
+    changes.close()
+  }
+}
+
+async function followRelease(client: ControlPlaneClient, id: number, deadline: number, changes: Changes, onChange: (text: string) => void): Promise<ReleaseWait> {
   const seen = new Map<string, string>()
-  let release = first
   // Tasks first, then the release: its end is news only after the ends of its tasks.
   const report = (current: Release) => {
     for (const task of current.tasks ?? []) {
-      if (seen.get(`task:${task.key}`) !== task.status && task.status !== 'pending') {
-        options.onChange(`  ${task.key}: ${task.status}${task.error ? ` (${task.error})` : ''}`)
-      }
+      if (seen.get(`task:${task.key}`) !== task.status && task.status !== 'pending') onChange(`  ${task.key}: ${task.status}${task.error ? ` (${task.error})` : ''}`)
       seen.set(`task:${task.key}`, task.status)
     }
     const releaseState = `${current.status}${current.waitingFor ? `: ${current.waitingFor.message}` : ''}`
-    if (seen.get('release') !== releaseState) options.onChange(`release ${current.id} ${releaseState}`)
+    if (seen.get('release') !== releaseState) onChange(`release ${current.id} ${releaseState}`)
     seen.set('release', releaseState)
   }
-  report(release)
+  let release: Release | null = null
   let unreachable: UnreachableError | null = null
-  while (!isFinalStatus(release.status)) {
-    if (Date.now() >= deadline) return unreachable ? {kind: 'unreachable', release, error: unreachable} : {kind: 'timeout', release}
-    await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
+  let lookAgain = true
+  for (;;) {
+    if (lookAgain) {
+      try {
+        release = await client.getRelease(id, {timeoutMs: 10_000})
+        unreachable = null
+        lookAgain = false
+      } catch (error) {
+        if (!(error instanceof UnreachableError)) throw error
+        if (!unreachable) onChange(`${error.message}; retrying until the timeout`)
+        unreachable = error
+      }
+    }
+    if (release) report(release)
+    if (release && isFinalStatus(release.status)) return {kind: 'final', release}
+    if (Date.now() >= deadline) {
+      const last = release ?? (await client.getRelease(id))
+      return unreachable ? {kind: 'unreachable', release: last, error: unreachable} : {kind: 'timeout', release: last}
+    }
+    let batch
     try {
-      release = await client.getRelease(release.id, {timeoutMs: 10_000})
-      unreachable = null
+      batch = unreachable ? (await delay(Math.min(jitter(2000), Math.max(0, deadline - Date.now()))), null) : await changes.next(deadline)
     } catch (error) {
-      if (!(error instanceof UnreachableError)) throw error
-      if (!unreachable) options.onChange(`${error.message}; retrying until the timeout`)
-      unreachable = error
+      if (!(error instanceof UnreachableError) || !release) throw error
+      return {kind: 'unreachable', release, error}
+    }
+    if (!batch || batch.gap || !release) {
+      lookAgain = true
       continue
     }
-    report(release)
+    for (const event of batch.events) {
+      if (event.releaseId !== id) {
+        // Another release of the environment moved: what a queued one waits for may have changed.
+        if (release.status === 'queued' || release.status === 'pending_approval') lookAgain = true
+        continue
+      }
+      release = applyEvent(release, event)
+    }
+    // The end of the release is read once more as a whole: its error and every task as recorded.
+    if (isFinalStatus(release.status)) lookAgain = true
   }
-  return {kind: 'final', release}
+}
+
+/** A release with one of its events applied: the event carries the release's or a task's state after the change. */
+function applyEvent(release: Release, event: Event): Release {
+  if (event.kind === 'task.started' || event.kind === 'task.ended') {
+    const {releaseId: _releaseId, ...task} = event.data
+    return {...release, tasks: (release.tasks ?? []).map((current) => (current.id === task.id ? task : current))}
+  }
+  if (event.kind.startsWith('release.')) {
+    const data = event.data as ReleaseEventData
+    // A queued release's position and wait are not in its events; a GET brings them while it queues.
+    return {...release, ...data, ...(data.status !== 'queued' && {waitingFor: undefined, queuePosition: undefined})}
+  }
+  return release
 }
 
 /** Exit 0 for a succeeded release; 3 with the failure report otherwise. */

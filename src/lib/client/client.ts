@@ -45,6 +45,18 @@ import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
 // code only (set before the first connection compiles the module) keeps that time (bench/startup.mjs).
 setFlagsFromString('--liftoff-only')
 
+/** What an event stream follows: every field narrows (GET /v1/events). */
+export interface EventStreamQuery {
+  project?: string
+  environment?: string
+  release?: number
+  /** comma-separated app names */
+  app?: string
+  /** comma-separated kind patterns */
+  kinds?: string
+  after?: number
+}
+
 export interface ClientOptions {
   url: string
   token?: string
@@ -169,12 +181,43 @@ export class ControlPlaneClient {
       }
       return {status: response.statusCode, body}
     } catch (error) {
-      const err = error as {code?: string; name?: string; cause?: {code?: string}}
-      const code = err.code ?? err.cause?.code
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new UnreachableError(this.url, `no answer within ${timeoutMs} ms`)
-      if (code && UNREACHABLE_CODES.has(code)) throw new UnreachableError(this.url, code)
-      throw error
+      throw this.transportError(error, timeoutMs)
     }
+  }
+
+  /**
+   * Opens the event stream (GET /v1/events as Server-Sent Events) and answers with the response as it
+   * is: the caller reads the body as it comes (client/events.ts). A silent connection (no heartbeat for
+   * bodyTimeoutMs) fails the read, so that the caller reconnects.
+   */
+  async openEventStream(query: EventStreamQuery, options: {lastEventId?: number; signal?: AbortSignal; bodyTimeoutMs: number}): Promise<Dispatcher.ResponseData> {
+    const search = new URLSearchParams()
+    for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') search.set(key, String(value))
+    const headers: Record<string, string> = {accept: 'text/event-stream'}
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
+    if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId)
+    try {
+      return await request.call(this.dispatcher, {
+        origin: this.origin.origin,
+        path: `${this.origin.pathname.replace(/\/$/, '')}/v1/events${search.size > 0 ? `?${search}` : ''}`,
+        method: 'GET',
+        headers,
+        signal: options.signal,
+        headersTimeout: 10_000,
+        bodyTimeout: options.bodyTimeoutMs,
+      })
+    } catch (error) {
+      throw this.transportError(error, 10_000)
+    }
+  }
+
+  /** An undici failure in the CLI's terms: unreachable (exit 8) where the network or the deadline failed. */
+  transportError(error: unknown, timeoutMs: number): unknown {
+    const err = error as {code?: string; name?: string; cause?: {code?: string}}
+    const code = err.code ?? err.cause?.code
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return new UnreachableError(this.url, `no answer within ${timeoutMs} ms`)
+    if (code && UNREACHABLE_CODES.has(code)) return new UnreachableError(this.url, code)
+    return error
   }
 
   whoami() {

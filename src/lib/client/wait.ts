@@ -1,9 +1,11 @@
-// Waiting for apps to become stable: look once, then poll with jitter until every app is stable, a
-// release touching them fails, the deadline passes, or the control plane stays unreachable.
-// All apps are watched together, not one after another.
+// Waiting for apps to become stable: open the event stream, look once, then look again whenever an event
+// about the apps arrives (or, without a stream, at the interval) until every app is stable, a release
+// touching them fails, the deadline passes, or the control plane stays unreachable. All apps are watched
+// together, not one after another.
 import {ACTIVE_STATUSES} from '../api/domain.js'
 import type {AppState, PauseState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from './client.js'
+import {type Changes, watchChanges} from './changes.js'
 import {delay, jitter} from './delay.js'
 import {CliError, UnreachableError} from './errors.js'
 
@@ -37,8 +39,25 @@ export function describeApp(app: AppState): string {
   return `${app.name}: ${app.sync}/${app.health} (deployed ${app.deployedVersion ?? 'nothing'}, desired ${app.desiredVersion ?? '-'})${active ? `, ${active}` : ''}`
 }
 
+/** The events that can change whether apps are stable, or why they wait. */
+const WAIT_KINDS = 'release.*,app.changed,pause.changed'
+
 export async function waitForApps(client: ControlPlaneClient, options: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + options.timeoutMs
+  // The stream first: the state read after it opens misses nothing the stream will not bring.
+  const changes = await watchChanges(
+    client,
+    {project: options.project, environment: options.environment, app: options.apps.join(','), kinds: WAIT_KINDS},
+    {intervalMs: options.intervalMs, onNotice: (text) => options.onChange?.(text)},
+  )
+  try {
+    return await waitWithChanges(client, options, deadline, changes)
+  } finally {
+    changes.close()
+  }
+}
+
+async function waitWithChanges(client: ControlPlaneClient, options: WaitOptions, deadline: number, changes: Changes): Promise<WaitOutcome> {
   const watched = new Set(options.watch ?? [])
   const lastDescription = new Map<string, string>()
   let apps: AppState[] = []
@@ -65,6 +84,7 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
       if (!unreachableSince) say(`${error.message}; retrying until the timeout`)
       unreachableSince = error
       if (Date.now() >= deadline) return {kind: 'unreachable', apps, error}
+      // The stream stays silent while nothing changes: look again at the interval until this works.
       await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
       continue
     }
@@ -141,7 +161,12 @@ export async function waitForApps(client: ControlPlaneClient, options: WaitOptio
 
     if (Date.now() >= deadline) return {kind: 'timeout', apps, paused: lastPause || null, idle: stuck}
     options.onStatus?.(`waiting for ${apps.filter((app) => !app.stable).map((app) => app.name).join(', ')}`)
-    await delay(Math.min(jitter(options.intervalMs), Math.max(0, deadline - Date.now())))
+    try {
+      await changes.next(deadline)
+    } catch (error) {
+      if (!(error instanceof UnreachableError)) throw error
+      return {kind: 'unreachable', apps, error}
+    }
   }
 }
 

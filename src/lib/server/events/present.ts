@@ -15,21 +15,22 @@ export interface EventFilter {
   project?: string
   environment?: string
   releaseId?: number
-  app?: string
+  /** events about any of these apps, or about no app in particular */
+  apps?: string[]
   kinds: (kind: string) => boolean
 }
 
 /**
  * Whether an event passes a filter. An event of a wider scope passes a narrower filter: a project's
  * pause reaches the streams of its environments, a control-plane setting every project's. An event
- * about no app in particular reaches the streams that follow one app of its environment.
+ * about no app in particular reaches the streams that follow apps of its environment.
  */
 export function matches(filter: EventFilter, event: StoredEvent): boolean {
   if (!filter.kinds(event.kind)) return false
   if (filter.releaseId !== undefined && event.releaseId !== filter.releaseId) return false
   if (filter.project !== undefined && event.project !== null && event.project !== filter.project) return false
   if (filter.environment !== undefined && event.environment !== null && event.environment !== filter.environment) return false
-  if (filter.app !== undefined && event.apps !== null && event.apps !== '*' && !event.apps.includes(filter.app)) return false
+  if (filter.apps !== undefined && event.apps !== null && event.apps !== '*' && !event.apps.some((app) => filter.apps?.includes(app))) return false
   return true
 }
 

@@ -7,7 +7,7 @@ import {Type} from '@sinclair/typebox'
 import {EventsPage, EventsQuery} from '../../api/event-schemas.js'
 import {kindMatcher, kindPatternProblem, LONG_POLL_MAX_MS, STREAM_HEARTBEAT_MS} from '../../api/events.js'
 import {DurationError, parseDuration} from '../../api/duration.js'
-import {splitList} from '../../api/domain.js'
+import {NAME_PATTERN, NAME_RULE, splitList} from '../../api/domain.js'
 import {invalid} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
 import type {EventHub, EventSink} from '../events/hub.js'
@@ -37,13 +37,16 @@ async function filterOf(engine: Engine, query: EventsQueryText): Promise<EventFi
     const problem = kindPatternProblem(pattern)
     if (problem) throw invalid(`kinds: ${problem}`, 'e.g. kinds=release.*,task.ended')
   }
-  if ((query.environment || query.app) && !query.project) throw invalid('an environment or app filter needs its project', 'add project=NAME')
+  const apps = query.app === undefined ? undefined : splitList(query.app)
+  const badApp = apps?.find((app) => !NAME_PATTERN.test(app))
+  if (badApp !== undefined) throw invalid(`app: "${badApp.slice(0, 80)}" is not a valid name: ${NAME_RULE}`, 'e.g. app=api,web')
+  if ((query.environment || apps) && !query.project) throw invalid('an environment or app filter needs its project', 'add project=NAME')
   if (query.project) await engine.requireScope(query.project, query.environment)
   return {
     ...(query.project && {project: query.project}),
     ...(query.environment && {environment: query.environment}),
     ...(query.release !== undefined && {releaseId: query.release}),
-    ...(query.app && {app: query.app}),
+    ...(apps && {apps}),
     kinds: kindMatcher(kinds),
   }
 }

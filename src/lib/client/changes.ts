@@ -1,0 +1,45 @@
+// What tells a waiting command that something may have changed: the event stream, or, where the control
+// plane serves none (an older version, a proxy that buffers), a timer, said once on stderr.
+import {formatDuration} from '../api/duration.js'
+import type {ControlPlaneClient, EventStreamQuery} from './client.js'
+import {delay, jitter} from './delay.js'
+import {type EventBatch, EventFollower, StreamUnavailableError} from './events.js'
+
+export interface Changes {
+  /**
+   * What changed since the last call, waiting until something does or the deadline passes; null from the
+   * timer, which knows nothing: look again. Throws UnreachableError when the deadline passed while the
+   * control plane could not be reached.
+   */
+  next(deadline: number): Promise<EventBatch | null>
+  close(): void
+}
+
+export interface ChangeOptions {
+  /** how often to look when polling */
+  intervalMs: number
+  /** one line for people: the stream dropped or resumed, or polling replaces it */
+  onNotice: (text: string) => void
+}
+
+/** Follows the events that match the query; the stream is open when this resolves, so look after it. */
+export async function watchChanges(client: ControlPlaneClient, query: EventStreamQuery, options: ChangeOptions): Promise<Changes> {
+  try {
+    const follower = await EventFollower.open(client, query, {onNotice: options.onNotice})
+    return {next: (deadline) => follower.next(deadline), close: () => follower.close()}
+  } catch (error) {
+    if (!(error instanceof StreamUnavailableError)) throw error
+    options.onNotice(`${error.message}; looking every ${formatDuration(options.intervalMs)} instead`)
+    return polling(options.intervalMs)
+  }
+}
+
+export function polling(intervalMs: number): Changes {
+  return {
+    async next(deadline) {
+      await delay(Math.min(jitter(intervalMs), Math.max(0, deadline - Date.now())))
+      return null
+    },
+    close() {},
+  }
+}
