@@ -76,7 +76,7 @@ describe('ControlPlaneClient: errors and exit codes', () => {
   })
 
   it('falls back on the HTTP status for a code the CLI does not know', async () => {
-    agent.get(ORIGIN).intercept({path: '/v1/releases/7', method: 'GET'}).reply(404, {error: {code: 'gone', message: 'gone'}}, JSON_HEADERS)
+    agent.get(ORIGIN).intercept({path: '/v1/releases/7', method: 'GET'}).reply(404, {error: {code: 'teapot', message: 'short and stout'}}, JSON_HEADERS)
     const error = await rejection(client({retries: 0}).getRelease(7))
     expect(error.exitCode).toBe(9)
   })
