@@ -7,28 +7,37 @@ type WaitSignal = keyof typeof SIGNAL_EXIT_CODES
 
 /** A wait ended by a signal; BaseCommand.catch reports it and exits at once. */
 export class InterruptedError extends CliError {
-  constructor(signal: WaitSignal, resume: string) {
-    super(
-      `${signal === 'SIGINT' ? 'interrupted' : 'terminated'} (${signal}): stopped waiting; the release goes on on the control plane`,
-      SIGNAL_EXIT_CODES[signal],
-      'interrupted',
-      `wait again with: ${resume}`,
-    )
+  constructor(signal: WaitSignal, resume: string, words: StopWords) {
+    super(`${signal === 'SIGINT' ? 'interrupted' : 'terminated'} (${signal}): ${words.stopped}`, SIGNAL_EXIT_CODES[signal], 'interrupted', `${words.again} with: ${resume}`)
   }
 }
+
+/** What a stopped command says it stopped, and how to do it again. */
+export interface StopWords {
+  stopped: string
+  again: string
+}
+
+const STOPPED_WAITING: StopWords = {stopped: 'stopped waiting; the release goes on on the control plane', again: 'wait again'}
 
 /**
  * Awaits a wait until it settles or SIGINT/SIGTERM arrives. On a signal, `onSignal` runs first (to stop
  * a spinner) and the result rejects with an InterruptedError naming `resume`, the command that waits
- * again; the abandoned wait's own outcome is ignored.
+ * again (worked out when the signal comes, where it depends on progress); the abandoned wait's own
+ * outcome is ignored.
  */
-export async function untilInterrupted<T>(work: Promise<T>, resume: string, onSignal: () => void = () => {}): Promise<T> {
+export async function untilInterrupted<T>(
+  work: Promise<T>,
+  resume: string | (() => string),
+  onSignal: () => void = () => {},
+  words = STOPPED_WAITING,
+): Promise<T> {
   const offs: (() => void)[] = []
   const interrupted = new Promise<never>((_resolve, reject) => {
     for (const signal of Object.keys(SIGNAL_EXIT_CODES) as WaitSignal[]) {
       const handler = () => {
         onSignal()
-        reject(new InterruptedError(signal, resume))
+        reject(new InterruptedError(signal, typeof resume === 'string' ? resume : resume(), words))
       }
       process.once(signal, handler)
       offs.push(() => process.off(signal, handler))

@@ -35,6 +35,7 @@ import type {
   TriggerResponse,
   WhoAmI,
 } from '../api/schemas.js'
+import type {EventsPage} from '../api/event-schemas.js'
 import {EXIT} from '../api/domain.js'
 import {delay} from './delay.js'
 import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
@@ -209,6 +210,12 @@ export class ControlPlaneClient {
     } catch (error) {
       throw this.transportError(error, 10_000)
     }
+  }
+
+  /** A page of events after a position, waiting up to waitMs for the first (the JSON long poll of GET /v1/events). */
+  eventsPage(query: EventStreamQuery, waitMs: number) {
+    const seconds = Math.max(1, Math.round(waitMs / 1000))
+    return this.call<EventsPage>('GET', '/v1/events', {query: {...query, wait: `${seconds}s`}, timeoutMs: waitMs + 10_000})
   }
 
   /** An undici failure in the CLI's terms: unreachable (exit 8) where the network or the deadline failed. */

@@ -1,0 +1,72 @@
+// How events read in a terminal, one line each (a log event, one line per log line). Pure: event -> text.
+// Server-supplied text is escaped by the caller (BaseCommand.print) so a version or a log line cannot drive
+// the terminal.
+import type {Event} from '../api/event-schemas.js'
+import {resourcesText} from './render.js'
+
+function clock(at: string): string {
+  return at.slice(11, 19)
+}
+
+function scopeOf(event: Event): string {
+  if (event.project === null) return 'control plane'
+  return event.environment === null ? event.project : `${event.project}/${event.environment}`
+}
+
+function what(event: Event): string[] {
+  switch (event.kind) {
+    case 'release.created':
+    case 'release.pending_approval':
+    case 'release.approved':
+    case 'release.rejected':
+    case 'release.queued':
+    case 'release.started':
+    case 'release.succeeded':
+    case 'release.failed':
+    case 'release.cancelled': {
+      const release = event.data
+      const verb = event.kind.slice('release.'.length).replace('_', ' ')
+      const detail =
+        event.kind === 'release.created'
+          ? ` (${release.type}: ${resourcesText(release)}) by ${release.triggeredBy}${release.comment ? `: ${release.comment}` : ''}`
+          : event.kind === 'release.started' && release.replica
+            ? ` on ${release.replica}`
+            : (event.kind === 'release.approved' || event.kind === 'release.rejected') && release.decision
+              ? ` by ${release.decision.by}${release.decision.comment ? `: ${release.decision.comment}` : ''}`
+              : release.error && event.kind !== 'release.succeeded'
+                ? `: ${release.error}`
+                : ''
+      return [`release ${release.id} ${verb}${detail}`]
+    }
+    case 'task.started':
+    case 'task.ended': {
+      const task = event.data
+      return [`release ${task.releaseId} task ${task.key} ${task.status}${task.error ? `: ${task.error}` : ''}`]
+    }
+    case 'app.changed': {
+      const app = event.data
+      if (app.deleted) return [`app ${app.name} deleted`]
+      return [`app ${app.name}: ${app.sync}/${app.health} (deployed ${app.deployedVersion ?? 'nothing'}, desired ${app.desiredVersion ?? '-'})${app.removedFromBlueprint ? ', removed from the blueprint' : ''}`]
+    }
+    case 'log':
+      return event.data.lines.map((line) => `release ${event.data.releaseId} ${line.resource ?? 'release'}${line.target ? `@${line.target}` : ''} | ${line.stream === 'system' ? '[system] ' : ''}${line.line}`)
+    case 'pause.changed': {
+      const pause = event.data
+      return [pause.paused ? `paused by ${pause.by}${pause.pause?.reason ? `: ${pause.pause.reason}` : ''}` : `resumed by ${pause.by}`]
+    }
+    case 'settings.changed':
+      return [`settings changed: ${event.data.changes.map((change) => `${change.setting} ${change.oldValue ?? 'inherited'} -> ${change.newValue ?? 'inherited'} by ${change.changedBy}`).join(', ')}`]
+    case 'schedule.fired':
+      return [`schedule fired release ${event.data.run.releaseId} (slot ${event.data.run.slotAt})`]
+    case 'schedule.skipped':
+      return [`schedule ${event.data.run.outcome} the run of ${event.data.run.slotAt}${event.data.run.reason ? `: ${event.data.run.reason}` : ''}`]
+    case 'replica.lost':
+      return [`replica ${event.data.replica} stopped answering; ${event.data.detectedBy} failed its release${event.data.releases.length > 1 ? 's' : ''} ${event.data.releases.join(', ')}`]
+  }
+}
+
+/** The lines one event prints: time, scope, and what happened. */
+export function eventLines(event: Event): string[] {
+  const prefix = `${clock(event.at)} ${scopeOf(event)}`
+  return what(event).map((text) => `${prefix} ${text}`)
+}
