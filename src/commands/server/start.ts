@@ -1,6 +1,15 @@
 import * as Flags from '@oclif/core/flags'
 
 import {DEFAULT_LOG_RETENTION, DEFAULT_LOG_RETENTION_MS, HEAD_LINES, MAX_LINE_BYTES, TAIL_LINES} from '../../lib/api/log-limits.js'
+import {
+  DEFAULT_EVENT_RETENTION,
+  DEFAULT_EVENT_RETENTION_MS,
+  DEFAULT_NOTIFY_ALLOWED_NETWORKS,
+  DEFAULT_NOTIFY_RETRY_FOR,
+  DEFAULT_NOTIFY_RETRY_FOR_MS,
+  DEFAULT_NOTIFY_RETRY_MIN,
+  DEFAULT_NOTIFY_RETRY_MIN_MS,
+} from '../../lib/api/events.js'
 import {DEFAULT_LEASE, DEFAULT_LEASE_MS} from '../../lib/api/replica-limits.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {durationFlag} from '../../lib/cli/flags.js'
@@ -29,6 +38,8 @@ Deploys see only PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, LANG, LANGUAGE, LC_*,
 The data dir is made private (700, its files 600), and one control plane holds it at a time: a second one on the same data dir is refused.
 
 With --database-url (or RELCTL_DATABASE_URL) the database is PostgreSQL, which several control planes (replicas) can share; each still has its own data dir (for the supervisor), and all of them need the same token (one --token-file). A URL that is not postgres://... or a database that cannot be reached stops the start with exit code 2.
+
+Events (what GET /v1/events and relctl watch serve) are kept for --event-retention (default ${DEFAULT_EVENT_RETENTION}). Notifications (relctl notify) go only to public addresses, and to the internal networks --notify-allow-network names (default ${DEFAULT_NOTIFY_ALLOWED_NETWORKS.join(',')}, so that a laptop can receive its own); a failed delivery is retried with exponential backoff from --notify-retry-min for --notify-retry-for (default ${DEFAULT_NOTIFY_RETRY_FOR}). --public-url is the address their links point at.
 
 With --json, one JSON line with url, token and dataDir is printed once the server listens.`
 
@@ -59,6 +70,26 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
       default: DEFAULT_LOG_RETENTION_MS,
       defaultHelp: async () => DEFAULT_LOG_RETENTION,
     }),
+    'event-retention': durationFlag({
+      summary: 'Delete events (and ended notification deliveries) older than this; a stream cannot resume from before it.',
+      env: 'RELCTL_EVENT_RETENTION',
+      default: DEFAULT_EVENT_RETENTION_MS,
+      defaultHelp: async () => DEFAULT_EVENT_RETENTION,
+    }),
+    'public-url': Flags.string({summary: 'The address people and notification receivers reach this control plane at, for links (default: the one it listens on).', env: 'RELCTL_PUBLIC_URL'}),
+    'notify-allow-network': Flags.string({
+      summary: 'An internal network notifications may go to, as CIDR (repeatable, or a comma list); none else, but public addresses.',
+      env: 'RELCTL_NOTIFY_ALLOW_NETWORK',
+      multiple: true,
+      delimiter: ',',
+      defaultHelp: async () => DEFAULT_NOTIFY_ALLOWED_NETWORKS.join(','),
+    }),
+    'notify-retry-min': durationFlag({
+      summary: 'How long a failed notification waits before its first retry; each next one waits twice as long, up to an hour.',
+      default: DEFAULT_NOTIFY_RETRY_MIN_MS,
+      defaultHelp: async () => DEFAULT_NOTIFY_RETRY_MIN,
+    }),
+    'notify-retry-for': durationFlag({summary: 'How long a notification is retried before it is given up.', default: DEFAULT_NOTIFY_RETRY_FOR_MS, defaultHelp: async () => DEFAULT_NOTIFY_RETRY_FOR}),
     'log-level': Flags.option({options: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'info', summary: 'Server log level (logs go to stderr).'})(),
   }
 
@@ -83,6 +114,11 @@ With --json, one JSON line with url, token and dataDir is printed once the serve
         version: this.config.version,
         shutdownGraceMs: this.flags['shutdown-grace'],
         logRetentionMs: this.flags['log-retention'],
+        eventRetentionMs: this.flags['event-retention'],
+        publicUrl: this.flags['public-url'],
+        notifyAllowNetworks: this.flags['notify-allow-network'] && [this.flags['notify-allow-network']].flat().flatMap((networks) => networks.split(',')).map((network) => network.trim()).filter(Boolean),
+        notifyRetryMinMs: this.flags['notify-retry-min'],
+        notifyRetryForMs: this.flags['notify-retry-for'],
         logLevel: this.flags['log-level'],
         logStream: process.stderr,
       })

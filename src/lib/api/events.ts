@@ -57,3 +57,16 @@ export function kindMatcher(patterns: readonly string[]): (kind: string) => bool
 function escapeRegex(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
 }
+
+/** Events are kept this long (server start --event-retention); a stream cannot resume from before it. */
+export const DEFAULT_EVENT_RETENTION = '7d'
+export const DEFAULT_EVENT_RETENTION_MS = 7 * 86_400_000
+
+/** A failed notification is retried after this (server start --notify-retry-min), then twice as long each time, up to an hour. */
+export const DEFAULT_NOTIFY_RETRY_MIN = '10s'
+export const DEFAULT_NOTIFY_RETRY_MIN_MS = 10_000
+/** ...for this long before it is given up (server start --notify-retry-for). */
+export const DEFAULT_NOTIFY_RETRY_FOR = '24h'
+export const DEFAULT_NOTIFY_RETRY_FOR_MS = 86_400_000
+/** The internal networks notifications may reach unless server start --notify-allow-network says otherwise: this machine. */
+export const DEFAULT_NOTIFY_ALLOWED_NETWORKS = ['127.0.0.1/32']

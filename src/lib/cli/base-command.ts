@@ -108,9 +108,15 @@ export abstract class ApiCommand<T extends typeof Command> extends BaseCommand<T
     return this.flags as unknown as {url?: string; token?: string; profile: string; project?: string; environment?: string}
   }
 
+  /** The control plane's URL as given (--url, RELCTL_URL); undefined: the profile's. */
+  protected controlPlaneUrl(): string | undefined {
+    return this.apiFlags.url
+  }
+
   protected async client(): Promise<ControlPlaneClient> {
     if (!this.clientInstance) {
-      const {url, token, profile: profileName} = this.apiFlags
+      const {token, profile: profileName} = this.apiFlags
+      const url = this.controlPlaneUrl()
       const profile = await readProfile(profileName)
       if (profileName !== 'default' && !profile && !url) {
         throw new CliError(`profile "${profileName}" does not exist`, EXIT.usage, 'usage', `create it with: relctl login --url <url> --token <token> --profile ${profileName}`)

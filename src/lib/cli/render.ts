@@ -3,6 +3,7 @@
 // here so that a newline in it cannot fake a line of the output.
 import type {AppHistoryEntry, AppState, DryRun, Environment, LogLine, PlannedTask, Release, Task} from '../api/schemas.js'
 import {formatDuration} from '../api/duration.js'
+import {resourcesText} from '../api/event-text.js'
 import {ago, table} from './output.js'
 import {localAndUtc, ruleText} from './schedule.js'
 import {printable, printableLines} from './terminal-text.js'
@@ -17,11 +18,6 @@ export function appTable(apps: AppState[]): string {
     {header: 'health', get: (app) => app.health},
     {header: 'release', get: (app) => app.activeReleases.map((release) => `${release.id} ${release.status}`).join(', ') || (app.lastRelease ? `last: ${app.lastRelease.id} ${app.lastRelease.status}` : '')},
   ])
-}
-
-export function resourcesText(release: Pick<Release, 'resources'>): string {
-  if (release.resources.length === 0) return '(nothing to change)'
-  return release.resources.map((resource) => (resource.action === 'update' ? resource.name : `${resource.name}:${resource.action}`)).join(', ')
 }
 
 export function flagsText(release: Release): string {

@@ -36,6 +36,7 @@ import type {
   WhoAmI,
 } from '../api/schemas.js'
 import type {EventsPage} from '../api/event-schemas.js'
+import type {CreatedNotification, CreateNotificationRequest, Delivery, Notification, TestResult} from '../api/notification-schemas.js'
 import {EXIT} from '../api/domain.js'
 import {delay} from './delay.js'
 import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
@@ -342,6 +343,26 @@ export class ControlPlaneClient {
   scheduleAction(project: string, environment: string, action: 'pause' | 'resume' | 'delete') {
     const path = `${scopePath(project, environment)}/schedule`
     return action === 'delete' ? this.call<Schedule>('DELETE', path) : this.call<Schedule>('POST', `${path}/${action}`)
+  }
+
+  createNotification(request: CreateNotificationRequest) {
+    return this.call<CreatedNotification>('POST', '/v1/notifications', {body: request})
+  }
+
+  listNotifications() {
+    return this.call<Notification[]>('GET', '/v1/notifications')
+  }
+
+  removeNotification(id: number) {
+    return this.call<Notification>('DELETE', `/v1/notifications/${id}`)
+  }
+
+  testNotification(id: number) {
+    return this.call<TestResult>('POST', `/v1/notifications/${id}/test`, {timeoutMs: 30_000})
+  }
+
+  notificationDeliveries(id: number, limit?: number) {
+    return this.call<Delivery[]>('GET', `/v1/notifications/${id}/deliveries`, {query: {limit}})
   }
 
   cancelRelease(id: number) {

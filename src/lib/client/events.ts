@@ -2,8 +2,6 @@
 // event seen after a drop (Last-Event-ID), so that no event is lost and none is seen twice. Where the
 // stream is not served (an older control plane, a proxy that rewrites or buffers it) opening it fails
 // with StreamUnavailableError, and the waiting commands poll instead.
-import {createParser} from 'eventsource-parser'
-
 import {STREAM_HEARTBEAT_MS} from '../api/events.js'
 import type {Event} from '../api/event-schemas.js'
 import type {ControlPlaneClient, EventStreamQuery} from './client.js'
@@ -196,6 +194,8 @@ export class EventFollower {
   }
 
   private async read(body: AsyncIterable<Buffer>): Promise<void> {
+    // Loaded when a stream is followed, not on every command's start.
+    const {createParser} = await import('eventsource-parser')
     const decoder = new TextDecoder()
     const parser = createParser({
       onEvent: (message) => {

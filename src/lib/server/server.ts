@@ -10,9 +10,13 @@ import {deploySupervisor} from './drivers/supervisor-client.js'
 import {Engine} from './engine/engine.js'
 import {defaultReplicaId} from './engine/runs/leases.js'
 import {MIN_LEASE_MS} from '../api/replica-limits.js'
-import {LogRetention} from './engine/runs/log-retention.js'
+import {DEFAULT_NOTIFY_ALLOWED_NETWORKS} from '../api/events.js'
 import {StartupError} from './errors.js'
 import {EventHub} from './events/hub.js'
+import {Notifier} from './notifications/notifier.js'
+import {Subscriptions} from './notifications/subscriptions.js'
+import {AddressPolicy} from './notifications/targets.js'
+import {Retention} from './retention.js'
 import {buildHttpServer} from './http/app.js'
 import {describePostgres, openPostgresStore} from './store/postgres.js'
 import {openSqliteStore} from './store/sqlite.js'
@@ -38,6 +42,16 @@ export interface ControlPlaneOptions {
   shutdownGraceMs: number
   /** log lines of releases that ended longer ago than this are deleted */
   logRetentionMs: number
+  /** events older than this are deleted (a stream cannot resume from before it), with ended notification deliveries */
+  eventRetentionMs: number
+  /** this control plane's address as people and notification receivers reach it, for links; default: the address it listens on */
+  publicUrl?: string
+  /** networks notifications may go to although internal (CIDRs); default: 127.0.0.1 only */
+  notifyAllowNetworks?: string[]
+  /** a failed notification's first retry waits this long; each next one twice as long, up to an hour */
+  notifyRetryMinMs: number
+  /** how long a notification is retried before it is given up */
+  notifyRetryForMs: number
   logLevel: string
   logStream: NodeJS.WritableStream
   /** where start-up warnings go (a data dir owned by someone else, a token file others can read); default: the log */
@@ -111,6 +125,14 @@ async function openSharedDatabase(url: string): Promise<{store: Store; database:
   }
 }
 
+function addressPolicy(networks: readonly string[]): AddressPolicy {
+  try {
+    return new AddressPolicy(networks)
+  } catch (error) {
+    throw new StartupError(`--notify-allow-network: ${(error as Error).message}`, 'give networks as CIDR, e.g. --notify-allow-network 10.20.0.0/16')
+  }
+}
+
 /** A replica id fit for logs, tables and error messages; a lease long enough to renew. */
 function checkReplicaOptions({replicaId, leaseMs}: Pick<ControlPlaneOptions, 'replicaId' | 'leaseMs'>): void {
   if (replicaId !== undefined && !REPLICA_ID.test(replicaId)) {
@@ -124,6 +146,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const warn = options.warn ?? ((message: string) => logger.warn(message))
   if (options.databaseUrl) describeDatabaseUrl(options.databaseUrl)
   checkReplicaOptions(options)
+  const policy = addressPolicy(options.notifyAllowNetworks ?? DEFAULT_NOTIFY_ALLOWED_NETWORKS)
   preparePrivateDir(options.dataDir, warn)
   const dataDir = lockDataDir(options.dataDir)
   try {
@@ -137,10 +160,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       passEnv,
       replica: {id: options.replicaId ?? defaultReplicaId(hostname(), options.port, process.pid), version: options.version, leaseMs: options.leaseMs},
     })
-    const retention = new LogRetention({store, retentionMs: options.logRetentionMs, log: logger})
+    const retention = new Retention({store, logRetentionMs: options.logRetentionMs, eventRetentionMs: options.eventRetentionMs, log: logger})
     // On SQLite every commit is this process's own and wakes the stream at once; the poll is a safety net.
     const events = new EventHub(store, logger, store.dialect === 'sqlite' ? 5000 : 1000)
-    const http = await buildHttpServer({engine, events, token, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger})
+    const listenHost = options.host.includes(':') ? `[${options.host}]` : options.host
+    // Links need an address before the port is known (--port 0): they are made when sent, from this.
+    const links = {url: options.publicUrl ?? `http://${listenHost}:${options.port}`}
+    const notifier = new Notifier({
+      store,
+      log: logger,
+      replica: engine.replicaId,
+      get publicUrl() {
+        return links.url
+      },
+      policy,
+      retryMinMs: options.notifyRetryMinMs,
+      retryForMs: options.notifyRetryForMs,
+    })
+    const subscriptions = new Subscriptions(store, engine, notifier, policy)
+    const http = await buildHttpServer({engine, events, subscriptions, token, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger})
     try {
       // Before recovery admits anything: a previous control plane's deploys must be gone first.
       await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid'), log: logger})
@@ -148,9 +186,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       await engine.start()
       retention.start()
       await http.listen({host: options.host, port: options.port})
+      const address = http.server.address()
+      if (!options.publicUrl && typeof address === 'object' && address) links.url = `http://${listenHost}:${address.port}`
+      await notifier.start()
     } catch (error) {
       await http.close()
       await events.close()
+      await notifier.stop()
       await retention.stop()
       await deploySupervisor.close()
       await store.close()
@@ -158,10 +200,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     }
     const address = http.server.address()
     const port = typeof address === 'object' && address ? address.port : options.port
-    const host = options.host.includes(':') ? `[${options.host}]` : options.host
     let stopping: Promise<void> | undefined
     return {
-      url: `http://${host}:${port}`,
+      url: `http://${listenHost}:${port}`,
       token,
       tokenSource: source,
       dataDir: options.dataDir,
@@ -171,6 +212,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
           logger.info({graceMs: options.shutdownGraceMs}, 'shutting down: no new releases start')
           await engine.shutdown(options.shutdownGraceMs)
           await http.close()
+          await notifier.stop()
           await retention.stop()
           await deploySupervisor.close()
           await store.close()

@@ -85,6 +85,11 @@ export class Engine {
     this.schedules = new Schedules(this.ctx, this.runs, this.views, this.triggers)
   }
 
+  /** The id of this replica: it owns the runs and notification claims it makes. */
+  get replicaId(): string {
+    return this.runs.replicaId
+  }
+
   /** Recovers what a previous process left running, admits every queued release, starts the schedule timer. */
   async start(): Promise<void> {
     const {environments} = await this.runs.start()

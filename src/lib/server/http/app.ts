@@ -8,6 +8,7 @@ import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance
 import {ControlPlaneError} from '../errors.js'
 import {registerAppRoutes} from './apps.js'
 import {registerEventRoutes} from './events.js'
+import {registerNotificationRoutes} from './notifications.js'
 import type {HttpOptions} from './common.js'
 import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
@@ -87,6 +88,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerSettingsRoutes(app, options.engine)
   registerPauseAndScheduleRoutes(app, options.engine)
   registerEventRoutes(app, options.engine, options.events)
+  registerNotificationRoutes(app, options.subscriptions)
   app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
   return app
 }

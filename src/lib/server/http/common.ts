@@ -6,6 +6,7 @@ import type {Logger} from 'pino'
 import {ErrorBody, Name} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
 import type {EventHub} from '../events/hub.js'
+import type {Subscriptions} from '../notifications/subscriptions.js'
 
 export const ProjectParams = Type.Object({project: Name})
 export const EnvironmentParams = Type.Object({project: Name, environment: Name})
@@ -18,6 +19,7 @@ export const errorResponses = {400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 4
 export interface HttpOptions {
   engine: Engine
   events: EventHub
+  subscriptions: Subscriptions
   token: string
   version: string
   database: string

@@ -144,6 +144,59 @@ export interface StoredEvent extends NewEvent {
   seq: number
 }
 
+/** A notification subscription: where to deliver the events of a scope that match its patterns. */
+export interface NotificationRecord {
+  id: number
+  kind: 'webhook' | 'slack'
+  url: string
+  /** the webhook's signing secret; null for Slack */
+  secret: string | null
+  project: string | null
+  environment: string | null
+  /** kind patterns, wildcards allowed */
+  events: string[]
+  createdBy: string
+  createdAt: string
+  /** events after this one are delivered: a subscription hears of what happens once it exists */
+  afterSeq: number
+  /** since when its deliveries fail; null while they succeed */
+  failingSince: string | null
+  lastAttemptAt: string | null
+  /** "HTTP 200", "timeout after 10s", ... */
+  lastOutcome: string | null
+}
+
+export type NewNotification = Omit<NotificationRecord, 'id' | 'afterSeq' | 'failingSince' | 'lastAttemptAt' | 'lastOutcome'>
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
+
+/** One event (or a test) for one subscription, in the outbox until delivered or given up. */
+export interface DeliveryRecord {
+  id: number
+  notificationId: number
+  /** null for a test */
+  eventSeq: number | null
+  eventKind: string
+  /** the event as the stream shows it */
+  event: unknown
+  status: DeliveryStatus
+  attempts: number
+  nextAttemptAt: string
+  createdAt: string
+  endedAt: string | null
+}
+
+export type NewDelivery = Pick<DeliveryRecord, 'notificationId' | 'eventSeq' | 'eventKind' | 'event' | 'nextAttemptAt' | 'createdAt'>
+
+export interface DeliveryAttempt {
+  deliveryId: number
+  attempt: number
+  at: string
+  statusCode: number | null
+  error: string | null
+  durationMs: number
+}
+
 /** A running release whose owner has been asked to stop it. */
 export interface CancelRequest {
   releaseId: number
@@ -280,8 +333,42 @@ export interface EventStore {
   pruneEvents(cutoff: string, keepAfter: number, limit: number): Promise<number>
 }
 
+/** Notification subscriptions and the outbox they are delivered from. */
+export interface NotificationStore {
+  /** Records a subscription that hears of the events after the last one appended. */
+  insertNotification(notification: NewNotification): Promise<NotificationRecord>
+  listNotifications(): Promise<NotificationRecord[]>
+  getNotification(id: number): Promise<NotificationRecord | null>
+  /** Deletes it with its deliveries; false when there was none. */
+  deleteNotification(id: number): Promise<boolean>
+  /** Pending deliveries per subscription. */
+  pendingDeliveryCounts(): Promise<Map<number, number>>
+
+  /**
+   * Inside a transaction: holds the outbox until commit, so that one replica at a time reads the
+   * events into it, and returns how far it has read (at first, the last event appended).
+   */
+  lockOutbox(): Promise<number>
+  advanceOutbox(seq: number): Promise<void>
+  /** Adds deliveries; one an event and subscription already has is left as it is. */
+  insertDeliveries(deliveries: NewDelivery[]): Promise<void>
+  /**
+   * Claims for a replica, until `until`, up to `limit` deliveries due at `now` that are each the oldest
+   * pending one of their subscription (so that each subscription gets its events in order).
+   */
+  claimDeliveries(replica: string, now: string, until: string, limit: number): Promise<DeliveryRecord[]>
+  /** Inserts a delivery sent at once (a test), claimed by the caller. */
+  insertClaimedDelivery(delivery: NewDelivery, replica: string, until: string): Promise<DeliveryRecord>
+  /** Records an attempt and where its delivery stands after it, and the subscription's outcome. */
+  recordAttempt(attempt: DeliveryAttempt, next: {status: DeliveryStatus; nextAttemptAt: string}, outcome: string): Promise<void>
+  /** The latest deliveries of a subscription, newest first, each with its attempts in order. */
+  listDeliveries(notificationId: number, limit: number): Promise<(DeliveryRecord & {attemptLog: DeliveryAttempt[]})[]>
+  /** Deletes up to `limit` deliveries that ended before the cutoff; returns how many. */
+  pruneDeliveries(cutoff: string, limit: number): Promise<number>
+}
+
 /** The one persistence interface the engine talks to: every concern, on one database. */
-export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore, EventStore {
+export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>

@@ -7,7 +7,13 @@ import type {EventKind} from '../../../api/events.js'
 import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import type {
   AppRecord,
+  DeliveryAttempt,
+  DeliveryRecord,
+  DeliveryStatus,
   LockSet,
+  NewDelivery,
+  NewNotification,
+  NotificationRecord,
   NewEvent,
   NewLogLine,
   NewRelease,
@@ -25,6 +31,9 @@ import type {
   AppsTable,
   Database,
   EventsTable,
+  NotificationAttemptsTable,
+  NotificationDeliveriesTable,
+  NotificationsTable,
   PausesTable,
   ReleasesTable,
   ReplicasTable,
@@ -431,4 +440,56 @@ export function toEvent(row: Selectable<EventsTable>): StoredEvent {
     at: row.at,
     apps: row.apps === null ? null : JSON.parse(row.apps),
   }
+}
+
+export function notificationRow(notification: NewNotification, afterSeq: number): Insertable<NotificationsTable> {
+  const {kind, url, secret, project, environment, events, createdBy, createdAt} = notification
+  return {kind, url, secret, project, environment, events: JSON.stringify(events), created_by: createdBy, created_at: createdAt, after_seq: afterSeq}
+}
+
+export function toNotification(row: Selectable<NotificationsTable>): NotificationRecord {
+  return {
+    id: id(row.id),
+    kind: row.kind as NotificationRecord['kind'],
+    url: row.url,
+    secret: row.secret,
+    project: row.project,
+    environment: row.environment,
+    events: JSON.parse(row.events),
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    afterSeq: id(row.after_seq),
+    failingSince: row.failing_since,
+    lastAttemptAt: row.last_attempt_at,
+    lastOutcome: row.last_outcome,
+  }
+}
+
+export function deliveryRow(delivery: NewDelivery): Insertable<NotificationDeliveriesTable> {
+  const {notificationId, eventSeq, eventKind, event, nextAttemptAt, createdAt} = delivery
+  return {notification_id: notificationId, event_seq: eventSeq, event_kind: eventKind, event: JSON.stringify(event), status: 'pending', next_attempt_at: nextAttemptAt, created_at: createdAt}
+}
+
+export function toDelivery(row: Selectable<NotificationDeliveriesTable>): DeliveryRecord {
+  return {
+    id: id(row.id),
+    notificationId: id(row.notification_id),
+    eventSeq: nullableId(row.event_seq),
+    eventKind: row.event_kind,
+    event: JSON.parse(row.event),
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    createdAt: row.created_at,
+    endedAt: row.ended_at,
+  }
+}
+
+export function attemptRow(attempt: DeliveryAttempt): Insertable<NotificationAttemptsTable> {
+  const {deliveryId, attempt: number, at, statusCode, error, durationMs} = attempt
+  return {delivery_id: deliveryId, attempt: number, at, status_code: statusCode, error, duration_ms: Math.round(durationMs)}
+}
+
+export function toAttempt(row: Selectable<NotificationAttemptsTable>): DeliveryAttempt {
+  return {deliveryId: id(row.delivery_id), attempt: row.attempt, at: row.at, statusCode: row.status_code, error: row.error, durationMs: row.duration_ms}
 }

@@ -7,6 +7,10 @@ import type {Database} from '../schema/tables.js'
 import type {WakeupHandlers} from '../store.js'
 import type {
   AppRecord,
+  DeliveryAttempt,
+  DeliveryStatus,
+  NewDelivery,
+  NewNotification,
   EnvironmentRecord,
   NewEvent,
   NewLogLine,
@@ -26,6 +30,7 @@ import type {PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas
 import * as catalog from './catalog.js'
 import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
+import * as notifications from './notifications.js'
 import * as logs from './logs.js'
 import * as releases from './releases.js'
 import * as replicas from './replicas.js'
@@ -382,6 +387,61 @@ export class KyselyStore implements Store {
 
   pruneEvents(cutoff: string, keepAfter: number, limit: number) {
     return inTransaction(this.db, (trx) => eventQueries.pruneEvents(trx, cutoff, keepAfter, limit))
+  }
+
+  // ---- notifications ----
+
+  insertNotification(notification: NewNotification) {
+    return notifications.insertNotification(this.db, notification)
+  }
+
+  listNotifications() {
+    return notifications.listNotifications(this.db)
+  }
+
+  getNotification(id: number) {
+    return notifications.getNotification(this.db, id)
+  }
+
+  deleteNotification(id: number) {
+    return inTransaction(this.db, (trx) => notifications.deleteNotification(trx, id))
+  }
+
+  pendingDeliveryCounts() {
+    return notifications.pendingDeliveryCounts(this.db)
+  }
+
+  async lockOutbox(): Promise<number> {
+    if (!this.db.isTransaction) throw new Error('lockOutbox must run inside store.transaction(): the lock lasts until its commit')
+    return notifications.lockOutbox(this.db, this.dialect === 'postgres')
+  }
+
+  advanceOutbox(seq: number) {
+    return notifications.advanceOutbox(this.db, seq)
+  }
+
+  insertDeliveries(deliveries: NewDelivery[]) {
+    return notifications.insertDeliveries(this.db, deliveries)
+  }
+
+  claimDeliveries(replica: string, now: string, until: string, limit: number) {
+    return notifications.claimDeliveries(this.db, replica, now, until, limit)
+  }
+
+  insertClaimedDelivery(delivery: NewDelivery, replica: string, until: string) {
+    return notifications.insertClaimedDelivery(this.db, delivery, replica, until)
+  }
+
+  recordAttempt(attempt: DeliveryAttempt, next: {status: DeliveryStatus; nextAttemptAt: string}, outcome: string) {
+    return inTransaction(this.db, (trx) => notifications.recordAttempt(trx, attempt, next, outcome))
+  }
+
+  listDeliveries(notificationId: number, limit: number) {
+    return notifications.listDeliveries(this.db, notificationId, limit)
+  }
+
+  pruneDeliveries(cutoff: string, limit: number) {
+    return inTransaction(this.db, (trx) => notifications.pruneDeliveries(trx, cutoff, limit))
   }
 }
 

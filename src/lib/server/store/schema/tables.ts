@@ -209,7 +209,8 @@ export interface NotificationsTable {
 export interface NotificationDeliveriesTable {
   id: Generated<number>
   notification_id: number
-  event_seq: number
+  /** null for a test delivery */
+  event_seq: number | null
   event_kind: string
   /** JSON: the event as the stream shows it */
   event: string

@@ -1,19 +1,22 @@
-// How events read in a terminal, one line each (a log event, one line per log line). Pure: event -> text.
-// Server-supplied text is escaped by the caller (BaseCommand.print) so a version or a log line cannot drive
-// the terminal.
-import type {Event} from '../api/event-schemas.js'
-import {resourcesText} from './render.js'
+// How an event reads for people, in the words `relctl watch` prints and notifications send. Pure: event ->
+// text; the caller escapes it for where it goes (a terminal, Slack).
+import type {Event} from './event-schemas.js'
+import type {Release} from './schemas.js'
 
-function clock(at: string): string {
-  return at.slice(11, 19)
+/** "api, web:create" for a release's resources; "(nothing to change)" when it has none. */
+export function resourcesText(release: Pick<Release, 'resources'>): string {
+  if (release.resources.length === 0) return '(nothing to change)'
+  return release.resources.map((resource) => (resource.action === 'update' ? resource.name : `${resource.name}:${resource.action}`)).join(', ')
 }
 
-function scopeOf(event: Event): string {
+/** Where an event happened: control plane, a project, or project/environment. */
+export function scopeOf(event: Event): string {
   if (event.project === null) return 'control plane'
   return event.environment === null ? event.project : `${event.project}/${event.environment}`
 }
 
-function what(event: Event): string[] {
+/** What happened, one line (a log event: one per log line). */
+export function describeEvent(event: Event): string[] {
   switch (event.kind) {
     case 'release.created':
     case 'release.pending_approval':
@@ -65,8 +68,8 @@ function what(event: Event): string[] {
   }
 }
 
-/** The lines one event prints: time, scope, and what happened. */
+/** The lines one event prints in a terminal: time, scope, and what happened. */
 export function eventLines(event: Event): string[] {
-  const prefix = `${clock(event.at)} ${scopeOf(event)}`
-  return what(event).map((text) => `${prefix} ${text}`)
+  const prefix = `${event.at.slice(11, 19)} ${scopeOf(event)}`
+  return describeEvent(event).map((text) => `${prefix} ${text}`)
 }

@@ -2,8 +2,8 @@
 // cutoff are deleted and the release says so; a release that ended after it keeps its lines.
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {LogRetention} from '../../../../../src/lib/server/engine/runs/log-retention.js'
-import {createTestEngine, quietLog, type TestEngine, waitForFinal} from '../../../../helpers/engine.js'
+import {Retention} from '../../../src/lib/server/retention.js'
+import {createTestEngine, quietLog, type TestEngine, waitForFinal} from '../../helpers/engine.js'
 
 const DAY = 86_400_000
 const alice = {subject: 'alice', idempotencyKey: null}
@@ -25,8 +25,8 @@ describe('log retention', () => {
     expect([old.status, recent.status]).toEqual(['succeeded', 'succeeded'])
     expect((await t.engine.readLogs(old.id, 0, 1000)).lines.length).toBeGreaterThan(0)
 
-    const retention = new LogRetention({store: t.store, retentionMs: 30 * DAY, log: quietLog, now: () => now})
-    expect(await retention.sweep()).toBe(1)
+    const retention = new Retention({store: t.store, logRetentionMs: 30 * DAY, eventRetentionMs: 7 * DAY, log: quietLog, now: () => now})
+    expect(await retention.sweepLogs()).toBe(1)
 
     const oldLogs = await t.engine.readLogs(old.id, 0, 1000)
     expect(oldLogs.lines).toEqual([])
@@ -38,6 +38,6 @@ describe('log retention', () => {
     expect(recentLogs.lines.some((line) => line.line.includes('deployed db'))).toBe(true)
 
     // A second sweep has nothing left to do.
-    expect(await retention.sweep()).toBe(0)
+    expect(await retention.sweepLogs()).toBe(0)
   })
 })
