@@ -1,9 +1,8 @@
 import type {FastifyInstance} from 'fastify'
-import {pino} from 'pino'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {buildHttpServer} from '../../../../src/lib/server/http/app.js'
 import {createTestEngine, SHOP_BLUEPRINT, type TestEngine, waitForFinal} from '../../../helpers/engine.js'
+import {buildTestHttp, type TestHttp} from '../../../helpers/http.js'
 
 const TOKEN = 'rc_test_token'
 const auth = {authorization: `Bearer ${TOKEN}`}
@@ -11,17 +10,18 @@ const RELEASES = '/v1/projects/shop/environments/prod/releases'
 
 let t: TestEngine
 let app: FastifyInstance
+let http: TestHttp
 
 beforeAll(async () => {
   t = await createTestEngine(null)
-  app = await buildHttpServer({engine: t.engine, token: TOKEN, version: '9.9.9-test', database: 'sqlite', logger: pino({level: 'silent'})})
-  await app.ready()
+  http = await buildTestHttp(t, TOKEN)
+  app = http.app
   const applied = await app.inject({method: 'POST', url: '/v1/projects', headers: auth, payload: {content: SHOP_BLUEPRINT, file: 'relctl.yaml', baseDir: t.dir}})
   expect(applied.statusCode).toBe(201)
 })
 
 afterAll(async () => {
-  await app?.close()
+  await http?.close()
   await t?.close()
 })
 

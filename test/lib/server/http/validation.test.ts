@@ -1,13 +1,12 @@
 // Bodies are checked as sent (no coercion), text parts are bounded, names and versions refuse control
 // characters, and every refusal names the path of the bad value.
 import type {FastifyInstance} from 'fastify'
-import {pino} from 'pino'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {NAME_RULE, VERSION_RULE} from '../../../../src/lib/api/domain.js'
 import {BODY_LIMIT_BYTES} from '../../../../src/lib/server/http/body-limit.js'
-import {buildHttpServer} from '../../../../src/lib/server/http/app.js'
 import {createTestEngine, SHOP_BLUEPRINT, type TestEngine} from '../../../helpers/engine.js'
+import {buildTestHttp, type TestHttp} from '../../../helpers/http.js'
 
 const TOKEN = 'rc_test_token'
 const auth = {authorization: `Bearer ${TOKEN}`}
@@ -17,15 +16,16 @@ const BAD_VERSION = `is not a valid version: ${VERSION_RULE}`
 
 let t: TestEngine
 let app: FastifyInstance
+let http: TestHttp
 
 beforeAll(async () => {
   t = await createTestEngine(SHOP_BLUEPRINT)
-  app = await buildHttpServer({engine: t.engine, token: TOKEN, version: '9.9.9-test', database: 'sqlite', logger: pino({level: 'silent'})})
-  await app.ready()
+  http = await buildTestHttp(t, TOKEN)
+  app = http.app
 })
 
 afterAll(async () => {
-  await app?.close()
+  await http?.close()
   await t?.close()
 })
 
