@@ -17,11 +17,13 @@ import {EventFollower, StreamUnavailableError} from '../lib/client/events.js'
 const LONG_POLL_MS = 30_000
 
 export default class Watch extends ApiCommand<typeof Watch> {
+  static override jsonLines = true
+
   static summary = "Print the control plane's events as they happen: one line each, or one JSON object a line with --json."
 
   static description = `Follows the event stream (GET /v1/events): every release, task, app, log, pause, settings, schedule and replica change, in the order the control plane recorded them, each with the state after it. Narrow it with --project, --environment, --apps, --release and --kinds (wildcards: release.*, *.failed).
 
-With --json every event is printed as one JSON object on its own line (the same object the API serves; its seq is the resume position), for jq or a script; nothing else goes to stdout. A dropped connection resumes after the last event printed, so nothing is lost and nothing is printed twice; where the stream cannot be held open (a proxy that buffers it), the events are read by long polling instead.
+With --json every event is printed as one JSON object on its own line (the same object the API serves; its seq is the resume position), for jq or a script; an error, Ctrl-C included, is one last line with error and exitCode. A dropped connection resumes after the last event printed, so nothing is lost and nothing is printed twice; where the stream cannot be held open (a proxy that buffers it), the events are read by long polling instead.
 
 It runs until Ctrl-C or SIGTERM (exit 130 or 143), or, with --release, until that release ends, with its exit code. Continue where a watch stopped with --after SEQ.
 
@@ -98,6 +100,7 @@ ${toHelpSection({
       follower.close()
       return watched.status
     }
+    this.note(`watching the events after ${follower.openedAfter} (Ctrl-C stops)`)
     try {
       for (;;) {
         const batch = await follower.next(Number.POSITIVE_INFINITY)

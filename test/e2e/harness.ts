@@ -93,6 +93,8 @@ export interface StartOptions {
   configDir?: string
   /** sees the server's stderr as it comes, before the server listens too */
   onStderr?: (chunk: string) => void
+  /** listen on this port (a restart that clients reconnect to); default: a free one */
+  port?: number
 }
 
 export interface Server {
@@ -127,7 +129,7 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
 async function startServerOnce(options: StartOptions): Promise<Server> {
   const dataDir = options.dataDir ?? tempDir('relctl-e2e-data-')
   const configDir = options.configDir ?? tempDir('relctl-e2e-config-')
-  const args = [BIN, 'server', 'start', '--port', '0', '--data-dir', dataDir, '--json', '--log-level', 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
+  const args = [BIN, 'server', 'start', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--json', '--log-level', 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
   const env = applyEnv({...baseEnv(), RELCTL_CONFIG_DIR: configDir, CI: 'true', NO_COLOR: '1'}, options.env)
   // Deploys see only the variables they are given: hand the fixtures' RELCTL_TEST_* settings through.
   const testVariables = Object.keys(options.env ?? {}).filter((name) => name.startsWith('RELCTL_TEST_') && env[name] !== undefined)
@@ -223,6 +225,8 @@ export interface RunOptions {
   cwd?: string
   /** called with each piece of output as it arrives (see relctlLive) */
   onOutput?: (text: string) => void
+  /** called with the process once it is started (see relctlLive) */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 export interface RunResult {
@@ -287,6 +291,7 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
     const started = Date.now()
     const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+    options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
     let timedOut = false
@@ -329,15 +334,20 @@ function runOnce(args: string[], options: RunOptions): Promise<RunResult> {
  * Starts the CLI and lets the test wait for what it prints while it runs (a follower attached, a wait
  * that has seen the release) instead of sleeping and hoping it got that far.
  */
-export function relctlLive(args: string[], options: RunOptions = {}): {done: Promise<RunResult>; settled(): boolean; printed(text: string | RegExp, what?: string): Promise<void>} {
+export function relctlLive(
+  args: string[],
+  options: RunOptions = {},
+): {done: Promise<RunResult>; settled(): boolean; printed(text: string | RegExp, what?: string): Promise<void>; signal(signal: NodeJS.Signals): void} {
   let output = ''
   let settled = false
-  const done = relctl(args, {...options, onOutput: (text) => (output += text)}).finally(() => {
+  let child: ChildProcess | undefined
+  const done = relctl(args, {...options, onOutput: (text) => (output += text), onSpawn: (spawned) => (child = spawned)}).finally(() => {
     settled = true
   })
   return {
     done,
     settled: () => settled,
+    signal: (signal) => child?.kill(signal),
     async printed(text, what) {
       const seen = () => (typeof text === 'string' ? output.includes(text) : text.test(output))
       await waitFor(() => seen() || settled, {what: what ?? `relctl ${args.join(' ')} to print ${String(text)}`})

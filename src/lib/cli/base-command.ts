@@ -29,6 +29,8 @@ interface ErrorLike {
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
+  /** --json prints one JSON value a line as it goes (relctl watch): an error is one more line, not a pretty block */
+  static jsonLines = false
 
   protected flags!: Flags<T>
   protected args!: Args<T>
@@ -77,11 +79,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const isApiError = error instanceof CliError && 'status' in error
       const extra = !isApiError && error.data && typeof error.data === 'object' ? error.data : {}
       const apiBody = isApiError && error.data && typeof error.data === 'object' ? error.data : {}
-      this.logJson({
+      const body = {
         error: {...apiBody, code: usage || oclif ? 'usage' : (error.code ?? 'unexpected'), message, ...(error.hint && {hint: error.hint})},
         exitCode,
         ...extra,
-      })
+      }
+      if ((this.ctor as typeof BaseCommand).jsonLines) process.stdout.write(`${JSON.stringify(body)}\n`)
+      else this.logJson(body)
     }
     // stderr reads the same with --json: a CI log shows the error (and a failed release's tasks and
     // logs) while stdout stays one JSON value.

@@ -45,6 +45,8 @@ export class EventFollower {
   /** why the stream is down, while it is */
   private down: UnreachableError | null = null
   private failure: unknown = null
+  /** the first connection's first bytes arrived */
+  private onOpen: () => void = () => undefined
 
   private constructor(
     private readonly client: ControlPlaneClient,
@@ -62,7 +64,17 @@ export class EventFollower {
   static async open(client: ControlPlaneClient, query: EventStreamQuery, options: FollowOptions = {}): Promise<EventFollower> {
     const follower = new EventFollower(client, query, options)
     const body = await follower.connect()
+    // Open once its first bytes arrive: headers alone may come through a proxy that holds the body back.
+    const opened = new Promise<void>((resolve) => (follower.onOpen = resolve))
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), OPEN_TIMEOUT_MS)))
     void follower.run(body)
+    const outcome = await Promise.race([opened, late])
+    clearTimeout(timer)
+    if (outcome === 'late') {
+      follower.close()
+      throw new StreamUnavailableError(`the event stream sent nothing within ${OPEN_TIMEOUT_MS / 1000}s of opening (a proxy that buffers it?)`)
+    }
     return follower
   }
 
@@ -70,6 +82,9 @@ export class EventFollower {
   get lastSeq(): number | undefined {
     return this.position
   }
+
+  /** Where the stream began: the position resumed from, or the last event when it opened. */
+  openedAfter: number | undefined
 
   /**
    * The events received since the last call; waits until one comes or the deadline passes (then with no
@@ -207,6 +222,8 @@ export class EventFollower {
       onComment: (comment) => {
         const open = OPEN_COMMENT.exec(comment)
         if (open && this.position === undefined) this.position = Number(open[1])
+        this.openedAfter ??= this.position
+        this.onOpen()
       },
     })
     for await (const chunk of body) parser.feed(decoder.decode(chunk, {stream: true}))

@@ -1,0 +1,175 @@
+// The event stream end to end, with the real CLI: relctl watch (--json read line by line; --release
+// ending with the release's exit code, also for a release that ended before the watch began; resuming
+// across a control plane restart with nothing lost and nothing printed twice), logs -f that ends with
+// the release's exit code, and the waits' fallback to polling where the stream is not served.
+import {createServer, request as httpRequest, type Server as HttpServer} from 'node:http'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {api, closedPort, copyFixture, must, relctl, relctlLive, type Server, startServer, triggerRelease, waitFor, waitForRelease} from './harness.js'
+
+const SCOPE = ['-p', 'sim-app', '-e', 'staging']
+const FAST = ['--interval', '200ms', '--timeout', '60s']
+
+let server: Server
+let port: number
+let fixture: ReturnType<typeof copyFixture>
+
+interface EventLine {
+  seq: number
+  kind: string
+  releaseId: number | null
+  data: {status?: string; id?: number}
+}
+
+function eventLines(stdout: string): EventLine[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as EventLine)
+}
+
+/** The sequence number of the last event so far (a JSON page from now has no events and says where now is). */
+async function head(): Promise<number> {
+  return (await api<{next: number}>('/v1/events')).next
+}
+
+/** Every event of the project after a position, read through the JSON long poll page by page. */
+async function eventsAfter(after: number): Promise<EventLine[]> {
+  const all: EventLine[] = []
+  for (let next = after; ; ) {
+    const page = await api<{events: EventLine[]; next: number}>(`/v1/events?project=sim-app&after=${next}`)
+    all.push(...page.events)
+    if (page.events.length === 0) return all
+    next = page.next
+  }
+}
+
+async function sync(app: string, version: string): Promise<number> {
+  await must(['app', 'set', app, '--version', version, ...SCOPE])
+  return triggerRelease('sim-app', 'staging', {type: 'selective', resources: [{name: app}]})
+}
+
+beforeAll(async () => {
+  port = await closedPort()
+  server = await startServer({port})
+  fixture = copyFixture('simulate-app')
+  await must(['project', 'apply', '-f', fixture.file])
+  await must(['release', 'trigger', '--type', 'launch', ...SCOPE, '--wait', ...FAST])
+})
+
+describe('relctl watch', () => {
+  it('--json prints one event object a line, in order, and --release ends with the release: exit 0', async () => {
+    const from = await head()
+    const id = await sync('api', '1.1.0')
+    const watched = await relctl(['watch', '--release', String(id), '--after', String(from), '--json'])
+    expect(watched.code, String(watched)).toBe(0)
+    const events = eventLines(watched.stdout)
+    expect(events.every((event) => event.releaseId === id)).toBe(true)
+    expect(events.map((event) => event.seq)).toEqual([...events.map((event) => event.seq)].sort((a, b) => a - b))
+    const kinds = events.map((event) => event.kind)
+    expect(kinds.slice(0, 3)).toEqual(['release.created', 'release.queued', 'release.started'])
+    expect(kinds).toContain('task.started')
+    expect(kinds).toContain('task.ended')
+    expect(kinds).toContain('log')
+    expect(kinds.at(-1)).toBe('release.succeeded')
+    expect(events.at(-1)?.data).toMatchObject({id, status: 'succeeded'})
+  })
+
+  it('--release of a failing release ends with exit 3; of a release that already ended, at once with its exit code', async () => {
+    const from = await head()
+    const id = await sync('api', '9.9.9-bad')
+    const watched = await relctl(['watch', '--release', String(id), '--after', String(from)])
+    expect(watched.code, String(watched)).toBe(3)
+    expect(watched.stdout).toMatch(new RegExp(`sim-app/staging release ${id} created \\(selective: api\\)`))
+    expect(watched.stdout).toMatch(new RegExp(`sim-app/staging release ${id} failed: task failed: api`))
+    expect(watched.stderr).toContain(`release ${id} failed`)
+    // Long after the end: no event will come, and none is needed.
+    const late = await relctl(['watch', '--release', String(id)], {timeoutMs: 20_000})
+    expect(late.code, String(late)).toBe(3)
+    expect(late.timedOut).toBe(false)
+    await sync('api', '1.2.0')
+  })
+
+  it('resumes across a control plane restart: every event once, in order', async () => {
+    const watching = relctlLive(['watch', '-p', 'sim-app', '--json'], {timeoutMs: 120_000})
+    // From the moment it says it watches, nothing it is due can be missed.
+    await watching.printed('watching the events after', 'the watch to open its stream')
+    const first = await sync('web', '1.1.0')
+    await waitForRelease(first, ['succeeded'])
+    await watching.printed(new RegExp(`"kind":"release.succeeded"[^\\n]*"id":${first},`), 'the watch to print the first release')
+    await server.stop('SIGTERM')
+    server = await startServer({port, dataDir: server.dataDir, configDir: server.configDir})
+    const second = await sync('web', '1.2.0')
+    await waitForRelease(second, ['succeeded'])
+    await watching.printed(new RegExp(`"kind":"release.succeeded"[^\\n]*"id":${second},`), 'the watch to print the second release after the restart')
+    watching.signal('SIGINT')
+    const result = await watching.done
+    expect(result.code, String(result)).toBe(130)
+    expect(result.stderr).toContain('event stream interrupted')
+    expect(result.stderr).toContain('event stream resumed')
+    expect(result.stderr).toMatch(/Hint: watch again with: relctl watch -p sim-app --after \d+ --json/)
+    const lines = eventLines(result.stdout)
+    // The last line is the interrupt, as an error object on one line.
+    expect(lines.at(-1)).toMatchObject({exitCode: 130, error: {code: 'interrupted'}})
+    const printed = lines.slice(0, -1)
+    const recorded = await eventsAfter(printed[0].seq - 1)
+    expect(printed.map((event) => event.seq)).toEqual(recorded.slice(0, printed.length).map((event) => event.seq))
+    expect(new Set(printed.map((event) => event.seq)).size).toBe(printed.length)
+    expect(printed.some((event) => event.releaseId === second && event.kind === 'release.created')).toBe(true)
+  })
+})
+
+describe('logs -f', () => {
+  it('prints the lines as written and ends with the release: exit 3 for a failed one', async () => {
+    const id = await sync('api', '9.9.9-bad')
+    const result = await relctl(['release', 'logs', String(id), '-f'])
+    expect(result.code, String(result)).toBe(3)
+    expect(result.stdout).toContain('simulated failure: version 9.9.9-bad is listed in simulate.failVersions')
+    expect(result.stderr).toContain(`Error: release ${id} failed: task failed: api`)
+    await sync('api', '1.3.0')
+    await waitFor(async () => (await api(`/v1/projects/sim-app/environments/staging/apps`)).every((app: {stable: boolean}) => app.stable), {what: 'the apps to be stable again'})
+  })
+})
+
+describe('where the control plane serves no event stream', () => {
+  let proxy: HttpServer
+  let proxyUrl: string
+
+  beforeAll(async () => {
+    // An older control plane, as a proxy that answers 404 for /v1/events and passes everything else on.
+    proxy = createServer((request, response) => {
+      if ((request.url ?? '').startsWith('/v1/events')) {
+        response.writeHead(404, {'content-type': 'application/json'}).end(JSON.stringify({error: {code: 'not_found', message: `no route GET ${request.url}`}}))
+        return
+      }
+      const target = new URL(request.url ?? '/', server.url)
+      const forward = httpRequest(target, {method: request.method, headers: request.headers}, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(response)
+      })
+      request.pipe(forward)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const address = proxy.address()
+    proxyUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  })
+
+  afterAll(async () => {
+    await new Promise((resolve) => proxy?.close(resolve))
+  })
+
+  it('sync --wait and logs -f poll instead, and say so once', async () => {
+    await must(['app', 'set', 'worker', '--version', '1.1.0', ...SCOPE])
+    const synced = await relctl(['release', 'sync', 'worker', ...SCOPE, '--wait', ...FAST], {url: proxyUrl})
+    expect(synced.code, String(synced)).toBe(0)
+    expect(synced.stderr.match(/serves no event stream/g)).toHaveLength(1)
+    expect(synced.stderr).toContain('looking every 200ms instead')
+    expect(synced.stdout).toMatch(/^worker\s+job\s+1\.1\.0\s+1\.1\.0\s+Synced\s+Healthy/m)
+    const id = Number((await api('/v1/releases?project=sim-app&environment=staging&limit=1'))[0].id)
+    const logs = await relctl(['release', 'logs', String(id), '-f'], {url: proxyUrl})
+    expect(logs.code, String(logs)).toBe(0)
+    expect(logs.stderr).toContain('serves no event stream')
+    expect(logs.stdout).toContain('deployed worker 1.1.0')
+  })
+})
