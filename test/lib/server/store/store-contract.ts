@@ -104,7 +104,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.upsertApp({...app, name: 'web'})
       await store.upsertApp({...app, name: 'api'})
       await store.upsertApp({...app, name: 'api', desiredVersion: '2'})
-      await store.updateApp('shop', 'prod', 'api', {deployedVersion: '2', health: 'Healthy', drift: {liveVersion: '3'} as never}, at(1))
+      const updated = await store.updateApp('shop', 'prod', 'api', {deployedVersion: '2', health: 'Healthy', drift: {liveVersion: '3'} as never}, at(1))
+      expect(updated).toMatchObject({name: 'api', desiredVersion: '2', deployedVersion: '2', health: 'Healthy', updatedAt: at(1)})
+      expect(await store.updateApp('shop', 'prod', 'nope', {health: 'Healthy'}, at(1))).toBeNull()
       const apps = await store.listApps('shop', 'prod')
       expect(apps.map((a) => a.name)).toEqual(['api', 'web'])
       expect(apps[0]).toMatchObject({desiredVersion: '2', deployedVersion: '2', health: 'Healthy', drift: {liveVersion: '3'}, updatedAt: at(1), removed: false})
@@ -215,7 +217,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const {release} = await store.insertRelease(newRelease({status: 'succeeded'}))
       await store.transitionRelease(release.id, ['succeeded'], 'succeeded', {finishedAt: at(10)})
       const lines = Array.from({length: 300}, (_, i) => ({releaseId: release.id, taskId: null, resource: i % 2 ? 'api' : 'web', target: null, stream: 'stdout' as const, line: `line ${i}`, at: at(i)}))
-      await store.appendLogs(lines)
+      const ids = await store.appendLogs(lines)
+      expect(ids).toHaveLength(300)
+      expect(ids.every((id, i) => i === 0 || id > ids[i - 1])).toBe(true)
+      expect((await store.logLinesBetween(release.id, ids[10], ids[12])).map((line) => line.line)).toEqual(['line 10', 'line 11', 'line 12'])
       const page = await store.readLogs(release.id, 0, 100)
       expect(page).toHaveLength(100)
       expect(page[0]).toMatchObject({line: 'line 0', resource: 'web', releaseId: release.id})
@@ -367,6 +372,65 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await reader.listEvents(last, 10)).map((e) => e.taskId)).toEqual([500])
     })
 
+    it('prunes old events up to what the outbox has read, and keeps the horizon', async () => {
+      const event = (i: number, when: string) => ({kind: 'pause.changed' as const, project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {i}, at: when})
+      expect(await store.lastEventSeq()).toBe(0)
+      expect(await store.eventHorizon()).toBe(0)
+      await store.appendEvents([event(1, at(1)), event(2, at(2)), event(3, at(3)), event(4, at(100))])
+      const seqs = (await store.listEvents(0, 10)).map((e) => e.seq)
+      expect(await store.lastEventSeq()).toBe(seqs[3])
+      // Older than the cutoff are the first three; the outbox has read only the first two.
+      expect(await store.pruneEvents(at(50), seqs[1], 100)).toBe(2)
+      expect(await store.eventHorizon()).toBe(seqs[1])
+      expect((await store.listEvents(0, 10)).map((e) => e.seq)).toEqual(seqs.slice(2))
+      expect(await store.pruneEvents(at(50), seqs[3], 100)).toBe(1)
+      expect(await store.eventHorizon()).toBe(seqs[2])
+    })
+
+    it('keeps notification subscriptions and an outbox: in order per subscription, claimed once, retried, pruned', async () => {
+      await store.appendEvents([{kind: 'pause.changed', project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {}, at: T0}])
+      const base = {url: 'https://hooks.example/a', secret: 's'.repeat(20), project: 'shop', environment: null, events: ['release.*'], createdBy: 'ada', createdAt: T0}
+      const a = await store.insertNotification({...base, kind: 'webhook'})
+      const b = await store.insertNotification({...base, kind: 'slack', secret: null})
+      expect(a).toMatchObject({kind: 'webhook', events: ['release.*'], afterSeq: await store.lastEventSeq(), failingSince: null})
+      expect((await store.listNotifications()).map((n) => n.id)).toEqual([a.id, b.id])
+      // The outbox starts at the last event, and only one transaction holds it at a time.
+      const position = await store.transaction((tx) => tx.lockOutbox())
+      expect(position).toBe(await store.lastEventSeq())
+      await store.transaction(async (tx) => {
+        await tx.lockOutbox()
+        await tx.advanceOutbox(position + 3)
+      })
+      expect(await store.transaction((tx) => tx.lockOutbox())).toBe(position + 3)
+      const delivery = (notificationId: number, eventSeq: number) => ({notificationId, eventSeq, eventKind: 'release.started', event: {seq: eventSeq}, nextAttemptAt: at(0), createdAt: at(0)})
+      await store.insertDeliveries([delivery(a.id, 11), delivery(a.id, 12), delivery(b.id, 11)])
+      await store.insertDeliveries([delivery(a.id, 11)]) // again: left as it is
+      expect(await store.pendingDeliveryCounts()).toEqual(new Map([[a.id, 2], [b.id, 1]]))
+      // Each subscription's oldest, once: a second claimer gets nothing while the claims hold.
+      const claimed = await store.claimDeliveries('r1', at(1), at(61), 10)
+      expect(claimed.map((d) => [d.notificationId, d.eventSeq])).toEqual([[a.id, 11], [b.id, 11]])
+      expect(await store.claimDeliveries('r2', at(2), at(62), 10)).toEqual([])
+      const first = claimed[0]
+      await store.recordAttempt({deliveryId: first.id, attempt: 1, at: at(3), statusCode: 503, error: 'busy', durationMs: 12}, {status: 'pending', nextAttemptAt: at(10)}, 'HTTP 503')
+      expect((await store.getNotification(a.id))?.failingSince).toBe(at(3))
+      // Not due yet, and it still holds back the next one of its subscription.
+      expect(await store.claimDeliveries('r2', at(5), at(65), 10)).toEqual([])
+      const again = await store.claimDeliveries('r2', at(10), at(70), 10)
+      expect(again.map((d) => [d.eventSeq, d.attempts])).toEqual([[11, 1]])
+      await store.recordAttempt({deliveryId: first.id, attempt: 2, at: at(11), statusCode: 200, error: null, durationMs: 9}, {status: 'delivered', nextAttemptAt: at(11)}, 'HTTP 200')
+      expect(await store.getNotification(a.id)).toMatchObject({failingSince: null, lastOutcome: 'HTTP 200', lastAttemptAt: at(11)})
+      expect((await store.claimDeliveries('r1', at(12), at(72), 10)).map((d) => d.eventSeq)).toEqual([12])
+      const test = await store.insertClaimedDelivery({notificationId: a.id, eventSeq: null, eventKind: 'test', event: {test: true}, nextAttemptAt: at(13), createdAt: at(13)}, 'r1', at(73))
+      expect(test).toMatchObject({eventSeq: null, status: 'pending'})
+      const listed = await store.listDeliveries(a.id, 10)
+      expect(listed.map((d) => d.eventSeq)).toEqual([null, 12, 11])
+      expect(listed[2]).toMatchObject({status: 'delivered', attempts: 2, endedAt: at(11), attemptLog: [{attempt: 1, statusCode: 503, error: 'busy'}, {attempt: 2, statusCode: 200}]})
+      expect(await store.pruneDeliveries(at(12), 10)).toBe(1)
+      expect(await store.deleteNotification(a.id)).toBe(true)
+      expect(await store.deleteNotification(a.id)).toBe(false)
+      expect(await store.listDeliveries(a.id, 10)).toEqual([])
+    })
+
     it('checks that the admission turn is taken inside a transaction', async () => {
       await expect(store.lockEnvironment('shop', 'prod')).rejects.toThrow(/transaction/)
       await store.transaction(async (tx) => {
@@ -434,6 +498,23 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       await first
       expect(await secondTurn).toBe(1)
       expect(order).toEqual(['first commits', 'second locked'])
+    })
+
+    it('wakes events listeners of this store and of another one after a commit that appended events', async () => {
+      const {store, other} = await seeded()
+      let here = 0
+      let there = 0
+      await store.listen({events: () => here++})
+      await other.listen({events: () => there++})
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.appendEvents([{kind: 'pause.changed', project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {}, at: T0}])
+          throw new Error('rolled back')
+        }),
+      ).rejects.toThrow('rolled back')
+      expect(here).toBe(0)
+      await store.appendEvents([{kind: 'pause.changed', project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {}, at: T0}])
+      await eventually(() => here > 0 && there > 0, 'both listeners to hear of the commit')
     })
 
     it('delivers notifyAdmit and notifyCancel to a listener of another store only after commit, and never on rollback', async () => {
