@@ -3,6 +3,7 @@
 // admission is decided in the database, a replica that dies has its runs failed by another, and a
 // cancel reaches the owner wherever it is sent.
 import {readFileSync} from 'node:fs'
+import {createServer} from 'node:http'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
@@ -19,6 +20,7 @@ import {
   openGate,
   pool,
   relctl,
+  relctlLive,
   type Server,
   startServer,
   tempDir,
@@ -167,6 +169,50 @@ describe('two replicas on one PostgreSQL', () => {
   })
 })
 
+describe('events and notifications across replicas', () => {
+  it("a watch on one replica sees every release the other runs; a webhook gets each event once, in order, whichever replica sends it", async () => {
+    const {servers} = await startReplicas(['north', 'south'])
+    const [north, south] = servers
+    const received: {seq: number; kind: string}[] = []
+    const hook = createServer((request, response) => {
+      let body = ''
+      request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk))
+      request.on('end', () => {
+        const {event} = JSON.parse(body) as {event: {seq: number; kind: string}}
+        received.push({seq: event.seq, kind: event.kind})
+        response.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve))
+    try {
+      const address = hook.address()
+      const hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`
+      await must(['notify', 'add', '--url', hookUrl, '--events', 'release.*', ...PROD], {server: north})
+      const watching = relctlLive(['watch', ...PROD, '--kinds', 'release.*', '--json'], {server: south, timeoutMs: 120_000})
+      await watching.printed('watching the events after', 'the watch on south to open its stream')
+      const ids: number[] = []
+      for (const [index, resource] of ['quick', 'r01', 'r02', 'r03', 'r04', 'r05'].entries()) {
+        ids.push(await triggerRelease('rep-app', 'prod', {type: 'selective', resources: [{name: resource}]}, {server: servers[index % 2]}))
+      }
+      await Promise.all(ids.map((id) => waitForRelease(id, ['succeeded'], {server: south})))
+      const last = ids[ids.length - 1]
+      await watching.printed(new RegExp(`"kind":"release.succeeded"[^\\n]*"id":${last},`), 'the watch to print the last release')
+      watching.signal('SIGINT')
+      const printed = (await watching.done).stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{"seq"'))
+        .map((line) => JSON.parse(line) as {seq: number; kind: string; releaseId: number})
+      const recorded = (await api<{events: {seq: number; releaseId: number}[]}>(`/v1/events?after=0&project=rep-app&kinds=release.*`, {server: north})).events.filter((event) => ids.includes(event.releaseId))
+      expect(printed.filter((event) => ids.includes(event.releaseId)).map((event) => event.seq)).toEqual(recorded.map((event) => event.seq))
+      await waitFor(() => received.filter((event) => event.kind === 'release.succeeded').length >= ids.length, {what: 'the webhook to get every release.succeeded'})
+      const mine = received.filter((event) => recorded.some((candidate) => candidate.seq === event.seq))
+      expect(mine.map((event) => event.seq)).toEqual(recorded.map((event) => event.seq))
+    } finally {
+      await new Promise((resolve) => hook.close(resolve))
+    }
+  })
+})
+
 describe('a replica that goes away', () => {
   it('kill -9 of the replica running a release: within the lease plus 5 s the other has failed it, naming the replica, and runs what was queued behind it', async () => {
     const {servers, byId, state} = await startReplicas(['one', 'two'], ['--lease', '3s'])
@@ -189,6 +235,9 @@ describe('a replica that goes away', () => {
     expect(tasks.map((task) => task.status)).toEqual(['interrupted'])
     const next = await waitForRelease(queued, ['succeeded'], {server: survivor})
     expect(next.replica).toBe(survivorId)
+    // The loss is an event of its own, with the release it failed.
+    const lost = await api<{events: {kind: string; data: unknown}[]}>('/v1/events?after=0&kinds=replica.lost', {server: survivor})
+    expect(lost.events).toMatchObject([{kind: 'replica.lost', data: {replica: running.replica, releases: [id], detectedBy: survivorId}}])
   })
 
   it('a replica restarted with its id after kill -9 ends its own old run at once, without waiting for the lease', async () => {
