@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// bench/watchers: one control plane serving many waiting clients, each about its own app, two ways side
+// by side in one run:
+//   - streams: N clients on GET /v1/events (Server-Sent Events), each filtered on its app;
+//   - pollers: N clients asking for the environment's apps every 2 s (what a waiting CLI polls).
+// For each: the control plane's CPU while nothing changes (% of one core, heartbeats included), its
+// resident memory, and how soon a change reaches the client that cares about it (app set on random apps,
+// from the change as the control plane recorded it to the client seeing it). Targets for the streams:
+// idle CPU <= 5 % of a core, RSS <= 250 MB, p99 <= 200 ms. Needs dist/ (npm run build), Linux (/proc).
+//
+//   node bench/watchers.mjs [--clients 1000] [--changes 200] [--idle 16]
+import {spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {Agent, request as httpRequest} from 'node:http'
+import {loadavg, tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+
+import {createParser} from 'eventsource-parser'
+
+import {processCpuMs} from './postgres.mjs'
+import {stopServer, whenListening} from './server.mjs'
+
+const {values} = parseArgs({options: {clients: {type: 'string', default: '1000'}, changes: {type: 'string', default: '200'}, idle: {type: 'string', default: '16'}}})
+const CLIENTS = Number(values.clients)
+const CHANGES = Number(values.changes)
+// A little longer than the stream's 15 s heartbeat, so that one round of heartbeats is in the figure.
+const IDLE_SECONDS = Number(values.idle)
+if (!(CLIENTS >= 1) || !(CHANGES >= 1) || CHANGES > CLIENTS || !(IDLE_SECONDS > 0)) {
+  console.error('bench/watchers: --clients, --changes (at most --clients) and --idle (seconds) must be positive numbers')
+  process.exit(2)
+}
+const POLL_MS = 2000
+const CHANGE_EVERY_MS = 20
+const TARGETS = {idleCpuPercent: 5, rssMb: 250, p99Ms: 200}
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+if (!existsSync(join(root, 'dist', 'commands'))) {
+  console.error('bench/watchers needs the build: run npm run build first')
+  process.exit(2)
+}
+const work = mkdtempSync(join(tmpdir(), 'relctl-bench-watchers-'))
+const apps = Array.from({length: CLIENTS}, (_, index) => `app${String(index + 1).padStart(4, '0')}`)
+const blueprint = ['project: bench', 'resources:', ...apps.flatMap((name) => [`  ${name}:`, '    version: "1"', '    driver: simulate']), 'environments:', '  prod: {}'].join('\n')
+
+const server = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), '--json', '--log-level', 'error', '--shutdown-grace', '1ms'], {
+  env: {...process.env, RELCTL_CONFIG_DIR: join(work, 'config')},
+  stdio: ['ignore', 'pipe', 'ignore'],
+})
+const agent = new Agent({keepAlive: true, maxSockets: Number.POSITIVE_INFINITY})
+const open = new Set()
+async function cleanUp() {
+  for (const request of open) request.destroy()
+  agent.destroy()
+  await stopServer(server)
+  rmSync(work, {recursive: true, force: true})
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => cleanUp().finally(() => process.exit(130)))
+
+const {url, token} = await whenListening(server).catch(async (error) => {
+  console.error(`bench/watchers failed: ${error.message}`)
+  await cleanUp()
+  process.exit(1)
+})
+const headers = {authorization: `Bearer ${token}`}
+
+async function api(method, path, body) {
+  const response = await fetch(`${url}${path}`, {method, headers: {...headers, 'content-type': 'application/json'}, body: body === undefined ? undefined : JSON.stringify(body)})
+  const data = await response.json()
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(data)}`)
+  return data
+}
+
+function rssMb() {
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024
+}
+
+async function idleCpuPercent() {
+  const before = processCpuMs(server.pid)
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000))
+  return ((processCpuMs(server.pid) - before) / (IDLE_SECONDS * 1000)) * 100
+}
+
+/**
+ * Sets distinct random apps to new versions, one every CHANGE_EVERY_MS (distinct: a poller sees only an
+ * app's latest version); resolves with when each change was recorded, by app and version.
+ */
+async function makeChanges(round) {
+  const changed = []
+  const chosen = [...apps].sort(() => Math.random() - 0.5).slice(0, CHANGES)
+  for (const [index, app] of chosen.entries()) {
+    const version = `${round}.${index}`
+    const state = await api('PUT', `/v1/projects/bench/environments/prod/apps/${app}/version`, {version})
+    changed.push({app, version, at: Date.parse(state.updatedAt)})
+    await new Promise((resolve) => setTimeout(resolve, CHANGE_EVERY_MS))
+  }
+  return changed
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+/** Waits until every change has been seen by its client, or 30 s; returns the delays of those seen. */
+async function delaysOf(changed, seen) {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline && changed.some((change) => !seen.has(`${change.app}@${change.version}`))) await new Promise((resolve) => setTimeout(resolve, 50))
+  const delays = changed.filter((change) => seen.has(`${change.app}@${change.version}`)).map((change) => seen.get(`${change.app}@${change.version}`) - change.at)
+  return {delays, missed: changed.length - delays.length}
+}
+
+/** N streams, each on its own app; resolves once all of them are open. */
+async function openStreams(seen) {
+  let opened = 0
+  await new Promise((resolve, reject) => {
+    for (const app of apps) {
+      const request = httpRequest(`${url}/v1/events?project=bench&environment=prod&app=${app}&kinds=app.changed`, {headers: {...headers, accept: 'text/event-stream'}, agent}, (response) => {
+        if (response.statusCode !== 200) return reject(new Error(`a stream answered ${response.statusCode}`))
+        const parser = createParser({
+          onEvent: (message) => {
+            const event = JSON.parse(message.data)
+            if (event.data.name === app) seen.set(`${app}@${event.data.desiredVersion}`, Date.now())
+          },
+          onComment: () => {
+            if (++opened === apps.length) resolve()
+          },
+        })
+        response.setEncoding('utf8').on('data', (chunk) => parser.feed(chunk))
+      })
+      request.on('error', reject)
+      request.end()
+      open.add(request)
+    }
+  })
+}
+
+/** N pollers, each asking for the environment's apps every POLL_MS (first look spread over the interval). */
+function startPollers(seen) {
+  let stopped = false
+  for (const [index, app] of apps.entries()) {
+    const poll = async () => {
+      if (stopped) return
+      try {
+        const states = await api('GET', '/v1/projects/bench/environments/prod/apps')
+        const state = states.find((candidate) => candidate.name === app)
+        const key = `${app}@${state.desiredVersion}`
+        if (!seen.has(key)) seen.set(key, Date.now())
+      } catch {
+        // a refused poll counts as not seen
+      }
+      setTimeout(poll, POLL_MS)
+    }
+    setTimeout(poll, (index / apps.length) * POLL_MS)
+  }
+  return () => (stopped = true)
+}
+
+let results
+try {
+  await api('POST', '/v1/projects', {content: blueprint, file: 'relctl.yaml', baseDir: work})
+  const streamSeen = new Map()
+  await openStreams(streamSeen)
+  const streams = {idleCpu: await idleCpuPercent(), rss: rssMb(), ...(await delaysOf(await makeChanges(1), streamSeen))}
+  for (const request of open) request.destroy()
+  open.clear()
+
+  const pollSeen = new Map()
+  const stopPolling = startPollers(pollSeen)
+  const pollers = {idleCpu: await idleCpuPercent(), rss: rssMb(), ...(await delaysOf(await makeChanges(2), pollSeen))}
+  stopPolling()
+  results = {streams, pollers}
+} catch (error) {
+  console.error(`bench/watchers failed: ${error.message}`)
+  await cleanUp()
+  process.exit(1)
+}
+await cleanUp()
+
+const row = (label, {idleCpu, rss, delays, missed}) =>
+  `  ${label.padEnd(22)} idle CPU ${idleCpu.toFixed(1).padStart(6)} % of a core   RSS ${rss.toFixed(0).padStart(4)} MB   change -> client p50 ${String(percentile(delays, 50)).padStart(5)} ms  p99 ${String(percentile(delays, 99)).padStart(5)} ms${missed ? `  (${missed} not seen)` : ''}`
+console.log(`${CLIENTS} clients each waiting on its own app, ${CHANGES} changes ${CHANGE_EVERY_MS} ms apart, idle measured over ${IDLE_SECONDS}s, load ${loadavg()[0].toFixed(2)}`)
+console.log(row(`${CLIENTS} event streams`, results.streams))
+console.log(row(`${CLIENTS} pollers at 2s`, results.pollers))
+console.log(`  targets for the streams: idle CPU <= ${TARGETS.idleCpuPercent} %, RSS <= ${TARGETS.rssMb} MB, p99 <= ${TARGETS.p99Ms} ms`)
+const {streams} = results
+const misses = [
+  streams.idleCpu > TARGETS.idleCpuPercent && `idle CPU ${streams.idleCpu.toFixed(1)} %`,
+  streams.rss > TARGETS.rssMb && `RSS ${streams.rss.toFixed(0)} MB`,
+  percentile(streams.delays, 99) > TARGETS.p99Ms && `p99 ${percentile(streams.delays, 99)} ms`,
+  streams.missed > 0 && `${streams.missed} changes never reached their stream`,
+].filter(Boolean)
+if (misses.length > 0) {
+  console.log(`bench:watchers ABOVE TARGET: ${misses.join(', ')}`)
+  process.exit(1)
+}
