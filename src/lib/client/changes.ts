@@ -40,7 +40,23 @@ export async function watchChanges(client: ControlPlaneClient, query: EventStrea
 async function openChanges(client: ControlPlaneClient, query: EventStreamQuery, options: ChangeOptions): Promise<Changes> {
   try {
     const follower = await EventFollower.open(client, query, {onNotice: options.onNotice})
-    return {next: (deadline) => follower.next(deadline), close: () => follower.close()}
+    // A stream that goes away for good (the control plane replaced by an older one) gives way to the timer.
+    let fallback: Changes | null = null
+    return {
+      async next(deadline) {
+        if (fallback) return fallback.next(deadline)
+        try {
+          return await follower.next(deadline)
+        } catch (error) {
+          if (!(error instanceof StreamUnavailableError)) throw error
+          follower.close()
+          options.onNotice(`${error.message}; looking every ${formatDuration(options.intervalMs)} instead`)
+          fallback = polling(options.intervalMs)
+          return null
+        }
+      },
+      close: () => follower.close(),
+    }
   } catch (error) {
     if (!(error instanceof StreamUnavailableError)) throw error
     options.onNotice(`${error.message}; looking every ${formatDuration(options.intervalMs)} instead`)

@@ -62,6 +62,8 @@ export class EventHub {
   private readonly subscriptions = new Set<Subscription>()
   private reading: Promise<void> | null = null
   private readAgain = false
+  /** events may have been appended since the last read, while nobody subscribed */
+  private behind = false
   private poll: NodeJS.Timeout | undefined
   private closed = false
 
@@ -92,6 +94,11 @@ export class EventHub {
   /** Reads the events appended since the last read; a wakeup during a read reads again after it. */
   wake(): void {
     if (this.closed) return
+    // Nobody to hand them to: nothing is read until someone subscribes (admit() catches up the head).
+    if (this.subscriptions.size === 0 && !this.reading) {
+      this.behind = true
+      return
+    }
     if (this.reading) {
       this.readAgain = true
       return
@@ -127,6 +134,11 @@ export class EventHub {
     if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
       throw new ControlPlaneError('unavailable', `this replica already serves ${MAX_SUBSCRIPTIONS} event streams`, {hint: 'connect to another replica, or close streams you no longer read'})
     }
+    // While nobody subscribed the head was not followed: "now" is the table's last event.
+    if (this.behind && this.subscriptions.size === 0 && !this.reading) {
+      this.behind = false
+      this.lastSeq = Math.max(this.lastSeq, await this.store.lastEventSeq())
+    }
     if (after !== undefined && after < (await this.store.eventHorizon())) {
       throw new ControlPlaneError('gone', `the events after ${after} are no longer kept (they are deleted after the event retention); start over from now`, {
         hint: 'reconnect without Last-Event-ID or ?after, and read the current state once',
@@ -135,7 +147,7 @@ export class EventHub {
   }
 
   /**
-   * A new subscription (admitted first): from now when `after` is undefined, else from just after that
+   * A new subscription (admitted first, so that the head is current): from now when `after` is undefined, else from just after that
    * sequence number, catching up from the table. It is in place when this returns its promise: every
    * event from then on reaches it.
    */
@@ -144,6 +156,11 @@ export class EventHub {
     // From here on every new event reaches its buffer; the table has everything up to the head.
     this.subscriptions.add(subscription)
     const until = this.lastSeq
+    if (this.behind) {
+      // Appended while nobody subscribed, after admit() looked: read now, not at the next wakeup.
+      this.behind = false
+      this.wake()
+    }
     const caughtUp = after !== undefined && after < until ? this.catchUp(subscription, after, until) : Promise.resolve()
     return caughtUp.then(
       () => {

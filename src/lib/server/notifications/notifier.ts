@@ -21,6 +21,7 @@ const ATTEMPT_TIMEOUT_MS = 10_000
 const CLAIM_MS = 60_000
 const MAX_RETRY_DELAY_MS = 3_600_000
 const TICK_MS = 1000
+const ROUND_GAP_MS = 100
 /** What a receiver's error answer may add to the attempt's record. */
 const ERROR_TEXT_KEPT = 200
 
@@ -92,11 +93,15 @@ export class Notifier {
     this.work = this.round()
       .catch((error) => this.options.log.error({err: error}, 'notifications: a round failed; the next one tries again'))
       .finally(() => {
-        this.busy = false
-        if (this.again) {
+        // Wakeups that came meanwhile share one more round, a little later: a busy control plane
+        // commits events many times a second, and a notification needs no more than that.
+        if (this.again && !this.stopped) {
           this.again = false
-          this.kick()
-        }
+          setTimeout(() => {
+            this.busy = false
+            this.kick()
+          }, ROUND_GAP_MS).unref()
+        } else this.busy = false
       })
   }
 
@@ -108,9 +113,11 @@ export class Notifier {
   }
 
   private async round(): Promise<void> {
-    while (await this.fill()) {
+    let filled
+    while ((filled = await this.fill()) === 'more') {
       // a full page: read on
     }
+    if (filled === 'no subscriptions') return
     for (;;) {
       const now = this.now()
       const due = await this.options.store.claimDeliveries(this.options.replica, now.toISOString(), new Date(now.getTime() + CLAIM_MS).toISOString(), SEND_BATCH)
@@ -120,13 +127,19 @@ export class Notifier {
     }
   }
 
-  /** One page of events into the outbox; true when the page was full. */
-  private async fill(): Promise<boolean> {
+  /** One page of events into the outbox: 'more' when the page was full. */
+  private async fill(): Promise<'more' | 'done' | 'no subscriptions'> {
     return this.options.store.transaction(async (tx) => {
       const position = await tx.lockOutbox()
-      const rows = await tx.listEvents(position, OUTBOX_PAGE)
-      if (rows.length === 0) return false
       const subscriptions = (await tx.listNotifications()).map((notification) => ({notification, filter: notificationFilter(notification)}))
+      // Nobody to deliver to: skip to the last event (a subscription made later starts after it anyway;
+      // it is made under this same lock).
+      if (subscriptions.length === 0) {
+        await tx.advanceOutbox(await tx.lastEventSeq())
+        return 'no subscriptions'
+      }
+      const rows = await tx.listEvents(position, OUTBOX_PAGE)
+      if (rows.length === 0) return 'done'
       const wanted = rows.filter((row) => subscriptions.some(({notification, filter}) => row.seq > notification.afterSeq && matches(filter, row)))
       const presented = new Map((await presentEvents(tx, wanted)).map((event) => [event.stored.seq, event]))
       const at = this.now().toISOString()
@@ -144,7 +157,7 @@ export class Notifier {
       )
       await tx.insertDeliveries(deliveries)
       await tx.advanceOutbox(rows[rows.length - 1].seq)
-      return rows.length === OUTBOX_PAGE
+      return rows.length === OUTBOX_PAGE ? 'more' : 'done'
     })
   }
 

@@ -392,7 +392,11 @@ export class KyselyStore implements Store {
   // ---- notifications ----
 
   insertNotification(notification: NewNotification) {
-    return notifications.insertNotification(this.db, notification)
+    // Under the outbox's lock: no fill is between reading the subscriptions and moving past an event.
+    return this.transaction(async (tx) => {
+      await tx.lockOutbox()
+      return notifications.insertNotification((tx as KyselyStore).db, notification)
+    })
   }
 
   listNotifications() {
