@@ -2,11 +2,11 @@
 import {setTimeout as delay} from 'node:timers/promises'
 
 import type {AppState, Release} from '../../api/schemas.js'
-import {invalid, notFound} from '../errors.js'
+import {forbidden, invalid, notFound} from '../errors.js'
 import type {ReleaseRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
-import {releaseNotFound, requireProjectEnvironment} from './lookups.js'
+import {effectiveSettingsOf, releaseNotFound, requireProjectEnvironment} from './lookups.js'
 import type {RunCoordinator} from './runs/coordinator.js'
 import {transitionRelease} from './runs/transitions.js'
 import type {Views} from './views.js'
@@ -52,17 +52,40 @@ export class Actions {
     }
   }
 
-  /** Approves or rejects a release pending approval; an approved one is admitted at once. */
+  /**
+   * Approves or rejects a release pending approval. An approval is one approver's: the release joins the
+   * queue (and is admitted) once it has as many distinct approvers as its environment requires; its author
+   * cannot be one of them. One rejection rejects it.
+   */
   async decide(id: number, decision: 'approved' | 'rejected', subject: string, comment: string | null): Promise<Release> {
     const release = await this.ctx.store.getRelease(id)
     if (!release) throw releaseNotFound(id)
+    const scope = `${release.project}/${release.environment}`
+    if (decision === 'approved' && release.triggeredBy === subject) {
+      throw forbidden(`token ${subject} triggered release ${id}; the author of a release cannot approve it`, `another approver of ${scope} must approve it`)
+    }
     const at = nowOf(this.ctx)
-    const done = await this.runs.turn(release.project, release.environment, (tx) =>
-      transitionRelease(tx, id, ['pending_approval'], decision === 'approved' ? 'queued' : 'rejected', {
-        decision: {decision, by: subject, at, comment},
-        ...(decision === 'rejected' && {finishedAt: at, error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`}),
-      }),
-    )
+    const done = await this.runs.turn(release.project, release.environment, async (tx) => {
+      const current = (await tx.getRelease(id)) as ReleaseRecord
+      if (current.status !== 'pending_approval') return false
+      if (decision === 'rejected') {
+        return transitionRelease(tx, id, ['pending_approval'], 'rejected', {
+          decision: {decision, by: subject, at, comment},
+          finishedAt: at,
+          error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`,
+        })
+      }
+      const required = (await effectiveSettingsOf(tx, release.project, release.environment)).approvalsRequired.value
+      if (!(await tx.addApproval(id, {by: subject, at, comment}))) {
+        const approvals = await tx.listApprovals(id)
+        throw invalid(
+          `${subject} has approved release ${id} already; it needs ${required} distinct approvers and has ${approvals.length} (${approvals.map((approval) => approval.by).join(', ')})`,
+          `another approver of ${scope} must approve it`,
+        )
+      }
+      if ((await tx.listApprovals(id)).length < required) return true
+      return transitionRelease(tx, id, ['pending_approval'], 'queued', {decision: {decision, by: subject, at, comment}})
+    })
     if (!done) {
       const current = (await this.ctx.store.getRelease(id)) as ReleaseRecord
       throw invalid(

@@ -3,10 +3,12 @@
 import type {Insertable, Selectable} from 'kysely'
 
 import type {ReleaseStatus} from '../../../api/domain.js'
-import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import type {AuditEntry, Grant} from '../../../api/access.js'
+import type {Approval, Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import type {
   AppRecord,
   LockSet,
+  NewAuditEntry,
   NewEvent,
   NewLogLine,
   NewRelease,
@@ -19,9 +21,12 @@ import type {
   StoredEvent,
   StoredLogLine,
   TaskRecord,
+  TokenRecord,
 } from '../store.js'
 import type {
+  ApprovalsTable,
   AppsTable,
+  AuditTable,
   Database,
   EventsTable,
   PausesTable,
@@ -33,6 +38,7 @@ import type {
   SettingsTable,
   TaskLogsTable,
   TasksTable,
+  TokensTable,
 } from '../schema/tables.js'
 
 export const bit = (value: boolean) => (value ? 1 : 0)
@@ -274,6 +280,7 @@ export function settingsRow(settings: SettingsRecord): Insertable<SettingsTable>
     parallel: settings.parallel === null ? null : bit(settings.parallel),
     max_parallel: settings.maxParallel,
     approval: settings.approval === null ? null : bit(settings.approval),
+    approvals_required: settings.approvalsRequired,
     updated_by: settings.updatedBy,
     updated_at: settings.updatedAt,
   }
@@ -286,6 +293,7 @@ export function toSettings(row: Selectable<SettingsTable>): SettingsRecord {
     parallel: flag(row.parallel),
     maxParallel: row.max_parallel,
     approval: flag(row.approval),
+    approvalsRequired: row.approvals_required,
     updatedBy: row.updated_by,
     updatedAt: row.updated_at,
   }
@@ -428,4 +436,78 @@ export function toEvent(row: Selectable<EventsTable>): StoredEvent {
     data: JSON.parse(row.data),
     at: row.at,
   }
+}
+
+export function tokenRow(token: TokenRecord): Insertable<TokensTable> {
+  return {
+    name: token.name,
+    hash: token.hash,
+    grants: JSON.stringify(token.grants),
+    created_at: token.createdAt,
+    created_by: token.createdBy,
+    expires_at: token.expiresAt,
+    lifetime_ms: token.lifetimeMs,
+    last_used_at: token.lastUsedAt,
+    rotated_at: token.rotatedAt,
+    configured: bit(token.configured),
+  }
+}
+
+export function toToken(row: Selectable<TokensTable>): TokenRecord {
+  return {
+    name: row.name,
+    hash: row.hash,
+    grants: JSON.parse(row.grants) as Grant[],
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    expiresAt: row.expires_at,
+    // PostgreSQL's bigint arrives as a string
+    lifetimeMs: row.lifetime_ms === null ? null : Number(row.lifetime_ms),
+    lastUsedAt: row.last_used_at,
+    rotatedAt: row.rotated_at,
+    configured: row.configured === 1,
+  }
+}
+
+export function auditRow(entry: NewAuditEntry): Insertable<AuditTable> {
+  return {
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    method: entry.method,
+    path: entry.path,
+    project: entry.project,
+    environment: entry.environment,
+    target: entry.target,
+    status: entry.status,
+    outcome: entry.outcome,
+    address: entry.address,
+    detail: entry.detail,
+  }
+}
+
+export function toAudit(row: Selectable<AuditTable>): AuditEntry {
+  return {
+    id: id(row.id),
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    method: row.method,
+    path: row.path,
+    project: row.project,
+    environment: row.environment,
+    target: row.target,
+    status: row.status,
+    outcome: row.outcome as AuditEntry['outcome'],
+    address: row.address,
+    detail: row.detail,
+  }
+}
+
+export function approvalRow(releaseId: number, approval: Approval): Insertable<ApprovalsTable> {
+  return {release_id: releaseId, approver: approval.by, at: approval.at, comment: approval.comment}
+}
+
+export function toApproval(row: Selectable<ApprovalsTable>): Approval {
+  return {by: row.approver, at: row.at, comment: row.comment}
 }
