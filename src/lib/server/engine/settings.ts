@@ -111,7 +111,9 @@ export class Settings {
       for (const release of await tx.listReleases({project, environment, statuses: ['pending_approval']})) {
         const approvals = settings.approval.value ? (await tx.listApprovals(release.id)).length : 0
         if (settings.approval.value && approvals < required) continue
-        const comment = settings.approval.value ? `it has ${approvals} approvals, and ${required} are now required` : 'the approval workflow was turned off'
+        const comment = settings.approval.value
+          ? `it has ${approvals} approval${approvals === 1 ? '' : 's'}; ${required} ${required === 1 ? 'is' : 'are'} now required`
+          : 'the approval workflow was turned off'
         await transitionRelease(tx, release.id, ['pending_approval'], 'queued', {decision: {decision: 'approved', by: subject, at: nowOf(this.ctx), comment}})
       }
     })

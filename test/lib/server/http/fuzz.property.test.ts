@@ -4,11 +4,10 @@
 // them as a client error with its error body, never a 500 and never a stack trace.
 import fc from 'fast-check'
 import type {FastifyInstance} from 'fastify'
-import {pino} from 'pino'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {buildHttpServer} from '../../../../src/lib/server/http/app.js'
 import {createTestEngine, SHOP_BLUEPRINT, type TestEngine} from '../../../helpers/engine.js'
+import {testHttpServer} from '../../../helpers/http.js'
 
 const TOKEN = 'rc_fuzz_token'
 const REQUESTS_PER_ROUTE = 80
@@ -27,7 +26,7 @@ let routes: Route[]
 
 beforeAll(async () => {
   t = await createTestEngine(SHOP_BLUEPRINT)
-  app = await buildHttpServer({engine: t.engine, token: TOKEN, version: '9.9.9-test', database: 'sqlite', logger: pino({level: 'silent'})})
+  app = (await testHttpServer(t, TOKEN)).app
   await app.ready()
   const doc = app.swagger() as {paths: Record<string, Record<string, {parameters?: Array<{in: string; name: string}>; requestBody?: {content: Record<string, {schema?: {properties?: object}}>}}>>}
   routes = Object.entries(doc.paths).flatMap(([path, operations]) =>

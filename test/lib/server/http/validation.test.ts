@@ -1,13 +1,12 @@
 // Bodies are checked as sent (no coercion), text parts are bounded, names and versions refuse control
 // characters, and every refusal names the path of the bad value.
 import type {FastifyInstance} from 'fastify'
-import {pino} from 'pino'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {NAME_RULE, VERSION_RULE} from '../../../../src/lib/api/domain.js'
 import {BODY_LIMIT_BYTES} from '../../../../src/lib/server/http/body-limit.js'
-import {buildHttpServer} from '../../../../src/lib/server/http/app.js'
 import {createTestEngine, SHOP_BLUEPRINT, type TestEngine} from '../../../helpers/engine.js'
+import {testHttpServer} from '../../../helpers/http.js'
 
 const TOKEN = 'rc_test_token'
 const auth = {authorization: `Bearer ${TOKEN}`}
@@ -20,7 +19,7 @@ let app: FastifyInstance
 
 beforeAll(async () => {
   t = await createTestEngine(SHOP_BLUEPRINT)
-  app = await buildHttpServer({engine: t.engine, token: TOKEN, version: '9.9.9-test', database: 'sqlite', logger: pino({level: 'silent'})})
+  app = (await testHttpServer(t, TOKEN)).app
   await app.ready()
 })
 
@@ -60,7 +59,8 @@ describe('HTTP: no coercion of body values', () => {
 
 describe('HTTP: bounded querystrings and path parameters', () => {
   it.each(['1e400', '-1', '1.5', 'abc', '99999999999999999999'])('refuses ?after=%s on the logs route', async (after) => {
-    const response = await app.inject({method: 'GET', url: `/v1/releases/1/logs?after=${after}`, headers: auth})
+    const id = (await t.engine.trigger('shop', 'prod', {type: 'full', dryRun: false}, {subject: 'admin', idempotencyKey: 'logs-route'})) as {release: {id: number}}
+    const response = await app.inject({method: 'GET', url: `/v1/releases/${id.release.id}/logs?after=${after}`, headers: auth})
     expect(response.statusCode).toBe(400)
     expect(response.json().error.message).toMatch(/^querystring\/after: must be /)
   })
