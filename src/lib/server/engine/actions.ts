@@ -60,6 +60,7 @@ export class Actions {
   async decide(id: number, decision: 'approved' | 'rejected', subject: string, comment: string | null): Promise<Release> {
     const release = await this.ctx.store.getRelease(id)
     if (!release) throw releaseNotFound(id)
+    if (release.status !== 'pending_approval') throw notPending(release, decision)
     const scope = `${release.project}/${release.environment}`
     if (decision === 'approved' && release.triggeredBy === subject) {
       throw forbidden(`token ${subject} triggered release ${id}; the author of a release cannot approve it`, `another approver of ${scope} must approve it`)
@@ -86,13 +87,7 @@ export class Actions {
       if ((await tx.listApprovals(id)).length < required) return true
       return transitionRelease(tx, id, ['pending_approval'], 'queued', {decision: {decision, by: subject, at, comment}})
     })
-    if (!done) {
-      const current = (await this.ctx.store.getRelease(id)) as ReleaseRecord
-      throw invalid(
-        `release ${id} is ${current.status.replace('_', ' ')}; only a release pending approval can be ${decision}`,
-        current.decision ? `it was ${current.decision.decision} by ${current.decision.by} at ${current.decision.at}` : undefined,
-      )
-    }
+    if (!done) throw notPending((await this.ctx.store.getRelease(id)) as ReleaseRecord, decision)
     this.ctx.log.info({releaseId: id, decision, by: subject}, 'release decided')
     return this.views.getRelease(id)
   }
@@ -106,4 +101,11 @@ export class Actions {
     await this.ctx.store.updateApp(project.name, environment, name, {desiredVersion: version}, nowOf(this.ctx))
     return (await this.views.appStates(project.name, environment)).find((state) => state.name === name) as AppState
   }
+}
+
+function notPending(release: ReleaseRecord, decision: 'approved' | 'rejected') {
+  return invalid(
+    `release ${release.id} is ${release.status.replace('_', ' ')}; only a release pending approval can be ${decision}`,
+    release.decision ? `it was ${release.decision.decision} by ${release.decision.by} at ${release.decision.at}` : undefined,
+  )
 }
