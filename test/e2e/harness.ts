@@ -93,6 +93,8 @@ export interface StartOptions {
   configDir?: string
   /** sees the server's stderr as it comes, before the server listens too */
   onStderr?: (chunk: string) => void
+  /** --log-level; default warn */
+  logLevel?: string
 }
 
 export interface Server {
@@ -130,7 +132,7 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
 async function startServerOnce(options: StartOptions): Promise<Server> {
   const dataDir = options.dataDir ?? tempDir('relctl-e2e-data-')
   const configDir = options.configDir ?? tempDir('relctl-e2e-config-')
-  const args = [BIN, 'server', 'start', '--port', '0', '--data-dir', dataDir, '--json', '--log-level', 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
+  const args = [BIN, 'server', 'start', '--port', '0', '--data-dir', dataDir, '--json', '--log-level', options.logLevel ?? 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
   const env = applyEnv({...baseEnv(), RELCTL_CONFIG_DIR: configDir, CI: 'true', NO_COLOR: '1'}, options.env)
   // Deploys see only the variables they are given: hand the fixtures' RELCTL_TEST_* settings through.
   const testVariables = Object.keys(options.env ?? {}).filter((name) => name.startsWith('RELCTL_TEST_') && env[name] !== undefined)
@@ -187,7 +189,7 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
   if (info.token) adminTokens.set(dataDir, info.token)
   const server: Server = {
     url: info.url,
-    token: options.token ?? info.token ?? adminTokens.get(dataDir) ?? '',
+    token: options.token ?? options.env?.RELCTL_SERVER_TOKEN ?? info.token ?? adminTokens.get(dataDir) ?? '',
     dataDir,
     configDir,
     info,

@@ -59,7 +59,7 @@ With --json, one JSON line with url, token (the generated admin token, else null
   static flags = {
     host: Flags.string({summary: 'Interface to bind.', default: '127.0.0.1'}),
     port: Flags.integer({summary: 'Port to listen on (0 picks a free one).', default: 7420, min: 0, max: 65_535}),
-    'data-dir': Flags.string({summary: 'Folder for the SQLite database, the token and the supervisor.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
+    'data-dir': Flags.string({summary: 'Folder for the SQLite database and the deploy supervisor.', env: 'RELCTL_DATA_DIR', defaultHelp: async () => '$XDG_DATA_HOME/relctl or ~/.local/share/relctl'}),
     'database-url': Flags.string({summary: 'PostgreSQL to keep the state in, shared by every replica: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.', env: 'RELCTL_DATABASE_URL'}),
     'replica-id': Flags.string({summary: 'Name of this replica in server status and in the releases it runs (default: host:port).', env: 'RELCTL_REPLICA_ID'}),
     lease: durationFlag({summary: 'How long this replica\'s runs stay its own without a heartbeat; after that another replica fails them.', env: 'RELCTL_LEASE', default: DEFAULT_LEASE_MS, defaultHelp: async () => DEFAULT_LEASE}),

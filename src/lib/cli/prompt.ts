@@ -23,11 +23,12 @@ export function askSecret(question: string, input: NodeJS.ReadStream = process.s
         else if (char >= ' ') value += char
       }
     }
-    output.write(question)
-    input.setEncoding('utf8')
+    // Raw mode (no echo) before the question: what is typed after it is never shown.
     input.setRawMode(true)
+    input.setEncoding('utf8')
     input.on('data', onData)
     input.resume()
+    output.write(question)
   })
 }
 

@@ -18,8 +18,9 @@ export class AuthThrottle {
 
   /** How long the address must wait before its next attempt; 0 when it may try now. */
   retryAfterMs(address: string): number {
-    const level = this.level(address)
-    return level < this.burst ? 0 : Math.ceil((level - this.burst + 1) * this.intervalMs)
+    // Throttled while one more failure would take the bucket past the burst.
+    const over = this.level(address) - (this.burst - 1)
+    return over > 0 ? Math.ceil(over * this.intervalMs) : 0
   }
 
   /** Counts a failed authentication from the address. */
