@@ -7,8 +7,8 @@ import {FAILED_AUTH_BURST, FAILED_AUTH_INTERVAL_MS} from './limits.js'
 const ADDRESSES_KEPT = 10_000
 
 export class AuthThrottle {
-  /** by address: the bucket's level (failures not yet leaked away) at a time */
-  private readonly buckets = new Map<string, {level: number; at: number}>()
+  /** by address: the bucket as milliseconds still to drain (one interval per failure) at a time */
+  private readonly buckets = new Map<string, {debtMs: number; at: number}>()
 
   constructor(
     private readonly burst = FAILED_AUTH_BURST,
@@ -19,26 +19,25 @@ export class AuthThrottle {
   /** How long the address must wait before its next attempt; 0 when it may try now. */
   retryAfterMs(address: string): number {
     // Throttled while one more failure would take the bucket past the burst.
-    const over = this.level(address) - (this.burst - 1)
-    return over > 0 ? Math.ceil(over * this.intervalMs) : 0
+    return Math.max(0, this.debt(address) - (this.burst - 1) * this.intervalMs)
   }
 
   /** Counts a failed authentication from the address. */
   failed(address: string): void {
-    const level = this.level(address) + 1
+    const debtMs = this.debt(address) + this.intervalMs
     this.buckets.delete(address)
     if (this.buckets.size >= ADDRESSES_KEPT) this.prune()
-    this.buckets.set(address, {level, at: this.now()})
+    this.buckets.set(address, {debtMs, at: this.now()})
   }
 
-  private level(address: string): number {
+  private debt(address: string): number {
     const bucket = this.buckets.get(address)
-    return bucket ? Math.max(0, bucket.level - (this.now() - bucket.at) / this.intervalMs) : 0
+    return bucket ? Math.max(0, bucket.debtMs - (this.now() - bucket.at)) : 0
   }
 
-  /** Forgets the addresses whose buckets have emptied; if none has, the one that failed longest ago. */
+  /** Forgets the addresses whose buckets have drained; if none has, the one that failed longest ago. */
   private prune(): void {
-    for (const address of this.buckets.keys()) if (this.level(address) === 0) this.buckets.delete(address)
+    for (const address of this.buckets.keys()) if (this.debt(address) === 0) this.buckets.delete(address)
     if (this.buckets.size >= ADDRESSES_KEPT) this.buckets.delete(this.buckets.keys().next().value as string)
   }
 }
