@@ -30,7 +30,7 @@ The secret goes alone to stdout (TOKEN=$(relctl token create ...) keeps it); the
     const {project, environment} = this.apiFlags
     const grants = []
     if (this.flags.role) grants.push({role: this.flags.role, project: project ?? null, environment: environment ?? null})
-    else if (project || environment) throw new CliError('--project and --environment scope the grant of --role', EXIT.usage, 'usage', 'pass --role too, or give grants with --grant ROLE:PROJECT/ENVIRONMENT')
+    else if (project || environment) throw new CliError('--project and --environment (or RELCTL_PROJECT, RELCTL_ENVIRONMENT) scope the grant of --role', EXIT.usage, 'usage', 'pass --role too, or give every grant with --grant ROLE:PROJECT/ENVIRONMENT and unset those variables')
     for (const text of this.flags.grant ?? []) {
       const grant = parseGrant(text)
       if (!grant || !(ROLES as readonly string[]).includes(grant.role)) {
