@@ -100,7 +100,9 @@ async function startPlane({replicaId, databaseUrl, token}) {
   const plane = {replicaId, process: server, logFile: replicaId ? join(work, `server${suffix}.log`) : null}
   planes.push(plane)
   if (plane.logFile) server.stderr.pipe(createWriteStream(plane.logFile))
-  return Object.assign(plane, await whenListening(server, replicaId ? `replica ${replicaId}` : 'the control plane'))
+  const listening = await whenListening(server, replicaId ? `replica ${replicaId}` : 'the control plane')
+  // A token given to server start is not printed back; a generated one is (the first start only).
+  return Object.assign(plane, listening, {token: token ?? listening.token})
 }
 
 async function api(method, path, body, plane = planes[0]) {

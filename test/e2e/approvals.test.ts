@@ -1,18 +1,32 @@
-// The approval workflow (issue 3), through the real CLI: it excludes parallel releases both ways, a
-// release waits as pending_approval until approved (it then queues and runs) or rejected (it never
-// runs and `release wait` on its apps exits 3); only a pending release can be decided.
+// The approval workflow (issues 3 and 12), through the real CLI: it excludes parallel releases both
+// ways, a release waits as pending_approval until approved (it then queues and runs) or rejected (it
+// never runs and `release wait` on its apps exits 3); only a pending release can be decided. Who decides
+// is a token: its author cannot approve it, and --required N needs N distinct approvers.
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, must, relctl, relctlLive, startServer, waitForRelease} from './harness.js'
+import {api, copyFixture, createToken, must, relctl, relctlLive, startServer, waitForRelease} from './harness.js'
 
 const PROD = ['-p', 'sim-app', '-e', 'prod']
 const STAGING = ['-p', 'sim-app', '-e', 'staging']
 const FAST = ['--interval', '200ms']
 const FINAL = ['succeeded', 'failed', 'cancelled', 'rejected']
 
+/** Tokens by name: the people of these tests. */
+const as: Record<string, {token: string}> = {}
+
 beforeAll(async () => {
   await startServer()
   await must(['project', 'apply', '-f', copyFixture('simulate-app').file])
+  for (const [name, grants] of Object.entries({
+    carol: ['operator:sim-app/prod'],
+    dana: ['approver:sim-app/prod'],
+    erin: ['approver:sim-app'],
+    frank: ['operator:sim-app'],
+    ci: ['deployer:sim-app/prod'],
+    lead: ['approver:sim-app/prod', 'deployer:sim-app/prod'],
+  })) {
+    as[name] = {token: await createToken(name, grants)}
+  }
 })
 
 async function trigger(resources: string, scope = PROD): Promise<number> {
@@ -34,7 +48,7 @@ describe('approval and parallel releases exclude each other', () => {
 
     // The other way round.
     await must(['settings', 'set-parallel', '--disabled', ...PROD])
-    const approval = await relctl(['settings', 'set-approval', '--enabled', ...PROD], {env: {RELCTL_ACTOR: 'carol'}})
+    const approval = await relctl(['settings', 'set-approval', '--enabled', ...PROD], as.carol)
     expect(approval.code, String(approval)).toBe(0)
     expect(approval.stdout).toMatch(/^ {2}approval workflow: {2}on {2}\(environment override\)$/m)
     const parallel = await relctl(['settings', 'set-parallel', '--enabled', ...PROD])
@@ -76,7 +90,7 @@ describe('approve and reject', () => {
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect((await api(`/v1/releases/${id}`)).status).toBe('pending_approval')
 
-    const approve = await relctl(['release', 'approve', String(id), '--comment', 'ship it'], {env: {RELCTL_ACTOR: 'dana'}})
+    const approve = await relctl(['release', 'approve', String(id), '--comment', 'ship it'], as.dana)
     expect(approve.code, String(approve)).toBe(0)
     expect(approve.stdout).toMatch(new RegExp(`^Release ${id} \\(selective: api:create\\) is (queued|running|succeeded)`))
     const done = await waitForRelease(id, FINAL)
@@ -107,7 +121,7 @@ describe('approve and reject', () => {
     const waiting = relctlLive(['release', 'wait', 'web', ...PROD, ...FAST, '--timeout', '20s'])
     await waiting.printed(/web: \S+\/\S+/, 'the wait to look at web (its release is pending then)')
 
-    const reject = await relctl(['release', 'reject', String(id), '--comment', 'not now'], {env: {RELCTL_ACTOR: 'erin'}})
+    const reject = await relctl(['release', 'reject', String(id), '--comment', 'not now'], as.erin)
     expect(reject.code, String(reject)).toBe(0)
     expect(reject.stdout.trim()).toBe(`Release ${id} (selective: web:create) is rejected`)
     const json = (await must(['release', 'show', String(id), '--json'])).json()
@@ -139,12 +153,59 @@ describe('approve and reject', () => {
   it('turning the approval workflow off sends pending releases to the queue, approved by who turned it off', async () => {
     const id = await trigger('api')
     expect((await api(`/v1/releases/${id}`)).status).toBe('pending_approval')
-    await must(['settings', 'set-approval', '--disabled', ...PROD], {env: {RELCTL_ACTOR: 'frank'}})
+    await must(['settings', 'set-approval', '--disabled', ...PROD], as.frank)
     const done = await waitForRelease(id, FINAL)
     expect(done).toMatchObject({status: 'succeeded', decision: {decision: 'approved', by: 'frank', comment: 'the approval workflow was turned off'}})
     // Without approval a trigger queues at once.
     const next = await relctl(['release', 'trigger', '--resources', 'api', ...PROD, '--wait', ...FAST, '--timeout', '20s'])
     expect(next.code, String(next)).toBe(0)
     expect(next.stderr).not.toContain('pending_approval')
+  })
+})
+
+describe('approvers are tokens (issue 12)', () => {
+  it('a deployer may not approve (exit 7, saying who could); the author may not approve their own release; --required 2 needs two distinct approvers; release show lists them', async () => {
+    const set = await must(['settings', 'set-approval', '--enabled', '--required', '2', ...PROD], as.carol)
+    expect(set.stdout).toMatch(/^ {2}approvers needed: {3}2 {2}\(environment override\)$/m)
+
+    const id = Number((await must(['release', 'trigger', '--resources', 'worker', ...PROD], as.lead)).stdout.trim())
+    expect((await api(`/v1/releases/${id}`)).triggeredBy).toBe('lead')
+
+    const deployer = await relctl(['release', 'approve', String(id), '--json'], as.ci)
+    expect(deployer.code, String(deployer)).toBe(7)
+    expect(deployer.json()).toMatchObject({
+      exitCode: 7,
+      error: {code: 'forbidden', message: 'token ci (deployer on sim-app/prod) may not approve releases; an approver of sim-app/prod can'},
+    })
+    expect(deployer.stderr).toContain('Error: token ci (deployer on sim-app/prod) may not approve releases; an approver of sim-app/prod can')
+
+    const self = await relctl(['release', 'approve', String(id)], as.lead)
+    expect(self.code, String(self)).toBe(7)
+    expect(self.stderr).toContain(`Error: token lead triggered release ${id}; the author of a release cannot approve it`)
+
+    const first = await must(['release', 'approve', String(id), '--comment', 'looks right'], as.dana)
+    expect(first.stdout).toContain(`is pending_approval (position 1): waits for 1 more approval (1 of 2: dana; its author lead cannot approve)`)
+    const twice = await relctl(['release', 'approve', String(id)], as.dana)
+    expect(twice.code, String(twice)).toBe(2)
+    expect(twice.stderr).toContain(`dana has approved release ${id} already; it needs 2 distinct approvers and has 1 (dana)`)
+
+    await must(['release', 'approve', String(id)], as.erin)
+    expect((await waitForRelease(id, FINAL)).status).toBe('succeeded')
+    const shown = await must(['release', 'show', String(id)])
+    expect(shown.stdout).toMatch(/^ {2}approved: {3}by dana at \S+ \(looks right\), erin at \S+$/m)
+    expect(shown.stdout).toMatch(/^ {2}decision: {3}approved by erin at \S+$/m)
+    expect((await must(['release', 'show', String(id), '--json'])).json().approvals).toEqual([
+      {by: 'dana', at: expect.any(String), comment: 'looks right'},
+      {by: 'erin', at: expect.any(String), comment: null},
+    ])
+  })
+
+  it('one rejection rejects a release that has an approval', async () => {
+    const id = Number((await must(['release', 'trigger', '--resources', 'worker', ...PROD], as.lead)).stdout.trim())
+    await must(['release', 'approve', String(id)], as.dana)
+    const rejected = await must(['release', 'reject', String(id), '--comment', 'wrong build'], as.erin)
+    expect(rejected.stdout.trim()).toBe(`Release ${id} (selective: worker) is rejected`)
+    expect(await api(`/v1/releases/${id}`)).toMatchObject({status: 'rejected', error: 'rejected by erin: wrong build', approvals: [{by: 'dana'}]})
+    await must(['settings', 'set-approval', '--disabled', ...PROD], as.carol)
   })
 })

@@ -30,11 +30,12 @@ describe('authentication', () => {
     ])
     expect(wrongFlag.code, String(wrongFlag)).toBe(7)
     expect(wrongFlag.stderr).toContain('the token was not accepted')
-    expect(wrongFlag.stderr).toContain('Hint: log in with: relctl login')
+    expect(wrongFlag.stderr).toContain('Hint: it is unknown, or was revoked or rotated: log in with a current one (relctl login)')
     expect(wrongEnv.code, String(wrongEnv)).toBe(7)
     expect(wrongEnv.json()).toMatchObject({exitCode: 7, error: {code: 'unauthorized'}})
     expect(missing.code, String(missing)).toBe(7)
     expect(missing.stderr).toContain('this control plane needs a bearer token')
+    expect(missing.stderr).toContain('Hint: log in with: relctl login --url <url> (the first token is printed by relctl server start)')
   })
 
   it('/healthz answers without a token; the API does not', async () => {
@@ -72,7 +73,7 @@ describe('login, whoami, logout', () => {
     expect(login.code, String(login)).toBe(0)
     const file = join(configDir, 'profiles.json')
     expect(login.stdout).toContain(`Logged in to ${server.url}`)
-    expect(login.stdout).toContain(`as profile "default"; saved in ${file}`)
+    expect(login.stdout).toContain(`as token admin, profile "default"; saved in ${file}`)
     expect(statSync(file).mode & 0o777).toBe(0o600)
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({profiles: {default: {url: server.url, token: TOKEN}}})
 
@@ -81,8 +82,22 @@ describe('login, whoami, logout', () => {
     expect(whoami.stdout).toMatch(new RegExp(`^url: +${server.url.replaceAll('.', '\\.')}$`, 'm'))
     expect(whoami.stdout).toMatch(/^profile: +default$/m)
     expect(whoami.stdout).toMatch(/^database: +sqlite$/m)
+    // Who is asking is the token, whatever RELCTL_ACTOR (which older versions sent) says.
     const json = (await cli(['whoami', '--json'], {RELCTL_ACTOR: 'e2e-actor'})).json()
-    expect(json).toEqual({url: server.url, profile: 'default', actor: 'e2e-actor', serverVersion: expect.any(String), database: 'sqlite'})
+    expect(json).toEqual({
+      url: server.url,
+      profile: 'default',
+      name: 'admin',
+      grants: [{role: 'admin', project: null, environment: null}],
+      createdAt: expect.any(String),
+      expiresAt: null,
+      lastUsedAt: expect.any(String),
+      serverVersion: expect.any(String),
+      database: 'sqlite',
+    })
+    expect(whoami.stdout).toMatch(/^token: +admin$/m)
+    expect(whoami.stdout).toMatch(/^grants: +admin on the control plane$/m)
+    expect(whoami.stdout).toMatch(/^expires: +never$/m)
 
     const named = await cli(['login', '--url', server.url, '--token', TOKEN, '--profile', 'other', '--json'])
     expect(named.code, String(named)).toBe(0)

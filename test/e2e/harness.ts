@@ -83,7 +83,7 @@ function applyEnv(target: NodeJS.ProcessEnv, extra: Record<string, string | unde
 export interface StartOptions {
   /** reuse a data dir (restart tests); default: a new temp dir */
   dataDir?: string
-  /** default: the server generates one and keeps it in the data dir */
+  /** the admin token (--token); default: the one the first start on the data dir generated */
   token?: string
   /** extra environment for the server; undefined removes a variable. Deploys see the RELCTL_TEST_* ones (RELCTL_PASS_ENV) */
   env?: Record<string, string | undefined>
@@ -95,15 +95,18 @@ export interface StartOptions {
   onStderr?: (chunk: string) => void
   /** listen on this port (a restart that clients reconnect to); default: a free one */
   port?: number
+  /** --log-level; default warn */
+  logLevel?: string
 }
 
 export interface Server {
   url: string
+  /** the admin token */
   token: string
   dataDir: string
   configDir: string
   /** the JSON line the server printed */
-  info: {url: string; token: string; tokenSource: string; dataDir: string; database: string; profileWritten: boolean}
+  info: {url: string; token: string | null; tokenSource: string; dataDir: string; database: string; profileWritten: boolean}
   process: ChildProcess
   /** everything the server wrote on stderr so far */
   stderr(): string
@@ -112,6 +115,8 @@ export interface Server {
 }
 
 let currentServer: Server | undefined
+/** The admin token each data dir's first start printed: a restart prints none. */
+const adminTokens = new Map<string, string>()
 
 /** Starts `relctl server start --port 0` with its own data dir and config dir; resolves once it listens. */
 export async function startServer(options: StartOptions = {}): Promise<Server> {
@@ -129,7 +134,7 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
 async function startServerOnce(options: StartOptions): Promise<Server> {
   const dataDir = options.dataDir ?? tempDir('relctl-e2e-data-')
   const configDir = options.configDir ?? tempDir('relctl-e2e-config-')
-  const args = [BIN, 'server', 'start', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--json', '--log-level', 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
+  const args = [BIN, 'server', 'start', '--port', String(options.port ?? 0), '--data-dir', dataDir, '--json', '--log-level', options.logLevel ?? 'warn', ...(options.token ? ['--token', options.token] : []), ...(options.args ?? [])]
   const env = applyEnv({...baseEnv(), RELCTL_CONFIG_DIR: configDir, CI: 'true', NO_COLOR: '1'}, options.env)
   // Deploys see only the variables they are given: hand the fixtures' RELCTL_TEST_* settings through.
   const testVariables = Object.keys(options.env ?? {}).filter((name) => name.startsWith('RELCTL_TEST_') && env[name] !== undefined)
@@ -183,9 +188,10 @@ async function startServerOnce(options: StartOptions): Promise<Server> {
     void exited.then(({code, signal}) => fail(`the control plane exited (code ${code}, signal ${signal}) before it listened`))
   })
   let stopped: ReturnType<Server['stop']> | undefined
+  if (info.token) adminTokens.set(dataDir, info.token)
   const server: Server = {
     url: info.url,
-    token: info.token,
+    token: options.token ?? options.env?.RELCTL_SERVER_TOKEN ?? info.token ?? adminTokens.get(dataDir) ?? '',
     dataDir,
     configDir,
     info,
@@ -377,6 +383,20 @@ export async function api<T = any>(path: string, options: {server?: Server; meth
   const body = await response.json()
   if (!response.ok) throw new Error(`${options.method ?? 'GET'} ${path} answered ${response.status}: ${JSON.stringify(body)}`)
   return body as T
+}
+
+/**
+ * Creates a token through the API with the server's admin token and returns its secret. A grant is
+ * ROLE, ROLE:PROJECT or ROLE:PROJECT/ENV.
+ */
+export async function createToken(name: string, grants: string[], options: {server?: Server; expiresIn?: string} = {}): Promise<string> {
+  const parsed = grants.map((grant) => {
+    const [role, scope = ''] = grant.split(':')
+    const [project = null, environment = null] = scope ? scope.split('/') : []
+    return {role, project, environment}
+  })
+  const created = await api<{token: string}>('/v1/tokens', {server: options.server, method: 'POST', body: {name, grants: parsed, ...(options.expiresIn && {expiresIn: options.expiresIn})}})
+  return created.token
 }
 
 /**

@@ -3,12 +3,13 @@
 // order or fail with exit 5, max parallel, `release list --active` and cancelling a queued release.
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, gateStarted, maxOverlap, must, openGate, relctl, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
+import {api, copyFixture, createToken, gateStarted, maxOverlap, must, openGate, relctl, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
 
 const STAGING = ['-p', 'timed-app', '-e', 'staging']
 const PROD = ['-p', 'timed-app', '-e', 'prod']
-const ALICE = {env: {RELCTL_ACTOR: 'alice'}}
-const BOB = {env: {RELCTL_ACTOR: 'bob'}}
+/** Operators of the control plane: who triggers and changes settings is the token's name. */
+const ALICE = {token: ''}
+const BOB = {token: ''}
 const FINAL = ['succeeded', 'failed', 'cancelled', 'rejected']
 let state: string
 
@@ -17,6 +18,8 @@ beforeAll(async () => {
   // a, b, c and d deploy in about 1s each; gate1..gate3 block until their gate opens.
   await startServer({env: {RELCTL_TEST_STATE: state, RELCTL_TEST_SLEEP: '1'}})
   await must(['project', 'apply', '-f', copyFixture('timed').file])
+  ALICE.token = await createToken('alice', ['operator'])
+  BOB.token = await createToken('bob', ['operator'])
 })
 
 async function trigger(resources: string, scope: string[], extra: string[] = [], options = ALICE): Promise<number> {

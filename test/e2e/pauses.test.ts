@@ -3,13 +3,14 @@
 // other level's pause in place, and `release wait` on a paused environment.
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, gateStarted, must, openGate, relctl, startServer, tempDir, triggerRelease, waitFor, waitForRelease} from './harness.js'
+import {api, copyFixture, createToken, gateStarted, must, openGate, relctl, startServer, tempDir, triggerRelease, waitFor, waitForRelease} from './harness.js'
 
 const PROJECT = ['-p', 'timed-app']
 const STAGING = ['-p', 'timed-app', '-e', 'staging']
 const PROD = ['-p', 'timed-app', '-e', 'prod']
-const CAROL = {env: {RELCTL_ACTOR: 'carol'}}
-const DAVE = {env: {RELCTL_ACTOR: 'dave'}}
+/** Operators of the project: who pauses is the token's name. */
+const CAROL = {token: ''}
+const DAVE = {token: ''}
 const FINAL = ['succeeded', 'failed', 'cancelled', 'rejected']
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z'
 let state: string
@@ -18,6 +19,8 @@ beforeAll(async () => {
   state = tempDir('relctl-e2e-state-')
   await startServer({env: {RELCTL_TEST_STATE: state}})
   await must(['project', 'apply', '-f', copyFixture('timed').file])
+  CAROL.token = await createToken('carol', ['operator:timed-app'])
+  DAVE.token = await createToken('dave', ['operator:timed-app'])
 })
 
 /** Setup through the API: the triggers under test here are the refused ones. */

@@ -13,6 +13,7 @@ import {scaled} from '../helpers/timeouts.js'
 import {
   api,
   copyFixture,
+  createToken,
   gateStarted,
   isAlive,
   maxOverlap,
@@ -21,6 +22,7 @@ import {
   pool,
   relctl,
   relctlLive,
+  sleep,
   type Server,
   startServer,
   tempDir,
@@ -300,5 +302,28 @@ describe('schedules across replicas', () => {
     const comments = scheduled.map((release) => release.comment)
     expect(new Set(comments).size).toBe(comments.length)
     for (const run of runs.filter((entry) => entry.outcome === 'released')) expect(scheduled.map((release) => release.id)).toContain(run.releaseId)
+  })
+})
+
+describe('tokens across replicas', () => {
+  it('a token made on one replica works on the other; revoked on one, the other refuses it within a second', async () => {
+    const {servers} = await startReplicas(['t1', 't2'])
+    const [one, two] = servers
+    const secret = await createToken('ci-rep', ['deployer:rep-app/prod'], {server: one})
+    const whoamiOnTwo = () => fetch(`${two.url}/v1/whoami`, {headers: {authorization: `Bearer ${secret}`}})
+    // The other replica reads it from the shared database, and keeps it in its cache.
+    expect((await whoamiOnTwo()).status).toBe(200)
+    await must(['token', 'revoke', 'ci-rep'], {server: one})
+    const revoked = Date.now()
+    // However the machine is loaded, a request sent a second after the revocation was answered is refused.
+    await sleep(Math.max(0, revoked + 1000 - Date.now()))
+    const after = await whoamiOnTwo()
+    expect(after.status).toBe(401)
+    expect((await after.json()).error.message).toBe('the token was not accepted')
+    const cli = await relctl(['whoami'], {server: two, token: secret})
+    expect(cli.code, String(cli)).toBe(7)
+    // The audit log is shared too: the revocation made on one is listed by two.
+    const audit = (await must(['audit', 'list', '--actor', 'admin', '--json'], {server: two})).json()
+    expect(audit[0]).toMatchObject({action: 'token.revoke', target: 'token ci-rep', outcome: 'succeeded'})
   })
 })

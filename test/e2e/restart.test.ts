@@ -81,7 +81,7 @@ describe('restart of the control plane', () => {
 
     const restarted = await startServer({dataDir, env: {RELCTL_TEST_STATE: state}})
     expect(restarted.token).toBe(first.token)
-    expect(restarted.info.tokenSource).toBe('data-dir')
+    expect(restarted.info.tokenSource).toBe('stored')
     await expectRecovered(a, b)
     await restarted.stop()
   })

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, must, relctl, type Server, waitFor, waitForRelease} from './harness.js'
+import {api, copyFixture, createToken, must, relctl, type Server, waitFor, waitForRelease} from './harness.js'
 import {expectUniqueSlots, type Run, runs, schedule, scheduledReleases, setUp, STAGING} from './schedules-helpers.js'
 
 const PROD = ['-p', 'sched-app', '-e', 'prod']
@@ -23,7 +23,8 @@ describe('schedule set --every', () => {
 
   it('fires, is skipped while a long release runs and while paused, fires again on resume; schedule show says when and what became of each run', async () => {
 
-    const set = await relctl(['schedule', 'set', ...STAGING, '--every', '2s', '--type', 'full'], {server, env: {RELCTL_ACTOR: 'gina'}})
+    const gina = await createToken('gina', ['operator:sched-app/staging'], {server})
+    const set = await relctl(['schedule', 'set', ...STAGING, '--every', '2s', '--type', 'full'], {server, token: gina})
     expect(set.code, String(set)).toBe(0)
     expect(set.stdout).toContain('Schedule of sched-app/staging: every 2s, full release')
     expect(set.stdout).toMatch(/^ {2}set by: {4}gina at \S+$/m)

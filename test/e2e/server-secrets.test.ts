@@ -1,7 +1,7 @@
 // The control plane keeps its secrets: deploys see a documented environment and never the token, the
 // data dir and its files are private, the token can come from a file, and the data-dir lock is one the
 // kernel drops when the server dies.
-import {chmodSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
@@ -104,20 +104,27 @@ describe('the deploy environment', () => {
 })
 
 describe('files and permissions', () => {
-  it('makes a pre-existing 0755 data dir 0700, and the database, -wal, -shm, token, lock and pid files 0600', async () => {
+  it('makes a pre-existing 0755 data dir 0700, and the database, -wal, -shm, lock and pid files 0600; an older version\'s token file becomes the admin token and goes', async () => {
     const dataDir = join(tempDir('relctl-e2e-data-'), 'data')
     mkdirSync(dataDir, {mode: 0o755})
     chmodSync(dataDir, 0o755)
-    writeFileSync(join(dataDir, 'token'), 'rc_kept-from-an-older-start\n', {mode: 0o644})
+    const old = 'rc_kept-from-an-older-start'
+    writeFileSync(join(dataDir, 'token'), `${old}\n`, {mode: 0o644})
     chmodSync(join(dataDir, 'token'), 0o644)
     const server = await startServer({dataDir})
-    expect(server.info.tokenSource).toBe('data-dir')
-    await must(['project', 'apply', '-f', envBlueprint()])
-    await must(['release', 'trigger', '--type', 'launch', ...SCOPE, '--wait', '--timeout', '60s'])
+    expect(server.info).toMatchObject({tokenSource: 'data-dir', token: null})
+    expect(server.stderr()).toContain("the data dir's token file became the admin token (kept as a hash in the database) and was removed")
+    expect(existsSync(join(dataDir, 'token'))).toBe(false)
+    const as = {token: old}
+    expect((await must(['whoami', '--json'], as)).json()).toMatchObject({name: 'admin', grants: [{role: 'admin', project: null, environment: null}]})
+    await must(['project', 'apply', '-f', envBlueprint()], as)
+    await must(['release', 'trigger', '--type', 'launch', ...SCOPE, '--wait', '--timeout', '60s'], as)
 
     expect(mode(dataDir)).toBe('700')
-    for (const file of ['relctl.db', 'relctl.db-wal', 'relctl.db-shm', 'token', 'relctl.lock', 'server.pid']) expect(mode(join(dataDir, file)), file).toBe('600')
+    for (const file of ['relctl.db', 'relctl.db-wal', 'relctl.db-shm', 'relctl.lock', 'server.pid']) expect(mode(join(dataDir, file)), file).toBe('600')
     await server.stop()
+    // The database keeps only its hash.
+    expect(readFileSync(join(dataDir, 'relctl.db')).includes(old)).toBe(false)
   })
 })
 
@@ -128,7 +135,7 @@ describe('the server token', () => {
     writeFileSync(file, `${token}\nsecond line is ignored\n`)
     chmodSync(file, 0o640)
     const server = await startServer({args: ['--token-file', file]})
-    expect(server.info).toMatchObject({token, tokenSource: 'file'})
+    expect(server.info).toMatchObject({token: null, tokenSource: 'file'})
     expect(server.stderr()).toContain(`Warning: the token file ${file} can be read by other users; chmod 600 it`)
 
     const cmdline = readFileSync(`/proc/${server.process.pid}/cmdline`, 'utf8')
@@ -177,7 +184,7 @@ describe('one control plane per data dir', () => {
     writeFileSync(join(dataDir, 'server.pid'), `${process.pid}\n`)
 
     const second = await startServer({dataDir})
-    expect(second.info.tokenSource).toBe('data-dir')
+    expect(second.info).toMatchObject({tokenSource: 'stored', token: null})
     await must(['project', 'list'], {server: second})
 
     const concurrent = await relctl(['server', 'start', '--port', '0', '--data-dir', dataDir, '--json'], {env: {RELCTL_CONFIG_DIR: tempDir()}, timeoutMs: 20_000})

@@ -1,8 +1,9 @@
 // The CLI in every terminal: control characters from the server shown escaped (raw under --raw and
 // --json), plain progress on a 0x0 pseudo-terminal, SIGINT/SIGTERM ending a wait (130/143) while the
-// release goes on, stderr that still tells the failure under --json, and a wait nothing can finish.
+// release goes on, stderr that still tells the failure under --json, a wait nothing can finish, and
+// relctl login asking for the token without echo.
 import {type ChildProcess, spawn} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -68,11 +69,12 @@ function startCli(args: string[]) {
  * Runs the CLI under a pseudo-terminal (util-linux `script`) of the given size, by default 0 rows and 0
  * columns as some CI runners make, with CI unset; the shell writes its pid to a file and execs the CLI.
  */
-function startInPty(args: string[], size = {rows: 0, cols: 0}) {
+function startInPty(args: string[], size = {rows: 0, cols: 0}, options: {env?: NodeJS.ProcessEnv; typed?: boolean} = {}) {
   const pidFile = join(tempDir('relctl-e2e-pty-'), 'cli.pid')
   const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
   const command = `stty rows ${size.rows} cols ${size.cols}; echo $$ > '${pidFile}'; exec ${quoted}`
-  const child = spawn('script', ['-qfec', command, '/dev/null'], {cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+  // typed: what the test writes to script's stdin reaches the CLI as typed on its terminal
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {cwd: ROOT, env: options.env ?? cliEnv(), stdio: [options.typed ? 'pipe' : 'ignore', 'pipe', 'pipe']})
   const cliPid = () => Number(readFileSync(pidFile, 'utf8'))
   const kill = () => {
     // script does not pass SIGKILL on: end the CLI under it first.
@@ -259,5 +261,37 @@ describe('a wait that cannot finish', () => {
     expect(result.code, String(result)).toBe(4)
     expect(result.stderr).toMatch(new RegExp(`Error: timed out after 1(\\.0)?s \\(${stuck}\\); current state:`))
     expect(result.stderr).toContain(`Hint: To release it now: ${remedy}`)
+  })
+})
+
+describe('relctl login on a terminal', () => {
+  it('asks for the token without echoing it, checks it, and saves the profile with mode 0600', async () => {
+    const configDir = tempDir('relctl-e2e-login-')
+    const env = {...cliEnv(), RELCTL_CONFIG_DIR: configDir}
+    delete env.RELCTL_URL
+    delete env.RELCTL_TOKEN
+    const running = startInPty(['login', '--url', server.url, '--profile', 'typed'], {rows: 24, cols: 80}, {env, typed: true})
+    await waitFor(() => running.output().includes(`Token for ${server.url}: `), {what: 'the token prompt'})
+    running.child.stdin?.write(`${server.token}\r`)
+    expect(await exitWithin(running, 30_000)).toBe(0)
+    expect(running.output()).toContain(`Logged in to ${server.url}`)
+    expect(running.output()).toContain('as token admin, profile "typed"')
+    expect(running.output()).not.toContain(server.token)
+    const file = join(configDir, 'profiles.json')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(readFileSync(file, 'utf8')).profiles.typed).toEqual({url: server.url, token: server.token})
+  })
+
+  it('without a terminal, reads the token from stdin; with nothing there, says what to do (exit 2)', async () => {
+    const configDir = tempDir('relctl-e2e-login-')
+    const piped = spawn(process.execPath, [BIN, 'login', '--url', server.url], {cwd: ROOT, env: {...cliEnv(), RELCTL_CONFIG_DIR: configDir}, stdio: ['pipe', 'pipe', 'pipe']})
+    const output = watchOutput(piped)
+    piped.stdin.end(`${server.token}\n`)
+    expect(await output.exited, output.output()).toBe(0)
+    expect(JSON.parse(readFileSync(join(configDir, 'profiles.json'), 'utf8')).profiles.default.token).toBe(server.token)
+    const nothing = await relctl(['login', '--url', server.url], {env: {RELCTL_CONFIG_DIR: tempDir('relctl-e2e-login-')}})
+    expect(nothing.code, String(nothing)).toBe(2)
+    expect(nothing.stderr).toContain('Error: no token given')
+    expect(nothing.stderr).toContain('Hint: type it at the prompt, pipe it in, or pass --token')
   })
 })

@@ -1,9 +1,11 @@
-// The control plane's HTTP face over a test engine, as server.ts wires it (the event stream and the
-// notifications included), without a process or a port: for inject() tests.
+// The control plane's HTTP app over a test engine, as server.ts wires it (the event stream and the
+// notifications included), with its admin token given as server start takes one; without a process or a
+// port, for inject() tests. Closing the app stops the stream and the notifications too.
 import type {FastifyInstance} from 'fastify'
 import {pino} from 'pino'
 
 import {DEFAULT_NOTIFY_ALLOWED_NETWORKS} from '../../src/lib/api/events.js'
+import {Access} from '../../src/lib/server/access/access.js'
 import {EventHub} from '../../src/lib/server/events/hub.js'
 import {buildHttpServer} from '../../src/lib/server/http/app.js'
 import {Notifier} from '../../src/lib/server/notifications/notifier.js'
@@ -11,13 +13,12 @@ import {Subscriptions} from '../../src/lib/server/notifications/subscriptions.js
 import {AddressPolicy} from '../../src/lib/server/notifications/targets.js'
 import {quietLog, type TestEngine} from './engine.js'
 
-export interface TestHttp {
-  app: FastifyInstance
-  events: EventHub
-  close(): Promise<void>
-}
+export const TEST_VERSION = '9.9.9-test'
 
-export async function buildTestHttp(t: TestEngine, token: string): Promise<TestHttp> {
+/** Builds (without ready()) the app with `adminToken` as the admin token; the Access and the event hub are returned too. */
+export async function testHttpServer(t: TestEngine, adminToken: string): Promise<{app: FastifyInstance; access: Access; events: EventHub}> {
+  const access = new Access({store: t.store, log: quietLog})
+  await access.tokens.establishAdmin({secret: adminToken, source: 'given'})
   const events = new EventHub(t.store, quietLog, 1000)
   await events.start()
   const policy = new AddressPolicy(DEFAULT_NOTIFY_ALLOWED_NETWORKS)
@@ -27,19 +28,14 @@ export async function buildTestHttp(t: TestEngine, token: string): Promise<TestH
     engine: t.engine,
     events,
     subscriptions: new Subscriptions(t.store, t.engine, notifier, policy),
-    token,
-    version: '9.9.9-test',
+    access,
+    version: TEST_VERSION,
     database: 'sqlite',
     logger: pino({level: 'silent'}),
   })
-  await app.ready()
-  return {
-    app,
-    events,
-    async close() {
-      await app.close()
-      await notifier.stop()
-      await events.close()
-    },
-  }
+  app.addHook('onClose', async () => {
+    await notifier.stop()
+    await events.close()
+  })
+  return {app, access, events}
 }

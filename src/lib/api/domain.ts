@@ -11,6 +11,19 @@ export const SOURCES = ['cli', 'api', 'schedule'] as const
 export const SETTING_SOURCES = ['default', 'control-plane', 'environment'] as const
 export const DEFAULT_MAX_PARALLEL = 10
 export const WAIT_REASONS = ['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'capacity'] as const
+/** How many distinct approvers a release needs where the approval workflow is on, unless set (settings set-approval --required). */
+export const DEFAULT_APPROVALS_REQUIRED = 1
+export const MAX_APPROVALS_REQUIRED = 20
+
+/**
+ * Roles of a token's grants, from the least to the most it may do. What each may do is stated once, on
+ * the server (server/access/roles.ts); docs/security.md has the table.
+ */
+export const ROLES = ['viewer', 'deployer', 'approver', 'operator', 'admin'] as const
+/** The name of the token the control plane makes at its first start (or takes from --token, --token-file, RELCTL_SERVER_TOKEN). */
+export const ADMIN_TOKEN_NAME = 'admin'
+/** Every token starts with this, so that secret scanners can find one that leaked. */
+export const TOKEN_PREFIX = 'relctl_'
 
 export type ReleaseType = (typeof RELEASE_TYPES)[number]
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number]
@@ -19,6 +32,7 @@ export type Action = (typeof ACTIONS)[number]
 export type Health = (typeof HEALTH_STATES)[number]
 export type SyncState = (typeof SYNC_STATES)[number]
 export type WaitReason = (typeof WAIT_REASONS)[number]
+export type Role = (typeof ROLES)[number]
 
 /**
  * Names of projects, environments, resources, targets and steps: the one rule, checked by the blueprint
@@ -56,6 +70,8 @@ export const ERROR_EXIT_CODES = {
   too_large: 2,
   not_found: 9,
   unauthorized: 7,
+  forbidden: 7,
+  throttled: 7,
   state_lock: 5,
   paused: 6,
   /** an event stream resumed from an event older than the retention: start over from now */

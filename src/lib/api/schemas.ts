@@ -5,6 +5,7 @@ import {type SchemaOptions, type Static, type TSchema, type TUnsafe, Type} from 
 import {
   ACTIONS,
   HEALTH_STATES,
+  MAX_APPROVALS_REQUIRED,
   NAME_PATTERN,
   RELEASE_STATUSES,
   RELEASE_TYPES,
@@ -139,6 +140,8 @@ export const Decision = Type.Object({
   comment: NullableString,
 })
 
+export const Approval = Type.Object({by: Type.String({description: 'the approver\'s token name'}), at: Type.String(), comment: NullableString})
+
 export const Release = Type.Object({
   id: Type.Integer(),
   project: Type.String(),
@@ -158,6 +161,7 @@ export const Release = Type.Object({
   startedAt: NullableString,
   finishedAt: NullableString,
   decision: nullable(Decision, {description: 'the approval decision, where the approval workflow is on'}),
+  approvals: Type.Optional(Type.Array(Approval, {description: 'one release (not lists): who approved it, each a distinct token, oldest first'})),
   options: ReleaseOptions,
   replica: nullable(Type.String(), {description: 'the replica that runs or ran it'}),
   queuePosition: Type.Optional(Type.Integer({description: '1-based position among the queued releases of the environment'})),
@@ -323,7 +327,7 @@ export const SetScheduleRequest = Type.Object(
 export const Environment = Type.Object({
   project: Type.String(),
   name: Type.String(),
-  settings: Type.Object({parallel: Type.Boolean(), maxParallel: Type.Integer(), approval: Type.Boolean()}),
+  settings: Type.Object({parallel: Type.Boolean(), maxParallel: Type.Integer(), approval: Type.Boolean(), approvalsRequired: Type.Integer()}),
   targets: Type.Array(Type.String()),
   rollout: Type.Object({services: literals(['parallel', 'sequential'] as const), targets: literals(['parallel', 'sequential'] as const)}),
   paused: Type.Boolean(),
@@ -371,6 +375,7 @@ export const SettingsView = Type.Object({
   parallel: Type.Object({value: Type.Boolean(), source: settingSource}),
   maxParallel: Type.Object({value: Type.Integer(), source: settingSource}),
   approval: Type.Object({value: Type.Boolean(), source: settingSource}),
+  approvalsRequired: Type.Object({value: Type.Integer({description: 'distinct approvers a release needs, none of them its author'}), source: settingSource}),
   history: Type.Array(SettingsChange, {description: 'the latest changes at this scope, newest first'}),
 })
 
@@ -384,7 +389,14 @@ export const SetParallelRequest = Type.Object(
   {additionalProperties: false},
 )
 
-export const SetApprovalRequest = Type.Object({...SettingsScope, enabled: Type.Boolean()}, {additionalProperties: false})
+export const SetApprovalRequest = Type.Object(
+  {
+    ...SettingsScope,
+    enabled: Type.Optional(Type.Boolean()),
+    required: Type.Optional(Type.Integer({minimum: 1, maximum: MAX_APPROVALS_REQUIRED, description: 'how many distinct approvers a release needs'})),
+  },
+  {additionalProperties: false},
+)
 
 export const DecisionRequest = Type.Object({comment: Type.Optional(Text)}, {additionalProperties: false})
 
@@ -409,8 +421,6 @@ export const RollbackRequest = Type.Object(
   },
   {additionalProperties: false},
 )
-
-export const WhoAmI = Type.Object({subject: Type.String(), serverVersion: Type.String(), database: Type.String()})
 
 export const ReplicaRun = Type.Object({
   releaseId: Type.Integer(),
@@ -457,7 +467,6 @@ export type Project = Static<typeof Project>
 export type Environment = Static<typeof Environment>
 export type LogLine = Static<typeof LogLine>
 export type LogsResponse = Static<typeof LogsResponse>
-export type WhoAmI = Static<typeof WhoAmI>
 export type Replica = Static<typeof Replica>
 export type ReplicaRun = Static<typeof ReplicaRun>
 export type PlannedTask = Static<typeof PlannedTask>
@@ -467,6 +476,7 @@ export type ReleaseOptions = Static<typeof ReleaseOptions>
 export type AppHistoryEntry = Static<typeof AppHistoryEntry>
 export type RollbackRequest = Static<typeof RollbackRequest>
 export type Decision = Static<typeof Decision>
+export type Approval = Static<typeof Approval>
 export type PauseState = Static<typeof PauseState>
 export type PauseResponse = Static<typeof PauseResponse>
 export type ResumeResponse = Static<typeof ResumeResponse>

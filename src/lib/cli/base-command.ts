@@ -1,6 +1,6 @@
 // BaseCommand owns --json, parsed flags and args, and error handling with the documented exit codes.
 // ApiCommand adds the connection and scope flags and the lazily built client.
-import {userInfo} from 'node:os'
+import {readFileSync} from 'node:fs'
 
 import {Command} from '@oclif/core/command'
 import type {Interfaces} from '@oclif/core'
@@ -109,7 +109,7 @@ export abstract class ApiCommand<T extends typeof Command> extends BaseCommand<T
   private clientInstance: ControlPlaneClient | undefined
 
   protected get apiFlags() {
-    return this.flags as unknown as {url?: string; token?: string; profile: string; project?: string; environment?: string}
+    return this.flags as unknown as {url?: string; token?: string; profile: string; 'ca-file'?: string; project?: string; environment?: string}
   }
 
   /** The control plane's URL as given (--url, RELCTL_URL); undefined: the profile's. */
@@ -119,18 +119,15 @@ export abstract class ApiCommand<T extends typeof Command> extends BaseCommand<T
 
   protected async client(): Promise<ControlPlaneClient> {
     if (!this.clientInstance) {
-      const {token, profile: profileName} = this.apiFlags
+      const {token, profile: profileName, 'ca-file': caFile} = this.apiFlags
       const url = this.controlPlaneUrl()
       const profile = await readProfile(profileName)
       if (profileName !== 'default' && !profile && !url) {
         throw new CliError(`profile "${profileName}" does not exist`, EXIT.usage, 'usage', `create it with: relctl login --url <url> --token <token> --profile ${profileName}`)
       }
       const {ControlPlaneClient} = await import('../client/client.js')
-      this.clientInstance = new ControlPlaneClient({
-        url: url ?? profile?.url ?? DEFAULT_URL,
-        token: token ?? profile?.token,
-        actor: process.env.RELCTL_ACTOR || safeUserName(),
-      })
+      const ca = caFile ?? profile?.caFile
+      this.clientInstance = new ControlPlaneClient({url: url ?? profile?.url ?? DEFAULT_URL, token: token ?? profile?.token, ...(ca && {ca: readCaFile(ca)})})
     }
     return this.clientInstance
   }
@@ -155,10 +152,11 @@ export abstract class ApiCommand<T extends typeof Command> extends BaseCommand<T
   }
 }
 
-function safeUserName(): string {
+/** The PEM certificates of --ca-file (RELCTL_CA_FILE, a profile's caFile). */
+export function readCaFile(file: string): Buffer {
   try {
-    return userInfo().username
-  } catch {
-    return 'cli'
+    return readFileSync(file)
+  } catch (error) {
+    throw new CliError(`cannot read the CA file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT.usage, 'usage', 'pass a readable PEM file with --ca-file or RELCTL_CA_FILE')
   }
 }

@@ -14,7 +14,7 @@ export const EXIT_CODES: ReadonlyArray<{name: ExitName; code: number; meaning: s
   {name: 'timeout', code: EXIT.timeout, meaning: 'timed out (--timeout); the release goes on'},
   {name: 'stateLock', code: EXIT.stateLock, meaning: 'state-lock conflict: a conflicting release holds the lock'},
   {name: 'paused', code: EXIT.paused, meaning: 'blocked by a pause or a freeze'},
-  {name: 'auth', code: EXIT.auth, meaning: 'authentication failed or permission denied'},
+  {name: 'auth', code: EXIT.auth, meaning: 'authentication failed (no token, or one unknown, revoked or expired; or too many failures: throttled) or permission denied'},
   {name: 'unreachable', code: EXIT.unreachable, meaning: 'the control plane is unreachable'},
   {name: 'notFound', code: EXIT.notFound, meaning: 'not found: project, environment, app or release'},
   {name: 'interrupted', code: EXIT.interrupted, meaning: 'interrupted by SIGINT (Ctrl+C); a release already accepted goes on'},

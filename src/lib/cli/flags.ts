@@ -8,6 +8,7 @@ export const connectionFlags = {
   url: Flags.string({env: 'RELCTL_URL', summary: 'Control plane URL (default: the profile\'s, else http://127.0.0.1:7420).', helpGroup: 'GLOBAL'}),
   token: Flags.string({env: 'RELCTL_TOKEN', summary: 'Bearer token (default: the profile\'s).', helpGroup: 'GLOBAL'}),
   profile: Flags.string({env: 'RELCTL_PROFILE', summary: 'Profile to read URL and token from.', default: 'default', helpGroup: 'GLOBAL'}),
+  'ca-file': Flags.string({env: 'RELCTL_CA_FILE', summary: 'PEM certificate (or CA) to trust for an https:// control plane (default: the profile\'s).', helpGroup: 'GLOBAL'}),
 }
 
 export const scopeFlags = {

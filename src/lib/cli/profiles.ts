@@ -1,4 +1,4 @@
-// Profiles: named control-plane connections (URL and token) in the user's config dir, file mode 0600.
+// Profiles: named control-plane connections (URL, token, CA file) in the user's config dir, file mode 0600.
 // RELCTL_CONFIG_DIR moves the file (tests, several setups side by side).
 //
 // Every API command reads the profile, so reading is a plain JSON.parse of the file: loading conf (and
@@ -16,6 +16,8 @@ import {CliError} from '../client/errors.js'
 export interface Profile {
   url: string
   token?: string
+  /** a PEM file of the certificate (or its CA) to trust for an https:// control plane */
+  caFile?: string
 }
 
 interface ProfileFile {

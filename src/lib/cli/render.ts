@@ -124,6 +124,10 @@ export function releaseDetails(release: Release): string {
     `  comment:    ${release.comment ? printable(release.comment) : '-'}`,
     `  triggered:  by ${release.triggeredBy} from ${release.source}, ${release.createdAt}${release.idempotencyKey ? ` (key ${release.idempotencyKey})` : ''}`,
   ]
+  if (release.approvals?.length) {
+    const approvals = release.approvals.map(({by, at, comment}) => `${by} at ${at}${comment ? ` (${printable(comment)})` : ''}`)
+    lines.push(`  approved:   by ${approvals.join(', ')}`)
+  }
   if (release.decision) {
     const {decision, by, at, comment} = release.decision
     lines.push(`  decision:   ${decision} by ${by} at ${at}${comment ? ` (${printable(comment)})` : ''}`)

@@ -11,6 +11,7 @@ export function settingsText(view: SettingsView): string {
     `  parallel releases:  ${view.parallel.value ? 'on' : 'off'}  (${SOURCE_WORDS[view.parallel.source]})`,
     `  max parallel:       ${view.maxParallel.value}  (${SOURCE_WORDS[view.maxParallel.source]})`,
     `  approval workflow:  ${view.approval.value ? 'on' : 'off'}  (${SOURCE_WORDS[view.approval.source]})`,
+    `  approvers needed:   ${view.approvalsRequired.value}  (${SOURCE_WORDS[view.approvalsRequired.source]})`,
   ]
   if (view.history.length > 0) {
     lines.push(

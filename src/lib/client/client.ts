@@ -33,13 +33,13 @@ import type {
   SyncResponse,
   TriggerRequest,
   TriggerResponse,
-  WhoAmI,
 } from '../api/schemas.js'
 import type {EventsPage} from '../api/event-schemas.js'
 import type {CreatedNotification, CreateNotificationRequest, Delivery, Notification, TestResult} from '../api/notification-schemas.js'
+import type {AuditEntry, CreateTokenRequest, NewToken, TokenInfo, WhoAmI} from '../api/access.js'
 import {EXIT} from '../api/domain.js'
 import {delay} from './delay.js'
-import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
+import {ApiError, CliError, codeForStatus, TlsError, UnreachableError} from './errors.js'
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it quickly with its baseline
 // compiler, then again with its optimising one on background threads, which a short-lived CLI process
@@ -62,8 +62,8 @@ export interface EventStreamQuery {
 export interface ClientOptions {
   url: string
   token?: string
-  /** who is acting, sent as X-Relctl-Actor for release metadata */
-  actor?: string
+  /** PEM certificates to trust for an https:// URL instead of the system's (--ca-file) */
+  ca?: string | Buffer
   /** deadline of one call, milliseconds */
   timeoutMs?: number
   /** retries of calls that are safe to repeat (GETs, and POSTs with an Idempotency-Key) */
@@ -94,6 +94,17 @@ const UNREACHABLE_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ])
 const RETRY_STATUSES = new Set([502, 503, 504])
+/** The server's certificate was not trusted (undici passes Node's TLS error codes on). */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
 
 const enc = encodeURIComponent
 
@@ -123,7 +134,7 @@ export class ControlPlaneClient {
     this.origin = origin
     this.url = origin.origin + origin.pathname.replace(/\/$/, '')
     this.ownsDispatcher = !options.dispatcher
-    this.dispatcher = options.dispatcher ?? new Pool(origin.origin, {connections: 4, keepAliveTimeout: 10_000})
+    this.dispatcher = options.dispatcher ?? new Pool(origin.origin, {connections: 4, keepAliveTimeout: 10_000, ...(options.ca && {connect: {ca: options.ca}})})
   }
 
   async close(): Promise<void> {
@@ -159,7 +170,6 @@ export class ControlPlaneClient {
     const fullPath = `${this.origin.pathname.replace(/\/$/, '')}${path}${search.size > 0 ? `?${search}` : ''}`
     const headers: Record<string, string> = {accept: 'application/json'}
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    if (this.options.actor) headers['x-relctl-actor'] = this.options.actor
     if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey
     if (options.body !== undefined) headers['content-type'] = 'application/json'
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000
@@ -225,11 +235,37 @@ export class ControlPlaneClient {
     const code = err.code ?? err.cause?.code
     if (err.name === 'TimeoutError' || err.name === 'AbortError') return new UnreachableError(this.url, `no answer within ${timeoutMs} ms`)
     if (code && UNREACHABLE_CODES.has(code)) return new UnreachableError(this.url, code)
+    if (code && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
+      return new TlsError(this.url, `its TLS certificate is not trusted (${code})`, 'pass the certificate (or the CA that signed it) with --ca-file, RELCTL_CA_FILE or relctl login --ca-file')
+    }
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {
+      return new TlsError(this.url, `the TLS handshake failed (${code})`, 'does the control plane serve HTTPS? If it serves plain HTTP, use an http:// URL')
+    }
     return error
   }
 
   whoami() {
     return this.call<WhoAmI>('GET', '/v1/whoami')
+  }
+
+  createToken(request: CreateTokenRequest) {
+    return this.call<NewToken>('POST', '/v1/tokens', {body: request})
+  }
+
+  listTokens() {
+    return this.call<TokenInfo[]>('GET', '/v1/tokens')
+  }
+
+  rotateToken(name: string, expiresIn?: string) {
+    return this.call<NewToken>('POST', `/v1/tokens/${enc(name)}/rotate`, {body: expiresIn ? {expiresIn} : {}})
+  }
+
+  revokeToken(name: string) {
+    return this.call<TokenInfo>('DELETE', `/v1/tokens/${enc(name)}`)
+  }
+
+  listAudit(filter: {project?: string; environment?: string; actor?: string; since?: string; limit?: number}) {
+    return this.call<AuditEntry[]>('GET', '/v1/audit', {query: filter})
   }
 
   /** The replicas serving the control plane's database that are alive, with what each runs. */

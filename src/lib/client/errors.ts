@@ -30,9 +30,18 @@ export class UnreachableError extends CliError {
   }
 }
 
+/** TLS did not work out with the control plane (an untrusted certificate, no HTTPS there): trying again will not help. */
+export class TlsError extends CliError {
+  constructor(url: string, cause: string, hint: string) {
+    super(`cannot reach the control plane at ${url}: ${cause}`, EXIT.unreachable, 'tls', hint)
+  }
+}
+
 /** The error code an answer without a relctl error body stands for (a proxy in front, say). */
 export function codeForStatus(status: number): ErrorCode {
-  if (status === 401 || status === 403) return 'unauthorized'
+  if (status === 401) return 'unauthorized'
+  if (status === 403) return 'forbidden'
+  if (status === 429) return 'throttled'
   if (status === 404) return 'not_found'
   if (status === 400 || status === 422) return 'invalid_input'
   if (status === 409) return 'state_lock'

@@ -10,6 +10,8 @@ const STATUS: Record<ErrorCode, number> = {
   too_large: 413,
   not_found: 404,
   unauthorized: 401,
+  forbidden: 403,
+  throttled: 429,
   state_lock: 409,
   paused: 423,
   gone: 410,
@@ -37,6 +39,9 @@ export class ControlPlaneError extends Error {
 }
 
 export const invalid = (message: string, hint?: string) => new ControlPlaneError('invalid_input', message, hint ? {hint} : {})
+
+/** The caller is known but may not do this (403, exit 7). */
+export const forbidden = (message: string, hint?: string) => new ControlPlaneError('forbidden', message, hint ? {hint} : {})
 
 export function notFound(what: string, name: string, validNames: string[], hint?: string, scope = ''): ControlPlaneError {
   const known = validNames.length > 0 ? `; known: ${validNames.join(', ')}` : ''

@@ -1,9 +1,14 @@
-// Boots the control plane: data dir, token, store, engine, HTTP; and stops it in order.
+// Boots the control plane: data dir, admin token, store, engine, HTTP(S); and stops it in order.
+import {readFileSync} from 'node:fs'
 import {homedir, hostname} from 'node:os'
 import {join, resolve} from 'node:path'
+import {createSecureContext} from 'node:tls'
+import {X509Certificate} from 'node:crypto'
 
 import {type DestinationStream, pino} from 'pino'
 
+import {Access} from './access/access.js'
+import type {AdminTokenSource} from './access/tokens.js'
 import {unpassableVariable} from './blueprint/variable-names.js'
 import {lockDataDir, makePrivate, preparePrivateDir, withPrivateFiles} from './data-dir.js'
 import {deploySupervisor} from './drivers/supervisor-client.js'
@@ -21,7 +26,7 @@ import {buildHttpServer} from './http/app.js'
 import {describePostgres, openPostgresStore} from './store/postgres.js'
 import {openSqliteStore} from './store/sqlite.js'
 import type {Store} from './store/store.js'
-import {resolveToken, type TokenSource} from './token.js'
+import {givenAdminToken, legacyTokenFile, removeLegacyTokenFile} from './token.js'
 
 export interface ControlPlaneOptions {
   host: string
@@ -36,6 +41,11 @@ export interface ControlPlaneOptions {
   token?: string
   /** a file whose first line is the token: keeps it out of the process list */
   tokenFile?: string
+  /** PEM files: serve HTTPS with this certificate (and its chain) and key */
+  tlsCert?: string
+  tlsKey?: string
+  /** audit entries older than this are deleted */
+  auditRetentionMs: number
   /** names of the server's variables every deploy sees, besides the basics */
   passEnv?: string[]
   version: string
@@ -60,8 +70,11 @@ export interface ControlPlaneOptions {
 
 export interface RunningControlPlane {
   url: string
-  token: string
-  tokenSource: TokenSource
+  /** the admin token's secret, when this start knows it: generated now, or given to it */
+  token: string | null
+  tokenSource: AdminTokenSource
+  /** the certificate file, when it is self-signed: what a client on this machine trusts it by */
+  caFile: string | null
   dataDir: string
   database: string
   /** Stops admitting, lets running releases finish for the grace period, then stops them. */
@@ -75,6 +88,37 @@ export function defaultDataDir(): string {
   const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share')
   return join(base, 'relctl')
 }
+
+interface Tls {
+  cert: Buffer
+  key: Buffer
+  /** the certificate signs itself: clients trust it by this file (--ca-file) */
+  selfSigned: boolean
+}
+
+/** The certificate and key, read and checked to belong together; a start without them serves HTTP. */
+function readTls({tlsCert, tlsKey}: Pick<ControlPlaneOptions, 'tlsCert' | 'tlsKey'>): Tls | null {
+  if (!tlsCert && !tlsKey) return null
+  if (!tlsCert || !tlsKey) throw new StartupError('HTTPS needs both --tls-cert and --tls-key', 'pass the certificate (PEM) and its private key (PEM)')
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file)
+    } catch (error) {
+      throw new StartupError(`cannot read the TLS ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `pass a readable PEM file with --tls-${what === 'certificate' ? 'cert' : 'key'}`)
+    }
+  }
+  const tls = {cert: read(tlsCert, 'certificate'), key: read(tlsKey, 'key')}
+  let certificate: X509Certificate
+  try {
+    certificate = new X509Certificate(tls.cert)
+    createSecureContext(tls)
+  } catch (error) {
+    throw new StartupError(`--tls-cert and --tls-key are not a usable pair: ${(error as Error).message}`, 'pass a PEM certificate and the PEM private key it was made for')
+  }
+  return {...tls, selfSigned: certificate.checkIssued(certificate)}
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
 
 /** Refuses --pass-env names that are not variables or that would hand deploys the token or its file. */
 function checkPassEnv(names: readonly string[], secrets: (string | undefined)[]): void {
@@ -148,12 +192,33 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   checkReplicaOptions(options)
   const policy = addressPolicy(options.notifyAllowNetworks ?? DEFAULT_NOTIFY_ALLOWED_NETWORKS)
   preparePrivateDir(options.dataDir, warn)
+  const tls = readTls(options)
+  if (!tls && !LOOPBACK.test(options.host)) {
+    warn(`serving plain HTTP on ${options.host}: tokens cross the network in clear text; pass --tls-cert and --tls-key, or put a TLS proxy in front`)
+  }
   const dataDir = lockDataDir(options.dataDir)
   try {
-    const {token, source} = resolveToken(options.dataDir, {token: options.token, file: options.tokenFile}, warn)
+    const given = givenAdminToken(options.dataDir, {token: options.token, file: options.tokenFile}, warn)
     const passEnv = options.passEnv ?? []
-    checkPassEnv(passEnv, [token, options.tokenFile, options.tokenFile && resolve(options.tokenFile), join(resolve(options.dataDir), 'token'), options.databaseUrl])
+    const secret = given && 'secret' in given ? given.secret : (given?.dataDirSecret ?? undefined)
+    checkPassEnv(passEnv, [secret, options.tokenFile, options.tokenFile && resolve(options.tokenFile), resolve(legacyTokenFile(options.dataDir)), options.databaseUrl])
     const {store, database} = options.databaseUrl ? await openSharedDatabase(options.databaseUrl) : await openDataDirDatabase(options.dataDir)
+    const access = new Access({store, log: logger, auditRetentionMs: options.auditRetentionMs})
+    let admin
+    try {
+      admin = await access.tokens.establishAdmin(given)
+    } catch (error) {
+      await store.close()
+      throw error
+    }
+    if (given && 'dataDirSecret' in given) {
+      removeLegacyTokenFile(options.dataDir)
+      warn(
+        admin.source === 'data-dir'
+          ? `the data dir's token file became the admin token (kept as a hash in the database) and was removed; the token itself is unchanged`
+          : `the data dir's token file was removed: a token named admin exists already`,
+      )
+    }
     const engine = new Engine({
       store,
       log: logger,
@@ -165,7 +230,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const events = new EventHub(store, logger, store.dialect === 'sqlite' ? 5000 : 1000)
     const listenHost = options.host.includes(':') ? `[${options.host}]` : options.host
     // Links need an address before the port is known (--port 0): they are made when sent, from this.
-    const links = {url: options.publicUrl ?? `http://${listenHost}:${options.port}`}
+    const scheme = tls ? 'https' : 'http'
+    const links = {url: options.publicUrl ?? `${scheme}://${listenHost}:${options.port}`}
     const notifier = new Notifier({
       store,
       log: logger,
@@ -178,22 +244,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       retryForMs: options.notifyRetryForMs,
     })
     const subscriptions = new Subscriptions(store, engine, notifier, policy)
-    const http = await buildHttpServer({engine, events, subscriptions, token, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger})
+    const http = await buildHttpServer({engine, events, subscriptions, access, version: options.version, database: store.dialect === 'sqlite' ? 'sqlite' : database, logger, ...(tls && {tls})})
     try {
       // Before recovery admits anything: a previous control plane's deploys must be gone first.
       await deploySupervisor.start({pidFile: join(options.dataDir, 'supervisor.pid'), log: logger})
       await events.start()
       await engine.start()
       retention.start()
+      access.audit.startRetention()
       await http.listen({host: options.host, port: options.port})
       const address = http.server.address()
-      if (!options.publicUrl && typeof address === 'object' && address) links.url = `http://${listenHost}:${address.port}`
+      if (!options.publicUrl && typeof address === 'object' && address) links.url = `${scheme}://${listenHost}:${address.port}`
       await notifier.start()
     } catch (error) {
       await http.close()
       await events.close()
       await notifier.stop()
       await retention.stop()
+      await access.audit.stop()
       await deploySupervisor.close()
       await store.close()
       throw error
@@ -202,9 +270,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const port = typeof address === 'object' && address ? address.port : options.port
     let stopping: Promise<void> | undefined
     return {
-      url: `http://${listenHost}:${port}`,
-      token,
-      tokenSource: source,
+      url: `${scheme}://${listenHost}:${port}`,
+      token: admin.secret,
+      tokenSource: admin.source,
+      caFile: tls?.selfSigned && options.tlsCert ? resolve(options.tlsCert) : null,
       dataDir: options.dataDir,
       database,
       stop() {
@@ -214,6 +283,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
           await http.close()
           await notifier.stop()
           await retention.stop()
+          await access.audit.stop()
           await deploySupervisor.close()
           await store.close()
           dataDir.release()

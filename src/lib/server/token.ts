@@ -1,13 +1,12 @@
-// The bearer token the control plane expects: given (--token, RELCTL_SERVER_TOKEN), read from a file
-// (--token-file), or kept in the data dir, generated on the first start.
-import {randomBytes} from 'node:crypto'
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+// The admin token given to server start: --token (RELCTL_SERVER_TOKEN) or the first line of
+// --token-file; or, from a data dir an older version used, its token file, which becomes the admin
+// token once and is then removed (tokens are kept only as hashes, in the database).
+import {readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {makePrivate} from './data-dir.js'
 import {StartupError} from './errors.js'
 
-export type TokenSource = 'given' | 'file' | 'data-dir' | 'generated'
+export type GivenAdminToken = {secret: string; source: 'given' | 'file'} | {dataDirSecret: string} | null
 
 /** The first line of a token file; refuses an unreadable or empty one, warns when others may read it. */
 export function readTokenFile(file: string, warn: (message: string) => void): string {
@@ -23,22 +22,24 @@ export function readTokenFile(file: string, warn: (message: string) => void): st
   return token
 }
 
-export function resolveToken(dataDir: string, given: {token?: string; file?: string}, warn: (message: string) => void): {token: string; source: TokenSource} {
+/** Where an older version kept the shared token: the data dir's `token` file. */
+export function legacyTokenFile(dataDir: string): string {
+  return join(dataDir, 'token')
+}
+
+export function givenAdminToken(dataDir: string, given: {token?: string; file?: string}, warn: (message: string) => void): GivenAdminToken {
   if (given.token && given.file) throw new StartupError('both --token (or RELCTL_SERVER_TOKEN) and --token-file give the token', 'keep one of them')
-  if (given.token) return {token: given.token, source: 'given'}
-  if (given.file) return {token: readTokenFile(given.file, warn), source: 'file'}
-  const file = join(dataDir, 'token')
+  if (given.token) return {secret: given.token, source: 'given'}
+  if (given.file) return {secret: readTokenFile(given.file, warn), source: 'file'}
   try {
-    const stored = readFileSync(file, 'utf8').trim()
-    if (stored) {
-      makePrivate([file])
-      return {token: stored, source: 'data-dir'}
-    }
+    const stored = readFileSync(legacyTokenFile(dataDir), 'utf8').trim()
+    return stored ? {dataDirSecret: stored} : null
   } catch {
-    // no token yet: make one below
+    return null
   }
-  const token = `rc_${randomBytes(24).toString('base64url')}`
-  writeFileSync(file, `${token}\n`, {mode: 0o600})
-  makePrivate([file])
-  return {token, source: 'generated'}
+}
+
+/** Once the database holds the data dir's token as a hash, the plaintext goes. */
+export function removeLegacyTokenFile(dataDir: string): void {
+  rmSync(legacyTokenFile(dataDir), {force: true})
 }

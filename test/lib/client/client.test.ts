@@ -21,7 +21,7 @@ afterEach(async () => {
 })
 
 const client = (options: Partial<ConstructorParameters<typeof ControlPlaneClient>[0]> = {}) =>
-  new ControlPlaneClient({url: ORIGIN, token: 't0k', actor: 'alice', dispatcher: agent, ...options})
+  new ControlPlaneClient({url: ORIGIN, token: 't0k', dispatcher: agent, ...options})
 
 async function rejection(promise: Promise<unknown>): Promise<CliError> {
   try {
@@ -208,7 +208,7 @@ describe('ControlPlaneClient: retries', () => {
 })
 
 describe('ControlPlaneClient: requests', () => {
-  it('sends the token, the actor, the idempotency key and the JSON body', async () => {
+  it('sends the token, the idempotency key and the JSON body, and no actor: who asks is the token', async () => {
     let seen: {headers: Record<string, string>; body: string; path: string} | undefined
     agent
       .get(ORIGIN)
@@ -220,27 +220,26 @@ describe('ControlPlaneClient: requests', () => {
     await client().trigger('shop', 'prod', {type: 'selective', resources: [{name: 'api'}], comment: 'hi'}, 'key-42')
     expect(seen?.headers).toMatchObject({
       authorization: 'Bearer t0k',
-      'x-relctl-actor': 'alice',
       'idempotency-key': 'key-42',
       'content-type': 'application/json',
       accept: 'application/json',
     })
+    expect(Object.keys(seen!.headers)).not.toContain('x-relctl-actor')
     expect(JSON.parse(seen!.body)).toEqual({type: 'selective', resources: [{name: 'api'}], comment: 'hi'})
   })
 
-  it('sends no Authorization, actor or key headers when there are none', async () => {
+  it('sends no Authorization or key headers when there are none', async () => {
     let headers: Record<string, string> | undefined
     agent
       .get(ORIGIN)
       .intercept({path: '/v1/whoami', method: 'GET'})
       .reply((options) => {
         headers = options.headers as Record<string, string>
-        return {statusCode: 200, data: {subject: 'api'}, responseOptions: JSON_HEADERS}
+        return {statusCode: 200, data: {name: 'admin'}, responseOptions: JSON_HEADERS}
       })
     await new ControlPlaneClient({url: ORIGIN, dispatcher: agent}).whoami()
     expect(headers).toBeDefined()
     expect(Object.keys(headers!)).not.toContain('authorization')
-    expect(Object.keys(headers!)).not.toContain('x-relctl-actor')
     expect(Object.keys(headers!)).not.toContain('idempotency-key')
     expect(Object.keys(headers!)).not.toContain('content-type')
   })

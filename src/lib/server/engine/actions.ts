@@ -2,11 +2,11 @@
 import {setTimeout as delay} from 'node:timers/promises'
 
 import type {AppState, Release} from '../../api/schemas.js'
-import {invalid, notFound} from '../errors.js'
+import {forbidden, invalid, notFound} from '../errors.js'
 import type {ReleaseRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
-import {releaseNotFound, requireProjectEnvironment} from './lookups.js'
+import {effectiveSettingsOf, releaseNotFound, requireProjectEnvironment} from './lookups.js'
 import type {RunCoordinator} from './runs/coordinator.js'
 import {changeApp, transitionRelease} from './runs/transitions.js'
 import type {Views} from './views.js'
@@ -52,24 +52,42 @@ export class Actions {
     }
   }
 
-  /** Approves or rejects a release pending approval; an approved one is admitted at once. */
+  /**
+   * Approves or rejects a release pending approval. An approval is one approver's: the release joins the
+   * queue (and is admitted) once it has as many distinct approvers as its environment requires; its author
+   * cannot be one of them. One rejection rejects it.
+   */
   async decide(id: number, decision: 'approved' | 'rejected', subject: string, comment: string | null): Promise<Release> {
     const release = await this.ctx.store.getRelease(id)
     if (!release) throw releaseNotFound(id)
-    const at = nowOf(this.ctx)
-    const done = await this.runs.turn(release.project, release.environment, (tx) =>
-      transitionRelease(tx, id, ['pending_approval'], decision === 'approved' ? 'queued' : 'rejected', {
-        decision: {decision, by: subject, at, comment},
-        ...(decision === 'rejected' && {finishedAt: at, error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`}),
-      }),
-    )
-    if (!done) {
-      const current = (await this.ctx.store.getRelease(id)) as ReleaseRecord
-      throw invalid(
-        `release ${id} is ${current.status.replace('_', ' ')}; only a release pending approval can be ${decision}`,
-        current.decision ? `it was ${current.decision.decision} by ${current.decision.by} at ${current.decision.at}` : undefined,
-      )
+    if (release.status !== 'pending_approval') throw notPending(release, decision)
+    const scope = `${release.project}/${release.environment}`
+    if (decision === 'approved' && release.triggeredBy === subject) {
+      throw forbidden(`token ${subject} triggered release ${id}; the author of a release cannot approve it`, `another approver of ${scope} must approve it`)
     }
+    const at = nowOf(this.ctx)
+    const done = await this.runs.turn(release.project, release.environment, async (tx) => {
+      const current = (await tx.getRelease(id)) as ReleaseRecord
+      if (current.status !== 'pending_approval') return false
+      if (decision === 'rejected') {
+        return transitionRelease(tx, id, ['pending_approval'], 'rejected', {
+          decision: {decision, by: subject, at, comment},
+          finishedAt: at,
+          error: `rejected by ${subject}${comment ? `: ${comment}` : ''}`,
+        })
+      }
+      const required = (await effectiveSettingsOf(tx, release.project, release.environment)).approvalsRequired.value
+      if (!(await tx.addApproval(id, {by: subject, at, comment}))) {
+        const approvals = await tx.listApprovals(id)
+        throw invalid(
+          `${subject} has approved release ${id} already; it needs ${required} distinct approvers and has ${approvals.length} (${approvals.map((approval) => approval.by).join(', ')})`,
+          `another approver of ${scope} must approve it`,
+        )
+      }
+      if ((await tx.listApprovals(id)).length < required) return true
+      return transitionRelease(tx, id, ['pending_approval'], 'queued', {decision: {decision, by: subject, at, comment}})
+    })
+    if (!done) throw notPending((await this.ctx.store.getRelease(id)) as ReleaseRecord, decision)
     this.ctx.log.info({releaseId: id, decision, by: subject}, 'release decided')
     return this.views.getRelease(id)
   }
@@ -83,4 +101,11 @@ export class Actions {
     await changeApp(this.ctx.store, project.name, environment, name, {desiredVersion: version}, nowOf(this.ctx))
     return (await this.views.appStates(project.name, environment)).find((state) => state.name === name) as AppState
   }
+}
+
+function notPending(release: ReleaseRecord, decision: 'approved' | 'rejected') {
+  return invalid(
+    `release ${release.id} is ${release.status.replace('_', ' ')}; only a release pending approval can be ${decision}`,
+    release.decision ? `it was ${release.decision.decision} by ${release.decision.by} at ${release.decision.at}` : undefined,
+  )
 }

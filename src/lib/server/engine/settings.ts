@@ -30,7 +30,8 @@ export class Settings {
   }
 
   async setApproval(request: SetApprovalRequest, subject: string): Promise<SettingsView> {
-    return this.changeSettings(request, {approval: request.enabled}, subject)
+    if (request.enabled === undefined && request.required === undefined) throw invalid('nothing to change', 'pass --enabled or --disabled, and/or --required N')
+    return this.changeSettings(request, {approval: request.enabled, approvalsRequired: request.required}, subject)
   }
 
   private async requireScope(project: string | undefined, environment: string | undefined): Promise<Scope> {
@@ -51,16 +52,24 @@ export class Settings {
 
   private async changeSettings(
     request: {project?: string; environment?: string},
-    patch: Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval'>>,
+    patch: Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval' | 'approvalsRequired'>>,
     subject: string,
   ): Promise<SettingsView> {
     const scope = await this.requireScope(request.project, request.environment)
     const now = nowOf(this.ctx)
-    const approvalTurnedOff = await this.ctx.store.transaction(async (tx) => {
-      const current = (await tx.getSettings(scope.project, scope.environment)) ?? {...scope, parallel: null, maxParallel: null, approval: null, updatedBy: subject, updatedAt: now}
+    const pendingMaySettle = await this.ctx.store.transaction(async (tx) => {
+      const current = (await tx.getSettings(scope.project, scope.environment)) ?? {
+        ...scope,
+        parallel: null,
+        maxParallel: null,
+        approval: null,
+        approvalsRequired: null,
+        updatedBy: subject,
+        updatedAt: now,
+      }
       const next: SettingsRecord = {...current, updatedBy: subject, updatedAt: now}
       const changes: SettingsChange[] = []
-      for (const key of ['parallel', 'maxParallel', 'approval'] as const) {
+      for (const key of ['parallel', 'maxParallel', 'approval', 'approvalsRequired'] as const) {
         const value = patch[key]
         if (value === undefined || value === current[key]) continue
         ;(next as unknown as Record<string, unknown>)[key] = value
@@ -81,25 +90,33 @@ export class Settings {
       }
       await tx.saveSettings(next, changes)
       if (changes.length > 0) await tx.appendEvents([settingsChanged(next, changes)])
-      return patch.approval === false && current.approval !== false
+      // Releases pending approval may be ready to queue: the workflow went off, or fewer approvers are needed.
+      return (patch.approval === false && current.approval !== false) || changes.some((change) => change.setting === 'approvalsRequired')
     })
     this.ctx.log.info({scope, patch, by: subject}, 'settings changed')
     const environments = scope.project ? [{project: scope.project, environment: scope.environment as string}] : await this.allEnvironments()
     for (const {project, environment} of environments) {
-      if (approvalTurnedOff && !(await effectiveSettingsOf(this.ctx.store, project, environment)).approval.value) {
-        await this.releasePendingApprovals(project, environment, subject)
-      } else await this.runs.admit(project, environment)
+      if (pendingMaySettle) await this.settlePendingApprovals(project, environment, subject)
+      else await this.runs.admit(project, environment)
     }
     return this.settingsView(scope)
   }
 
-  /** With the approval workflow off, releases waiting for approval go to the queue. */
-  private async releasePendingApprovals(project: string, environment: string, subject: string) {
+  /**
+   * Releases pending approval go to the queue where the approval workflow is now off, or where they
+   * have as many approvers as are now required.
+   */
+  private async settlePendingApprovals(project: string, environment: string, subject: string) {
     await this.runs.turn(project, environment, async (tx) => {
+      const settings = await effectiveSettingsOf(tx, project, environment)
+      const required = settings.approvalsRequired.value
       for (const release of await tx.listReleases({project, environment, statuses: ['pending_approval']})) {
-        await transitionRelease(tx, release.id, ['pending_approval'], 'queued', {
-          decision: {decision: 'approved', by: subject, at: nowOf(this.ctx), comment: 'the approval workflow was turned off'},
-        })
+        const approvals = settings.approval.value ? (await tx.listApprovals(release.id)).length : 0
+        if (settings.approval.value && approvals < required) continue
+        const comment = settings.approval.value
+          ? `it has ${approvals} approval${approvals === 1 ? '' : 's'}; ${required} ${required === 1 ? 'is' : 'are'} now required`
+          : 'the approval workflow was turned off'
+        await transitionRelease(tx, release.id, ['pending_approval'], 'queued', {decision: {decision: 'approved', by: subject, at: nowOf(this.ctx), comment}})
       }
     })
   }

@@ -78,7 +78,7 @@ export class Views {
     return {
       project,
       name,
-      settings: {parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, approval: settings.approval.value},
+      settings: {parallel: settings.parallel.value, maxParallel: settings.maxParallel.value, approval: settings.approval.value, approvalsRequired: settings.approvalsRequired.value},
       targets: spec?.targets ?? [],
       rollout: spec?.rollout ?? plainEnvironment(name).rollout,
       paused: policy.pause !== null,
@@ -150,7 +150,19 @@ export class Views {
     const release = await this.ctx.store.getRelease(id)
     if (!release) throw releaseNotFound(id)
     const [annotated] = await this.annotate([release])
-    return {...annotated, tasks: (await this.ctx.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)}
+    const tasks = (await this.ctx.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)
+    const approvals = await this.ctx.store.listApprovals(id)
+    if (annotated.waitingFor?.reason === 'approval') {
+      const required = (await effectiveSettingsOf(this.ctx.store, release.project, release.environment)).approvalsRequired.value
+      if (required > 1 || approvals.length > 0) {
+        const more = required - approvals.length
+        annotated.waitingFor = {
+          ...annotated.waitingFor,
+          message: `waits for ${more} more approval${more === 1 ? '' : 's'} (${approvals.length} of ${required}${approvals.length > 0 ? `: ${approvals.map((approval) => approval.by).join(', ')}` : ''}; its author ${release.triggeredBy} cannot approve): relctl release approve ${id}`,
+        }
+      }
+    }
+    return {...annotated, approvals, tasks}
   }
 
   async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number; order?: 'asc' | 'desc'}): Promise<Release[]> {

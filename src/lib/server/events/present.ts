@@ -18,6 +18,8 @@ export interface EventFilter {
   /** events about any of these apps, or about no app in particular */
   apps?: string[]
   kinds: (kind: string) => boolean
+  /** what the reader may see at all (its token's grants) */
+  visible?: (event: StoredEvent) => boolean
 }
 
 /**
@@ -27,6 +29,7 @@ export interface EventFilter {
  */
 export function matches(filter: EventFilter, event: StoredEvent): boolean {
   if (!filter.kinds(event.kind)) return false
+  if (filter.visible && !filter.visible(event)) return false
   if (filter.releaseId !== undefined && event.releaseId !== filter.releaseId) return false
   if (filter.project !== undefined && event.project !== null && event.project !== filter.project) return false
   if (filter.environment !== undefined && event.environment !== null && event.environment !== filter.environment) return false

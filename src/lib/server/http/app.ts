@@ -1,7 +1,6 @@
-// The HTTP face of the control plane: fastify with schema validation on every route, bearer-token auth
-// on all but /healthz, one error shape, and the OpenAPI document built from the route schemas.
-import {timingSafeEqual} from 'node:crypto'
-
+// The HTTP face of the control plane: fastify with schema validation on every route, tokens and grants
+// checked by one set of hooks from one table of rules (auth.ts, access-rules.ts), one error shape, and
+// the OpenAPI document built from the route schemas.
 import swagger from '@fastify/swagger'
 import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply} from 'fastify'
 
@@ -9,6 +8,8 @@ import {ControlPlaneError} from '../errors.js'
 import {registerAppRoutes} from './apps.js'
 import {registerEventRoutes} from './events.js'
 import {registerNotificationRoutes} from './notifications.js'
+import {registerAuditRoutes} from './audit.js'
+import {registerAuth} from './auth.js'
 import type {HttpOptions} from './common.js'
 import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
@@ -16,17 +17,12 @@ import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
 import {registerSystemRoutes} from './system.js'
+import {registerTokenRoutes} from './tokens.js'
 import {frameworkErrorBody, validationErrorBody, validatorCompiler} from './validation.js'
-
-function tokenMatches(given: string | undefined, expected: string): boolean {
-  if (!given?.startsWith('Bearer ')) return false
-  const a = Buffer.from(given.slice('Bearer '.length))
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.tls && {https: {cert: options.tls.cert, key: options.tls.key}}),
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     frameworkErrors: (error, _request, reply) => (reply as FastifyReply).code(400).send(frameworkErrorBody(error)),
@@ -41,23 +37,11 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     },
   })
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url.split('?')[0] === '/healthz') return
-    if (!tokenMatches(request.headers.authorization, options.token)) {
-      reply.code(401).send({
-        error: {
-          code: 'unauthorized',
-          message: request.headers.authorization ? 'the token was not accepted' : 'this control plane needs a bearer token',
-          hint: 'log in with: relctl login --url <url> --token <token> (the token is printed by relctl server start)',
-        },
-      })
-    }
-  })
-
   // POSTs whose body is all optional (pause, approve, ...) may come without one.
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT')) request.body = {}
   })
+  registerAuth(app, options.access)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ControlPlaneError) return reply.code(error.status).send(error.toBody())
@@ -87,8 +71,10 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerReleaseRoutes(app, options.engine)
   registerSettingsRoutes(app, options.engine)
   registerPauseAndScheduleRoutes(app, options.engine)
-  registerEventRoutes(app, options.engine, options.events)
+  registerEventRoutes(app, options.engine, options.events, options.access)
   registerNotificationRoutes(app, options.subscriptions)
+  registerTokenRoutes(app, options.access)
+  registerAuditRoutes(app, options.access)
   app.get('/openapi.json', {schema: {hide: true}}, async () => app.swagger())
   return app
 }

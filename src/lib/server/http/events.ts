@@ -8,16 +8,21 @@ import {EventsPage, EventsQuery} from '../../api/event-schemas.js'
 import {kindMatcher, kindPatternProblem, LONG_POLL_MAX_MS, STREAM_HEARTBEAT_MS} from '../../api/events.js'
 import {DurationError, parseDuration} from '../../api/duration.js'
 import {NAME_PATTERN, NAME_RULE, splitList} from '../../api/domain.js'
+import type {Access} from '../access/access.js'
 import {invalid} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
 import type {EventHub, EventSink} from '../events/hub.js'
 import type {EventFilter, PresentedEvent} from '../events/present.js'
+import type {StoredEvent} from '../store/store.js'
+import {canRead, reachesInto} from './auth.js'
 import {errorResponses} from './common.js'
 
 /** A stream whose receiver has this much unread is dropped: it resumes from its last id when it reconnects. */
 const MAX_UNSENT_BYTES = 4 << 20
 /** A long poll answers with at most this many events; `next` says where to go on. */
 const LONG_POLL_MAX_EVENTS = 1000
+/** How often an open stream checks that its token is still accepted. */
+const TOKEN_CHECK_MS = 1000
 /** How soon a browser's EventSource reconnects after a drop. */
 const RECONNECT_MS = 1000
 
@@ -31,7 +36,16 @@ interface EventsQueryText {
   wait?: string
 }
 
-async function filterOf(engine: Engine, query: EventsQueryText): Promise<EventFilter> {
+/**
+ * Only what the token's grants reach: an environment's events where it may read that environment; a
+ * project's or the control plane's (a pause, a setting, a lost replica) where it may read something in it.
+ */
+function visibleTo(request: FastifyRequest): (event: StoredEvent) => boolean {
+  return (event) =>
+    event.environment === null ? reachesInto(request, {project: event.project, environment: null}) : canRead(request, {project: event.project, environment: event.environment})
+}
+
+async function filterOf(engine: Engine, request: FastifyRequest, query: EventsQueryText): Promise<EventFilter> {
   const kinds = splitList(query.kinds ?? '')
   for (const pattern of kinds) {
     const problem = kindPatternProblem(pattern)
@@ -48,6 +62,7 @@ async function filterOf(engine: Engine, query: EventsQueryText): Promise<EventFi
     ...(query.release !== undefined && {releaseId: query.release}),
     ...(apps && {apps}),
     kinds: kindMatcher(kinds),
+    visible: visibleTo(request),
   }
 }
 
@@ -74,15 +89,17 @@ function sseFrame(event: PresentedEvent): string {
   return `id: ${event.stored.seq}\ndata: ${event.json}\n\n`
 }
 
-async function stream(hub: EventHub, request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number | undefined): Promise<void> {
+async function stream(hub: EventHub, access: Access, request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number | undefined): Promise<void> {
   const socket = reply.raw
   let heartbeat: NodeJS.Timeout | undefined
+  let tokenCheck: NodeJS.Timeout | undefined
   let subscription: Awaited<ReturnType<EventHub['subscribe']>> | undefined
   let closed = false
   const close = () => {
     if (closed) return
     closed = true
     clearInterval(heartbeat)
+    clearInterval(tokenCheck)
     if (subscription) hub.unsubscribe(subscription)
     socket.end()
   }
@@ -118,6 +135,18 @@ async function stream(hub: EventHub, request: FastifyRequest, reply: FastifyRepl
   }
   heartbeat = setInterval(() => socket.write(': heartbeat\n\n'), STREAM_HEARTBEAT_MS)
   heartbeat.unref()
+  // A stream outlives its request: a token revoked, rotated or expired since ends it within a second,
+  // as it would refuse the token's next request.
+  const secret = (request.headers.authorization ?? '').replace(/^Bearer /, '')
+  tokenCheck = setInterval(() => {
+    access.tokens.authenticate(secret).then(
+      (result) => {
+        if ('refused' in result) close()
+      },
+      () => undefined,
+    )
+  }, TOKEN_CHECK_MS)
+  tokenCheck.unref()
 }
 
 async function longPoll(hub: EventHub, filter: EventFilter, after: number | undefined, waitMs: number): Promise<string> {
@@ -148,7 +177,7 @@ async function longPoll(hub: EventHub, filter: EventFilter, after: number | unde
   return `{"events":[${collected.map((event) => event.json).join(',')}],"next":${next}}`
 }
 
-export function registerEventRoutes(app: FastifyInstance, engine: Engine, hub: EventHub) {
+export function registerEventRoutes(app: FastifyInstance, engine: Engine, hub: EventHub, access: Access) {
   app.get<{Querystring: EventsQueryText}>(
     '/v1/events',
     {
@@ -171,10 +200,10 @@ export function registerEventRoutes(app: FastifyInstance, engine: Engine, hub: E
     },
     async (request, reply) => {
       const query = request.query
-      const filter = await filterOf(engine, query)
+      const filter = await filterOf(engine, request, query)
       const after = resumeAfter(request, query)
       await hub.admit(after)
-      if ((request.headers.accept ?? '').includes('text/event-stream')) return stream(hub, request, reply, filter, after)
+      if ((request.headers.accept ?? '').includes('text/event-stream')) return stream(hub, access, request, reply, filter, after)
       const page = await longPoll(hub, filter, after, waitOf(query.wait))
       return reply.type('application/json; charset=utf-8').send(page)
     },

@@ -4,7 +4,8 @@ import {Type} from '@sinclair/typebox'
 
 import {CreatedNotification, CreateNotificationRequest, Delivery, Notification, TestResult} from '../../api/notification-schemas.js'
 import type {Subscriptions} from '../notifications/subscriptions.js'
-import {actorOf, errorResponses} from './common.js'
+import {actorOf} from './auth.js'
+import {errorResponses} from './common.js'
 
 const NotificationParams = Type.Object({id: Type.Integer({minimum: 1, maximum: Number.MAX_SAFE_INTEGER})})
 

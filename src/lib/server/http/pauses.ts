@@ -2,7 +2,8 @@ import type {FastifyInstance} from 'fastify'
 
 import {PauseRequest, PauseResponse, ResumeResponse, Schedule, SetScheduleRequest} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
-import {actorOf, EnvironmentParams, errorResponses, ProjectParams} from './common.js'
+import {actorOf} from './auth.js'
+import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'
 
 type EnvParams = {project: string; environment?: string}
 

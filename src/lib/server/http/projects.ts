@@ -3,6 +3,7 @@ import type {FastifyInstance} from 'fastify'
 
 import {ApplyRequest, ApplyResponse, Environment, Project} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
+import {canRead, reachesInto} from './auth.js'
 import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'
 
 export function registerProjectRoutes(app: FastifyInstance, engine: Engine) {
@@ -16,7 +17,10 @@ export function registerProjectRoutes(app: FastifyInstance, engine: Engine) {
     },
   )
 
-  app.get('/v1/projects', {schema: {tags: ['projects'], response: {200: Type.Array(Project), ...errorResponses}}}, async () => engine.listProjects())
+  // Listings show what the token's grants reach: a project it may read some environment of, those environments.
+  app.get('/v1/projects', {schema: {tags: ['projects'], response: {200: Type.Array(Project), ...errorResponses}}}, async (request) =>
+    (await engine.listProjects()).filter((project) => reachesInto(request, {project: project.name, environment: null})),
+  )
 
   app.get<{Params: {project: string}}>(
     '/v1/projects/:project',
@@ -27,7 +31,7 @@ export function registerProjectRoutes(app: FastifyInstance, engine: Engine) {
   app.get<{Params: {project: string}}>(
     '/v1/projects/:project/environments',
     {schema: {tags: ['environments'], params: ProjectParams, response: {200: Type.Array(Environment), ...errorResponses}}},
-    async (request) => engine.listEnvironments(request.params.project),
+    async (request) => (await engine.listEnvironments(request.params.project)).filter((environment) => canRead(request, {project: environment.project, environment: environment.name})),
   )
 
   app.get<{Params: {project: string; environment: string}}>(

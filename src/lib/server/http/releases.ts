@@ -17,7 +17,8 @@ import {
 } from '../../api/schemas.js'
 import {invalid} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
-import {actorOf, AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
+import {actorOf} from './auth.js'
+import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
 
 const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
 

@@ -3,7 +3,8 @@ import type {FastifyInstance} from 'fastify'
 
 import {Name, SetApprovalRequest, SetParallelRequest, SettingsView} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
-import {actorOf, errorResponses} from './common.js'
+import {actorOf} from './auth.js'
+import {errorResponses} from './common.js'
 
 const ScopeQuery = Type.Object({project: Type.Optional(Name), environment: Type.Optional(Name)})
 

@@ -2,7 +2,8 @@
 // with the same Kysely queries; `transaction` gives the same interface bound to one transaction.
 import type {EventKind} from '../../api/events.js'
 import type {Action, Health, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
-import type {AppState, Decision, PauseState, Release, ReleaseOptions, ReleaseResource, Schedule, ScheduleRun, SettingsChange, Task} from '../../api/schemas.js'
+import type {AuditEntry, Grant} from '../../api/access.js'
+import type {AppState, Approval, Decision, PauseState, Release, ReleaseOptions, ReleaseResource, Schedule, ScheduleRun, SettingsChange, Task} from '../../api/schemas.js'
 import type {Blueprint} from '../blueprint/blueprint.js'
 
 /** What a release locks: the whole environment, or some of its resources. */
@@ -94,6 +95,8 @@ export interface SettingsRecord {
   parallel: boolean | null
   maxParallel: number | null
   approval: boolean | null
+  /** distinct approvers a release needs */
+  approvalsRequired: number | null
   updatedBy: string
   updatedAt: string
 }
@@ -217,6 +220,60 @@ export interface AppHistoryRow {
   finishedAt: string
 }
 
+/** A token as stored: its secret only as a hash. */
+export interface TokenRecord {
+  name: string
+  /** sha256 of the secret, hex */
+  hash: string
+  grants: Grant[]
+  createdAt: string
+  createdBy: string
+  expiresAt: string | null
+  /** how long it lives from its creation or rotation (a rotation renews it); null: no expiry */
+  lifetimeMs: number | null
+  lastUsedAt: string | null
+  rotatedAt: string | null
+  /** given to server start: set again at every start, so not rotated or revoked through the API */
+  configured: boolean
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id'>
+
+export interface AuditFilter {
+  project?: string
+  environment?: string
+  actor?: string
+  /** entries at or after this instant (ISO) */
+  since?: string
+  limit: number
+}
+
+/** Tokens: identities with grants, looked up by the hash of their secret. */
+export interface TokenStore {
+  /** Inserts a token; false (and nothing written) when the name is taken. */
+  insertToken(token: TokenRecord): Promise<boolean>
+  /** Inserts the token or replaces the one of that name: a token given to server start. */
+  putToken(token: TokenRecord): Promise<void>
+  tokenByHash(hash: string): Promise<TokenRecord | null>
+  getToken(name: string): Promise<TokenRecord | null>
+  /** Every token, by name. */
+  listTokens(): Promise<TokenRecord[]>
+  /** A new secret (and expiry) for the token of that name; null when there is none. */
+  rotateToken(name: string, hash: string, expiresAt: string | null, rotatedAt: string): Promise<TokenRecord | null>
+  /** Deletes the token: its secret stops working. False when there was none. */
+  deleteToken(name: string): Promise<boolean>
+  /** Records when the token was last used (a progress report: not fsynced on its own). */
+  touchToken(name: string, at: string): Promise<void>
+}
+
+/** The audit log: appended to, listed newest first, and cut by the retention cleanup only. */
+export interface AuditStore {
+  appendAudit(entry: NewAuditEntry): Promise<void>
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>
+  /** Deletes up to `limit` entries older than the cutoff; returns how many. */
+  deleteAuditBefore(cutoff: string, limit: number): Promise<number>
+}
+
 /** Projects, their environments and the apps of each environment. */
 export interface CatalogStore {
   getProject(name: string): Promise<ProjectRecord | null>
@@ -262,6 +319,11 @@ export interface ReleaseStore {
   insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]>
   listTasks(releaseId: number): Promise<TaskRecord[]>
   updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string}): Promise<void>
+
+  /** Records one approver's approval of a release; false when that name approved it already. */
+  addApproval(releaseId: number, approval: Approval): Promise<boolean>
+  /** Who approved the release, oldest first. */
+  listApprovals(releaseId: number): Promise<Approval[]>
 
   /** Successful deploy and delete tasks of one app, newest first. */
   appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
@@ -368,7 +430,7 @@ export interface NotificationStore {
 }
 
 /** The one persistence interface the engine talks to: every concern, on one database. */
-export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore {
+export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore, TokenStore, AuditStore {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>

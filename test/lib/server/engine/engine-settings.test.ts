@@ -126,8 +126,8 @@ describe('Engine settings: values, scopes, sources and history', () => {
     const off = await engine.setParallel({project: P, environment: E, enabled: false}, 'bob')
     expect(off.parallel).toEqual({value: false, source: 'environment'})
     expect(off.history[0]).toMatchObject({setting: 'parallel', oldValue: null, newValue: 'false', changedBy: 'bob'})
-    expect((await engine.getEnvironment(P, E)).settings).toEqual({parallel: false, maxParallel: 2, approval: false})
-    expect((await engine.getEnvironment(P, 'staging')).settings).toEqual({parallel: true, maxParallel: 5, approval: false})
+    expect((await engine.getEnvironment(P, E)).settings).toEqual({parallel: false, maxParallel: 2, approval: false, approvalsRequired: 1})
+    expect((await engine.getEnvironment(P, 'staging')).settings).toEqual({parallel: true, maxParallel: 5, approval: false, approvalsRequired: 1})
   })
 
   it('records approval changes at both scopes', async () => {
@@ -470,6 +470,68 @@ describe('Engine: approval workflow', () => {
     await engine.decide(second.id, 'approved', 'bob', null)
     expect((await waitForFinal(engine, second.id)).status).toBe('succeeded')
     expect((await engine.getRelease(first.id)).status).toBe('pending_approval')
+  })
+
+  it('the author cannot approve; --required N needs N distinct approvers; the release then queues with the last as its decision', async () => {
+    const {engine} = await setup()
+    await engine.setApproval({project: P, environment: E, enabled: true, required: 2}, 'admin')
+    const release = await trigger(engine, selective('worker'))
+    expect(release.waitingFor?.message).toBe(`waits for 2 more approvals (0 of 2; its author alice cannot approve): relctl release approve ${release.id}`)
+
+    const self = await caught(engine.decide(release.id, 'approved', 'alice', null))
+    expect(self).toMatchObject({code: 'forbidden', status: 403, message: `token alice triggered release ${release.id}; the author of a release cannot approve it`})
+    expect((await engine.getRelease(release.id)).approvals).toEqual([])
+
+    const first = await engine.decide(release.id, 'approved', 'bob', 'ok')
+    expect(first.status).toBe('pending_approval')
+    expect(first.decision).toBeNull()
+    expect(first.approvals).toEqual([{by: 'bob', at: expect.any(String), comment: 'ok'}])
+    expect(first.waitingFor?.message).toBe(`waits for 1 more approval (1 of 2: bob; its author alice cannot approve): relctl release approve ${release.id}`)
+
+    // the same name twice counts once
+    const twice = await caught(engine.decide(release.id, 'approved', 'bob', null))
+    expect(twice).toMatchObject({code: 'invalid_input', message: `bob has approved release ${release.id} already; it needs 2 distinct approvers and has 1 (bob)`})
+
+    const second = await engine.decide(release.id, 'approved', 'carol', null)
+    expect(['queued', 'running']).toContain(second.status)
+    expect(second.approvals?.map((approval) => approval.by)).toEqual(['bob', 'carol'])
+    expect(second.decision).toMatchObject({decision: 'approved', by: 'carol'})
+    expect((await waitForFinal(engine, release.id)).status).toBe('succeeded')
+  })
+
+  it('one rejection rejects a release that has approvals; the author may reject (withdraw) it', async () => {
+    const {engine} = await setup()
+    await engine.setApproval({project: P, environment: E, enabled: true, required: 3}, 'admin')
+    const release = await trigger(engine, selective('worker'))
+    await engine.decide(release.id, 'approved', 'bob', null)
+    await engine.decide(release.id, 'approved', 'carol', null)
+    const rejected = await engine.decide(release.id, 'rejected', 'dave', 'no')
+    expect(rejected).toMatchObject({status: 'rejected', decision: {decision: 'rejected', by: 'dave', comment: 'no'}, error: 'rejected by dave: no'})
+    expect(rejected.approvals?.map((approval) => approval.by)).toEqual(['bob', 'carol'])
+
+    const withdrawn = await trigger(engine, selective('worker'))
+    expect((await engine.decide(withdrawn.id, 'rejected', 'alice', 'wrong version')).status).toBe('rejected')
+  })
+
+  it('lowering the required approvers queues the releases that have enough; raising it holds the rest', async () => {
+    const clock = testClock('2026-03-02T10:00:00.000Z')
+    const {engine} = await setup(SHOP_BLUEPRINT, {now: clock})
+    await engine.setApproval({project: P, environment: E, enabled: true, required: 3}, 'admin')
+    const once = await trigger(engine, selective('worker'))
+    const never = await trigger(engine, selective('db'))
+    await engine.decide(once.id, 'approved', 'bob', null)
+    await engine.setApproval({project: P, environment: E, required: 2}, 'admin')
+    expect((await engine.getRelease(once.id)).status).toBe('pending_approval')
+    const view = await engine.setApproval({project: P, environment: E, required: 1}, 'erin')
+    expect(view.approvalsRequired).toEqual({value: 1, source: 'environment'})
+    expect(view.history[0]).toMatchObject({setting: 'approvalsRequired', oldValue: '2', newValue: '1', changedBy: 'erin'})
+    const settled = await engine.getRelease(once.id)
+    expect(['queued', 'running']).toContain(settled.status)
+    expect(settled.decision).toEqual({decision: 'approved', by: 'erin', at: '2026-03-02T10:00:00.000Z', comment: 'it has 1 approval; 1 is now required'})
+    expect((await engine.getRelease(never.id)).status).toBe('pending_approval')
+    expect(await caught(engine.setApproval({project: P, environment: E}, 'erin'))).toMatchObject({message: 'nothing to change'})
+    await engine.cancel(never.id, 'admin')
+    await waitForFinal(engine, once.id)
   })
 
   it('turning approval off sends pending releases to the queue, approved with a comment; overrides keep theirs', async () => {

@@ -7,7 +7,7 @@ import type {FastifyInstance} from 'fastify'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {createTestEngine, SHOP_BLUEPRINT, type TestEngine} from '../../../helpers/engine.js'
-import {buildTestHttp, type TestHttp} from '../../../helpers/http.js'
+import {testHttpServer} from '../../../helpers/http.js'
 
 const TOKEN = 'rc_fuzz_token'
 const REQUESTS_PER_ROUTE = 80
@@ -22,13 +22,12 @@ interface Route {
 
 let t: TestEngine
 let app: FastifyInstance
-let http: TestHttp
 let routes: Route[]
 
 beforeAll(async () => {
   t = await createTestEngine(SHOP_BLUEPRINT)
-  http = await buildTestHttp(t, TOKEN)
-  app = http.app
+  app = (await testHttpServer(t, TOKEN)).app
+  await app.ready()
   const doc = app.swagger() as {paths: Record<string, Record<string, {parameters?: Array<{in: string; name: string}>; requestBody?: {content: Record<string, {schema?: {properties?: object}}>}}>>}
   routes = Object.entries(doc.paths).flatMap(([path, operations]) =>
     Object.entries(operations).map(([method, operation]) => ({
@@ -41,7 +40,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await http?.close()
+  await app?.close()
   await t?.close()
 })
 

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {NAME_RULE, VERSION_RULE} from '../../../../src/lib/api/domain.js'
 import {BODY_LIMIT_BYTES} from '../../../../src/lib/server/http/body-limit.js'
 import {createTestEngine, SHOP_BLUEPRINT, type TestEngine} from '../../../helpers/engine.js'
-import {buildTestHttp, type TestHttp} from '../../../helpers/http.js'
+import {testHttpServer} from '../../../helpers/http.js'
 
 const TOKEN = 'rc_test_token'
 const auth = {authorization: `Bearer ${TOKEN}`}
@@ -16,16 +16,15 @@ const BAD_VERSION = `is not a valid version: ${VERSION_RULE}`
 
 let t: TestEngine
 let app: FastifyInstance
-let http: TestHttp
 
 beforeAll(async () => {
   t = await createTestEngine(SHOP_BLUEPRINT)
-  http = await buildTestHttp(t, TOKEN)
-  app = http.app
+  app = (await testHttpServer(t, TOKEN)).app
+  await app.ready()
 })
 
 afterAll(async () => {
-  await http?.close()
+  await app?.close()
   await t?.close()
 })
 
@@ -60,7 +59,8 @@ describe('HTTP: no coercion of body values', () => {
 
 describe('HTTP: bounded querystrings and path parameters', () => {
   it.each(['1e400', '-1', '1.5', 'abc', '99999999999999999999'])('refuses ?after=%s on the logs route', async (after) => {
-    const response = await app.inject({method: 'GET', url: `/v1/releases/1/logs?after=${after}`, headers: auth})
+    const id = (await t.engine.trigger('shop', 'prod', {type: 'full', dryRun: false}, {subject: 'admin', idempotencyKey: 'logs-route'})) as {release: {id: number}}
+    const response = await app.inject({method: 'GET', url: `/v1/releases/${id.release.id}/logs?after=${after}`, headers: auth})
     expect(response.statusCode).toBe(400)
     expect(response.json().error.message).toMatch(/^querystring\/after: must be /)
   })

@@ -1,4 +1,5 @@
 // The store contract: what every Store does, registered once and run on SQLite and on PostgreSQL.
+import {type Kysely, sql} from 'kysely'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import type {Blueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
@@ -245,8 +246,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
     })
 
     it('keeps settings at both scopes with their change log', async () => {
-      const controlPlane = {project: null, environment: null, parallel: true, maxParallel: 4, approval: null, updatedBy: 'ada', updatedAt: T0}
-      const environment = {project: 'shop', environment: 'prod', parallel: null, maxParallel: null, approval: true, updatedBy: 'bo', updatedAt: at(1)}
+      const controlPlane = {project: null, environment: null, parallel: true, maxParallel: 4, approval: null, approvalsRequired: null, updatedBy: 'ada', updatedAt: T0}
+      const environment = {project: 'shop', environment: 'prod', parallel: null, maxParallel: null, approval: true, approvalsRequired: 2, updatedBy: 'bo', updatedAt: at(1)}
       await store.saveSettings(controlPlane, [{project: null, environment: null, setting: 'parallel', oldValue: null, newValue: 'true', changedBy: 'ada', changedAt: T0}])
       await store.saveSettings(environment, [{project: 'shop', environment: 'prod', setting: 'approval', oldValue: null, newValue: 'true', changedBy: 'bo', changedAt: at(1)}])
       await store.saveSettings({...environment, approval: false, updatedAt: at(2)}, [])
@@ -255,6 +256,84 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.listSettings()).toHaveLength(2)
       expect((await store.listSettingsChanges('shop', 'prod', 10)).map((change) => change.setting)).toEqual(['approval'])
       expect(await store.listSettingsChanges(null, null, 10)).toHaveLength(1)
+    })
+
+    it('keeps tokens by name, finds them by the digest of their secret, rotates and deletes them', async () => {
+      const token = {
+        name: 'ci-shop',
+        hash: 'a'.repeat(64),
+        grants: [{role: 'deployer' as const, project: 'shop', environment: 'staging'}],
+        createdAt: T0,
+        createdBy: 'admin',
+        expiresAt: at(90 * 86_400),
+        lifetimeMs: 90 * 86_400_000,
+        lastUsedAt: null,
+        rotatedAt: null,
+        configured: false,
+      }
+      expect(await store.insertToken(token)).toBe(true)
+      expect(await store.insertToken({...token, hash: 'b'.repeat(64)})).toBe(false)
+      expect(await store.tokenByHash('a'.repeat(64))).toEqual(token)
+      expect(await store.tokenByHash('b'.repeat(64))).toBeNull()
+      await store.touchToken('ci-shop', at(5))
+      expect((await store.getToken('ci-shop'))?.lastUsedAt).toBe(at(5))
+      const rotated = await store.rotateToken('ci-shop', 'c'.repeat(64), at(100), at(6))
+      expect(rotated).toMatchObject({name: 'ci-shop', hash: 'c'.repeat(64), expiresAt: at(100), rotatedAt: at(6), lastUsedAt: at(5), lifetimeMs: 90 * 86_400_000})
+      expect(await store.tokenByHash('a'.repeat(64))).toBeNull()
+      expect(await store.rotateToken('nobody', 'd'.repeat(64), null, at(6))).toBeNull()
+      // A token given to server start replaces the one of its name, and takes its secret from any other.
+      await store.insertToken({...token, name: 'other', hash: 'e'.repeat(64)})
+      await store.putToken({...token, name: 'admin', hash: 'e'.repeat(64), grants: [{role: 'admin', project: null, environment: null}], configured: true})
+      await store.putToken({...token, name: 'admin', hash: 'e'.repeat(64), grants: [{role: 'admin', project: null, environment: null}], configured: true, createdAt: at(9)})
+      expect((await store.listTokens()).map((listed) => listed.name)).toEqual(['admin', 'ci-shop'])
+      expect(await store.tokenByHash('e'.repeat(64))).toMatchObject({name: 'admin', configured: true, createdAt: T0})
+      expect(await store.deleteToken('ci-shop')).toBe(true)
+      expect(await store.deleteToken('ci-shop')).toBe(false)
+      expect(await store.tokenByHash('c'.repeat(64))).toBeNull()
+    })
+
+    it('appends to the audit log, lists it newest first by scope, actor and time, refuses changes, and deletes only what is past the cutoff', async () => {
+      const entry = {
+        at: T0,
+        actor: 'ada',
+        action: 'release.trigger',
+        method: 'POST',
+        path: '/v1/projects/shop/environments/prod/releases',
+        project: 'shop',
+        environment: 'prod',
+        target: null,
+        status: 201,
+        outcome: 'succeeded' as const,
+        address: '127.0.0.1',
+        detail: null,
+      }
+      await store.appendAudit(entry)
+      await store.appendAudit({...entry, at: at(1), actor: 'bo', environment: 'staging', status: 403, outcome: 'denied', detail: 'forbidden: no'})
+      await store.appendAudit({...entry, at: at(2), actor: null, project: null, environment: null, status: 401, outcome: 'unauthenticated'})
+      const all = await store.listAudit({limit: 10})
+      expect(all.map((listed) => listed.at)).toEqual([at(2), at(1), T0])
+      expect(all[2]).toEqual({id: all[2].id, ...entry})
+      expect((await store.listAudit({project: 'shop', limit: 10})).map((listed) => listed.actor)).toEqual(['bo', 'ada'])
+      expect((await store.listAudit({project: 'shop', environment: 'prod', limit: 10})).map((listed) => listed.actor)).toEqual(['ada'])
+      expect((await store.listAudit({actor: 'bo', limit: 10})).map((listed) => listed.outcome)).toEqual(['denied'])
+      expect((await store.listAudit({since: at(1), limit: 10})).map((listed) => listed.at)).toEqual([at(2), at(1)])
+      expect(await store.listAudit({limit: 1})).toHaveLength(1)
+      // Append-only: the database itself refuses to change an entry.
+      await expect(sql`update audit set actor = 'mallory'`.execute((store as unknown as {db: Kysely<unknown>}).db)).rejects.toThrow(/append-only/)
+      expect(await store.deleteAuditBefore(at(2), 1)).toBe(1)
+      expect(await store.deleteAuditBefore(at(2), 10)).toBe(1)
+      expect((await store.listAudit({limit: 10})).map((listed) => listed.at)).toEqual([at(2)])
+    })
+
+    it('records each approver of a release once', async () => {
+      const {release} = await store.insertRelease(newRelease({status: 'pending_approval'}))
+      expect(await store.addApproval(release.id, {by: 'bo', at: at(1), comment: 'ok'})).toBe(true)
+      expect(await store.addApproval(release.id, {by: 'bo', at: at(2), comment: null})).toBe(false)
+      expect(await store.addApproval(release.id, {by: 'cy', at: at(3), comment: null})).toBe(true)
+      expect(await store.listApprovals(release.id)).toEqual([
+        {by: 'bo', at: at(1), comment: 'ok'},
+        {by: 'cy', at: at(3), comment: null},
+      ])
     })
 
     it('keeps pauses once per level', async () => {

@@ -3,8 +3,9 @@
 import type {Insertable, Selectable} from 'kysely'
 
 import type {ReleaseStatus} from '../../../api/domain.js'
+import type {AuditEntry, Grant} from '../../../api/access.js'
 import type {EventKind} from '../../../api/events.js'
-import type {Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import type {Approval, Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import type {
   AppRecord,
   DeliveryAttempt,
@@ -14,6 +15,7 @@ import type {
   NewDelivery,
   NewNotification,
   NotificationRecord,
+  NewAuditEntry,
   NewEvent,
   NewLogLine,
   NewRelease,
@@ -26,9 +28,12 @@ import type {
   StoredEvent,
   StoredLogLine,
   TaskRecord,
+  TokenRecord,
 } from '../store.js'
 import type {
+  ApprovalsTable,
   AppsTable,
+  AuditTable,
   Database,
   EventsTable,
   NotificationAttemptsTable,
@@ -43,6 +48,7 @@ import type {
   SettingsTable,
   TaskLogsTable,
   TasksTable,
+  TokensTable,
 } from '../schema/tables.js'
 
 export const bit = (value: boolean) => (value ? 1 : 0)
@@ -284,6 +290,7 @@ export function settingsRow(settings: SettingsRecord): Insertable<SettingsTable>
     parallel: settings.parallel === null ? null : bit(settings.parallel),
     max_parallel: settings.maxParallel,
     approval: settings.approval === null ? null : bit(settings.approval),
+    approvals_required: settings.approvalsRequired,
     updated_by: settings.updatedBy,
     updated_at: settings.updatedAt,
   }
@@ -296,6 +303,7 @@ export function toSettings(row: Selectable<SettingsTable>): SettingsRecord {
     parallel: flag(row.parallel),
     maxParallel: row.max_parallel,
     approval: flag(row.approval),
+    approvalsRequired: row.approvals_required,
     updatedBy: row.updated_by,
     updatedAt: row.updated_at,
   }
@@ -492,4 +500,78 @@ export function attemptRow(attempt: DeliveryAttempt): Insertable<NotificationAtt
 
 export function toAttempt(row: Selectable<NotificationAttemptsTable>): DeliveryAttempt {
   return {deliveryId: id(row.delivery_id), attempt: row.attempt, at: row.at, statusCode: row.status_code, error: row.error, durationMs: row.duration_ms}
+}
+
+export function tokenRow(token: TokenRecord): Insertable<TokensTable> {
+  return {
+    name: token.name,
+    hash: token.hash,
+    grants: JSON.stringify(token.grants),
+    created_at: token.createdAt,
+    created_by: token.createdBy,
+    expires_at: token.expiresAt,
+    lifetime_ms: token.lifetimeMs,
+    last_used_at: token.lastUsedAt,
+    rotated_at: token.rotatedAt,
+    configured: bit(token.configured),
+  }
+}
+
+export function toToken(row: Selectable<TokensTable>): TokenRecord {
+  return {
+    name: row.name,
+    hash: row.hash,
+    grants: JSON.parse(row.grants) as Grant[],
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    expiresAt: row.expires_at,
+    // PostgreSQL's bigint arrives as a string
+    lifetimeMs: row.lifetime_ms === null ? null : Number(row.lifetime_ms),
+    lastUsedAt: row.last_used_at,
+    rotatedAt: row.rotated_at,
+    configured: row.configured === 1,
+  }
+}
+
+export function auditRow(entry: NewAuditEntry): Insertable<AuditTable> {
+  return {
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    method: entry.method,
+    path: entry.path,
+    project: entry.project,
+    environment: entry.environment,
+    target: entry.target,
+    status: entry.status,
+    outcome: entry.outcome,
+    address: entry.address,
+    detail: entry.detail,
+  }
+}
+
+export function toAudit(row: Selectable<AuditTable>): AuditEntry {
+  return {
+    id: id(row.id),
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    method: row.method,
+    path: row.path,
+    project: row.project,
+    environment: row.environment,
+    target: row.target,
+    status: row.status,
+    outcome: row.outcome as AuditEntry['outcome'],
+    address: row.address,
+    detail: row.detail,
+  }
+}
+
+export function approvalRow(releaseId: number, approval: Approval): Insertable<ApprovalsTable> {
+  return {release_id: releaseId, approver: approval.by, at: approval.at, comment: approval.comment}
+}
+
+export function toApproval(row: Selectable<ApprovalsTable>): Approval {
+  return {by: row.approver, at: row.at, comment: row.comment}
 }

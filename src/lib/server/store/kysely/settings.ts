@@ -48,6 +48,7 @@ export async function saveSettings(db: Db, settings: SettingsRecord, changes: Se
         parallel: values.parallel,
         max_parallel: values.max_parallel,
         approval: values.approval,
+        approvals_required: values.approvals_required,
         updated_by: values.updated_by,
         updated_at: values.updated_at,
       }),

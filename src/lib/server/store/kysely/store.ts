@@ -11,7 +11,9 @@ import type {
   DeliveryStatus,
   NewDelivery,
   NewNotification,
+  AuditFilter,
   EnvironmentRecord,
+  NewAuditEntry,
   NewEvent,
   NewLogLine,
   NewRelease,
@@ -24,9 +26,11 @@ import type {
   SettingsRecord,
   Store,
   StoredLogLine,
+  TokenRecord,
 } from '../store.js'
 import type {ReleaseStatus} from '../../../api/domain.js'
-import type {PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import type {Approval, PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import * as access from './access.js'
 import * as catalog from './catalog.js'
 import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
@@ -225,6 +229,14 @@ export class KyselyStore implements Store {
     return releases.appHistory(this.db, project, environment, app, limit)
   }
 
+  addApproval(releaseId: number, approval: Approval) {
+    return access.addApproval(this.db, releaseId, approval)
+  }
+
+  listApprovals(releaseId: number) {
+    return access.listApprovals(this.db, releaseId)
+  }
+
   getSettings(project: string | null, environment: string | null) {
     return settings.getSettings(this.db, project, environment)
   }
@@ -287,6 +299,52 @@ export class KyselyStore implements Store {
 
   listScheduleRuns(project: string, environment: string, limit: number) {
     return schedules.listScheduleRuns(this.db, project, environment, limit)
+  }
+
+  // ---- tokens and the audit log ----
+
+  insertToken(token: TokenRecord) {
+    return access.insertToken(this.db, token)
+  }
+
+  putToken(token: TokenRecord) {
+    return access.putToken(this.db, token)
+  }
+
+  tokenByHash(hash: string) {
+    return access.tokenByHash(this.db, hash)
+  }
+
+  getToken(name: string) {
+    return access.getToken(this.db, name)
+  }
+
+  listTokens() {
+    return access.listTokens(this.db)
+  }
+
+  rotateToken(name: string, hash: string, expiresAt: string | null, rotatedAt: string) {
+    return access.rotateToken(this.db, name, hash, expiresAt, rotatedAt)
+  }
+
+  deleteToken(name: string) {
+    return access.deleteToken(this.db, name)
+  }
+
+  touchToken(name: string, at: string) {
+    return access.touchToken(this.db, name, at)
+  }
+
+  appendAudit(entry: NewAuditEntry) {
+    return access.appendAudit(this.db, entry)
+  }
+
+  listAudit(filter: AuditFilter) {
+    return access.listAudit(this.db, filter)
+  }
+
+  deleteAuditBefore(cutoff: string, limit: number) {
+    return access.deleteAuditBefore(this.db, cutoff, limit)
   }
 
   // ---- replicas: the admission turn, claims and leases, cancels, wakeups ----

@@ -325,6 +325,63 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('events').dropColumn('apps').execute()
       },
     },
+    '0008_tokens_and_audit': {
+      async up(db: Db) {
+        // Identities: named tokens with grants, kept as hashes; the audit log of every mutating
+        // request; who approved a release (one row per distinct approver); how many approvers it needs.
+        await db.schema
+          .createTable('tokens')
+          .addColumn('name', 'text', (col) => col.primaryKey())
+          .addColumn('hash', 'text', (col) => col.notNull().unique())
+          .addColumn('grants', 'text', (col) => col.notNull())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addColumn('created_by', 'text', (col) => col.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('lifetime_ms', 'bigint')
+          .addColumn('last_used_at', 'text')
+          .addColumn('rotated_at', 'text')
+          .addColumn('configured', 'integer', (col) => col.notNull().defaultTo(0))
+          .execute()
+        await serialKey(db.schema.createTable('audit'))
+          .addColumn('at', 'text', (col) => col.notNull())
+          .addColumn('actor', 'text')
+          .addColumn('action', 'text', (col) => col.notNull())
+          .addColumn('method', 'text', (col) => col.notNull())
+          .addColumn('path', 'text', (col) => col.notNull())
+          .addColumn('project', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('target', 'text')
+          .addColumn('status', 'integer', (col) => col.notNull())
+          .addColumn('outcome', 'text', (col) => col.notNull())
+          .addColumn('address', 'text', (col) => col.notNull())
+          .addColumn('detail', 'text')
+          .execute()
+        await db.schema.createIndex('audit_at').on('audit').column('at').execute()
+        await db.schema.createIndex('audit_scope').on('audit').columns(['project', 'environment', 'id']).execute()
+        await db.schema.createIndex('audit_actor').on('audit').columns(['actor', 'id']).execute()
+        // The log is append-only: the database itself refuses to change a row.
+        if (dialect === 'sqlite') {
+          await sql`create trigger audit_append_only before update on audit begin select raise(abort, 'the audit log is append-only'); end`.execute(db)
+        } else {
+          await sql`create or replace function relctl_audit_append_only() returns trigger language plpgsql as $$ begin raise exception 'the audit log is append-only'; end $$`.execute(db)
+          await sql`create trigger audit_append_only before update on audit for each row execute function relctl_audit_append_only()`.execute(db)
+        }
+        await db.schema
+          .createTable('approvals')
+          .addColumn('release_id', 'integer', (col) => col.notNull().references('releases.id').onDelete('cascade'))
+          .addColumn('approver', 'text', (col) => col.notNull())
+          .addColumn('at', 'text', (col) => col.notNull())
+          .addColumn('comment', 'text')
+          .addPrimaryKeyConstraint('approvals_pk', ['release_id', 'approver'])
+          .execute()
+        await db.schema.alterTable('settings').addColumn('approvals_required', 'integer').execute()
+      },
+      async down(db: Db) {
+        await db.schema.alterTable('settings').dropColumn('approvals_required').execute()
+        for (const table of ['approvals', 'audit', 'tokens']) await sql`drop table if exists ${sql.table(table)}`.execute(db)
+        if (dialect === 'postgres') await sql`drop function if exists relctl_audit_append_only()`.execute(db)
+      },
+    },
   }
 }
 

@@ -102,6 +102,7 @@ export interface SettingsTable {
   parallel: number | null
   max_parallel: number | null
   approval: number | null
+  approvals_required: Generated<number | null>
   updated_by: string
   updated_at: string
 }
@@ -241,11 +242,55 @@ export interface NotificationOutboxTable {
   last_seq: number
 }
 
+export interface TokensTable {
+  name: string
+  /** sha256 of the secret, hex; the secret itself is never stored */
+  hash: string
+  /** JSON: the grants, [{role, project, environment}] */
+  grants: string
+  created_at: string
+  created_by: string
+  expires_at: string | null
+  /** how long the token lives from its creation or rotation; null: no expiry */
+  lifetime_ms: number | null
+  last_used_at: string | null
+  rotated_at: string | null
+  /** 1: given to server start, which sets it again at each start */
+  configured: number
+}
+
+/** Append-only: an UPDATE is refused by a trigger; only the retention cleanup deletes. */
+export interface AuditTable {
+  id: Generated<number>
+  at: string
+  actor: string | null
+  action: string
+  method: string
+  path: string
+  project: string | null
+  environment: string | null
+  target: string | null
+  status: number
+  outcome: string
+  address: string
+  detail: string | null
+}
+
+export interface ApprovalsTable {
+  release_id: number
+  approver: string
+  at: string
+  comment: string | null
+}
+
 export interface Database {
   notifications: NotificationsTable
   notification_deliveries: NotificationDeliveriesTable
   notification_attempts: NotificationAttemptsTable
   notification_outbox: NotificationOutboxTable
+  tokens: TokensTable
+  audit: AuditTable
+  approvals: ApprovalsTable
   replicas: ReplicasTable
   events: EventsTable
   event_horizon: EventHorizonTable

@@ -1,10 +1,10 @@
 import {describe, expect, it} from 'vitest'
 
-import {DEFAULT_MAX_PARALLEL} from '../../../../../src/lib/api/domain.js'
+import {DEFAULT_APPROVALS_REQUIRED, DEFAULT_MAX_PARALLEL} from '../../../../../src/lib/api/domain.js'
 import {effectiveSettings, exclusivityViolation, scopeName} from '../../../../../src/lib/server/engine/rules/settings.js'
 import type {SettingsRecord} from '../../../../../src/lib/server/store/store.js'
 
-type Values = Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval'>>
+type Values = Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval' | 'approvalsRequired'>>
 
 const at = '2026-03-02T10:00:00.000Z'
 const controlPlane = (values: Values = {}): SettingsRecord => ({
@@ -13,6 +13,7 @@ const controlPlane = (values: Values = {}): SettingsRecord => ({
   parallel: null,
   maxParallel: null,
   approval: null,
+  approvalsRequired: null,
   updatedBy: 'admin',
   updatedAt: at,
   ...values,
@@ -29,8 +30,10 @@ describe('effectiveSettings: precedence and sources', () => {
       parallel: {value: false, source: 'default'},
       maxParallel: {value: DEFAULT_MAX_PARALLEL, source: 'default'},
       approval: {value: false, source: 'default'},
+      approvalsRequired: {value: DEFAULT_APPROVALS_REQUIRED, source: 'default'},
     })
     expect(DEFAULT_MAX_PARALLEL).toBe(10)
+    expect(DEFAULT_APPROVALS_REQUIRED).toBe(1)
   })
 
   it('uses the defaults for rows whose values are all null (inherit)', () => {
@@ -38,6 +41,7 @@ describe('effectiveSettings: precedence and sources', () => {
       parallel: {value: false, source: 'default'},
       maxParallel: {value: 10, source: 'default'},
       approval: {value: false, source: 'default'},
+      approvalsRequired: {value: 1, source: 'default'},
     })
   })
 
@@ -46,20 +50,23 @@ describe('effectiveSettings: precedence and sources', () => {
       parallel: {value: true, source: 'control-plane'},
       maxParallel: {value: 10, source: 'default'},
       approval: {value: false, source: 'default'},
+      approvalsRequired: {value: 1, source: 'default'},
     })
-    expect(effectiveSettings(controlPlane({maxParallel: 3, approval: true}), environment('prod'))).toEqual({
+    expect(effectiveSettings(controlPlane({maxParallel: 3, approval: true, approvalsRequired: 2}), environment('prod'))).toEqual({
       parallel: {value: false, source: 'default'},
       maxParallel: {value: 3, source: 'control-plane'},
       approval: {value: true, source: 'control-plane'},
+      approvalsRequired: {value: 2, source: 'control-plane'},
     })
   })
 
   it('takes environment values over the control plane, per setting', () => {
-    const settings = effectiveSettings(controlPlane({parallel: true, maxParallel: 50, approval: false}), environment('prod', {maxParallel: 2}))
+    const settings = effectiveSettings(controlPlane({parallel: true, maxParallel: 50, approval: false, approvalsRequired: 2}), environment('prod', {maxParallel: 2, approvalsRequired: 3}))
     expect(settings).toEqual({
       parallel: {value: true, source: 'control-plane'},
       maxParallel: {value: 2, source: 'environment'},
       approval: {value: false, source: 'control-plane'},
+      approvalsRequired: {value: 3, source: 'environment'},
     })
   })
 
