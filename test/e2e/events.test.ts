@@ -6,7 +6,7 @@ import {createServer, request as httpRequest, type Server as HttpServer} from 'n
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {api, closedPort, copyFixture, must, relctl, relctlLive, type Server, startServer, triggerRelease, waitFor, waitForRelease} from './harness.js'
+import {api, closedPort, copyFixture, createToken, must, relctl, relctlLive, type Server, startServer, triggerRelease, waitFor, waitForRelease} from './harness.js'
 
 const SCOPE = ['-p', 'sim-app', '-e', 'staging']
 const FAST = ['--interval', '200ms', '--timeout', '60s']
@@ -117,6 +117,32 @@ describe('relctl watch', () => {
     expect(printed.map((event) => event.seq)).toEqual(recorded.slice(0, printed.length).map((event) => event.seq))
     expect(new Set(printed.map((event) => event.seq)).size).toBe(printed.length)
     expect(printed.some((event) => event.releaseId === second && event.kind === 'release.created')).toBe(true)
+  })
+})
+
+describe('what a token may see', () => {
+  it("a viewer of one environment gets only the events its grants reach; a revoked token's watch ends (exit 7)", async () => {
+    const token = await createToken('prod-viewer', ['viewer:sim-app/prod'])
+    // Staging has events from the start of this file; prod gets one release now.
+    const prod = await triggerRelease('sim-app', 'prod', {type: 'selective', resources: [{name: 'worker'}]})
+    await waitForRelease(prod, ['succeeded', 'failed'])
+    const seen = await relctl(['watch', '--after', '0', '--release', String(prod), '--json'], {token})
+    expect(seen.code, String(seen)).toBe(0)
+    expect(eventLines(seen.stdout).every((event) => event.releaseId === prod)).toBe(true)
+    // The whole project's release events, as the viewer reads them (a long poll with its token): prod's only.
+    const asViewer = (await (await fetch(`${server.url}/v1/events?project=sim-app&after=0&kinds=release.*`, {headers: {authorization: `Bearer ${token}`}})).json()) as {events: {environment: string}[]}
+    expect(asViewer.events.length).toBeGreaterThan(0)
+    expect(asViewer.events.every((event) => event.environment === 'prod')).toBe(true)
+    // Staging's releases are there for a token that may read them.
+    const all = await api<{events: {environment: string}[]}>('/v1/events?project=sim-app&after=0&kinds=release.*')
+    expect(all.events.some((event) => event.environment === 'staging')).toBe(true)
+
+    const watching = relctlLive(['watch', '-p', 'sim-app', '-e', 'prod'], {token})
+    await watching.printed('watching the events after', 'the watch to open its stream')
+    await must(['token', 'revoke', 'prod-viewer'])
+    const ended = await watching.done
+    expect(ended.code, String(ended)).toBe(7)
+    expect(ended.stderr).toContain('the token was not accepted')
   })
 })
 
