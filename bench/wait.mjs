@@ -19,7 +19,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
-import {stopServer, whenListening} from './server.mjs'
+import {apiOf, stopServer, whenListening} from './server.mjs'
 
 const {values} = parseArgs({options: {releases: {type: 'string', default: '50'}, apps: {type: 'string', default: '5'}}})
 const RELEASES = Number(values.releases)
@@ -58,12 +58,7 @@ const {url, token} = await whenListening(server).catch(async (error) => {
   process.exit(1)
 })
 
-async function api(method, path, body) {
-  const response = await fetch(`${url}${path}`, {method, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'}, body: body === undefined ? undefined : JSON.stringify(body)})
-  const data = await response.json()
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(data)}`)
-  return data
-}
+const api = apiOf(url, token)
 
 // An older control plane: no /v1/events. The CLI says so once and polls.
 proxy = createServer((request, response) => {

@@ -20,7 +20,7 @@ import {parseArgs} from 'node:util'
 import {createParser} from 'eventsource-parser'
 
 import {processCpuMs} from './postgres.mjs'
-import {stopServer, whenListening} from './server.mjs'
+import {apiOf, stopServer, whenListening} from './server.mjs'
 
 const {values} = parseArgs({options: {clients: {type: 'string', default: '1000'}, changes: {type: 'string', default: '200'}, idle: {type: 'string', default: '16'}}})
 const CLIENTS = Number(values.clients)
@@ -65,12 +65,7 @@ const {url, token} = await whenListening(server).catch(async (error) => {
 })
 const headers = {authorization: `Bearer ${token}`}
 
-async function api(method, path, body) {
-  const response = await fetch(`${url}${path}`, {method, headers: {...headers, 'content-type': 'application/json'}, body: body === undefined ? undefined : JSON.stringify(body)})
-  const data = await response.json()
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(data)}`)
-  return data
-}
+const api = apiOf(url, token)
 
 function rssMb() {
   const status = readFileSync(`/proc/${server.pid}/status`, 'utf8')
