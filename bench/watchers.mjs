@@ -2,7 +2,9 @@
 // bench/watchers: one control plane serving many waiting clients, each about its own app, two ways side
 // by side in one run:
 //   - streams: N clients on GET /v1/events (Server-Sent Events), each filtered on its app;
-//   - pollers: N clients asking for the environment's apps every 2 s (what a waiting CLI polls).
+//   - pollers: N clients asking for their environment's apps every 2 s (what a waiting CLI polls).
+// The apps are those of a project of 10 resources kept in N/10 environments, as many CI jobs of many
+// environments would wait.
 // For each: the control plane's CPU while nothing changes (% of one core, heartbeats included), its
 // resident memory, and how soon a change reaches the client that cares about it (app set on random apps,
 // from the change as the control plane recorded it to the client seeing it). Targets for the streams:
@@ -41,8 +43,19 @@ if (!existsSync(join(root, 'dist', 'commands'))) {
   process.exit(2)
 }
 const work = mkdtempSync(join(tmpdir(), 'relctl-bench-watchers-'))
-const apps = Array.from({length: CLIENTS}, (_, index) => `app${String(index + 1).padStart(4, '0')}`)
-const blueprint = ['project: bench', 'resources:', ...apps.flatMap((name) => [`  ${name}:`, '    version: "1"', '    driver: simulate']), 'environments:', '  prod: {}'].join('\n')
+const RESOURCES = 10
+const resources = Array.from({length: RESOURCES}, (_, index) => `app${index + 1}`)
+const environments = Array.from({length: Math.ceil(CLIENTS / RESOURCES)}, (_, index) => `env${String(index + 1).padStart(3, '0')}`)
+/** Each client's app, and the environment it is kept in. */
+const watched = Array.from({length: CLIENTS}, (_, index) => ({environment: environments[Math.floor(index / RESOURCES)], app: resources[index % RESOURCES]}))
+const blueprint = [
+  'project: bench',
+  'resources:',
+  ...resources.flatMap((name) => [`  ${name}:`, '    version: "1"', '    driver: simulate']),
+  'environments:',
+  ...environments.map((name) => `  ${name}: {}`),
+].join('\n')
+const keyOf = ({environment, app}, version) => `${environment}/${app}@${version}`
 
 const server = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), '--json', '--log-level', 'error', '--shutdown-grace', '1ms'], {
   env: {...process.env, RELCTL_CONFIG_DIR: join(work, 'config')},
@@ -79,16 +92,16 @@ async function idleCpuPercent() {
 }
 
 /**
- * Sets distinct random apps to new versions, one every CHANGE_EVERY_MS (distinct: a poller sees only an
- * app's latest version); resolves with when each change was recorded, by app and version.
+ * Sets distinct random watched apps to new versions, one every CHANGE_EVERY_MS (distinct: a poller sees
+ * only an app's latest version); resolves with when each change was recorded.
  */
 async function makeChanges(round) {
   const changed = []
-  const chosen = [...apps].sort(() => Math.random() - 0.5).slice(0, CHANGES)
-  for (const [index, app] of chosen.entries()) {
+  const chosen = [...watched].sort(() => Math.random() - 0.5).slice(0, CHANGES)
+  for (const [index, client] of chosen.entries()) {
     const version = `${round}.${index}`
-    const state = await api('PUT', `/v1/projects/bench/environments/prod/apps/${app}/version`, {version})
-    changed.push({app, version, at: Date.parse(state.updatedAt)})
+    const state = await api('PUT', `/v1/projects/bench/environments/${client.environment}/apps/${client.app}/version`, {version})
+    changed.push({key: keyOf(client, version), at: Date.parse(state.updatedAt)})
     await new Promise((resolve) => setTimeout(resolve, CHANGE_EVERY_MS))
   }
   return changed
@@ -102,25 +115,39 @@ function percentile(values, p) {
 /** Waits until every change has been seen by its client, or 30 s; returns the delays of those seen. */
 async function delaysOf(changed, seen) {
   const deadline = Date.now() + 30_000
-  while (Date.now() < deadline && changed.some((change) => !seen.has(`${change.app}@${change.version}`))) await new Promise((resolve) => setTimeout(resolve, 50))
-  const delays = changed.filter((change) => seen.has(`${change.app}@${change.version}`)).map((change) => seen.get(`${change.app}@${change.version}`) - change.at)
+  while (Date.now() < deadline && changed.some((change) => !seen.has(change.key))) await new Promise((resolve) => setTimeout(resolve, 50))
+  const delays = changed.filter((change) => seen.has(change.key)).map((change) => seen.get(change.key) - change.at)
   return {delays, missed: changed.length - delays.length}
+}
+
+/** A GET through the bench's keep-alive agent (fetch would open a connection pool per origin of its own). */
+function getJson(path) {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${url}${path}`, {headers, agent}, (response) => {
+      let body = ''
+      response.setEncoding('utf8').on('data', (chunk) => (body += chunk))
+      response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`GET ${path}: ${response.statusCode}`))))
+    })
+    request.on('error', reject)
+    request.end()
+  })
 }
 
 /** N streams, each on its own app; resolves once all of them are open. */
 async function openStreams(seen) {
   let opened = 0
   await new Promise((resolve, reject) => {
-    for (const app of apps) {
-      const request = httpRequest(`${url}/v1/events?project=bench&environment=prod&app=${app}&kinds=app.changed`, {headers: {...headers, accept: 'text/event-stream'}, agent}, (response) => {
+    for (const client of watched) {
+      const path = `/v1/events?project=bench&environment=${client.environment}&app=${client.app}&kinds=app.changed`
+      const request = httpRequest(`${url}${path}`, {headers: {...headers, accept: 'text/event-stream'}, agent}, (response) => {
         if (response.statusCode !== 200) return reject(new Error(`a stream answered ${response.statusCode}`))
         const parser = createParser({
           onEvent: (message) => {
             const event = JSON.parse(message.data)
-            if (event.data.name === app) seen.set(`${app}@${event.data.desiredVersion}`, Date.now())
+            if (event.data.name === client.app) seen.set(keyOf(client, event.data.desiredVersion), Date.now())
           },
           onComment: () => {
-            if (++opened === apps.length) resolve()
+            if (++opened === watched.length) resolve()
           },
         })
         response.setEncoding('utf8').on('data', (chunk) => parser.feed(chunk))
@@ -132,25 +159,28 @@ async function openStreams(seen) {
   })
 }
 
-/** N pollers, each asking for the environment's apps every POLL_MS (first look spread over the interval). */
+/** N pollers, each asking for its environment's apps every POLL_MS (first look spread over the interval). */
 function startPollers(seen) {
   let stopped = false
-  for (const [index, app] of apps.entries()) {
+  let failures = 0
+  for (const [index, client] of watched.entries()) {
     const poll = async () => {
       if (stopped) return
       try {
-        const states = await api('GET', '/v1/projects/bench/environments/prod/apps')
-        const state = states.find((candidate) => candidate.name === app)
-        const key = `${app}@${state.desiredVersion}`
+        const states = await getJson(`/v1/projects/bench/environments/${client.environment}/apps`)
+        const key = keyOf(client, states.find((candidate) => candidate.name === client.app).desiredVersion)
         if (!seen.has(key)) seen.set(key, Date.now())
       } catch {
-        // a refused poll counts as not seen
+        failures++
       }
       setTimeout(poll, POLL_MS)
     }
-    setTimeout(poll, (index / apps.length) * POLL_MS)
+    setTimeout(poll, (index / watched.length) * POLL_MS)
   }
-  return () => (stopped = true)
+  return () => {
+    stopped = true
+    return failures
+  }
 }
 
 let results
@@ -165,7 +195,7 @@ try {
   const pollSeen = new Map()
   const stopPolling = startPollers(pollSeen)
   const pollers = {idleCpu: await idleCpuPercent(), rss: rssMb(), ...(await delaysOf(await makeChanges(2), pollSeen))}
-  stopPolling()
+  pollers.failedPolls = stopPolling()
   results = {streams, pollers}
 } catch (error) {
   console.error(`bench/watchers failed: ${error.message}`)
@@ -174,9 +204,9 @@ try {
 }
 await cleanUp()
 
-const row = (label, {idleCpu, rss, delays, missed}) =>
-  `  ${label.padEnd(22)} idle CPU ${idleCpu.toFixed(1).padStart(6)} % of a core   RSS ${rss.toFixed(0).padStart(4)} MB   change -> client p50 ${String(percentile(delays, 50)).padStart(5)} ms  p99 ${String(percentile(delays, 99)).padStart(5)} ms${missed ? `  (${missed} not seen)` : ''}`
-console.log(`${CLIENTS} clients each waiting on its own app, ${CHANGES} changes ${CHANGE_EVERY_MS} ms apart, idle measured over ${IDLE_SECONDS}s, load ${loadavg()[0].toFixed(2)}`)
+const row = (label, {idleCpu, rss, delays, missed, failedPolls}) =>
+  `  ${label.padEnd(22)} CPU while nothing changes ${idleCpu.toFixed(1).padStart(6)} % of a core   RSS ${rss.toFixed(0).padStart(4)} MB   change -> client p50 ${String(percentile(delays, 50)).padStart(5)} ms  p99 ${String(percentile(delays, 99)).padStart(5)} ms${missed ? `  (${missed} not seen)` : ''}${failedPolls ? `  (${failedPolls} polls failed)` : ''}`
+console.log(`${CLIENTS} clients each waiting on its own app (${RESOURCES} apps in each of ${environments.length} environments), ${CHANGES} changes ${CHANGE_EVERY_MS} ms apart, CPU measured over ${IDLE_SECONDS}s, load ${loadavg()[0].toFixed(2)}`)
 console.log(row(`${CLIENTS} event streams`, results.streams))
 console.log(row(`${CLIENTS} pollers at 2s`, results.pollers))
 console.log(`  targets for the streams: idle CPU <= ${TARGETS.idleCpuPercent} %, RSS <= ${TARGETS.rssMb} MB, p99 <= ${TARGETS.p99Ms} ms`)
