@@ -10,8 +10,13 @@
 // from the change as the control plane recorded it to the client seeing it). Targets for the streams:
 // idle CPU <= 5 % of a core, RSS <= 250 MB, p99 <= 200 ms. Needs dist/ (npm run build), Linux (/proc).
 //
-//   node bench/watchers.mjs [--clients 1000] [--changes 200] [--idle 16]
+// --replicas 2 runs two replicas on one PostgreSQL database (a throwaway cluster, or on
+// RELCTL_BENCH_DATABASE_URL's server): the clients are served by the second, the changes are made on the
+// first, so the delays are those of an event reaching another replica's streams (target p99 <= 100 ms).
+//
+//   node bench/watchers.mjs [--clients 1000] [--changes 200] [--idle 16] [--replicas 2]
 import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {Agent, request as httpRequest} from 'node:http'
 import {loadavg, tmpdir} from 'node:os'
@@ -21,21 +26,24 @@ import {parseArgs} from 'node:util'
 
 import {createParser} from 'eventsource-parser'
 
-import {processCpuMs} from './postgres.mjs'
+import {processCpuMs, throwawayDatabase} from './postgres.mjs'
 import {apiOf, stopServer, whenListening} from './server.mjs'
 
-const {values} = parseArgs({options: {clients: {type: 'string', default: '1000'}, changes: {type: 'string', default: '200'}, idle: {type: 'string', default: '16'}}})
+const {values} = parseArgs({
+  options: {clients: {type: 'string', default: '1000'}, changes: {type: 'string', default: '200'}, idle: {type: 'string', default: '16'}, replicas: {type: 'string', default: '1'}},
+})
+const REPLICAS = Number(values.replicas)
 const CLIENTS = Number(values.clients)
 const CHANGES = Number(values.changes)
 // A little longer than the stream's 15 s heartbeat, so that one round of heartbeats is in the figure.
 const IDLE_SECONDS = Number(values.idle)
-if (!(CLIENTS >= 1) || !(CHANGES >= 1) || CHANGES > CLIENTS || !(IDLE_SECONDS > 0)) {
-  console.error('bench/watchers: --clients, --changes (at most --clients) and --idle (seconds) must be positive numbers')
+if (!(CLIENTS >= 1) || !(CHANGES >= 1) || CHANGES > CLIENTS || !(IDLE_SECONDS > 0) || ![1, 2].includes(REPLICAS)) {
+  console.error('bench/watchers: --clients, --changes (at most --clients) and --idle (seconds) must be positive numbers, --replicas 1 or 2')
   process.exit(2)
 }
 const POLL_MS = 2000
 const CHANGE_EVERY_MS = 20
-const TARGETS = {idleCpuPercent: 5, rssMb: 250, p99Ms: 200}
+const TARGETS = {idleCpuPercent: 5, rssMb: 250, p99Ms: REPLICAS === 2 ? 100 : 200}
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 if (!existsSync(join(root, 'dist', 'commands'))) {
@@ -57,28 +65,50 @@ const blueprint = [
 ].join('\n')
 const keyOf = ({environment, app}, version) => `${environment}/${app}@${version}`
 
-const server = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'server', 'start', '--port', '0', '--data-dir', join(work, 'data'), '--json', '--log-level', 'error', '--shutdown-grace', '1ms'], {
-  env: {...process.env, RELCTL_CONFIG_DIR: join(work, 'config')},
-  stdio: ['ignore', 'pipe', 'ignore'],
-})
 const agent = new Agent({keepAlive: true, maxSockets: Number.POSITIVE_INFINITY})
 const open = new Set()
+const servers = []
+let database
 async function cleanUp() {
   for (const request of open) request.destroy()
   agent.destroy()
-  await stopServer(server)
+  await Promise.all(servers.map(stopServer))
+  await database?.stop()
   rmSync(work, {recursive: true, force: true})
 }
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => cleanUp().finally(() => process.exit(130)))
 
-const {url, token} = await whenListening(server).catch(async (error) => {
+/** One control plane; with replicas, on the shared database with the shared token. */
+async function startPlane(index, shared) {
+  const args = ['server', 'start', '--port', '0', '--data-dir', join(work, `data${index}`), '--json', '--log-level', 'error', '--shutdown-grace', '1ms']
+  const plane = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...args, ...(shared ? ['--database-url', shared.url, '--replica-id', `r${index}`] : [])], {
+    env: {...process.env, RELCTL_CONFIG_DIR: join(work, `config${index}`), ...(shared && {RELCTL_SERVER_TOKEN: shared.token})},
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  servers.push(plane)
+  const listening = await whenListening(plane)
+  return {process: plane, url: listening.url, token: shared?.token ?? listening.token}
+}
+
+let planes
+try {
+  if (REPLICAS === 2) {
+    database = await throwawayDatabase('relctl_bench_watchers')
+    const shared = {url: database.url, token: randomBytes(32).toString('hex')}
+    planes = [await startPlane(1, shared), await startPlane(2, shared)]
+  } else planes = [await startPlane(1, null)]
+} catch (error) {
   console.error(`bench/watchers failed: ${error.message}`)
   await cleanUp()
   process.exit(1)
-})
+}
+// The clients are served by the last control plane; the changes are made on the first.
+const {url, token} = planes[planes.length - 1]
+const server = planes[planes.length - 1].process
 const headers = {authorization: `Bearer ${token}`}
-
 const api = apiOf(url, token)
+const changeApi = apiOf(planes[0].url, token)
+
 
 function rssMb() {
   const status = readFileSync(`/proc/${server.pid}/status`, 'utf8')
@@ -100,7 +130,7 @@ async function makeChanges(round) {
   const chosen = [...watched].sort(() => Math.random() - 0.5).slice(0, CHANGES)
   for (const [index, client] of chosen.entries()) {
     const version = `${round}.${index}`
-    const state = await api('PUT', `/v1/projects/bench/environments/${client.environment}/apps/${client.app}/version`, {version})
+    const state = await changeApi('PUT', `/v1/projects/bench/environments/${client.environment}/apps/${client.app}/version`, {version})
     changed.push({key: keyOf(client, version), at: Date.parse(state.updatedAt)})
     await new Promise((resolve) => setTimeout(resolve, CHANGE_EVERY_MS))
   }
@@ -206,7 +236,7 @@ await cleanUp()
 
 const row = (label, {idleCpu, rss, delays, missed, failedPolls}) =>
   `  ${label.padEnd(22)} CPU while nothing changes ${idleCpu.toFixed(1).padStart(6)} % of a core   RSS ${rss.toFixed(0).padStart(4)} MB   change -> client p50 ${String(percentile(delays, 50)).padStart(5)} ms  p99 ${String(percentile(delays, 99)).padStart(5)} ms${missed ? `  (${missed} not seen)` : ''}${failedPolls ? `  (${failedPolls} polls failed)` : ''}`
-console.log(`${CLIENTS} clients each waiting on its own app (${RESOURCES} apps in each of ${environments.length} environments), ${CHANGES} changes ${CHANGE_EVERY_MS} ms apart, CPU measured over ${IDLE_SECONDS}s, load ${loadavg()[0].toFixed(2)}`)
+console.log(`${CLIENTS} clients each waiting on its own app (${RESOURCES} apps in each of ${environments.length} environments), ${CHANGES} changes ${CHANGE_EVERY_MS} ms apart, CPU measured over ${IDLE_SECONDS}s, load ${loadavg()[0].toFixed(2)}${REPLICAS === 2 ? '; two replicas on PostgreSQL: the clients on the second, the changes made on the first (CPU and RSS: the second)' : ''}`)
 console.log(row(`${CLIENTS} event streams`, results.streams))
 console.log(row(`${CLIENTS} pollers at 2s`, results.pollers))
 console.log(`  targets for the streams: idle CPU <= ${TARGETS.idleCpuPercent} %, RSS <= ${TARGETS.rssMb} MB, p99 <= ${TARGETS.p99Ms} ms`)
