@@ -13,6 +13,7 @@
 // Runs after `tsc` and `oclif manifest` (npm run build).
 import {createHash} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -63,6 +64,22 @@ const withoutHttp2 = {
   },
 }
 
+// oclif sorts the manifest's commands with localeCompare on every start (config/plugin.js). The first
+// localeCompare of a process builds ICU's collator: about 7 ms, a tenth of `node -e 0`. The bundle sorts
+// them by code unit instead, as oclif's help sorts them again anyway (its sortBy); for command ids of
+// lowercase words, hyphens and colons, both orders are the same.
+const sortWithoutIcu = {
+  name: 'sort-without-icu',
+  setup(build) {
+    build.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, async ({path}) => {
+      const text = await readFile(path, 'utf8')
+      const sort = '.sort((a, b) => a.id.localeCompare(b.id))'
+      if (!text.includes(sort)) throw new Error(`${path} no longer sorts commands with localeCompare: see sortWithoutIcu in scripts/bundle-cli.mjs`)
+      return {contents: text.replace(sort, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))'), loader: 'js'}
+    })
+  },
+}
+
 const {outputFiles} = await build({
   stdin: {contents: entry, resolveDir: root, sourcefile: 'cli-entry.js'},
   outfile: join(dist, 'cli.cjs'),
@@ -73,7 +90,7 @@ const {outputFiles} = await build({
   target: 'node20',
   minify: true,
   external,
-  plugins: [serverOutside, withoutHttp2],
+  plugins: [serverOutside, withoutHttp2, sortWithoutIcu],
   logLevel: 'warning',
 })
 
