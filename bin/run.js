@@ -10,12 +10,7 @@ import {fileURLToPath} from 'node:url'
 const argv = process.argv.slice(2)
 const {answerWithoutOclif, oclifDir} = await import('../dist/lib/cli/fast-start.js')
 if (!(await answerWithoutOclif(argv))) {
-  // undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with its baseline compiler,
-  // then again with its optimising one on background threads, which a short-lived process waits for at
-  // exit: about 200 ms per command, for a parser that reads a few small responses. Baseline code only.
-  // Set before the bundle compiles: V8 accepts a code cache only under the flags that made it.
-  const [{setFlagsFromString}, {loadBundle}] = await Promise.all([import('node:v8'), import('../dist/lib/cli/bundle.js')])
-  setFlagsFromString('--liftoff-only')
+  const {loadBundle} = await import('../dist/lib/cli/bundle.js')
   const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   const {execute} = loadBundle(fileURLToPath(new URL('../dist/cli.cjs', import.meta.url)), oclifDir('cache', pjson))
   // package.json keeps the one-file-per-command layout that `oclif manifest` and `oclif readme` read.
@@ -23,6 +18,6 @@ if (!(await answerWithoutOclif(argv))) {
   await execute({loadOptions: {root: fileURLToPath(new URL('..', import.meta.url)), pjson}})
 }
 // Exit as soon as the output is written, with the exit code the command set: left alone, Node lingers
-// while work nobody waits for finishes (V8's background compiles, a pool's idle sockets).
+// a few hundred ms while V8 optimises undici's WebAssembly HTTP parser, work nobody waits for.
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))))
 process.exit()

@@ -1,5 +1,7 @@
 // ControlPlaneClient: typed calls to the control plane over one undici pool per origin, with per-call
 // deadlines, retries for calls that are safe to repeat, and errors mapped to the CLI's exit codes.
+import {setFlagsFromString} from 'node:v8'
+
 import type {Dispatcher} from 'undici'
 // undici's index loads fetch, WebSocket, caches and more, which makes an API command start several times
 // slower than a bare Node process. This client needs only the Pool and the request call; the index
@@ -36,6 +38,15 @@ import type {
 import {EXIT} from '../api/domain.js'
 import {delay} from './delay.js'
 import {ApiError, CliError, codeForStatus, UnreachableError} from './errors.js'
+
+// undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it quickly with its baseline
+// compiler, then again with its optimising one on background threads, which a short-lived CLI process
+// waits for at exit: about 200 ms per command, for a parser that reads a few small responses. Baseline
+// code only (set before the first connection compiles the module) keeps that time (bench/startup.mjs).
+// Set here, once undici and the Node modules it needs are loaded, not earlier: a V8 flag set at run time
+// makes Node compile every built-in module loaded after it from source (its embedded code cache no
+// longer fits the flags), and the bundle's own code cache must be made and read under the same flags.
+setFlagsFromString('--liftoff-only')
 
 export interface ClientOptions {
   url: string
