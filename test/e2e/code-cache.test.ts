@@ -1,9 +1,10 @@
 // The bundle's V8 code cache (src/lib/cli/bundle.ts): the first run writes it, the next runs use it,
-// a stale or refused one is replaced, and it never changes what a command does: the same output with
-// it, without it, and where it cannot be written. Code from the cache reaches ES modules (chalk for an
+// a stale, damaged or refused one is replaced, and it never changes what a command does: the same
+// output with it, without it, and where it cannot be written. Code from the cache reaches ES modules (chalk for an
 // error, oclif's command_not_found hook) through the loader. No control plane needed.
 import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {crc32} from 'node:zlib'
 
 import {describe, expect, it} from 'vitest'
 
@@ -28,6 +29,14 @@ function cacheFiles(cacheDir: string): string[] {
   return readdirSync(dir).map((name) => join(dir, name))
 }
 
+/** A cache file as bundle.ts writes it: the bundle's id and the CRC-32 of the code on the first line. */
+function cacheFile(id: string, code: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${id} ${crc32(code).toString(16)}\n`), code])
+}
+
+/** The code of a cache file, after its first line. */
+const codeOf = (file: Buffer) => file.subarray(file.indexOf(10) + 1)
+
 /** A cache dir that cannot be made: its parent is a file. */
 function unusableCacheDir(): string {
   const file = join(tempDir(), 'not-a-dir')
@@ -49,7 +58,7 @@ describe('the code cache of the bundle', () => {
     expect(statSync(join(cacheDir, 'code-cache')).mode & 0o777).toBe(0o700)
     expect(statSync(file).mode & 0o777).toBe(0o600)
     const written = readFileSync(file)
-    expect(written.subarray(0, bundleId.length + 1).toString()).toBe(`${bundleId}\n`)
+    expect(written.equals(cacheFile(bundleId, codeOf(written)))).toBe(true)
 
     for (const [index, args] of COMMANDS.entries()) expect(await run(args, cacheDir), args.join(' ')).toEqual(withoutCache[index])
     // V8 accepted it: a refused cache is removed, and none was written again
@@ -57,29 +66,32 @@ describe('the code cache of the bundle', () => {
     expect(readFileSync(file).equals(written)).toBe(true)
   })
 
-  it('is replaced when it belongs to another bundle, and removed when V8 refuses it', async () => {
+  it('is replaced when it belongs to another bundle or is damaged, and removed when V8 refuses it', async () => {
     const cacheDir = tempDir()
     await run(['version'], cacheDir)
     const [file] = cacheFiles(cacheDir)
-    const good = readFileSync(file)
-    /** The file is this bundle's cache, and V8 accepts it: a run leaves it as it is. */
-    const expectUsable = async () => {
-      const before = readFileSync(file)
-      expect(before.subarray(0, bundleId.length + 1).toString()).toBe(`${bundleId}\n`)
+    const code = codeOf(readFileSync(file))
+    /** After `replace`, the next run writes a cache of this bundle, and V8 accepts that one: a run leaves it as it is. */
+    const expectReplaced = async (replace: Buffer) => {
+      writeFileSync(file, replace)
       expect((await run(['whoami'], cacheDir)).code).toBe(8)
-      expect(readFileSync(file).equals(before)).toBe(true)
+      const written = readFileSync(file)
+      expect(written.equals(replace)).toBe(false)
+      expect(written.equals(cacheFile(bundleId, codeOf(written)))).toBe(true)
+      expect((await run(['whoami'], cacheDir)).code).toBe(8)
+      expect(readFileSync(file).equals(written)).toBe(true)
     }
 
-    const otherBundle = Buffer.concat([Buffer.from(`${'0'.repeat(bundleId.length)}\n`), good.subarray(bundleId.length + 1)])
-    writeFileSync(file, otherBundle)
-    expect((await run(['whoami'], cacheDir)).code).toBe(8)
-    expect(readFileSync(file).equals(otherBundle)).toBe(false)
-    await expectUsable()
+    await expectReplaced(cacheFile('0'.repeat(bundleId.length), code))
+    const damaged = Buffer.from(cacheFile(bundleId, code))
+    damaged[damaged.length >> 1] ^= 0xff
+    await expectReplaced(damaged)
 
-    writeFileSync(file, Buffer.concat([Buffer.from(`${bundleId}\n`), Buffer.alloc(good.length - bundleId.length - 1, 7)]))
+    // right id and checksum, but not code V8 made: V8 refuses it, the run goes on, the file goes
+    writeFileSync(file, cacheFile(bundleId, Buffer.alloc(code.length, 7)))
     expect((await run(['whoami'], cacheDir)).code).toBe(8)
     expect(cacheFiles(cacheDir)).toEqual([])
     expect((await run(['app', 'lst'], cacheDir)).code).toBe(2)
-    await expectUsable()
+    expect(cacheFiles(cacheDir)).toEqual([file])
   })
 })

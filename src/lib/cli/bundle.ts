@@ -2,18 +2,20 @@
 // code cache. Compiling the bundle's functions was the largest part of an API command's start, and
 // Node 20 caches compiled code only for scripts (vm.Script), not for ES modules: hence a CommonJS bundle.
 //
-// One cache file per installed bundle and Node version, in the CLI's cache dir. It starts with the
-// bundle's id (the hash on the bundle's first line), so a rebuilt or upgraded bundle replaces it. The
-// run that writes it compiles every function of the bundle at once (--no-lazy), so that it serves every
-// command, not only the one that wrote it. V8 checks the rest (its version, its flags) and may reject a
-// cache: that cache is removed, and the next run writes a new one. Failing to read or write the cache
-// costs only speed.
+// One cache file per installed bundle and Node version, in the CLI's cache dir. Its first line holds the
+// bundle's id (the hash on the bundle's first line), so a rebuilt or upgraded bundle replaces it, and a
+// CRC-32 of the rest: V8 runs what a cache holds without checking its bytes, so a damaged file is
+// replaced too. The run that writes it compiles every function of the bundle at once (--no-lazy), so
+// that it serves every command, not only the one that wrote it. V8 checks the rest (its version, its
+// flags) and may refuse a cache: that cache is removed, and the next run writes a new one. Failing to
+// read or write the cache costs only speed.
 import {accessSync, constants as fs, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {Module, createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {setFlagsFromString} from 'node:v8'
 import {pathToFileURL} from 'node:url'
 import {Script} from 'node:vm'
+import {crc32} from 'node:zlib'
 
 const ID_LINE = /^\/\/ relctl-bundle ([0-9a-f]+)\n/
 
@@ -55,22 +57,28 @@ export function loadBundle(path: string, cacheDir: string | undefined): Record<s
   return module.exports as Record<string, unknown>
 }
 
+/** The cache's code when its first line names this bundle and its CRC-32 matches, else undefined. */
 function readCache(cacheFile: string, id: string): Buffer | undefined {
-  let data: Buffer
+  let file: Buffer
   try {
-    data = readFileSync(cacheFile)
+    file = readFileSync(cacheFile)
   } catch {
     return undefined
   }
-  const header = Buffer.from(`${id}\n`)
-  return data.subarray(0, header.length).equals(header) ? data.subarray(header.length) : undefined
+  const newline = file.indexOf(10)
+  const data = file.subarray(newline + 1)
+  return newline > 0 && file.toString('latin1', 0, newline) === header(id, data) ? data : undefined
+}
+
+function header(id: string, data: Buffer): string {
+  return `${id} ${crc32(data).toString(16)}`
 }
 
 /** Replaces the cache file in one rename, so that a process reading it never sees half of one. */
 function writeCache(cacheFile: string, id: string, data: Buffer) {
   const temporary = `${cacheFile}.${process.pid}`
   try {
-    writeFileSync(temporary, Buffer.concat([Buffer.from(`${id}\n`), data]), {mode: 0o600})
+    writeFileSync(temporary, Buffer.concat([Buffer.from(`${header(id, data)}\n`), data]), {mode: 0o600})
     renameSync(temporary, cacheFile)
   } catch {
     removeQuietly(temporary)
