@@ -4,10 +4,10 @@
 //
 // One cache file per installed bundle and Node version, in the CLI's cache dir. Its first line holds the
 // bundle's id (the hash on the bundle's first line), so a rebuilt or upgraded bundle replaces it, and a
-// CRC-32 of the rest: V8 runs what a cache holds without checking its bytes, so a damaged file is
+// CRC-32 of the code: V8 runs what a cache holds without checking its bytes, so a damaged file is
 // replaced too. The run that writes it compiles every function of the bundle at once (--no-lazy), so
-// that it serves every command, not only the one that wrote it. V8 checks the rest (its version, its
-// flags) and may refuse a cache: that cache is removed, and the next run writes a new one. Failing to
+// that it serves every command, not only the one that wrote it. V8 itself refuses a cache made by
+// another V8 or under other flags: that cache is removed, and the next run writes a new one. Failing to
 // read or write the cache costs only speed.
 import {accessSync, constants as fs, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {Module, createRequire} from 'node:module'
