@@ -241,7 +241,8 @@ export interface RunResult {
   toString(): string
 }
 
-const MODULE_MISSING = /MODULE_NOT_FOUND|ERR_MODULE_NOT_FOUND/
+// a module, or the bundle bin/run.js reads (dist/cli.cjs), that the build has not written yet
+const MODULE_MISSING = /MODULE_NOT_FOUND|ERR_MODULE_NOT_FOUND|ENOENT[^\n]*dist\/cli\.cjs/
 
 /**
  * True when a run failed only because dist/ was being rebuilt (`npm run build` starts with rm -rf dist)
