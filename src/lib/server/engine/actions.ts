@@ -99,7 +99,7 @@ export class Actions {
     const app = apps.find((candidate) => candidate.name === name)
     if (!app) throw notFound('app', name, apps.map((candidate) => candidate.name))
     if (app.removed) throw invalid(`app "${name}" was removed from the blueprint`, 'add it back to the blueprint, or delete it with a release using --allow-destructive')
-    await refuseBlockedVersions(this.ctx.store, project.name, [{name, toVersion: version}], `app set ${name} --version ${version}`)
+    await refuseBlockedVersions(this.ctx.store, project.name, [{name, toVersion: version}], `${name} cannot be set to ${version}`)
     await changeApp(this.ctx.store, project.name, environment, name, {desiredVersion: version}, nowOf(this.ctx))
     return (await this.views.appStates(project.name, environment)).find((state) => state.name === name) as AppState
   }

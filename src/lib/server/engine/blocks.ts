@@ -10,10 +10,13 @@ import {requireProject} from './lookups.js'
 import {blockedVersionError, blocksMet} from './rules/blocks.js'
 import {blockChanged} from './rules/events.js'
 
-/** Throws blocked_version (exit 2) when one of the changes would take an app of the project to a blocked version. */
-export async function refuseBlockedVersions(store: Store, project: string, changes: {name: string; toVersion: string | null; action?: 'create' | 'update' | 'delete'}[], what: string): Promise<void> {
+/**
+ * Throws blocked_version (exit 2) when one of the changes would take an app of the project to a blocked
+ * version; the message starts with `refusal` ("this full release would deploy a blocked version").
+ */
+export async function refuseBlockedVersions(store: Store, project: string, changes: {name: string; toVersion: string | null; action?: 'create' | 'update' | 'delete'}[], refusal: string): Promise<void> {
   const met = blocksMet(changes, await store.listBlockedVersions(project))
-  if (met.length > 0) throw blockedVersionError(met, what)
+  if (met.length > 0) throw blockedVersionError(met, refusal)
 }
 
 export class Blocks {

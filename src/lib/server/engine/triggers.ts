@@ -135,7 +135,7 @@ export class Triggers {
     const apps = await store.listApps(project.name, environment, named)
     const resources =
       context.resources ?? (await resolveResources(request, apps, project.blueprint, async () => (await store.listApps(project.name, environment)).map((app) => app.name)))
-    await refuseBlockedVersions(store, project.name, resources, whatIsReleased(request, context))
+    await refuseBlockedVersions(store, project.name, resources, `${whatIsReleased(request, context)} would deploy a blocked version`)
     // A rollback locks what the release it undoes locked: its resources for a selective one, else everything.
     const lockSet = lockSetFor(context.rollbackOfType ?? request.type, resources, graphOf(project.blueprint))
     const planInput = {

@@ -21,11 +21,11 @@ export function describeBlock(block: BlockedVersion): string {
   return `${block.app} ${block.version} is blocked in project ${block.project} by ${block.by} since ${block.at}: ${block.reason}`
 }
 
-/** The refusal of whatever would deploy a blocked version (exit 2): "<what> would deploy a blocked version: ...". */
-export function blockedVersionError(met: BlockedVersion[], what: string): ControlPlaneError {
+/** The refusal of whatever would deploy a blocked version (exit 2): "<refusal>: api 3.3.0 is blocked in project shop by ...". */
+export function blockedVersionError(met: BlockedVersion[], refusal: string): ControlPlaneError {
   const [first] = met
   const more = met.slice(1).map((block) => `; ${describeBlock(block)}`).join('')
-  return new ControlPlaneError('blocked_version', `${what} would deploy a blocked version: ${describeBlock(first)}${more}`, {
+  return new ControlPlaneError('blocked_version', `${refusal}: ${describeBlock(first)}${more}`, {
     hint: `choose another version (relctl app set ${first.app} --version V -p ${first.project} -e ENV), or lift the block: relctl app unblock ${first.app} ${first.version} -p ${first.project}`,
   })
 }

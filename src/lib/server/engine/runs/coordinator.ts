@@ -286,7 +286,7 @@ export class RunCoordinator {
     if (!release) return null
     // A version blocked after the release was queued: it does not start (recorded as a failed start).
     const met = blocksMet(release.resources, await tx.listBlockedVersions(release.project))
-    if (met.length > 0) throw blockedVersionError(met, `release ${id}`)
+    if (met.length > 0) throw blockedVersionError(met, `release ${id} would deploy a blocked version`)
     const project = (await tx.getProject(release.project)) as ProjectRecord
     // Versions are read again at start: an earlier release may have changed what is deployed.
     const names = release.resources.map((resource) => resource.name)
