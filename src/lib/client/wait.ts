@@ -43,7 +43,7 @@ export function describeApp(app: AppState): string {
 const WAIT_KINDS = 'release.*,app.changed,pause.changed,freeze.changed'
 
 /** What holds the environment's releases back now: its pauses and the freezes in force, in words. */
-export function heldBy(pauses: PauseState[], freezes: Environment['freezes']): string {
+function heldBy(pauses: PauseState[], freezes: Environment['freezes']): string {
   const paused = pauses.map((pause) => {
     const where = pause.level === 'control-plane' ? 'the control plane' : pause.level === 'project' ? `project ${pause.project}` : `${pause.project}/${pause.environment}`
     return `${where} is paused by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}`

@@ -1,6 +1,6 @@
 // Reading YAML nodes of a blueprint: each reader returns the value, or reports a problem with the node's
 // place (line and column) and what to write instead, and returns nothing.
-import {isMap, isScalar, isSeq, type Node, type YAMLMap} from 'yaml'
+import {isScalar, isSeq, type Node, type YAMLMap} from 'yaml'
 
 import {DurationError, parseDuration} from '../../api/duration.js'
 

@@ -70,7 +70,7 @@ export class Freezes {
     return freezes.map((freeze) => freezeView(freeze, now))
   }
 
-  async get(id: number): Promise<FreezeRecord> {
+  private async get(id: number): Promise<FreezeRecord> {
     const freeze = await this.ctx.store.getFreeze(id)
     if (!freeze) throw new ControlPlaneError('not_found', `freeze ${id} not found`, {hint: 'list freezes with: relctl freeze list'})
     return freeze
@@ -122,7 +122,7 @@ export class Freezes {
 }
 
 /** A freeze as the API shows it: its rule, and the window in force now and the next one. */
-export function freezeView(freeze: FreezeRecord, now: Date): Freeze {
+function freezeView(freeze: FreezeRecord, now: Date): Freeze {
   const current = windowAt(freeze, now)
   const next = nextWindow(freeze, now)
   return {

@@ -17,7 +17,7 @@ export function blocksMet(changes: {name: string; toVersion: string | null; acti
 }
 
 /** "api 3.3.0 is blocked in project shop by alice since ...: memory leak" */
-export function describeBlock(block: BlockedVersion): string {
+function describeBlock(block: BlockedVersion): string {
   return `${block.app} ${block.version} is blocked in project ${block.project} by ${block.by} since ${block.at}: ${block.reason}`
 }
 

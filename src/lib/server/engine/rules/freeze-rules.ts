@@ -37,7 +37,7 @@ export function levelOf(scope: {project: string | null; environment: string | nu
 }
 
 /** "the control plane", "project shop", "shop/prod" */
-export function scopeText(scope: {project: string | null; environment: string | null}): string {
+function scopeText(scope: {project: string | null; environment: string | null}): string {
   if (scope.project === null) return 'the whole control plane'
   return scope.environment === null ? `project ${scope.project}` : `${scope.project}/${scope.environment}`
 }
