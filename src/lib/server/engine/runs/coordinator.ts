@@ -253,11 +253,12 @@ export class RunCoordinator {
       const capacity = this.admitting ? this.freeCapacity() : 0
       const active = await tx.activeLocks(project, environment)
       const decision = decideAdmission(active, await policyFor(tx, project, environment, this.ctx.clock()), capacity)
+      // --deadline of what starts, from the queue just read (few releases have one).
+      const deadlines = new Map(active.filter((release) => release.deadlineMs !== null).map((release) => [release.id, release.deadlineMs as number]))
       let endedUnstarted = false
       for (const id of decision.start) {
         try {
-          const deadlineMs = active.find((release) => release.id === id)?.deadlineMs ?? null
-          const claim = await tx.savepoint(() => this.claim(tx, id, deadlineMs))
+          const claim = await tx.savepoint(() => this.claim(tx, id, deadlines.get(id) ?? null))
           if (claim) {
             claims.push(claim)
             this.reserved++
