@@ -5,7 +5,7 @@ import {ApiCommand} from '../lib/cli/base-command.js'
 import {allOrScope} from '../lib/cli/flags.js'
 
 export default class Pause extends ApiCommand<typeof Pause> {
-  static summary = 'Pause releases of the whole control plane (--all), a project (every environment) or one environment.'
+  static summary = 'Pause releases of every project (--all), a project or one environment.'
 
   static description = `While paused, no release of any type starts: new triggers are refused with exit 6 (the message says who paused, when, why and how to resume), queued releases stay queued and start in order after resume, and running releases finish. A pause also holds back schedules: their runs are recorded as skipped.
 

@@ -5,7 +5,7 @@ import {ApiCommand} from '../lib/cli/base-command.js'
 import {allOrScope} from '../lib/cli/flags.js'
 
 export default class Resume extends ApiCommand<typeof Resume> {
-  static summary = 'Lift a pause: of the control plane with --all, of the project without --environment, of one environment with it.'
+  static summary = 'Lift a pause: of every project (--all), a project or one environment.'
 
   static description = 'Resume clears only its own level: resuming an environment does not lift a project-level pause, resuming the project does not lift environment pauses, and resume --all lifts only the control plane\'s pause (the command says which still hold). Queued releases then start in queue order.'
 
