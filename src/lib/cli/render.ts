@@ -145,8 +145,13 @@ export function releaseDetails(release: Release): string {
   }
   if (release.error) lines.push(`  error:      ${printable(release.error)}${release.endReason ? ` (reason: ${release.endReason})` : ''}`)
   if (release.freezeOverride) lines.push(`  freeze:     overridden by ${release.freezeOverride.by} at ${release.freezeOverride.at}: ${printable(release.freezeOverride.reason)}`)
-  if (release.options.deadlineMs !== undefined) lines.push(`  deadline:   ${formatDuration(release.options.deadlineMs)} of running${release.deadlineAt ? ` (stopped at ${release.deadlineAt} if still running)` : ''}`)
-  if (release.expiresAt) lines.push(`  expires:    ${release.expiresAt} unless started (--expire-after ${formatDuration(release.options.expireAfterMs ?? 0)})`)
+  if (release.options.deadlineMs !== undefined) {
+    const stopsAt = release.status === 'running' && release.deadlineAt ? ` (stopped at ${release.deadlineAt} if still running)` : ''
+    lines.push(`  deadline:   ${formatDuration(release.options.deadlineMs)} of running${stopsAt}`)
+  }
+  if (release.expiresAt && (release.status === 'queued' || release.status === 'pending_approval')) {
+    lines.push(`  expires:    ${release.expiresAt} unless it starts (--expire-after ${formatDuration(release.options.expireAfterMs ?? 0)})`)
+  }
   if (release.options.retryOf) lines.push(`  retries:    release ${release.options.retryOf}`)
   if (release.options.rollbackOf) lines.push(`  rolls back: release ${release.options.rollbackOf}`)
   if (release.options.steps) lines.push(`  steps:      ${release.options.steps.join(', ')}`)
