@@ -113,6 +113,11 @@ describe('recurring freezes, the control plane, delete', () => {
     expect(berlin(new Date(freeze.next.endsAt))).toBe('Mon 08:00')
     const text = await must(['freeze', 'list', ...STAGING])
     expect(text.stdout).toContain(`cron "0 18 * * 5" for 62h00m (Europe/Berlin)`)
+    // A one-off window in local time: 18:00 in Berlin is 17:00 UTC in December.
+    const yearEnd = await relctl(['freeze', 'add', ...PROD, '--from', '2999-12-20T18:00', '--to', '3000-01-04T08:00', '--timezone', 'Europe/Berlin', '--reason', 'year-end', '--json'], OLGA)
+    expect(yearEnd.code, String(yearEnd)).toBe(0)
+    expect(yearEnd.json()).toMatchObject({from: '2999-12-20T17:00:00.000Z', to: '3000-01-04T07:00:00.000Z', timezone: 'Europe/Berlin', current: null, next: {startsAt: '2999-12-20T17:00:00.000Z'}})
+    expect((await relctl(['freeze', 'delete', String(yearEnd.json().id)], OLGA)).code).toBe(0)
 
     for (const [args, message] of [
       [['--cron', '0 18 * * 5', '--duration', '8d'], 'the windows would overlap'],
