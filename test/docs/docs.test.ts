@@ -79,7 +79,8 @@ describe('the generated command reference', () => {
   it('documents every command under its own heading, and the index links every topic page', () => {
     const pages = readdirSync(join(root, 'docs/commands')).map((name) => read(`docs/commands/${name}`)).join('\n')
     for (const id of Object.keys(manifest.commands)) {
-      expect(pages, id).toMatch(new RegExp(`^## \`relctl ${id.replaceAll(':', ' ')}( \\[?[A-Z]+\\]?)?\`$`, 'm'))
+      // A command's arguments follow its name: APPS, [ID], APP VERSION.
+      expect(pages, id).toMatch(new RegExp(`^## \`relctl ${id.replaceAll(':', ' ')}( \\[?[A-Z]+\\]?)*\`$`, 'm'))
     }
     const index = read('docs/commands/README.md')
     for (const name of readdirSync(join(root, 'docs/commands')).filter((page) => page !== 'README.md')) {

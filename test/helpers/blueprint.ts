@@ -28,5 +28,6 @@ export function simulateResource(name: string, dependsOn: string[] = []): Resour
     exec: null,
     simulate: {durationMs: 10, failVersions: [], healthy: true},
     timeoutMs: 60_000,
+    retries: null,
   }
 }

@@ -68,6 +68,8 @@ export interface TestEngineOptions {
   start?: boolean
   /** true: the database lives in memoryBackedDir() instead of the temp dir. Default false. */
   memoryBacked?: boolean
+  /** the replica's identity and lease (a short lease sweeps often: every third of it, at least every 250 ms) */
+  replica?: EngineOptions['replica']
 }
 
 /** Opens a store on `file` and starts an Engine over it. */

@@ -4,7 +4,7 @@ import {ACTIONS, RELEASE_TYPES, splitList} from '../../lib/api/domain.js'
 import type {DryRun, Release, TriggerRequest} from '../../lib/api/schemas.js'
 import {ApiCommand} from '../../lib/cli/base-command.js'
 import {toHelpSection} from '../../lib/cli/exit-codes.js'
-import {INTERRUPT_EXIT_CODES, waitFlags} from '../../lib/cli/flags.js'
+import {cancelOnTimeoutFlag, INTERRUPT_EXIT_CODES, releaseControlFlags, releaseControls, waitFlags} from '../../lib/cli/flags.js'
 import {watchRelease} from '../../lib/cli/outcomes.js'
 import {dryRunText, releaseSummary} from '../../lib/cli/render.js'
 import {CliError} from '../../lib/client/errors.js'
@@ -18,16 +18,18 @@ export default class ReleaseTrigger extends ApiCommand<typeof ReleaseTrigger> {
 
 The release is durable before the command hears "accepted". It runs at once or queues; a queued release says what it waits for. With --on-conflict fail, a release that would have to wait behind a conflicting one is refused with exit 5 and nothing is queued.
 
+While a freeze holds (relctl freeze list), the trigger is refused with exit 6, unless --on-freeze queue (it queues until the freeze ends) or --override-freeze --reason "..." (operators only; it starts as if there were no freeze, and the override is recorded on the release and in the audit log). --deadline 30m stops a release that runs longer and ends it failed (reason deadline); --expire-after 2h cancels it if it has not started by then (reason expired).
+
 Every trigger carries an idempotency key (a new one per run unless --idempotency-key is given), so a retried request never queues twice.
 
 ${toHelpSection({
   ok: 'accepted (with --wait: succeeded)',
-  usage: 'invalid input (type, resources, flags)',
+  usage: 'invalid input (type, resources, flags), or a version blocked with relctl app block',
   releaseFailed: 'with --wait: the release failed, was cancelled or was rejected',
   timeout: 'with --wait: timed out',
   stateLock: 'state lock held by a conflicting release (--on-conflict fail)',
-  paused: 'blocked by a pause',
-  auth: 'authentication failed',
+  paused: 'blocked by a pause or a freeze',
+  auth: 'authentication failed, or --override-freeze by a token that is not an operator here',
   unreachable: 'control plane unreachable',
   notFound: 'project, environment or resource not found',
   ...INTERRUPT_EXIT_CODES,
@@ -40,6 +42,8 @@ ${toHelpSection({
     '<%= config.bin %> <%= command.id %> --type selective --resources api --on-conflict fail --idempotency-key "$CI_PIPELINE_ID" -p shop -e prod',
     '<%= config.bin %> <%= command.id %> --type custom --steps migrate --project shop --environment prod --dry-run',
     '<%= config.bin %> <%= command.id %> --type full --serial --refresh --project shop --environment prod --wait',
+    '<%= config.bin %> <%= command.id %> --resources api --on-freeze queue --expire-after 2h --deadline 30m -p shop -e prod',
+    '<%= config.bin %> <%= command.id %> --resources api --override-freeze --reason "incident 4411" -p shop -e prod --wait',
   ]
 
   static flags = {
@@ -56,7 +60,9 @@ ${toHelpSection({
     parallel: Flags.boolean({summary: 'This once, roll out to every target at the same time.', exclusive: ['serial']}),
     'dry-run': Flags.boolean({summary: 'Print the plan and what would hold it back now; queue nothing.', exclusive: ['wait']}),
     wait: Flags.boolean({summary: 'Wait for the release to end; exit 0 only when it succeeded.'}),
+    ...releaseControlFlags,
     ...waitFlags,
+    ...cancelOnTimeoutFlag,
   }
 
   async run(): Promise<Release | DryRun> {
@@ -74,6 +80,7 @@ ${toHelpSection({
       ...(this.flags.comment && {comment: this.flags.comment}),
       onConflict: this.flags['on-conflict'],
       source: 'cli',
+      ...releaseControls(this.flags),
     }
     const client = await this.client()
     if (this.flags['dry-run']) {

@@ -67,7 +67,10 @@ export const AuditEntry = Type.Object({
   status: Type.Integer({description: 'the HTTP status of the answer'}),
   outcome: literals(AUDIT_OUTCOMES),
   address: Type.String({description: 'the source address of the request'}),
-  detail: Type.Unsafe<string | null>({type: ['string', 'null'], description: 'why it was refused or failed'}),
+  detail: Type.Unsafe<string | null>({
+    type: ['string', 'null'],
+    description: 'why it was refused or failed; for a success, what it did beyond its action (a freeze override and its reason, a blocked version)',
+  }),
 })
 
 export type Grant = Static<typeof Grant>

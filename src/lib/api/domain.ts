@@ -10,7 +10,20 @@ export const HEALTH_STATES = ['Healthy', 'Progressing', 'Degraded', 'Missing', '
 export const SOURCES = ['cli', 'api', 'schedule'] as const
 export const SETTING_SOURCES = ['default', 'control-plane', 'environment'] as const
 export const DEFAULT_MAX_PARALLEL = 10
-export const WAIT_REASONS = ['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'capacity'] as const
+export const WAIT_REASONS = ['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'freeze', 'capacity'] as const
+/**
+ * Why a release ended when the engine ended it on its own: it ran past its --deadline (failed), it was not
+ * started within its --expire-after (cancelled), or a newer release of a supersede queue replaced it
+ * (cancelled). null for every other end.
+ */
+export const END_REASONS = ['deadline', 'expired', 'superseded'] as const
+/** An environment's queue: first in, first out (the default), or a newer release replaces the queued ones it covers. */
+export const QUEUE_MODES = ['fifo', 'supersede'] as const
+export const DEFAULT_QUEUE_MODE = 'fifo'
+/** Where a freeze or a pause applies: the whole control plane, one project (every environment), or one environment. */
+export const SCOPE_LEVELS = ['control-plane', 'project', 'environment'] as const
+/** How many attempts a resource's deploy may take (blueprint retries.attempts). */
+export const MAX_ATTEMPTS = 10
 /** How many distinct approvers a release needs where the approval workflow is on, unless set (settings set-approval --required). */
 export const DEFAULT_APPROVALS_REQUIRED = 1
 export const MAX_APPROVALS_REQUIRED = 20
@@ -33,6 +46,9 @@ export type Health = (typeof HEALTH_STATES)[number]
 export type SyncState = (typeof SYNC_STATES)[number]
 export type WaitReason = (typeof WAIT_REASONS)[number]
 export type Role = (typeof ROLES)[number]
+export type EndReason = (typeof END_REASONS)[number]
+export type QueueMode = (typeof QUEUE_MODES)[number]
+export type ScopeLevel = (typeof SCOPE_LEVELS)[number]
 
 /**
  * Names of projects, environments, resources, targets and steps: the one rule, checked by the blueprint
@@ -74,6 +90,10 @@ export const ERROR_EXIT_CODES = {
   throttled: 7,
   state_lock: 5,
   paused: 6,
+  /** a freeze window is open (trigger with --on-freeze queue, or an operator's --override-freeze) */
+  frozen: 6,
+  /** the release would deploy a version blocked with relctl app block */
+  blocked_version: 2,
   /** an event stream resumed from an event older than the retention: start over from now */
   gone: 2,
   /** a replica that is stopping, or serves as many streams as it may: try another or later */

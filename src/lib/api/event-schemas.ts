@@ -3,7 +3,7 @@
 import {type Static, type TSchema, Type} from '@sinclair/typebox'
 
 import {EVENT_KINDS, type EventKind} from './events.js'
-import {AppState, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
+import {AppState, BlockedVersion, Freeze, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, QUEUE_MODE_VALUES, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
 
 export const ReleaseEventData = Type.Omit(Release, ['tasks', 'queuePosition', 'waitingFor'], {description: 'the release after the change'})
 
@@ -24,7 +24,7 @@ export const LogEventData = Type.Object(
 )
 
 export const PauseEventData = Type.Object({
-  project: Type.String(),
+  project: nullable(Type.String(), {description: 'null: the whole control plane'}),
   environment: NullableString,
   paused: Type.Boolean(),
   pause: nullable(PauseState, {description: 'the pause in force at this level; null once resumed'}),
@@ -32,10 +32,24 @@ export const PauseEventData = Type.Object({
   at: Type.String(),
 })
 
+export const FreezeEventData = Type.Object({
+  freeze: Type.Omit(Freeze, ['current', 'next']),
+  deleted: Type.Boolean({description: 'false: it was added; true: it was deleted'}),
+  by: Type.String(),
+  at: Type.String(),
+})
+
+export const BlockEventData = Type.Object({
+  block: BlockedVersion,
+  blocked: Type.Boolean({description: 'true: the version was blocked; false: the block was lifted'}),
+  by: Type.String(),
+  at: Type.String(),
+})
+
 export const SettingsEventData = Type.Object({
   scope: Type.Object({project: NullableString, environment: NullableString}),
   settings: Type.Object(
-    {parallel: nullable(Type.Boolean()), maxParallel: nullable(Type.Integer()), approval: nullable(Type.Boolean())},
+    {parallel: nullable(Type.Boolean()), maxParallel: nullable(Type.Integer()), approval: nullable(Type.Boolean()), queueMode: nullable(QUEUE_MODE_VALUES)},
     {description: 'what this scope sets after the change; null inherits'},
   ),
   changes: Type.Array(SettingsChange),
@@ -64,6 +78,8 @@ const DATA_BY_KIND = {
   'app.changed': AppEventData,
   log: LogEventData,
   'pause.changed': PauseEventData,
+  'freeze.changed': FreezeEventData,
+  'block.changed': BlockEventData,
   'settings.changed': SettingsEventData,
   'schedule.fired': ScheduleEventData,
   'schedule.skipped': ScheduleEventData,
@@ -113,6 +129,8 @@ export type TaskEventData = Static<typeof TaskEventData>
 export type AppEventData = Static<typeof AppEventData>
 export type LogEventData = Static<typeof LogEventData>
 export type PauseEventData = Static<typeof PauseEventData>
+export type FreezeEventData = Static<typeof FreezeEventData>
+export type BlockEventData = Static<typeof BlockEventData>
 export type SettingsEventData = Static<typeof SettingsEventData>
 export type ScheduleEventData = Static<typeof ScheduleEventData>
 export type ReplicaLostEventData = Static<typeof ReplicaLostEventData>

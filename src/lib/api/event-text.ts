@@ -1,5 +1,6 @@
 // How an event reads for people, in the words `relctl watch` prints and notifications send. Pure: event ->
 // text; the caller escapes it for where it goes (a terminal, Slack).
+import {formatDuration} from './duration.js'
 import type {Event} from './event-schemas.js'
 import type {Release} from './schemas.js'
 
@@ -56,6 +57,15 @@ export function describeEvent(event: Event): string[] {
     case 'pause.changed': {
       const pause = event.data
       return [pause.paused ? `paused by ${pause.by}${pause.pause?.reason ? `: ${pause.pause.reason}` : ''}` : `resumed by ${pause.by}`]
+    }
+    case 'freeze.changed': {
+      const {freeze, deleted, by} = event.data
+      const window = freeze.cron ? `${freeze.cron} (${freeze.timezone}) for ${formatDuration(freeze.durationMs ?? 0)}` : `${freeze.from} to ${freeze.to}`
+      return [`freeze ${freeze.id} ${deleted ? 'deleted' : 'added'} by ${by}: ${window}: ${freeze.reason}`]
+    }
+    case 'block.changed': {
+      const {block, blocked, by} = event.data
+      return [blocked ? `${block.app} ${block.version} blocked by ${by}: ${block.reason}` : `${block.app} ${block.version} unblocked by ${by}`]
     }
     case 'settings.changed':
       return [`settings changed: ${event.data.changes.map((change) => `${change.setting} ${change.oldValue ?? 'inherited'} -> ${change.newValue ?? 'inherited'} by ${change.changedBy}`).join(', ')}`]

@@ -18,6 +18,8 @@ export const EVENT_KINDS = [
   'app.changed',
   'log',
   'pause.changed',
+  'freeze.changed',
+  'block.changed',
   'settings.changed',
   'schedule.fired',
   'schedule.skipped',

@@ -4,11 +4,15 @@ import {type SchemaOptions, type Static, type TSchema, type TUnsafe, Type} from 
 
 import {
   ACTIONS,
+  END_REASONS,
   HEALTH_STATES,
   MAX_APPROVALS_REQUIRED,
+  MAX_ATTEMPTS,
   NAME_PATTERN,
+  QUEUE_MODES,
   RELEASE_STATUSES,
   RELEASE_TYPES,
+  SCOPE_LEVELS,
   SETTING_SOURCES,
   SOURCES,
   SYNC_STATES,
@@ -40,7 +44,7 @@ const Text = Type.String({maxLength: 2000, pattern: '^[^\\u0000]*$'})
 const Setting = Type.String({minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$'})
 
 // An enum of strings that keeps its literal union in the static type and reads as `enum` in OpenAPI.
-export const literals = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({type: 'string', enum: [...values]})
+export const literals = <const T extends readonly string[]>(values: T, options: SchemaOptions = {}) => Type.Unsafe<T[number]>({...options, type: 'string', enum: [...values]})
 
 export const ErrorBody = Type.Object({
   error: Type.Object({
@@ -54,6 +58,16 @@ export const ErrorBody = Type.Object({
     planTasks: Type.Optional(Type.Integer()),
     maxPlanTasks: Type.Optional(Type.Integer()),
   }),
+})
+
+/** A version blocked in a project (relctl app block): no release, app set or schedule may take an app to it. */
+export const BlockedVersion = Type.Object({
+  project: Type.String(),
+  app: Type.String(),
+  version: Type.String(),
+  reason: Type.String(),
+  by: Type.String({description: 'the token that blocked it'}),
+  at: Type.String(),
 })
 
 export const ReleaseRef = Type.Object({id: Type.Integer(), status: literals(RELEASE_STATUSES), type: Type.String()})
@@ -72,6 +86,7 @@ export const AppState = Type.Object({
   activeReleases: Type.Array(ReleaseRef, {description: 'queued or running releases whose lock set covers this app'}),
   lastRelease: nullable(ReleaseRef, {description: 'the latest ended release that listed this app (rejected and cancelled ones too)'}),
   stable: Type.Boolean({description: 'Synced and Healthy and no queued or running release touches it'}),
+  blockedVersions: Type.Array(BlockedVersion, {description: 'versions of this app blocked in the project (relctl app block), oldest first'}),
   updatedAt: Type.String(),
 })
 
@@ -89,6 +104,8 @@ export const WaitingFor = Type.Object({
   resources: Type.Optional(Type.Array(Type.String())),
   running: Type.Optional(Type.Integer()),
   max: Type.Optional(Type.Integer()),
+  freeze: Type.Optional(Type.Integer({description: 'freeze: the freeze in force (relctl freeze list)'})),
+  until: Type.Optional(Type.String({description: 'freeze: when the freeze windows in force end (UTC)'})),
 })
 
 const TaskFields = {
@@ -121,6 +138,8 @@ export const Task = Type.Object({
   id: Type.Integer(),
   ...TaskFields,
   status: literals(TASK_STATUSES),
+  attempt: Type.Integer({minimum: 1, description: 'the attempt running or last run (1 until it is retried)'}),
+  attempts: Type.Integer({minimum: 1, maximum: MAX_ATTEMPTS, description: 'how many attempts it may take (the blueprint\'s retries.attempts; 1 without retries)'}),
   exitCode: NullableInteger,
   error: NullableString,
   startedAt: NullableString,
@@ -131,6 +150,9 @@ export const ReleaseOptions = Type.Object({
   targetOrder: Type.Optional(literals(['parallel', 'sequential'] as const)),
   steps: Type.Optional(Type.Array(Type.String())),
   rollbackOf: Type.Optional(Type.Integer()),
+  retryOf: Type.Optional(Type.Integer({description: 'the release whose unfinished tasks this one runs again (relctl release retry)'})),
+  deadlineMs: Type.Optional(Type.Integer({description: '--deadline: how long it may run before it is stopped and fails'})),
+  expireAfterMs: Type.Optional(Type.Integer({description: '--expire-after: how long it may wait to start before it is cancelled'})),
 })
 
 export const Decision = Type.Object({
@@ -138,6 +160,12 @@ export const Decision = Type.Object({
   by: Type.String(),
   at: Type.String(),
   comment: NullableString,
+})
+
+export const FreezeOverride = Type.Object({
+  by: Type.String({description: 'the operator whose trigger overrides the freezes'}),
+  reason: Type.String(),
+  at: Type.String(),
 })
 
 export const Approval = Type.Object({by: Type.String({description: 'the approver\'s token name'}), at: Type.String(), comment: NullableString})
@@ -164,10 +192,26 @@ export const Release = Type.Object({
   approvals: Type.Optional(Type.Array(Approval, {description: 'one release (not lists): who approved it, each a distinct token, oldest first'})),
   options: ReleaseOptions,
   replica: nullable(Type.String(), {description: 'the replica that runs or ran it'}),
+  endReason: nullable(literals(END_REASONS), {
+    description: 'deadline: it ran past --deadline (failed); expired: not started within --expire-after (cancelled); superseded: a newer release replaced it in a supersede queue (cancelled)',
+  }),
+  freezeOverride: nullable(FreezeOverride, {description: 'it starts even while a freeze holds (--override-freeze)'}),
+  deadlineAt: nullable(Type.String(), {description: 'once running with --deadline: when it is stopped'}),
+  expiresAt: nullable(Type.String(), {description: 'with --expire-after: when it is cancelled if it has not started'}),
   queuePosition: Type.Optional(Type.Integer({description: '1-based position among the queued releases of the environment'})),
   waitingFor: Type.Optional(WaitingFor),
   tasks: Type.Optional(Type.Array(Task)),
 })
+
+/** What a trigger, sync, rollback or retry may add: how it meets a freeze, and its deadlines. */
+const ReleaseControls = {
+  onFreeze: Type.Optional(literals(['fail', 'queue'] as const, {description: 'while a freeze holds: refuse (fail, the default) or queue until it ends'})),
+  overrideFreeze: Type.Optional(
+    Type.Object({reason: Type.String({minLength: 1, maxLength: 2000, pattern: '^[^\\u0000]*$'})}, {additionalProperties: false, description: 'start even while a freeze holds; operators only; recorded with the reason'}),
+  ),
+  deadline: Type.Optional(Type.String({minLength: 1, maxLength: 40, description: 'how long it may run, e.g. 30m: past it, it is stopped and fails (reason deadline)'})),
+  expireAfter: Type.Optional(Type.String({minLength: 1, maxLength: 40, description: 'how long it may wait to start, e.g. 2h: past it, it is cancelled (reason expired)'})),
+}
 
 export const TriggerRequest = Type.Object(
   {
@@ -187,6 +231,7 @@ export const TriggerRequest = Type.Object(
     steps: Type.Optional(Type.Array(Name, {minItems: 1, description: 'custom releases: the workflow steps to run'})),
     targetOrder: Type.Optional(literals(['parallel', 'sequential'] as const)),
     dryRun: Type.Optional(Type.Boolean({description: 'plan only: queue nothing'})),
+    ...ReleaseControls,
   },
   {additionalProperties: false},
 )
@@ -213,6 +258,7 @@ export const SyncRequest = Type.Object(
     dryRun: Type.Optional(Type.Boolean()),
     comment: Type.Optional(Text),
     source: Type.Optional(literals(['cli', 'api'] as const)),
+    ...ReleaseControls,
   },
   {additionalProperties: false},
 )
@@ -268,8 +314,8 @@ export const ApplyResponse = Type.Object({
 })
 
 export const PauseState = Type.Object({
-  level: literals(['project', 'environment'] as const),
-  project: Type.String(),
+  level: literals(SCOPE_LEVELS),
+  project: nullable(Type.String(), {description: 'null: the whole control plane (relctl pause --all)'}),
   environment: NullableString,
   by: Type.String(),
   at: Type.String(),
@@ -324,6 +370,50 @@ export const SetScheduleRequest = Type.Object(
   {additionalProperties: false},
 )
 
+export const FreezeWindow = Type.Object({
+  freeze: Type.Integer({description: 'the freeze id'}),
+  level: literals(SCOPE_LEVELS),
+  project: NullableString,
+  environment: NullableString,
+  reason: Type.String(),
+  startsAt: Type.String({description: 'UTC'}),
+  endsAt: Type.String({description: 'UTC'}),
+  inForce: Type.Boolean(),
+})
+
+const WindowTimes = Type.Object({startsAt: Type.String(), endsAt: Type.String()})
+
+export const Freeze = Type.Object({
+  id: Type.Integer(),
+  level: literals(SCOPE_LEVELS),
+  project: nullable(Type.String(), {description: 'null: the whole control plane'}),
+  environment: nullable(Type.String(), {description: 'null: every environment of the project (or the control plane)'}),
+  from: nullable(Type.String(), {description: 'a one-off window: its start (UTC)'}),
+  to: nullable(Type.String(), {description: 'a one-off window: its end (UTC)'}),
+  cron: nullable(Type.String(), {description: 'a recurring window: when each starts, in the time zone'}),
+  durationMs: nullable(Type.Integer(), {description: 'a recurring window: how long each lasts, on the time zone\'s wall clock'}),
+  timezone: Type.String(),
+  reason: Type.String(),
+  createdBy: Type.String(),
+  createdAt: Type.String(),
+  current: nullable(WindowTimes, {description: 'the window in force now'}),
+  next: nullable(WindowTimes, {description: 'the next window that is not in force yet'}),
+})
+
+export const AddFreezeRequest = Type.Object(
+  {
+    project: Type.Optional(Name),
+    environment: Type.Optional(Name),
+    from: Type.Optional(Setting),
+    to: Type.Optional(Setting),
+    cron: Type.Optional(Setting),
+    duration: Type.Optional(Setting),
+    timezone: Type.Optional(Setting),
+    reason: Type.String({minLength: 1, maxLength: 2000, pattern: '^[^\\u0000]*$'}),
+  },
+  {additionalProperties: false},
+)
+
 export const Environment = Type.Object({
   project: Type.String(),
   name: Type.String(),
@@ -332,6 +422,8 @@ export const Environment = Type.Object({
   rollout: Type.Object({services: literals(['parallel', 'sequential'] as const), targets: literals(['parallel', 'sequential'] as const)}),
   paused: Type.Boolean(),
   pauses: Type.Array(PauseState),
+  frozen: Type.Boolean({description: 'a freeze window is in force'}),
+  freezes: Type.Array(FreezeWindow, {description: 'the freeze windows in force, and the next window of each freeze that applies'}),
   schedule: nullable(Schedule),
   apps: Type.Object({total: Type.Integer(), synced: Type.Integer(), healthy: Type.Integer()}),
   activeReleases: Type.Array(ReleaseRef),
@@ -343,6 +435,7 @@ export const SetVersionRequest = Type.Object({version: Version}, {additionalProp
 export const LogLine = Type.Object({
   id: Type.Integer(),
   taskId: NullableInteger,
+  attempt: nullable(Type.Integer(), {description: 'the attempt of its task that wrote it; null for lines of the release'}),
   resource: NullableString,
   target: NullableString,
   stream: literals(['stdout', 'stderr', 'system'] as const),
@@ -376,6 +469,7 @@ export const SettingsView = Type.Object({
   maxParallel: Type.Object({value: Type.Integer(), source: settingSource}),
   approval: Type.Object({value: Type.Boolean(), source: settingSource}),
   approvalsRequired: Type.Object({value: Type.Integer({description: 'distinct approvers a release needs, none of them its author'}), source: settingSource}),
+  queueMode: Type.Object({value: literals(QUEUE_MODES, {description: 'fifo: every queued release runs in turn; supersede: a newer release cancels the queued ones it covers'}), source: settingSource}),
   history: Type.Array(SettingsChange, {description: 'the latest changes at this scope, newest first'}),
 })
 
@@ -398,6 +492,21 @@ export const SetApprovalRequest = Type.Object(
   {additionalProperties: false},
 )
 
+export const QUEUE_MODE_VALUES = literals(QUEUE_MODES)
+
+export const SetQueueRequest = Type.Object({...SettingsScope, mode: QUEUE_MODE_VALUES}, {additionalProperties: false})
+
+export const BlockRequest = Type.Object({version: Version, reason: Type.String({minLength: 1, maxLength: 2000, pattern: '^[^\\u0000]*$'})}, {additionalProperties: false})
+
+export const UnblockRequest = Type.Object({version: Version}, {additionalProperties: false})
+
+export const BlockResponse = Type.Object({block: BlockedVersion, alreadyBlocked: Type.Boolean({description: 'the version was blocked already: the first block stays'})})
+
+export const UnblockResponse = Type.Object({
+  unblocked: Type.Boolean({description: 'false: the version was not blocked'}),
+  block: nullable(BlockedVersion, {description: 'the block that was lifted'}),
+})
+
 export const DecisionRequest = Type.Object({comment: Type.Optional(Text)}, {additionalProperties: false})
 
 export const AppHistoryEntry = Type.Object({
@@ -418,6 +527,18 @@ export const RollbackRequest = Type.Object(
     dryRun: Type.Optional(Type.Boolean()),
     onConflict: Type.Optional(literals(['queue', 'fail'] as const)),
     source: Type.Optional(literals(['cli', 'api'] as const)),
+    ...ReleaseControls,
+  },
+  {additionalProperties: false},
+)
+
+export const RetryRequest = Type.Object(
+  {
+    comment: Type.Optional(Text),
+    dryRun: Type.Optional(Type.Boolean()),
+    onConflict: Type.Optional(literals(['queue', 'fail'] as const)),
+    source: Type.Optional(literals(['cli', 'api'] as const)),
+    ...ReleaseControls,
   },
   {additionalProperties: false},
 )
@@ -489,3 +610,13 @@ export type SettingsView = Static<typeof SettingsView>
 export type SetParallelRequest = Static<typeof SetParallelRequest>
 export type SetApprovalRequest = Static<typeof SetApprovalRequest>
 export type DecisionRequest = Static<typeof DecisionRequest>
+export type BlockedVersion = Static<typeof BlockedVersion>
+export type BlockRequest = Static<typeof BlockRequest>
+export type BlockResponse = Static<typeof BlockResponse>
+export type UnblockResponse = Static<typeof UnblockResponse>
+export type FreezeOverride = Static<typeof FreezeOverride>
+export type FreezeWindow = Static<typeof FreezeWindow>
+export type Freeze = Static<typeof Freeze>
+export type AddFreezeRequest = Static<typeof AddFreezeRequest>
+export type SetQueueRequest = Static<typeof SetQueueRequest>
+export type RetryRequest = Static<typeof RetryRequest>

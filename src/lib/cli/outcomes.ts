@@ -5,7 +5,7 @@ import type {AppState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from '../client/client.js'
 import {type Changes, watchChanges} from '../client/changes.js'
 import {delay, jitter} from '../client/delay.js'
-import {CliError, UnreachableError} from '../client/errors.js'
+import {ApiError, CliError, UnreachableError} from '../client/errors.js'
 import {nothingUnderWay, releaseItNow, waitForApps, type WaitOptions, type WaitOutcome} from '../client/wait.js'
 import {formatDuration} from '../api/duration.js'
 import {untilInterrupted} from './interrupt.js'
@@ -35,8 +35,32 @@ export interface WaitResult {
   release?: Release
 }
 
+/**
+ * --cancel-on-timeout: cancels the releases a timed-out wait was waiting on that are still pending,
+ * queued or running, and says what it cancelled.
+ */
+async function cancelWaitedOn(client: ControlPlaneClient, ids: number[]): Promise<string> {
+  const cancelled: number[] = []
+  for (const id of ids) {
+    try {
+      await client.cancelRelease(id)
+      cancelled.push(id)
+    } catch (error) {
+      // It ended meanwhile: nothing to cancel.
+      if (!(error instanceof ApiError) || error.exitCode !== EXIT.usage) throw error
+    }
+  }
+  return cancelled.length > 0 ? `; cancelled release ${cancelled.join(', ')} (--cancel-on-timeout)` : '; nothing was left to cancel (--cancel-on-timeout)'
+}
+
 /** Turns a finished wait into the command's result, or into the error with the documented exit code. */
-export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcome, timeoutText: string, scope: {project: string; environment: string}): Promise<WaitResult> {
+export async function settleWait(
+  client: ControlPlaneClient,
+  outcome: WaitOutcome,
+  timeoutText: string,
+  scope: {project: string; environment: string},
+  cancelOnTimeout = false,
+): Promise<WaitResult> {
   switch (outcome.kind) {
     case 'stable':
       return {outcome: 'stable', apps: outcome.apps}
@@ -57,12 +81,17 @@ export async function settleWait(client: ControlPlaneClient, outcome: WaitOutcom
     }
     case 'timeout': {
       const reasons = [outcome.paused, outcome.idle.length > 0 && nothingUnderWay(outcome.idle)].filter(Boolean).join('; ')
+      const active = [...new Set(outcome.apps.flatMap((app) => app.activeReleases.map((release) => release.id)))]
+      const cancelled = cancelOnTimeout ? await cancelWaitedOn(client, active) : ''
+      const apps = cancelOnTimeout ? await client.listApps(scope.project, scope.environment) : outcome.apps
       throw new CliError(
-        `timed out after ${timeoutText}${reasons ? ` (${reasons})` : ''}; current state:\n${appTable(outcome.apps)}`,
+        `timed out after ${timeoutText}${reasons ? ` (${reasons})` : ''}${cancelled}; current state:\n${appTable(apps.filter((app) => outcome.apps.some((waited) => waited.name === app.name)))}`,
         EXIT.timeout,
         'timeout',
         outcome.paused
-          ? 'nothing starts while paused: resume (relctl resume -p P [-e E]) or wait longer with --timeout'
+          ? outcome.paused.includes(' is paused by ')
+            ? 'nothing starts while paused: resume (relctl resume -p P [-e E]) or wait longer with --timeout'
+            : 'nothing starts while frozen: wait for the freeze to end (relctl freeze list) with a longer --timeout'
           : outcome.idle.length > 0
             ? releaseItNow(scope, outcome.idle)
             : 'wait longer with --timeout',
@@ -167,8 +196,13 @@ function applyEvent(release: Release, event: Event): Release {
 }
 
 /** Exit 0 for a succeeded release; 3 with the failure report otherwise. */
-export async function settleRelease(client: ControlPlaneClient, wait: ReleaseWait, timeoutText: string): Promise<Release> {
+export async function settleRelease(client: ControlPlaneClient, wait: ReleaseWait, timeoutText: string, cancelOnTimeout = false): Promise<Release> {
   if (wait.kind === 'timeout') {
+    if (cancelOnTimeout) {
+      const cancelled = await cancelWaitedOn(client, [wait.release.id])
+      const release = await client.getRelease(wait.release.id)
+      throw new CliError(`timed out after ${timeoutText}${cancelled}; release ${release.id} is ${release.status}`, EXIT.timeout, 'timeout', `see it with: relctl release show ${release.id}`, {release})
+    }
     throw new CliError(`timed out after ${timeoutText}; release ${wait.release.id} is ${wait.release.status}`, EXIT.timeout, 'timeout', `keep watching with: relctl release show ${wait.release.id}`, {release: wait.release})
   }
   if (wait.kind === 'unreachable') {
@@ -181,6 +215,7 @@ export async function settleRelease(client: ControlPlaneClient, wait: ReleaseWai
 interface WaitFlags {
   timeout: number
   interval: number
+  'cancel-on-timeout'?: boolean
 }
 
 /** Waits for one release with progress on stderr: the release when it succeeded, else the documented error. */
@@ -190,7 +225,7 @@ export async function watchRelease(client: ControlPlaneClient, release: Release,
     const waiting = waitForRelease(client, release, {timeoutMs: flags.timeout, intervalMs: flags.interval, onChange: (text) => progress.event(text)})
     const wait = await untilInterrupted(waiting, `relctl release logs ${release.id} --follow`, () => progress.stop())
     progress.stop()
-    return await settleRelease(client, wait, formatDuration(flags.timeout))
+    return await settleRelease(client, wait, formatDuration(flags.timeout), flags['cancel-on-timeout'])
   } finally {
     progress.stop()
   }
@@ -214,7 +249,7 @@ export async function watchApps(
     const resume = `relctl release wait ${options.apps.join(',')} -p ${options.project} -e ${options.environment}${options.sync ? ' --sync' : ''}`
     const outcome = await untilInterrupted(waiting, resume, () => progress.stop())
     progress.stop()
-    return await settleWait(client, outcome, formatDuration(flags.timeout), options)
+    return await settleWait(client, outcome, formatDuration(flags.timeout), options, flags['cancel-on-timeout'])
   } finally {
     progress.stop()
   }

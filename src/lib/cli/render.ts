@@ -4,19 +4,23 @@
 import type {AppHistoryEntry, AppState, DryRun, Environment, LogLine, PlannedTask, Release, Task} from '../api/schemas.js'
 import {formatDuration} from '../api/duration.js'
 import {resourcesText} from '../api/event-text.js'
+import {environmentFreezeLines} from './freezes.js'
 import {ago, table} from './output.js'
 import {localAndUtc, ruleText} from './schedule.js'
 import {printable, printableLines} from './terminal-text.js'
 
 export function appTable(apps: AppState[]): string {
+  const blocked = (app: AppState, version: string | null) => version !== null && app.blockedVersions.some((block) => block.version === version)
   return table(apps, [
     {header: 'app', get: (app) => app.name},
     {header: 'kind', get: (app) => app.kind},
-    {header: 'desired', get: (app) => app.desiredVersion},
+    {header: 'desired', get: (app) => (blocked(app, app.desiredVersion) ? `${app.desiredVersion} (blocked)` : app.desiredVersion)},
     {header: 'deployed', get: (app) => app.deployedVersion},
     {header: 'sync', get: (app) => (app.removedFromBlueprint ? 'OutOfSync (removed)' : app.drift ? `${app.sync} (drift: recorded ${app.drift.recordedVersion ?? 'none'}, live ${app.drift.liveVersion})` : app.sync)},
     {header: 'health', get: (app) => app.health},
     {header: 'release', get: (app) => app.activeReleases.map((release) => `${release.id} ${release.status}`).join(', ') || (app.lastRelease ? `last: ${app.lastRelease.id} ${app.lastRelease.status}` : '')},
+    // Only where the project has blocked versions, so that the usual table stays as narrow as it was.
+    ...(apps.some((app) => app.blockedVersions.length > 0) ? [{header: 'blocked', get: (app: AppState) => app.blockedVersions.map((block) => block.version).join(', ')}] : []),
   ])
 }
 
@@ -59,7 +63,9 @@ function versionChange(task: Pick<Task, 'kind' | 'action' | 'fromVersion' | 'toV
  */
 export function planTree(tasks: (Task | PlannedTask)[]): string {
   const lines: string[] = []
-  const state = (task: Task | PlannedTask) => ('status' in task ? `  ${task.status}${taskDuration(task) ? ` ${taskDuration(task)}` : ''}${task.error ? `  (${printable(task.error)})` : ''}` : '')
+  const attempt = (task: Task) => (task.attempts > 1 ? ` attempt ${task.attempt}/${task.attempts}` : '')
+  const state = (task: Task | PlannedTask) =>
+    'status' in task ? `  ${task.status}${attempt(task)}${taskDuration(task) ? ` ${taskDuration(task)}` : ''}${task.error ? `  (${printable(task.error)})` : ''}` : ''
   // Steps in plan order; target hooks (which belong to no step) after them, under their own heading.
   const steps = [...new Set([...tasks].sort((a, b) => a.level - b.level).filter((task) => task.kind === 'deploy').map((task) => task.step))]
   const hooks = tasks.filter((task) => task.kind === 'hook')
@@ -137,7 +143,16 @@ export function releaseDetails(release: Release): string {
     const took = release.startedAt ? ` (took ${formatDuration(Date.parse(release.finishedAt) - Date.parse(release.startedAt))})` : ''
     lines.push(`  finished:   ${release.finishedAt}${took}`)
   }
-  if (release.error) lines.push(`  error:      ${printable(release.error)}`)
+  if (release.error) lines.push(`  error:      ${printable(release.error)}${release.endReason ? ` (reason: ${release.endReason})` : ''}`)
+  if (release.freezeOverride) lines.push(`  freeze:     overridden by ${release.freezeOverride.by} at ${release.freezeOverride.at}: ${printable(release.freezeOverride.reason)}`)
+  if (release.options.deadlineMs !== undefined) {
+    const stopsAt = release.status === 'running' && release.deadlineAt ? ` (stopped at ${release.deadlineAt} if still running)` : ''
+    lines.push(`  deadline:   ${formatDuration(release.options.deadlineMs)} of running${stopsAt}`)
+  }
+  if (release.expiresAt && (release.status === 'queued' || release.status === 'pending_approval')) {
+    lines.push(`  expires:    ${release.expiresAt} unless it starts (--expire-after ${formatDuration(release.options.expireAfterMs ?? 0)})`)
+  }
+  if (release.options.retryOf) lines.push(`  retries:    release ${release.options.retryOf}`)
   if (release.options.rollbackOf) lines.push(`  rolls back: release ${release.options.rollbackOf}`)
   if (release.options.steps) lines.push(`  steps:      ${release.options.steps.join(', ')}`)
   if (release.options.targetOrder) lines.push(`  targets:    ${release.options.targetOrder} (one-off)`)
@@ -173,6 +188,7 @@ export function environmentDetails(environment: Environment): string {
       : environment.pauses.map(
           (pause) => `  paused:       yes, at the ${pause.level} level, by ${pause.by} since ${pause.at}${pause.reason ? `: ${printable(pause.reason)}` : ''}`,
         )),
+    ...environmentFreezeLines(environment),
     `  schedule:     ${environment.schedule ? `${ruleText(environment.schedule)}, ${environment.schedule.type}${environment.schedule.paused ? ' (paused)' : ''}; next run ${localAndUtc(environment.schedule.nextRunAt)}` : 'none'}`,
     ...(environment.schedule?.runs.map((run) => `                ${run.slotAt} ${run.outcome}${run.releaseId ? ` release ${run.releaseId}` : ''}${run.reason ? `: ${run.reason}` : ''}`) ?? []),
     `  active:       ${environment.activeReleases.map((release) => `${release.id} (${release.type}, ${release.status})`).join(', ') || 'none'}`,
@@ -188,7 +204,9 @@ export function logLine(line: LogLine, options: LogLineOptions): string {
 export function rawLogLine(line: LogLine, options: LogLineOptions): string {
   const time = line.at.slice(11, 19)
   const target = options.withTarget && line.target ? `@${line.target}` : ''
-  const who = options.withResource ? `${line.resource ?? 'release'}${target} ` : target ? `${target} ` : ''
+  // The attempt a line belongs to, from the second on: the first attempt's lines read as before retries existed.
+  const attempt = line.attempt !== null && line.attempt > 1 ? ` #${line.attempt}` : ''
+  const who = options.withResource ? `${line.resource ?? 'release'}${target}${attempt} ` : target || attempt ? `${target}${attempt} `.trimStart() : ''
   const stream = line.stream === 'stdout' ? '' : `[${line.stream}] `
   return `${time} ${who}| ${stream}${line.line}`
 }

@@ -12,6 +12,7 @@ export function settingsText(view: SettingsView): string {
     `  max parallel:       ${view.maxParallel.value}  (${SOURCE_WORDS[view.maxParallel.source]})`,
     `  approval workflow:  ${view.approval.value ? 'on' : 'off'}  (${SOURCE_WORDS[view.approval.source]})`,
     `  approvers needed:   ${view.approvalsRequired.value}  (${SOURCE_WORDS[view.approvalsRequired.source]})`,
+    `  queue mode:         ${view.queueMode.value}  (${SOURCE_WORDS[view.queueMode.source]})`,
   ]
   if (view.history.length > 0) {
     lines.push(

@@ -10,8 +10,12 @@ import Pool from 'undici/lib/dispatcher/pool.js'
 import request from 'undici/lib/api/api-request.js'
 
 import type {
+  AddFreezeRequest,
   AppHistoryEntry,
   AppState,
+  BlockedVersion,
+  BlockResponse,
+  Freeze,
   DryRun,
   RollbackRequest,
   ApplyRequest,
@@ -24,8 +28,10 @@ import type {
   Release,
   Replica,
   ResumeResponse,
+  RetryRequest,
   Schedule,
   SetApprovalRequest,
+  SetQueueRequest,
   SetScheduleRequest,
   SetParallelRequest,
   SettingsView,
@@ -33,6 +39,7 @@ import type {
   SyncResponse,
   TriggerRequest,
   TriggerResponse,
+  UnblockResponse,
 } from '../api/schemas.js'
 import type {EventsPage} from '../api/event-schemas.js'
 import type {CreatedNotification, CreateNotificationRequest, Delivery, Notification, TestResult} from '../api/notification-schemas.js'
@@ -313,6 +320,38 @@ export class ControlPlaneClient {
     return this.call<DryRun>('POST', `/v1/releases/${id}/rollback`, {body: {...request, dryRun: true}})
   }
 
+  retry(id: number, request: RetryRequest, idempotencyKey: string) {
+    return this.call<TriggerResponse>('POST', `/v1/releases/${id}/retry`, {body: request, idempotencyKey})
+  }
+
+  retryDryRun(id: number, request: RetryRequest) {
+    return this.call<DryRun>('POST', `/v1/releases/${id}/retry`, {body: {...request, dryRun: true}})
+  }
+
+  blockVersion(project: string, app: string, version: string, reason: string) {
+    return this.call<BlockResponse>('POST', `/v1/projects/${enc(project)}/apps/${enc(app)}/block`, {body: {version, reason}})
+  }
+
+  unblockVersion(project: string, app: string, version: string) {
+    return this.call<UnblockResponse>('POST', `/v1/projects/${enc(project)}/apps/${enc(app)}/unblock`, {body: {version}})
+  }
+
+  listBlockedVersions(project: string) {
+    return this.call<BlockedVersion[]>('GET', `/v1/projects/${enc(project)}/blocked-versions`)
+  }
+
+  addFreeze(request: AddFreezeRequest) {
+    return this.call<Freeze>('POST', '/v1/freezes', {body: request})
+  }
+
+  listFreezes(scope: {project?: string; environment?: string}) {
+    return this.call<Freeze[]>('GET', '/v1/freezes', {query: scope})
+  }
+
+  deleteFreeze(id: number) {
+    return this.call<Freeze>('DELETE', `/v1/freezes/${id}`)
+  }
+
   setAppVersion(project: string, environment: string, app: string, version: string) {
     return this.call<AppState>('PUT', `/v1/projects/${enc(project)}/environments/${enc(environment)}/apps/${enc(app)}/version`, {body: {version}})
   }
@@ -363,12 +402,17 @@ export class ControlPlaneClient {
     return this.call<SettingsView>('PUT', '/v1/settings/approval', {body: request})
   }
 
-  pause(project: string, environment: string | undefined, reason?: string) {
-    return this.call<PauseResponse>('POST', `${scopePath(project, environment)}/pause`, {body: reason ? {reason} : {}})
+  setQueue(request: SetQueueRequest) {
+    return this.call<SettingsView>('PUT', '/v1/settings/queue', {body: request})
   }
 
-  resume(project: string, environment: string | undefined) {
-    return this.call<ResumeResponse>('POST', `${scopePath(project, environment)}/resume`)
+  /** Pauses a project (or one environment of it); without a project, the whole control plane. */
+  pause(project: string | undefined, environment: string | undefined, reason?: string) {
+    return this.call<PauseResponse>('POST', `${project === undefined ? '/v1' : scopePath(project, environment)}/pause`, {body: reason ? {reason} : {}})
+  }
+
+  resume(project: string | undefined, environment: string | undefined) {
+    return this.call<ResumeResponse>('POST', `${project === undefined ? '/v1' : scopePath(project, environment)}/resume`)
   }
 
   setSchedule(project: string, environment: string, request: SetScheduleRequest) {

@@ -3,7 +3,7 @@
 // touching them fails, the deadline passes, or the control plane stays unreachable. All apps are watched
 // together, not one after another.
 import {ACTIVE_STATUSES} from '../api/domain.js'
-import type {AppState, PauseState, Release} from '../api/schemas.js'
+import type {AppState, Environment, PauseState, Release} from '../api/schemas.js'
 import type {ControlPlaneClient} from './client.js'
 import {type Changes, watchChanges} from './changes.js'
 import {delay, jitter} from './delay.js'
@@ -40,7 +40,17 @@ export function describeApp(app: AppState): string {
 }
 
 /** The events that can change whether apps are stable, or why they wait. */
-const WAIT_KINDS = 'release.*,app.changed,pause.changed'
+const WAIT_KINDS = 'release.*,app.changed,pause.changed,freeze.changed'
+
+/** What holds the environment's releases back now: its pauses and the freezes in force, in words. */
+function heldBy(pauses: PauseState[], freezes: Environment['freezes']): string {
+  const paused = pauses.map((pause) => {
+    const where = pause.level === 'control-plane' ? 'the control plane' : pause.level === 'project' ? `project ${pause.project}` : `${pause.project}/${pause.environment}`
+    return `${where} is paused by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}`
+  })
+  const frozen = freezes.filter((window) => window.inForce).map((window) => `frozen until ${window.endsAt} (freeze ${window.freeze}): ${window.reason}`)
+  return [...paused, ...frozen].join('; ')
+}
 
 export async function waitForApps(client: ControlPlaneClient, options: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + options.timeoutMs
@@ -71,9 +81,10 @@ async function waitWithChanges(client: ControlPlaneClient, options: WaitOptions,
     const remaining = deadline - Date.now()
     let states: AppState[]
     let pauses: PauseState[]
+    let freezes: Environment['freezes']
     try {
       const timeoutMs = Math.max(1000, Math.min(10_000, remaining))
-      ;[states, {pauses}] = await Promise.all([
+      ;[states, {pauses, freezes}] = await Promise.all([
         client.listApps(options.project, options.environment, {timeoutMs}),
         client.getEnvironment(options.project, options.environment),
       ])
@@ -109,8 +120,11 @@ async function waitWithChanges(client: ControlPlaneClient, options: WaitOptions,
     }
     if (apps.every((app) => app.stable)) return {kind: 'stable', apps}
 
-    const pauseText = pauses.map((pause) => `${pause.level === 'project' ? `project ${pause.project}` : `${pause.project}/${pause.environment}`} is paused by ${pause.by} since ${pause.at}${pause.reason ? `: ${pause.reason}` : ''}`).join('; ')
-    if (pauseText !== lastPause) say(pauseText ? `${pauseText}; nothing starts until it is resumed` : 'resumed: releases may start again')
+    const pauseText = heldBy(pauses, freezes)
+    if (pauseText !== lastPause) {
+      if (pauseText) say(`${pauseText}; nothing starts until ${pauses.length > 0 ? 'it is resumed' : 'then'}`)
+      else say(lastPause.includes(' is paused by ') ? 'resumed: releases may start again' : 'the freeze ended: releases may start again')
+    }
     lastPause = pauseText
 
     // A watched release that is no longer active has ended: a bad ending ends the wait.

@@ -14,6 +14,8 @@ const STATUS: Record<ErrorCode, number> = {
   throttled: 429,
   state_lock: 409,
   paused: 423,
+  frozen: 423,
+  blocked_version: 422,
   gone: 410,
   unavailable: 503,
   internal: 500,

@@ -41,6 +41,7 @@ describe('appTable', () => {
       activeReleases: [],
       lastRelease: null,
       stable: false,
+      blockedVersions: [],
       updatedAt: '2026-12-01T00:00:00Z',
     } as const
     const text = appTable([app])

@@ -3,9 +3,12 @@
 import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
 import {NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE} from '../../api/domain.js'
-import {DurationError, parseDuration} from '../../api/duration.js'
 import {findCycleIn} from './graph.js'
+import {readRetries, type RetryPolicy} from './retries.js'
 import {unpassableVariable} from './variable-names.js'
+import {checkKeys, readDuration, readDurationText, readString, readStringList, type Report, scalarString} from './yaml-read.js'
+
+export type {RetryPolicy} from './retries.js'
 
 export interface ExecSettings {
   deploy: string
@@ -32,6 +35,8 @@ export interface ResourceSpec {
   exec: ExecSettings | null
   simulate: SimulateSettings | null
   timeoutMs: number
+  /** a failed deploy (or health check, or destroy) is tried again; null: once only */
+  retries: RetryPolicy | null
 }
 
 export type RolloutOrder = 'parallel' | 'sequential'
@@ -42,6 +47,8 @@ export interface EnvironmentSpec {
   targets: string[]
   rollout: {services: RolloutOrder; targets: RolloutOrder}
   hooks: {beforeTarget: string | null; afterTarget: string | null}
+  /** target hooks are tried once unless hooks.retries says otherwise */
+  hookRetries: RetryPolicy | null
 }
 
 export interface WorkflowStep {
@@ -83,12 +90,12 @@ export class BlueprintError extends Error {
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60_000
 
 const TOP_KEYS = ['project', 'resources', 'environments', 'workflow']
-const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'description']
+const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'retries', 'description']
 const EXEC_KEYS = ['deploy', 'health', 'destroy', 'status', 'passEnv']
 const SIMULATE_KEYS = ['duration', 'failVersions', 'healthy']
 const ENVIRONMENT_KEYS = ['description', 'targets', 'rollout', 'hooks']
 const ROLLOUT_KEYS = ['services', 'targets']
-const HOOK_KEYS = ['beforeTarget', 'afterTarget']
+const HOOK_KEYS = ['beforeTarget', 'afterTarget', 'retries']
 const STEP_KEYS = ['step', 'tasks', 'waitForFinish', 'haltOnError']
 const ORDERS = ['parallel', 'sequential'] as const
 const DRIVERS = ['exec', 'simulate'] as const
@@ -169,7 +176,7 @@ function invalidName(name: string | null): string {
 
 /** An environment declared with no settings (`prod: {}`): no targets, everything in parallel, no hooks. */
 export function plainEnvironment(name: string): EnvironmentSpec {
-  return {name, targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}}
+  return {name, targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}, hookRetries: null}
 }
 
 function readEnvironment(name: string, path: string, node: Node | null, problem: Report): EnvironmentSpec {
@@ -206,6 +213,7 @@ function readEnvironment(name: string, path: string, node: Node | null, problem:
     else {
       checkKeys(hooks, `${path}.hooks`, HOOK_KEYS, problem)
       environment.hooks = {beforeTarget: readString(hooks, 'beforeTarget', `${path}.hooks`, problem), afterTarget: readString(hooks, 'afterTarget', `${path}.hooks`, problem)}
+      environment.hookRetries = readRetries(hooks, `${path}.hooks`, problem)
       if (environment.targets.length === 0 && (environment.hooks.beforeTarget || environment.hooks.afterTarget)) {
         problem(`${path}.hooks`, 'target hooks need targets: list them under "targets:"', hooks)
       }
@@ -252,8 +260,6 @@ function readWorkflow(node: Node | undefined, resources: ResourceSpec[], problem
   })
   return steps
 }
-
-type Report = (path: string, message: string, node?: Node | null) => void
 
 function readResource(name: string, path: string, node: Node | null, problem: Report): ResourceSpec | null {
   if (!isMap(node)) {
@@ -322,6 +328,7 @@ function readResource(name: string, path: string, node: Node | null, problem: Re
     exec,
     simulate,
     timeoutMs,
+    retries: readRetries(node, path, problem),
   }
 }
 
@@ -386,61 +393,10 @@ function findDuplicateKeys(node: unknown, path: string, problem: Report) {
   }
 }
 
-function checkKeys(node: YAMLMap, path: string, allowed: string[], problem: Report) {
-  for (const pair of node.items) {
-    const key = scalarString(pair.key as Node)
-    if (key !== null && !allowed.includes(key)) {
-      const suggestion = closest(key, allowed)
-      problem(
-        path ? `${path}.${key}` : key,
-        `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ''} (allowed here: ${allowed.join(', ')})`,
-        pair.key as Node,
-      )
-    }
-  }
-}
 
-function closest(word: string, candidates: string[]): string | null {
-  let best: string | null = null
-  let bestDistance = 3
-  for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
-    if (distance < bestDistance) {
-      best = candidate
-      bestDistance = distance
-    }
-  }
-  return best
-}
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({length: b.length + 1}, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
-      previous = current
-    }
-  }
-  return row[b.length]
-}
 
-function scalarString(node: Node | null | undefined): string | null {
-  if (!isScalar(node) || node.value === null || typeof node.value === 'object') return null
-  return String(node.value)
-}
 
-function readString(node: YAMLMap, key: string, path: string, problem: Report): string | null {
-  const value = node.get(key, true) as Node | undefined
-  if (value === undefined || (isScalar(value) && value.value === null)) return null
-  if (!isScalar(value) || typeof value.value !== 'string') {
-    problem(`${path ? `${path}.` : ''}${key}`, 'must be a string', value)
-    return null
-  }
-  return value.value
-}
 
 function readName(node: YAMLMap, key: string, path: string, problem: Report, required: boolean): string | null {
   const value = readString(node, key, '', problem)
@@ -476,21 +432,6 @@ function readVersion(node: YAMLMap, path: string, problem: Report): string | nul
   return null
 }
 
-function readStringList(node: YAMLMap, key: string, path: string, problem: Report): string[] {
-  const value = node.get(key, true) as Node | undefined
-  if (value === undefined || (isScalar(value) && value.value === null)) return []
-  if (!isSeq(value)) {
-    problem(`${path}.${key}`, `must be a list, e.g. ${key}: [a, b]`, value)
-    return []
-  }
-  const items: string[] = []
-  value.items.forEach((item, index) => {
-    const text = scalarString(item as Node)
-    if (text === null) problem(`${path}.${key}[${index}]`, 'must be a string', item as Node)
-    else items.push(text)
-  })
-  return items
-}
 
 function readPassEnv(node: YAMLMap, path: string, problem: Report): string[] {
   const names = readStringList(node, 'passEnv', path, problem)
@@ -500,26 +441,4 @@ function readPassEnv(node: YAMLMap, path: string, problem: Report): string[] {
     if (why) problem(`${path}.passEnv[${index}]`, why, items?.[index])
     return !why
   })
-}
-
-function readDurationText(node: YAMLMap, key: string, path: string, problem: Report): string | null {
-  const value = node.get(key, true) as Node | undefined
-  if (value === undefined || (isScalar(value) && value.value === null)) return null
-  if (!isScalar(value) || (typeof value.value !== 'string' && typeof value.value !== 'number')) {
-    problem(`${path}.${key}`, 'must be a duration such as 30s, 15m or 1h', value)
-    return null
-  }
-  return String(value.value)
-}
-
-function readDuration(text: string, path: string, node: Node, problem: Report): number | null {
-  try {
-    return parseDuration(text)
-  } catch (error) {
-    if (error instanceof DurationError) {
-      problem(path, error.message, node)
-      return null
-    }
-    throw error
-  }
 }

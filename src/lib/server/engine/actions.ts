@@ -4,6 +4,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 import type {AppState, Release} from '../../api/schemas.js'
 import {forbidden, invalid, notFound} from '../errors.js'
 import type {ReleaseRecord} from '../store/store.js'
+import {refuseBlockedVersions} from './blocks.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {effectiveSettingsOf, releaseNotFound, requireProjectEnvironment} from './lookups.js'
@@ -98,6 +99,7 @@ export class Actions {
     const app = apps.find((candidate) => candidate.name === name)
     if (!app) throw notFound('app', name, apps.map((candidate) => candidate.name))
     if (app.removed) throw invalid(`app "${name}" was removed from the blueprint`, 'add it back to the blueprint, or delete it with a release using --allow-destructive')
+    await refuseBlockedVersions(this.ctx.store, project.name, [{name, toVersion: version}], `${name} cannot be set to ${version}`)
     await changeApp(this.ctx.store, project.name, environment, name, {desiredVersion: version}, nowOf(this.ctx))
     return (await this.views.appStates(project.name, environment)).find((state) => state.name === name) as AppState
   }

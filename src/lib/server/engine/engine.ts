@@ -5,28 +5,37 @@ import {hostname} from 'node:os'
 import type {ReleaseStatus} from '../../api/domain.js'
 import {DEFAULT_LEASE_MS} from '../../api/replica-limits.js'
 import type {
+  AddFreezeRequest,
   AppHistoryEntry,
   AppState,
   ApplyResponse,
+  BlockedVersion,
+  BlockResponse,
   DryRun,
+  Freeze,
   Environment,
   LogsResponse,
   PauseResponse,
   Release,
   Replica,
   ResumeResponse,
+  RetryRequest,
   Schedule,
   SetApprovalRequest,
   SetParallelRequest,
+  SetQueueRequest,
   SetScheduleRequest,
   SettingsView,
   SyncResponse,
   TriggerRequest,
+  UnblockResponse,
 } from '../../api/schemas.js'
 import type {Store} from '../store/store.js'
 import {Actions} from './actions.js'
 import {applyProject} from './apply.js'
+import {Blocks} from './blocks.js'
 import type {EngineContext, Logger} from './context.js'
+import {Freezes} from './freezes.js'
 import {requireProject, requireProjectEnvironment} from './lookups.js'
 import {Pauses} from './pauses.js'
 import {Refresher} from './refresh.js'
@@ -62,6 +71,8 @@ export class Engine {
   private readonly settings: Settings
   private readonly pauses: Pauses
   private readonly schedules: Schedules
+  private readonly freezes: Freezes
+  private readonly blocks: Blocks
 
   constructor(options: EngineOptions) {
     this.ctx = {store: options.store, log: options.log, capacity: options.capacity ?? 200, clock: options.now ?? (() => new Date()), passEnv: options.passEnv ?? []}
@@ -83,6 +94,8 @@ export class Engine {
     this.settings = new Settings(this.ctx, this.runs)
     this.pauses = new Pauses(this.ctx, this.runs)
     this.schedules = new Schedules(this.ctx, this.runs, this.views, this.triggers)
+    this.freezes = new Freezes(this.ctx, this.runs)
+    this.blocks = new Blocks(this.ctx)
   }
 
   /** The id of this replica: it owns the runs and notification claims it makes. */
@@ -94,12 +107,14 @@ export class Engine {
   async start(): Promise<void> {
     const {environments} = await this.runs.start()
     this.schedules.startTimer()
+    this.freezes.startTimer()
     this.ctx.log.info({environmentsWithQueued: environments, replica: this.runs.replicaId}, 'engine started')
   }
 
   /** Stops admitting and firing schedules; lets running releases finish for graceMs, then stops them as interrupted. */
   async shutdown(graceMs: number): Promise<void> {
     await this.schedules.stopTimer()
+    await this.freezes.stopTimer()
     await this.runs.shutdown(graceMs)
   }
 
@@ -161,6 +176,11 @@ export class Engine {
     return this.triggers.rollback(id, request, context)
   }
 
+  /** A new release of what release `id` did not get done, at the same versions and with the same options. */
+  retry(id: number, request: RetryRequest, context: TriggerContext): Promise<TriggerOutcome> {
+    return this.triggers.retry(id, request, context)
+  }
+
   getRelease(id: number): Promise<Release> {
     return this.views.getRelease(id)
   }
@@ -195,12 +215,43 @@ export class Engine {
     return this.settings.setApproval(request, subject)
   }
 
-  pause(project: string, environment: string | null, reason: string | null, subject: string): Promise<PauseResponse> {
+  setQueue(request: SetQueueRequest, subject: string): Promise<SettingsView> {
+    return this.settings.setQueue(request, subject)
+  }
+
+  /** Pauses the control plane (project null), a project (environment null) or an environment. */
+  pause(project: string | null, environment: string | null, reason: string | null, subject: string): Promise<PauseResponse> {
     return this.pauses.pause(project, environment, reason, subject)
   }
 
-  resume(project: string, environment: string | null, subject: string): Promise<ResumeResponse> {
+  resume(project: string | null, environment: string | null, subject: string): Promise<ResumeResponse> {
     return this.pauses.resume(project, environment, subject)
+  }
+
+  // ---- freezes and blocked versions ----
+
+  addFreeze(request: AddFreezeRequest, subject: string): Promise<Freeze> {
+    return this.freezes.add(request, subject)
+  }
+
+  listFreezes(scope: {project?: string; environment?: string}): Promise<Freeze[]> {
+    return this.freezes.list(scope)
+  }
+
+  deleteFreeze(id: number, subject: string): Promise<Freeze> {
+    return this.freezes.delete(id, subject)
+  }
+
+  blockVersion(project: string, app: string, version: string, reason: string, subject: string): Promise<BlockResponse> {
+    return this.blocks.block(project, app, version, reason, subject)
+  }
+
+  unblockVersion(project: string, app: string, version: string, subject: string): Promise<UnblockResponse> {
+    return this.blocks.unblock(project, app, version, subject)
+  }
+
+  listBlockedVersions(project: string): Promise<BlockedVersion[]> {
+    return this.blocks.list(project)
   }
 
   setSchedule(project: string, environment: string, request: SetScheduleRequest, subject: string): Promise<Schedule> {

@@ -4,6 +4,7 @@ import {type EnvironmentSpec, plainEnvironment} from '../blueprint/blueprint.js'
 import {ControlPlaneError, notFound} from '../errors.js'
 import type {ProjectRecord, Store} from '../store/store.js'
 import {type AdmissionPolicy, toPolicy} from './rules/admission.js'
+import {freezeAt, type FreezeHold} from './rules/freeze-rules.js'
 import {type EffectiveSettings, effectiveSettings} from './rules/settings.js'
 
 export async function requireProject(store: Store, name: string): Promise<ProjectRecord> {
@@ -48,6 +49,16 @@ export async function effectiveSettingsOf(store: Store, project: string, environ
   return effectiveSettings(rows.controlPlane, rows.environment)
 }
 
-export async function policyFor(store: Store, project: string, environment: string): Promise<AdmissionPolicy> {
-  return toPolicy(environment, await effectiveSettingsOf(store, project, environment), await store.listPauses(project, environment))
+/** The freeze that holds an environment at `now` (the control plane's, its project's or its own), if any. */
+export async function freezeHoldOf(store: Store, project: string, environment: string, now: Date): Promise<FreezeHold | null> {
+  return freezeAt(await store.freezesFor(project, environment, now.toISOString()), now)
+}
+
+export async function policyFor(store: Store, project: string, environment: string, now: Date): Promise<AdmissionPolicy> {
+  return toPolicy(
+    environment,
+    await effectiveSettingsOf(store, project, environment),
+    await store.listPauses(project, environment),
+    await freezeHoldOf(store, project, environment, now),
+  )
 }

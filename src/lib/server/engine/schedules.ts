@@ -7,7 +7,8 @@ import type {ScheduleRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {scheduleRan} from './rules/events.js'
-import {requireProject, requireProjectEnvironment} from './lookups.js'
+import {freezeHoldOf, requireProject, requireProjectEnvironment} from './lookups.js'
+import {describeFreeze} from './rules/freeze-rules.js'
 import {describePauses} from './rules/pauses.js'
 import {compileRule, dueRuns, nextRunAfter} from './rules/schedule-rules.js'
 import {refuseImpossibleSchedule} from './rules/schedule-types.js'
@@ -122,9 +123,11 @@ export class Schedules {
         const skip = (reason: string): ScheduleRun => ({slotAt, recordedAt, outcome: 'skipped', releaseId: null, reason})
         const active = await tx.activeLocks(projectName, environment)
         const pauses = await tx.listPauses(projectName, environment)
+        const hold = await freezeHoldOf(tx, projectName, environment, now)
         let run: ScheduleRun
         if (schedule.paused) run = skip('the schedule is paused')
         else if (pauses.length > 0) run = skip(describePauses(pauses))
+        else if (hold) run = skip(`releases are frozen: ${describeFreeze(hold)}`)
         else if (active.length > 0) run = skip(`release ${active[0].id} is ${active[0].status.replace('_', ' ')} in ${environment}; scheduled releases never queue`)
         else {
           try {

@@ -1,7 +1,7 @@
 // Settings: control-plane and environment settings (parallel releases, max parallel, approval), their
 // history, and the rule that parallel releases and the approval workflow exclude each other. A change
 // admits again where it may let a release start.
-import type {SetApprovalRequest, SetParallelRequest, SettingsChange, SettingsView} from '../../api/schemas.js'
+import type {SetApprovalRequest, SetParallelRequest, SetQueueRequest, SettingsChange, SettingsView} from '../../api/schemas.js'
 import {invalid} from '../errors.js'
 import type {SettingsRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
@@ -34,6 +34,11 @@ export class Settings {
     return this.changeSettings(request, {approval: request.enabled, approvalsRequired: request.required}, subject)
   }
 
+  /** fifo or supersede: what a new release does to the queued releases its lock set covers (nothing, or cancel them). */
+  async setQueue(request: SetQueueRequest, subject: string): Promise<SettingsView> {
+    return this.changeSettings(request, {queueMode: request.mode}, subject)
+  }
+
   private async requireScope(project: string | undefined, environment: string | undefined): Promise<Scope> {
     if (!project && !environment) return {project: null, environment: null}
     if (!project) throw invalid('an environment needs its project', 'pass --project too')
@@ -52,7 +57,7 @@ export class Settings {
 
   private async changeSettings(
     request: {project?: string; environment?: string},
-    patch: Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval' | 'approvalsRequired'>>,
+    patch: Partial<Pick<SettingsRecord, 'parallel' | 'maxParallel' | 'approval' | 'approvalsRequired' | 'queueMode'>>,
     subject: string,
   ): Promise<SettingsView> {
     const scope = await this.requireScope(request.project, request.environment)
@@ -64,12 +69,13 @@ export class Settings {
         maxParallel: null,
         approval: null,
         approvalsRequired: null,
+        queueMode: null,
         updatedBy: subject,
         updatedAt: now,
       }
       const next: SettingsRecord = {...current, updatedBy: subject, updatedAt: now}
       const changes: SettingsChange[] = []
-      for (const key of ['parallel', 'maxParallel', 'approval', 'approvalsRequired'] as const) {
+      for (const key of ['parallel', 'maxParallel', 'approval', 'approvalsRequired', 'queueMode'] as const) {
         const value = patch[key]
         if (value === undefined || value === current[key]) continue
         ;(next as unknown as Record<string, unknown>)[key] = value

@@ -2,21 +2,24 @@
 // trigger is validated against the environment and recorded durably in the environment's admission
 // turn, then admitted at once. A dry run answers with the plan and what would hold it back, as a value.
 import {ACTIVE_STATUSES} from '../../api/domain.js'
-import type {AppState, DryRun, Release, ReleaseResource, SyncResponse, TriggerRequest} from '../../api/schemas.js'
+import type {AppState, DryRun, Release, ReleaseResource, RetryRequest, SyncResponse, TriggerRequest} from '../../api/schemas.js'
 import {ControlPlaneError, invalid} from '../errors.js'
 import type {ProjectRecord, ReleaseRecord, Store} from '../store/store.js'
+import {refuseBlockedVersions} from './blocks.js'
 import type {EngineContext} from './context.js'
-import {nowOf} from './context.js'
-import {effectiveSettingsOf, environmentSpec, policyFor, releaseNotFound, requireProjectEnvironment} from './lookups.js'
+import {effectiveSettingsOf, environmentSpec, freezeHoldOf, policyFor, releaseNotFound, requireProjectEnvironment} from './lookups.js'
 import type {Refresher} from './refresh.js'
 import {type ActiveRelease, decideAdmission, toPolicy} from './rules/admission.js'
+import {after, readDeadlines} from './rules/deadlines.js'
+import {describeFreeze, frozenError} from './rules/freeze-rules.js'
 import {lockSetFor, sharedResources} from './rules/locks.js'
 import {describePauses, pausedError} from './rules/pauses.js'
+import {supersededBy} from './rules/queue.js'
 import {checkPlanSize} from './rules/plan-size.js'
 import {describeOrder, graphOf, planReleaseInTurns} from './rules/planner.js'
 import {resolveResources} from './rules/resolution.js'
 import {type RunCoordinator, toNewTask} from './runs/coordinator.js'
-import {recordReleaseCreated} from './runs/transitions.js'
+import {recordReleaseCreated, transitionRelease} from './runs/transitions.js'
 import type {Views} from './views.js'
 
 export interface TriggerContext {
@@ -29,9 +32,14 @@ export interface TriggerContext {
   /** the release a rollback undoes, and its type */
   rollbackOf?: number
   rollbackOfType?: Release['type']
-  /** a rollback's resources, worked out from the release it undoes */
+  /** a rollback's or a retry's resources, worked out from the release it undoes or runs again */
   resources?: ReleaseResource[]
+  /** the release a retry runs again */
+  retryOf?: number
 }
+
+/** How a trigger meets a freeze, and its deadlines: the same for triggers, syncs, rollbacks and retries. */
+export type ReleaseControls = Pick<TriggerRequest, 'onFreeze' | 'overrideFreeze' | 'deadline' | 'expireAfter'>
 
 export interface Triggered {
   release: Release
@@ -41,7 +49,7 @@ export interface Triggered {
 /** A trigger's answer: the release (new, or the one its idempotency key names), or the plan of a dry run. */
 export type TriggerOutcome = Triggered | DryRun
 
-export interface SyncOptions {
+export interface SyncOptions extends ReleaseControls {
   force: boolean
   refresh: boolean
   dryRun: boolean
@@ -49,12 +57,26 @@ export interface SyncOptions {
   source: 'cli' | 'api'
 }
 
-export interface RollbackRequest {
+export interface RollbackRequest extends ReleaseControls {
   allowDestructive?: boolean
   comment?: string
   dryRun?: boolean
   onConflict?: 'queue' | 'fail'
   source?: 'cli' | 'api'
+}
+
+/** The controls of a request, without the keys it does not set. */
+function controlsOf(request: ReleaseControls): ReleaseControls {
+  const {onFreeze, overrideFreeze, deadline, expireAfter} = request
+  return {...(onFreeze && {onFreeze}), ...(overrideFreeze && {overrideFreeze}), ...(deadline && {deadline}), ...(expireAfter && {expireAfter})}
+}
+
+/** What a refusal calls the release it would have made. */
+function whatIsReleased(request: TriggerRequest, context: TriggerContext): string {
+  if (context.retryOf !== undefined) return `the retry of release ${context.retryOf}`
+  if (context.rollbackOf !== undefined) return `the rollback of release ${context.rollbackOf}`
+  if (context.source === 'schedule') return `the scheduled ${request.type} release`
+  return `this ${request.type} release`
 }
 
 /** A probe's id in a decision: after every real release, so it is judged as the last queued. */
@@ -112,6 +134,7 @@ export class Triggers {
     const apps = await store.listApps(project.name, environment, named)
     const resources =
       context.resources ?? (await resolveResources(request, apps, project.blueprint, async () => (await store.listApps(project.name, environment)).map((app) => app.name)))
+    await refuseBlockedVersions(store, project.name, resources, `${whatIsReleased(request, context)} would deploy a blocked version`)
     // A rollback locks what the release it undoes locked: its resources for a selective one, else everything.
     const lockSet = lockSetFor(context.rollbackOfType ?? request.type, resources, graphOf(project.blueprint))
     const planInput = {
@@ -128,22 +151,32 @@ export class Triggers {
   /** The plan of a trigger and what would hold it back now; nothing is queued. */
   private async dryRun(project: ProjectRecord, environment: string, request: TriggerRequest, context: TriggerContext, refreshed: DryRun['refreshed']): Promise<DryRun> {
     const {store} = this.ctx
+    readDeadlines(request)
     const {resources, lockSet, planInput} = await this.prepareRelease(store, project, environment, request, context)
     const plan = await planReleaseInTurns(planInput)
     const approval = (await effectiveSettingsOf(store, project.name, environment)).approval.value
+    const now = this.ctx.clock()
     const decision = decideAdmission(
-      [...(await store.activeLocks(project.name, environment)), {id: PROBE, status: approval ? 'pending_approval' : 'queued', lockSet}],
-      await policyFor(store, project.name, environment),
+      [...(await store.activeLocks(project.name, environment)), {id: PROBE, status: approval ? 'pending_approval' : 'queued', lockSet, overridesFreeze: Boolean(request.overrideFreeze)}],
+      await policyFor(store, project.name, environment, now),
       this.runs.freeCapacity(),
     )
     const pauses = await store.listPauses(project.name, environment)
+    const hold = await freezeHoldOf(store, project.name, environment, now)
     const waiting = decision.waiting.get(PROBE)
     const wouldWaitFor =
       pauses.length > 0
         ? {reason: 'paused' as const, message: describePauses(pauses)}
-        : waiting?.reason === 'approval'
-          ? {reason: 'approval' as const, message: 'would wait for approval: the approval workflow is on here (relctl release approve ID)'}
-          : (waiting ?? null)
+        : hold && !request.overrideFreeze
+          ? {
+              reason: 'freeze' as const,
+              message: `${describeFreeze(hold)}${request.onFreeze === 'queue' ? '; it would queue until then' : '; a trigger is refused now (exit 6) unless it has --on-freeze queue or --override-freeze'}`,
+              freeze: hold.freeze.id,
+              until: hold.until.toISOString(),
+            }
+          : waiting?.reason === 'approval'
+            ? {reason: 'approval' as const, message: 'would wait for approval: the approval workflow is on here (relctl release approve ID)'}
+            : (waiting ?? null)
     return {
       dryRun: true,
       project: project.name,
@@ -170,18 +203,26 @@ export class Triggers {
   ): Promise<{release: ReleaseRecord; created: boolean}> {
     const pauses = await store.listPauses(project.name, environment)
     if (pauses.length > 0) throw pausedError(pauses)
+    const now = this.ctx.clock()
+    const hold = await freezeHoldOf(store, project.name, environment, now)
+    if (hold && request.onFreeze !== 'queue' && !request.overrideFreeze) throw frozenError(hold)
     const settings = await effectiveSettingsOf(store, project.name, environment)
-    const policy = toPolicy(environment, settings, pauses)
+    const policy = toPolicy(environment, settings, pauses, hold)
+    const deadlines = readDeadlines(request)
     const {resources, lockSet} = await this.prepareRelease(store, project, environment, request, context)
+    const active = await store.activeLocks(project.name, environment)
+    // In a supersede queue, the waiting releases this one covers give way to it.
+    const superseded = settings.queueMode.value === 'supersede' ? supersededBy(lockSet, active) : []
     if (request.onConflict === 'fail') {
-      const active = await store.activeLocks(project.name, environment)
-      const decision = decideAdmission([...active, {id: PROBE, status: 'queued', lockSet}], policy, Infinity)
+      const ahead = active.filter((release) => !superseded.includes(release.id))
+      const decision = decideAdmission([...ahead, {id: PROBE, status: 'queued', lockSet, overridesFreeze: Boolean(request.overrideFreeze)}], policy, Infinity)
       const wait = decision.waiting.get(PROBE)
       if (wait && (wait.reason === 'conflict' || wait.reason === 'serial') && wait.releases?.length) {
-        const holder = active.find((release) => release.id === wait.releases?.[0]) as ActiveRelease
+        const holder = ahead.find((release) => release.id === wait.releases?.[0]) as ActiveRelease
         throw stateLockError(holder, lockSet, `${project.name}/${environment}`)
       }
     }
+    const createdAt = now.toISOString()
     const result = await store.insertRelease({
       project: project.name,
       environment,
@@ -200,13 +241,21 @@ export class Triggers {
         ...(request.targetOrder && {targetOrder: request.targetOrder}),
         ...(request.type === 'custom' && request.steps && {steps: [...new Set(request.steps)]}),
         ...(context.rollbackOf !== undefined && {rollbackOf: context.rollbackOf}),
+        ...(context.retryOf !== undefined && {retryOf: context.retryOf}),
+        ...deadlines,
       },
-      createdAt: nowOf(this.ctx),
+      createdAt,
+      freezeOverride: request.overrideFreeze ? {by: context.subject, reason: request.overrideFreeze.reason, at: createdAt} : null,
+      expiresAt: deadlines.expireAfterMs === undefined ? null : after(createdAt, deadlines.expireAfterMs),
     })
     if (result.created) {
       const {id, status} = result.release
       await recordReleaseCreated(store, result.release, result.release.createdAt)
-      this.ctx.log.info({releaseId: id, project: project.name, environment, type: request.type, status}, 'release accepted')
+      this.ctx.log.info({releaseId: id, project: project.name, environment, type: request.type, status, overridesFreeze: Boolean(request.overrideFreeze)}, 'release accepted')
+      for (const older of superseded) {
+        const cancelled = await transitionRelease(store, older, ['queued', 'pending_approval'], 'cancelled', {finishedAt: createdAt, error: `superseded by release ${id}`, endReason: 'superseded'})
+        if (cancelled) this.ctx.log.info({releaseId: older, by: id}, 'queued release superseded')
+      }
     }
     return result
   }
@@ -246,6 +295,7 @@ export class Triggers {
       refresh: options.refresh,
       comment: options.comment ?? undefined,
       source: options.source,
+      ...controlsOf(options),
     }
     if (options.dryRun) return this.dryRun(project, environment, request, context, refreshed)
     const {release} = (await this.idempotent(project.name, environment, context)) ?? (await this.enqueue(project.name, environment, request, {...context, refreshed: true}))
@@ -290,8 +340,57 @@ export class Triggers {
       onConflict: request.onConflict,
       dryRun: request.dryRun,
       source: request.source ?? 'api',
+      ...controlsOf(request),
     }
     return this.trigger(original.project, original.environment, trigger, {...context, rollbackOf: id, rollbackOfType: original.type, resources})
+  }
+
+  /**
+   * A release that runs again what an ended release did not get done: the resources with a deploy task
+   * that failed, was skipped, cancelled or interrupted (all of them when it never ran), at the versions it
+   * was taking them to, with its flags, target order and deadlines.
+   */
+  async retry(id: number, request: RetryRequest, context: TriggerContext): Promise<TriggerOutcome> {
+    const {store} = this.ctx
+    const original = await store.getRelease(id)
+    if (!original) throw releaseNotFound(id)
+    if (ACTIVE_STATUSES.includes(original.status)) {
+      throw invalid(`release ${id} is still ${original.status.replace('_', ' ')}; a retry runs again what a release that has ended did not get done`, `wait for it (relctl release wait) or cancel it (relctl release cancel ${id})`)
+    }
+    if (original.status === 'succeeded') throw invalid(`release ${id} succeeded; there is nothing to retry`)
+    await requireProjectEnvironment(store, original.project, original.environment)
+    const tasks = await store.listTasks(id)
+    const unfinished = new Set(tasks.filter((task) => task.kind === 'deploy' && task.status !== 'succeeded').map((task) => task.resource as string))
+    const left = tasks.length === 0 ? original.resources : original.resources.filter((resource) => unfinished.has(resource.name))
+    if (left.length === 0) {
+      const failed = tasks.filter((task) => task.status !== 'succeeded').map((task) => task.key)
+      throw invalid(`every deploy of release ${id} succeeded (${failed.join(', ')} did not); a retry runs deploys again, not target hooks alone`, `release the apps again if the hooks must run: relctl release trigger --resources ... -p ${original.project} -e ${original.environment}`)
+    }
+    const apps = new Set((await store.listApps(original.project, original.environment)).map((app) => app.name))
+    const gone = left.find((resource) => !apps.has(resource.name))
+    if (gone) throw invalid(`${gone.name} no longer exists in ${original.project}/${original.environment}; release ${id} cannot be retried`, 'add it back to the blueprint and apply it')
+    const {deadlineMs, expireAfterMs} = original.options
+    const trigger: TriggerRequest = {
+      type: original.type === 'rollback' ? 'rollback' : 'selective',
+      force: original.force,
+      allowDestructive: original.allowDestructive,
+      comment: request.comment ?? `retry of release ${id}`,
+      onConflict: request.onConflict,
+      dryRun: request.dryRun,
+      source: request.source ?? 'api',
+      ...(original.options.targetOrder && {targetOrder: original.options.targetOrder}),
+      ...(deadlineMs !== undefined && {deadline: `${deadlineMs}ms`}),
+      ...(expireAfterMs !== undefined && {expireAfter: `${expireAfterMs}ms`}),
+      ...controlsOf(request),
+    }
+    return this.trigger(original.project, original.environment, trigger, {
+      ...context,
+      retryOf: id,
+      resources: left.map((resource) => ({...resource, fromVersion: null})),
+      // It locks what it deploys, as a selective release, whatever the original locked.
+      rollbackOfType: 'selective',
+      ...(original.options.rollbackOf !== undefined && {rollbackOf: original.options.rollbackOf}),
+    })
   }
 }
 

@@ -10,6 +10,7 @@ import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {effectiveSettingsOf, inBlueprintOrder, policyFor, releaseNotFound, requireEnvironment, requireProject, requireProjectEnvironment} from './lookups.js'
 import {type ActiveRelease, decideAdmission} from './rules/admission.js'
+import {windowsOf} from './rules/freeze-rules.js'
 import {touches} from './rules/locks.js'
 import {environmentKey} from './runs/coordinator.js'
 
@@ -71,7 +72,8 @@ export class Views {
   private async environmentView(project: string, name: string, createdAt: string): Promise<Environment> {
     const {store} = this.ctx
     const settings = await effectiveSettingsOf(store, project, name)
-    const policy = await policyFor(store, project, name)
+    const now = this.ctx.clock()
+    const policy = await policyFor(store, project, name, now)
     const spec = (await store.getProject(project))?.blueprint.environments.find((environment) => environment.name === name)
     const apps = await this.appStates(project, name)
     const active = await store.listReleases({project, environment: name, statuses: ACTIVE_STATUSES})
@@ -83,6 +85,8 @@ export class Views {
       rollout: spec?.rollout ?? plainEnvironment(name).rollout,
       paused: policy.pause !== null,
       pauses: await store.listPauses(project, name),
+      frozen: policy.freeze !== null,
+      freezes: windowsOf(await store.freezesFor(project, name, now.toISOString()), now),
       schedule: await this.scheduleView(project, name),
       apps: {
         total: apps.length,
@@ -107,10 +111,11 @@ export class Views {
 
   async appStates(project: string, environment: string): Promise<AppState[]> {
     const {store} = this.ctx
-    const [apps, active, last] = await Promise.all([
+    const [apps, active, last, blocked] = await Promise.all([
       store.listApps(project, environment),
       store.listReleases({project, environment, statuses: ACTIVE_STATUSES}),
       store.lastReleasePerApp(project, environment),
+      store.listBlockedVersions(project),
     ])
     const order = (await store.getProject(project))?.blueprint.resources.map((spec) => spec.name) ?? []
     const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length)
@@ -134,6 +139,7 @@ export class Views {
           activeReleases,
           lastRelease: last.get(app.name) ?? null,
           stable: sync === 'Synced' && app.health === 'Healthy' && activeReleases.length === 0,
+          blockedVersions: blocked.filter((block) => block.app === app.name),
           updatedAt: app.updatedAt,
         }
       })
@@ -198,7 +204,7 @@ export class Views {
   private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueDecision> {
     const {store} = this.ctx
     const mark = queueHead ? null : await store.activeMark(project, environment)
-    const policy = await policyFor(store, project, environment)
+    const policy = await policyFor(store, project, environment, this.ctx.clock())
     const capacity = this.freeCapacity()
     const key = environmentKey(project, environment)
     const inputs = `${mark}\u0000${capacity}\u0000${JSON.stringify(policy)}`

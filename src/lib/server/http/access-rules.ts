@@ -9,12 +9,13 @@
 import type {FastifyRequest} from 'fastify'
 
 import {releaseNotFound} from '../engine/lookups.js'
+import {ControlPlaneError} from '../errors.js'
 import {CONTROL_PLANE, type Permission, type Scope} from '../access/roles.js'
 import type {Store} from '../store/store.js'
 
 export interface ScopeReader {
   /** where the scope comes from, for the tests that build requests from this table */
-  readonly from: 'control-plane' | 'params' | 'query' | 'body' | 'release'
+  readonly from: 'control-plane' | 'params' | 'query' | 'body' | 'release' | 'freeze'
   read(request: FastifyRequest, store: Store): Scope | Promise<Scope>
 }
 
@@ -65,6 +66,19 @@ const release: ScopeReader = {
   },
 }
 
+/** the scope of freeze :id */
+const freeze: ScopeReader = {
+  from: 'freeze',
+  async read(request, store) {
+    const raw = text((request.params as Record<string, unknown>).id)
+    const id = raw !== null && /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN
+    if (!Number.isSafeInteger(id)) return CONTROL_PLANE
+    const found = await store.getFreeze(id)
+    if (!found) throw new ControlPlaneError('not_found', `freeze ${id} not found`, {hint: 'list freezes with: relctl freeze list'})
+    return {project: found.project, environment: found.environment}
+  },
+}
+
 const PUBLIC: AccessRule = {kind: 'public'}
 const SIGNED_IN: AccessRule = {kind: 'signed-in'}
 const reads = (does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission: 'read', does, scope})
@@ -87,6 +101,12 @@ function appliedProject(answer: unknown): string | null {
   return name === null ? null : `project ${name}`
 }
 
+/** The freeze an add answered with. */
+function addedFreeze(answer: unknown): string | null {
+  const id = (answer as {id?: unknown} | null)?.id
+  return typeof id === 'number' ? `freeze ${id}` : null
+}
+
 /** Every route: "METHOD /path" as fastify registers it → its rule. */
 export const ROUTE_RULES: Readonly<Record<string, AccessRule>> = {
   'GET /healthz': PUBLIC,
@@ -102,11 +122,16 @@ export const ROUTE_RULES: Readonly<Record<string, AccessRule>> = {
 
   [`GET ${ENV}/apps`]: reads('read apps', params),
   [`PUT ${ENV}/apps/:app/version`]: acts('deploy', 'app.set', 'set app versions', params),
+  // Blocking a version stops everyone's releases of it, like a pause: operate, on the project.
+  'POST /v1/projects/:project/apps/:app/block': acts('operate', 'app.block', 'block versions', params),
+  'POST /v1/projects/:project/apps/:app/unblock': acts('operate', 'app.unblock', 'unblock versions', params),
+  'GET /v1/projects/:project/blocked-versions': reads('read blocked versions', params),
   [`GET ${ENV}/apps/:app/history`]: reads('read app history', params),
 
   [`POST ${ENV}/releases`]: acts('deploy', 'release.trigger', 'trigger releases', params),
   [`POST ${ENV}/sync`]: acts('deploy', 'release.sync', 'sync apps', params),
   'POST /v1/releases/:id/rollback': acts('deploy', 'release.rollback', 'roll back releases', release),
+  'POST /v1/releases/:id/retry': acts('deploy', 'release.retry', 'retry releases', release),
   'GET /v1/releases': reads('read releases', query),
   'GET /v1/releases/:id': reads('read releases', release),
   'GET /v1/releases/:id/logs': reads('read release logs', release),
@@ -117,7 +142,10 @@ export const ROUTE_RULES: Readonly<Record<string, AccessRule>> = {
   'GET /v1/settings': reads('read settings', query),
   'PUT /v1/settings/parallel': acts('operate', 'settings.parallel', 'change settings', body),
   'PUT /v1/settings/approval': acts('operate', 'settings.approval', 'change settings', body),
+  'PUT /v1/settings/queue': acts('operate', 'settings.queue', 'change settings', body),
 
+  'POST /v1/pause': acts('operate', 'pause', 'pause releases', controlPlane),
+  'POST /v1/resume': acts('operate', 'resume', 'resume releases', controlPlane),
   'POST /v1/projects/:project/pause': acts('operate', 'pause', 'pause releases', params),
   'POST /v1/projects/:project/resume': acts('operate', 'resume', 'resume releases', params),
   [`POST ${ENV}/pause`]: acts('operate', 'pause', 'pause releases', params),
@@ -127,6 +155,9 @@ export const ROUTE_RULES: Readonly<Record<string, AccessRule>> = {
   [`DELETE ${ENV}/schedule`]: acts('operate', 'schedule.delete', 'delete schedules', params),
   [`POST ${ENV}/schedule/pause`]: acts('operate', 'schedule.pause', 'pause schedules', params),
   [`POST ${ENV}/schedule/resume`]: acts('operate', 'schedule.resume', 'resume schedules', params),
+  'POST /v1/freezes': acts('operate', 'freeze.add', 'add freezes', body, addedFreeze),
+  'GET /v1/freezes': lists('read freezes', query),
+  'DELETE /v1/freezes/:id': acts('operate', 'freeze.delete', 'delete freezes', freeze),
 
   // The stream lets through a token that may read anything inside the scope asked for, and then carries
   // only the events its grants reach (http/events.ts).

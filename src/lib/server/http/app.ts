@@ -7,6 +7,7 @@ import Fastify, {type FastifyBaseLogger, type FastifyError, type FastifyInstance
 import {ControlPlaneError} from '../errors.js'
 import {registerAppRoutes} from './apps.js'
 import {registerEventRoutes} from './events.js'
+import {registerFreezeRoutes} from './freezes.js'
 import {registerNotificationRoutes} from './notifications.js'
 import {registerAuditRoutes} from './audit.js'
 import {registerAuth} from './auth.js'
@@ -71,6 +72,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerReleaseRoutes(app, options.engine)
   registerSettingsRoutes(app, options.engine)
   registerPauseAndScheduleRoutes(app, options.engine)
+  registerFreezeRoutes(app, options.engine)
   registerEventRoutes(app, options.engine, options.events, options.access)
   registerNotificationRoutes(app, options.subscriptions)
   registerTokenRoutes(app, options.access)

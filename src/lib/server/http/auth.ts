@@ -7,7 +7,7 @@ import type {FastifyInstance, FastifyReply, FastifyRequest} from 'fastify'
 import type {AuditOutcome} from '../../api/access.js'
 import type {ErrorBody} from '../../api/schemas.js'
 import type {Access} from '../access/access.js'
-import {allows, refusal, type Scope} from '../access/roles.js'
+import {allows, type Permission, refusal, type Scope} from '../access/roles.js'
 import {forbidden} from '../errors.js'
 import type {TokenRecord} from '../store/store.js'
 import {type AccessRule, isMutating, ruleOf} from './access-rules.js'
@@ -21,6 +21,8 @@ export interface RequestAccess {
   scope: Scope | null
   /** answered 429 before its token was looked at: not audited */
   throttled: boolean
+  /** what the route adds to its audit entry when it succeeds (e.g. a freeze override and its reason) */
+  auditDetail: string | null
 }
 
 declare module 'fastify' {
@@ -55,6 +57,23 @@ export function actorOf(request: FastifyRequest): string {
   return tokenOf(request).name
 }
 
+/**
+ * A second permission that some requests of a route need beyond its rule's (an override of a freeze
+ * needs operate where the trigger needs deploy), on the scope the rule read; refused with the same words.
+ */
+export function requirePermission(request: FastifyRequest, permission: Permission, does: string): void {
+  const token = tokenOf(request)
+  const scope = request.access.scope ?? {project: null, environment: null}
+  if (allows(token.grants, permission, scope)) return
+  const {message, hint} = refusal(token.name, token.grants, does, permission, scope)
+  throw forbidden(message, hint)
+}
+
+/** Adds to the audit entry of a request that succeeds: what it did beyond its action (one line). */
+export function auditDetail(request: FastifyRequest, text: string): void {
+  request.access.auditDetail = text
+}
+
 /** For listings (`within` rules): whether the token may read this scope, so the route shows it. */
 export function canRead(request: FastifyRequest, scope: Scope): boolean {
   return allows(tokenOf(request).grants, 'read', scope)
@@ -83,7 +102,7 @@ function parsed(payload: unknown): unknown {
 /** What the request acted on besides its scope: release 12, app api, token ci-shop. */
 function targetOf(request: FastifyRequest, rule: AccessRule, answer: unknown): string | null {
   const params = (request.params ?? {}) as Record<string, unknown>
-  if (typeof params.id === 'string') return `release ${params.id}`
+  if (typeof params.id === 'string') return `${request.routeOptions.url?.startsWith('/v1/freezes/') ? 'freeze' : 'release'} ${params.id}`
   if (typeof params.app === 'string') return `app ${params.app}`
   if (typeof params.name === 'string') return `token ${params.name}`
   const bodyName = (request.body as {name?: unknown} | undefined)?.name
@@ -106,7 +125,7 @@ export function registerAuth(app: FastifyInstance, access: Access) {
   app.addHook('onRequest', async (request, reply) => {
     const {method, url} = request.routeOptions
     const rule = (url && ruleOf(method as string, url)) || UNKNOWN_ROUTE
-    request.access = {rule, token: null, scope: null, throttled: false}
+    request.access = {rule, token: null, scope: null, throttled: false, auditDetail: null}
     if (rule.kind === 'public') return
     const waitMs = access.throttle.retryAfterMs(request.ip)
     if (waitMs > 0) {
@@ -169,7 +188,7 @@ export function registerAuth(app: FastifyInstance, access: Access) {
         status,
         outcome: outcomeOf(status),
         address: request.ip,
-        detail: error ? `${error.code}: ${error.message}`.slice(0, DETAIL_CHARS) : null,
+        detail: (error ? `${error.code}: ${error.message}` : request.access.auditDetail)?.slice(0, DETAIL_CHARS) ?? null,
       })
     } catch (err) {
       request.log.error({err, action: rule.action}, 'could not write the audit entry')

@@ -11,7 +11,9 @@ import type {Subscriptions} from '../notifications/subscriptions.js'
 export const ProjectParams = Type.Object({project: Name})
 export const EnvironmentParams = Type.Object({project: Name, environment: Name})
 export const AppParams = Type.Object({project: Name, environment: Name, app: Name})
+export const ProjectAppParams = Type.Object({project: Name, app: Name})
 export const ReleaseParams = Type.Object({id: Type.Integer({minimum: 1, maximum: Number.MAX_SAFE_INTEGER})})
+export const FreezeParams = ReleaseParams
 
 /** Error responses every route may give; listed so OpenAPI shows them. */
 export const errorResponses = {400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody, 423: ErrorBody, 429: ErrorBody, 500: ErrorBody}

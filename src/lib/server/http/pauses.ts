@@ -8,6 +8,16 @@ import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'
 type EnvParams = {project: string; environment?: string}
 
 export function registerPauseAndScheduleRoutes(app: FastifyInstance, engine: Engine) {
+  app.post<{Body: {reason?: string}}>(
+    '/v1/pause',
+    {schema: {tags: ['pauses'], summary: 'Pause releases of the whole control plane (every project): one switch', body: PauseRequest, response: {200: PauseResponse, ...errorResponses}}},
+    async (request) => engine.pause(null, null, request.body?.reason ?? null, actorOf(request)),
+  )
+  app.post(
+    '/v1/resume',
+    {schema: {tags: ['pauses'], summary: 'Lift the control plane\'s pause (project and environment pauses stay)', response: {200: ResumeResponse, ...errorResponses}}},
+    async (request) => engine.resume(null, null, actorOf(request)),
+  )
   for (const [path, params, level] of [
     ['/v1/projects/:project', ProjectParams, 'the project (every environment)'],
     ['/v1/projects/:project/environments/:environment', EnvironmentParams, 'one environment'],

@@ -8,6 +8,7 @@ import {
   DryRun,
   LogsResponse,
   Release,
+  RetryRequest,
   RollbackRequest,
   Name,
   SyncRequest,
@@ -17,7 +18,7 @@ import {
 } from '../../api/schemas.js'
 import {invalid} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
-import {actorOf} from './auth.js'
+import {actorOf, auditDetail, requirePermission} from './auth.js'
 import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
 
 const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
@@ -50,6 +51,16 @@ function parseStatuses(text: string | undefined): ReleaseStatus[] | undefined {
   return statuses as ReleaseStatus[]
 }
 
+/**
+ * A request that overrides freezes needs operate on its scope besides deploy (a refusal is 403, exit 7),
+ * and its reason goes into its audit entry.
+ */
+function checkFreezeOverride(request: FastifyRequest, body: {overrideFreeze?: {reason: string}} | undefined): void {
+  if (!body?.overrideFreeze) return
+  requirePermission(request, 'operate', 'override freezes')
+  auditDetail(request, `override-freeze: ${body.overrideFreeze.reason}`)
+}
+
 export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
   app.post<{Params: {project: string; environment: string}; Body: TriggerRequest}>(
     '/v1/projects/:project/environments/:environment/releases',
@@ -64,6 +75,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
       },
     },
     async (request, reply) => {
+      checkFreezeOverride(request, request.body)
       const result = await engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
       // A dry run answers with its plan instead of a release.
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
@@ -82,20 +94,17 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
         response: {200: Type.Union([SyncResponse, DryRun]), ...errorResponses},
       },
     },
-    async (request) =>
-      engine.sync(
+    async (request) => {
+      checkFreezeOverride(request, request.body)
+      const {apps, force, refresh, dryRun, comment, source, ...controls} = request.body
+      return engine.sync(
         request.params.project,
         request.params.environment,
-        request.body.apps,
-        {
-          force: request.body.force ?? false,
-          refresh: request.body.refresh ?? false,
-          dryRun: request.body.dryRun ?? false,
-          comment: request.body.comment ?? null,
-          source: request.body.source ?? 'api',
-        },
+        apps,
+        {force: force ?? false, refresh: refresh ?? false, dryRun: dryRun ?? false, comment: comment ?? null, source: source ?? 'api', ...controls},
         {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
-      ),
+      )
+    },
   )
 
   app.post<{Params: {id: number}; Body: RollbackRequest}>(
@@ -111,7 +120,27 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
       },
     },
     async (request, reply) => {
+      checkFreezeOverride(request, request.body)
       const result = await engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
+      return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
+    },
+  )
+
+  app.post<{Params: {id: number}; Body: RetryRequest}>(
+    '/v1/releases/:id/retry',
+    {
+      schema: {
+        tags: ['releases'],
+        summary: 'A new release of what an ended release did not get done (failed, skipped, cancelled tasks), at the same versions and with the same options',
+        params: ReleaseParams,
+        headers: IdempotencyHeaders,
+        body: RetryRequest,
+        response: {200: Type.Union([TriggerResponse, DryRun]), 201: TriggerResponse, ...errorResponses},
+      },
+    },
+    async (request, reply) => {
+      checkFreezeOverride(request, request.body)
+      const result = await engine.retry(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
   )

@@ -1,7 +1,7 @@
 import {Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
 
-import {Name, SetApprovalRequest, SetParallelRequest, SettingsView} from '../../api/schemas.js'
+import {Name, SetApprovalRequest, SetParallelRequest, SetQueueRequest, SettingsView} from '../../api/schemas.js'
 import type {Engine} from '../engine/engine.js'
 import {actorOf} from './auth.js'
 import {errorResponses} from './common.js'
@@ -25,5 +25,18 @@ export function registerSettingsRoutes(app: FastifyInstance, engine: Engine) {
     '/v1/settings/approval',
     {schema: {tags: ['settings'], summary: 'Turn the approval workflow on or off; refused while parallel releases are on', body: SetApprovalRequest, response: {200: SettingsView, ...errorResponses}}},
     async (request) => engine.setApproval(request.body, actorOf(request)),
+  )
+
+  app.put<{Body: SetQueueRequest}>(
+    '/v1/settings/queue',
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'The queue mode: fifo (every queued release runs in turn) or supersede (a newer release cancels the queued ones its lock set covers)',
+        body: SetQueueRequest,
+        response: {200: SettingsView, ...errorResponses},
+      },
+    },
+    async (request) => engine.setQueue(request.body, actorOf(request)),
   )
 }

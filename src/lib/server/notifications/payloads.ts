@@ -49,7 +49,11 @@ export function nextCommand(event: Event): string | null {
     case 'release.cancelled':
       return `relctl release logs ${event.data.id}`
     case 'pause.changed':
-      return event.data.paused ? `relctl resume${scope}` : null
+      return event.data.paused ? `relctl resume${event.project === null ? ' --all' : scope}` : null
+    case 'freeze.changed':
+      return event.data.deleted ? null : `relctl freeze list${scope}`
+    case 'block.changed':
+      return event.data.blocked ? `relctl app unblock ${event.data.block.app} ${event.data.block.version} -p ${event.data.block.project}` : null
     case 'replica.lost':
       return 'relctl server status'
     default:
@@ -65,6 +69,8 @@ const EMOJI: Partial<Record<Event['kind'], string>> = {
   'release.pending_approval': ':raised_hand:',
   'replica.lost': ':warning:',
   'schedule.skipped': ':fast_forward:',
+  'freeze.changed': ':snowflake:',
+  'block.changed': ':no_entry:',
 }
 
 /** Slack's mrkdwn treats &, < and > as markup. */

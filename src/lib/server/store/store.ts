@@ -1,9 +1,23 @@
 // The one persistence interface the engine talks to. SQLite (embedded) and PostgreSQL implement it
 // with the same Kysely queries; `transaction` gives the same interface bound to one transaction.
 import type {EventKind} from '../../api/events.js'
-import type {Action, Health, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
+import type {Action, EndReason, Health, QueueMode, ReleaseStatus, ReleaseType, TaskStatus} from '../../api/domain.js'
 import type {AuditEntry, Grant} from '../../api/access.js'
-import type {AppState, Approval, Decision, PauseState, Release, ReleaseOptions, ReleaseResource, Schedule, ScheduleRun, SettingsChange, Task} from '../../api/schemas.js'
+import type {
+  AppState,
+  Approval,
+  BlockedVersion,
+  Decision,
+  FreezeOverride,
+  PauseState,
+  Release,
+  ReleaseOptions,
+  ReleaseResource,
+  Schedule,
+  ScheduleRun,
+  SettingsChange,
+  Task,
+} from '../../api/schemas.js'
 import type {Blueprint} from '../blueprint/blueprint.js'
 
 /** What a release locks: the whole environment, or some of its resources. */
@@ -59,9 +73,13 @@ export interface NewRelease {
   idempotencyKey: string | null
   options: ReleaseOptions
   createdAt: string
+  /** it starts even while a freeze holds */
+  freezeOverride: FreezeOverride | null
+  /** when a sweep cancels it unless it has started (--expire-after) */
+  expiresAt: string | null
 }
 
-export type NewTask = Omit<Task, 'id' | 'status' | 'exitCode' | 'error' | 'startedAt' | 'finishedAt'>
+export type NewTask = Omit<Task, 'id' | 'status' | 'exitCode' | 'error' | 'startedAt' | 'finishedAt' | 'attempt'>
 
 export type TaskRecord = Task & {releaseId: number}
 
@@ -73,10 +91,13 @@ export interface NewLogLine {
   stream: 'stdout' | 'stderr' | 'system'
   line: string
   at: string
+  /** the attempt of its task that wrote it (retries); null or absent for the release's own lines */
+  attempt?: number | null
 }
 
 export interface StoredLogLine extends NewLogLine {
   id: number
+  attempt: number | null
 }
 
 export interface ReleaseFilter {
@@ -97,6 +118,7 @@ export interface SettingsRecord {
   approval: boolean | null
   /** distinct approvers a release needs */
   approvalsRequired: number | null
+  queueMode: QueueMode | null
   updatedBy: string
   updatedAt: string
 }
@@ -109,6 +131,40 @@ export interface ReleaseTransitionFields {
   /** the replica that claims the run (queued -> running); the lease it holds until renewed */
   replica?: string
   leaseExpiresAt?: string
+  /** a claim with a deadline: when its owner stops it */
+  deadlineAt?: string
+  /** why the engine ended it on its own */
+  endReason?: EndReason
+}
+
+/** A freeze as stored: a one-off window (from, to) or a recurring one (cron, durationMs) in a time zone. */
+export interface FreezeRecord {
+  id: number
+  /** null: the whole control plane */
+  project: string | null
+  /** null: the whole project (or control plane) */
+  environment: string | null
+  from: string | null
+  to: string | null
+  cron: string | null
+  durationMs: number | null
+  timezone: string
+  reason: string
+  createdBy: string
+  createdAt: string
+}
+
+export type NewFreeze = Omit<FreezeRecord, 'id'>
+
+/** An active release as admission sees it: its place, status and lock set, and whether freezes hold it. */
+export interface ActiveLock {
+  id: number
+  status: 'pending_approval' | 'queued' | 'running'
+  lockSet: LockSet
+  /** it was triggered with --override-freeze */
+  overridesFreeze: boolean
+  /** --deadline: how long it may run once claimed */
+  deadlineMs: number | null
 }
 
 /** A control-plane process serving the database; alive while its heartbeat is younger than its lease. */
@@ -301,7 +357,9 @@ export interface ReleaseStore {
   findByIdempotencyKey(key: string): Promise<ReleaseRecord | null>
   listReleases(filter: ReleaseFilter): Promise<ReleaseRecord[]>
   /** Pending, queued and running releases of an environment in queue order, with only what admission needs. */
-  activeLocks(project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]>
+  activeLocks(project: string, environment: string): Promise<ActiveLock[]>
+  /** Releases pending approval or queued whose expiry (--expire-after) is at or before the instant given, oldest first. */
+  expiredQueued(before: string): Promise<ReleaseRecord[]>
   /**
    * A mark of the environment's active releases, far cheaper than reading them: it moves with every
    * release queued there and every event appended anywhere (each status change appends one). Read
@@ -318,7 +376,7 @@ export interface ReleaseStore {
 
   insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]>
   listTasks(releaseId: number): Promise<TaskRecord[]>
-  updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string}): Promise<void>
+  updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string; attempt?: number}): Promise<void>
 
   /** Records one approver's approval of a release; false when that name approved it already. */
   addApproval(releaseId: number, approval: Approval): Promise<boolean>
@@ -352,11 +410,39 @@ export interface SettingsStore {
   saveSettings(settings: SettingsRecord, changes: SettingsChange[]): Promise<void>
   listSettingsChanges(project: string | null, environment: string | null, limit: number): Promise<SettingsChange[]>
 
-  /** The pauses that apply to an environment (project level first), or all of a project's when environment is null. */
-  listPauses(project: string, environment: string | null): Promise<PauseState[]>
+  /**
+   * The pauses that apply to an environment (control-plane level first, then the project's, then its own);
+   * with environment null, the control plane's and all of a project's; with project null too, every pause.
+   */
+  listPauses(project: string | null, environment: string | null): Promise<PauseState[]>
   /** Records a pause unless that level is already paused; returns the pause in force and whether it was new. */
   addPause(pause: PauseState): Promise<{pause: PauseState; created: boolean}>
-  removePause(project: string, environment: string | null): Promise<boolean>
+  /** Lifts the pause of one level: the control plane (project null), a project (environment null) or an environment. */
+  removePause(project: string | null, environment: string | null): Promise<boolean>
+}
+
+/** Freezes and blocked versions: what holds releases back besides pauses. */
+export interface FreezeStore {
+  insertFreeze(freeze: NewFreeze): Promise<FreezeRecord>
+  getFreeze(id: number): Promise<FreezeRecord | null>
+  deleteFreeze(id: number): Promise<boolean>
+  /**
+   * The freezes that apply to an environment (the control plane's, its project's, its own), recurring or
+   * with a one-off window that has not ended at `now`; oldest first.
+   */
+  freezesFor(project: string, environment: string, now: string): Promise<FreezeRecord[]>
+  /**
+   * Freezes that have not ended at `now`, oldest first: every one; with a project, the control plane's and
+   * that project's (every environment's, or with an environment, the project level's and that one's).
+   */
+  listFreezes(now: string, scope?: {project: string; environment?: string}): Promise<FreezeRecord[]>
+
+  /** Blocks a version of an app unless it is blocked already; returns the block in force and whether it is new. */
+  blockVersion(block: BlockedVersion): Promise<{block: BlockedVersion; created: boolean}>
+  /** Lifts a block; returns the block lifted, or null when the version was not blocked. */
+  unblockVersion(project: string, app: string, version: string): Promise<BlockedVersion | null>
+  /** The blocked versions of a project (of one app), oldest first. */
+  listBlockedVersions(project: string, app?: string): Promise<BlockedVersion[]>
 }
 
 /** Schedules and their runs. */
@@ -430,7 +516,7 @@ export interface NotificationStore {
 }
 
 /** The one persistence interface the engine talks to: every concern, on one database. */
-export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore, TokenStore, AuditStore {
+export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, FreezeStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore, TokenStore, AuditStore {
   readonly dialect: 'sqlite' | 'postgres'
   /** Runs fn with a store bound to one transaction; commits when fn resolves. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>

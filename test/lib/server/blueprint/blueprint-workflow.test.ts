@@ -81,14 +81,15 @@ describe('parseBlueprint: valid workflows, targets, rollouts and hooks', () => {
 
   it('reads targets, rollout (each axis defaults to parallel) and hooks', () => {
     const [staging, prod, qa] = parseBlueprint(content, FILE).environments
-    expect(staging).toEqual({name: 'staging', targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}})
+    expect(staging).toEqual({name: 'staging', targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}, hookRetries: null})
     expect(prod).toEqual({
       name: 'prod',
       targets: ['eu-1', 'eu-2'],
       rollout: {services: 'sequential', targets: 'parallel'},
       hooks: {beforeTarget: './scripts/lb-remove.sh', afterTarget: './scripts/lb-add.sh'},
+      hookRetries: null,
     })
-    expect(qa).toEqual({name: 'qa', targets: ['qa-1'], rollout: {services: 'parallel', targets: 'sequential'}, hooks: {beforeTarget: null, afterTarget: null}})
+    expect(qa).toEqual({name: 'qa', targets: ['qa-1'], rollout: {services: 'parallel', targets: 'sequential'}, hooks: {beforeTarget: null, afterTarget: null}, hookRetries: null})
   })
 
   it('reads exec.status, and null where it is not written', () => {
@@ -123,6 +124,7 @@ describe('parseBlueprint: valid workflows, targets, rollouts and hooks', () => {
       targets: ['eu-1', 'eu-2'],
       rollout: {services: 'parallel', targets: 'sequential'},
       hooks: {beforeTarget: './scripts/lb-remove.sh', afterTarget: './scripts/lb-add.sh'},
+      hookRetries: null,
     })
     expect(blueprint.resources.find((resource) => resource.name === 'web')?.exec?.status).toBe('./scripts/status.sh')
   })
@@ -272,9 +274,9 @@ describe('parseBlueprint: targets, rollout and hooks mistakes', () => {
     const content = env('    targets: [a]\n    hooks:\n      beforeTargets: ./x.sh\n      onFailure: ./y.sh\n')
     const problems = problemsOf(content)
     expect(problems.map((problem) => problem.path)).toEqual(['environments.prod.hooks.beforeTargets', 'environments.prod.hooks.onFailure'])
-    expect(problems[0].message).toBe('unknown key "beforeTargets"; did you mean "beforeTarget"? (allowed here: beforeTarget, afterTarget)')
+    expect(problems[0].message).toBe('unknown key "beforeTargets"; did you mean "beforeTarget"? (allowed here: beforeTarget, afterTarget, retries)')
     expect(problems[0].line).toBe(lineOf(content, 'beforeTargets'))
-    expect(problems[1].message).toBe('unknown key "onFailure" (allowed here: beforeTarget, afterTarget)')
+    expect(problems[1].message).toBe('unknown key "onFailure" (allowed here: beforeTarget, afterTarget, retries)')
   })
 
   it('unknown keys in an environment', () => {

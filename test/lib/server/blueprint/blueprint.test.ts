@@ -72,7 +72,7 @@ environments:
     const blueprint = parseBlueprint(content, FILE)
     expect(blueprint.project).toBe('shop')
     expect(blueprint.environments.map((environment) => environment.name)).toEqual(['staging', 'prod', 'qa'])
-    expect(blueprint.environments[0]).toEqual({name: 'staging', targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}})
+    expect(blueprint.environments[0]).toEqual({name: 'staging', targets: [], rollout: {services: 'parallel', targets: 'parallel'}, hooks: {beforeTarget: null, afterTarget: null}, hookRetries: null})
     expect(blueprint.workflow).toEqual([])
     expect(blueprint.resources.map((resource) => resource.name)).toEqual(['db', 'api', 'web', 'worker'])
     const [db, api, web, worker] = blueprint.resources
@@ -85,6 +85,7 @@ environments:
       exec: {deploy: './scripts/deploy-db.sh', health: null, destroy: null, status: null, passEnv: []},
       simulate: null,
       timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
+      retries: null,
     })
     expect(api).toEqual({
       name: 'api',
@@ -95,6 +96,7 @@ environments:
       exec: {deploy: './scripts/deploy.sh', health: './scripts/health.sh', destroy: './scripts/destroy.sh', status: null, passEnv: []},
       simulate: null,
       timeoutMs: 5 * 60_000,
+      retries: null,
     })
     // kind defaults to application, timeout to 30m, simulate fills in what is not written
     expect(web).toEqual({
@@ -106,6 +108,7 @@ environments:
       exec: null,
       simulate: {durationMs: 2000, failVersions: [], healthy: true},
       timeoutMs: 30 * 60_000,
+      retries: null,
     })
     expect(worker.simulate).toEqual({durationMs: 5_400_000, failVersions: ['9.9.9', 'bad'], healthy: false})
   })
@@ -142,7 +145,7 @@ describe('parseBlueprint: problems', () => {
     const problem = onlyProblem(content)
     expect(problem.path).toBe('resources.api.dependson')
     expect(problem.message).toContain('unknown key "dependson"; did you mean "dependsOn"?')
-    expect(problem.message).toContain('allowed here: kind, dependsOn, version, driver, exec, simulate, timeout, description')
+    expect(problem.message).toContain('allowed here: kind, dependsOn, version, driver, exec, simulate, timeout, retries, description')
     expect(problem.line).toBe(lineOf(content, 'dependson'))
     expect(problem.column).toBe(5)
   })

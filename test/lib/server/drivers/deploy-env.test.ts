@@ -28,6 +28,7 @@ function resource(passEnv: string[]): ResourceSpec {
     exec: {deploy: './deploy.sh', health: null, destroy: null, status: null, passEnv},
     simulate: null,
     timeoutMs: 60_000,
+    retries: null,
   }
 }
 

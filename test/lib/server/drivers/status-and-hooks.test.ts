@@ -29,6 +29,7 @@ function execResource(status: string | null): ResourceSpec {
     exec: {deploy: 'true', health: null, destroy: null, status, passEnv: []},
     simulate: null,
     timeoutMs: 60_000,
+    retries: null,
   }
 }
 

@@ -406,7 +406,7 @@ environments:
     expect(started.options).toEqual({steps: ['migrate']})
     expect(started.resources.map((resource) => resource.name).sort()).toEqual(['migrate-db', 'scrub'])
     const locks = await t.store.activeLocks(P, E)
-    expect(locks).toEqual([{id: started.id, status: 'running', lockSet: '*'}])
+    expect(locks).toEqual([{id: started.id, status: 'running', lockSet: '*', overridesFreeze: false, deadlineMs: null}])
     const release = await waitForFinal(t.engine, started.id)
     expect(release.status).toBe('succeeded')
     expect(release.tasks?.map((task) => [task.key, task.step])).toEqual([

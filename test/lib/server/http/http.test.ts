@@ -223,7 +223,7 @@ describe('HTTP: OpenAPI', () => {
     expect(Object.keys(trigger.responses)).toEqual(expect.arrayContaining(['200', '201', '401', '409', '422']))
     const created = trigger.responses['201'].content['application/json'].schema
     expect(Object.keys(created.properties)).toEqual(['release', 'created'])
-    expect(created.properties.release.properties.waitingFor.properties.reason.enum).toEqual(['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'capacity'])
+    expect(created.properties.release.properties.waitingFor.properties.reason.enum).toEqual(['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'freeze', 'capacity'])
 
     const show = doc.paths['/v1/releases/{id}'].get
     expect(show.parameters).toEqual([expect.objectContaining({name: 'id', in: 'path', required: true, schema: expect.objectContaining({type: 'integer', minimum: 1})})])

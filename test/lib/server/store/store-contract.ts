@@ -32,12 +32,14 @@ export function newRelease(overrides: Partial<NewRelease> = {}): NewRelease {
     idempotencyKey: null,
     options: {},
     createdAt: T0,
+    freezeOverride: null,
+    expiresAt: null,
     ...overrides,
   }
 }
 
 function newTask(key: string, overrides: Partial<NewTask> = {}): NewTask {
-  return {key, kind: 'deploy', resource: key, hook: null, target: null, step: null, action: 'update', fromVersion: '1', toVersion: '2', dependsOn: [], after: [], level: 0, ...overrides}
+  return {key, kind: 'deploy', resource: key, hook: null, target: null, step: null, action: 'update', fromVersion: '1', toVersion: '2', dependsOn: [], after: [], level: 0, attempts: 1, ...overrides}
 }
 
 /** Gates hold a transaction open until the test opens them; every gate opens after a test, passed or not, so that its stores can close. */
@@ -157,7 +159,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     it('lists releases by filter and order, and the active locks in queue order', async () => {
       const a = (await store.insertRelease(newRelease())).release
-      const b = (await store.insertRelease(newRelease({status: 'pending_approval', lockSet: '*'}))).release
+      const b = (
+        await store.insertRelease(
+          newRelease({status: 'pending_approval', lockSet: '*', options: {deadlineMs: 60_000}, freezeOverride: {by: 'bo', reason: 'incident 4411', at: T0}}),
+        )
+      ).release
       const c = (await store.insertRelease(newRelease({status: 'succeeded'}))).release
       await store.insertEnvironment({project: 'shop', name: 'dev', createdAt: T0})
       await store.insertRelease(newRelease({environment: 'dev'}))
@@ -165,9 +171,29 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.listReleases({environment: 'prod', statuses: ['queued', 'succeeded'], order: 'asc'})).map((r) => r.id)).toEqual([a.id, c.id])
       expect(await store.listReleases({project: 'shop', limit: 1})).toHaveLength(1)
       expect(await store.activeLocks('shop', 'prod')).toEqual([
-        {id: a.id, status: 'queued', lockSet: ['api']},
-        {id: b.id, status: 'pending_approval', lockSet: '*'},
+        {id: a.id, status: 'queued', lockSet: ['api'], overridesFreeze: false, deadlineMs: null},
+        {id: b.id, status: 'pending_approval', lockSet: '*', overridesFreeze: true, deadlineMs: 60_000},
       ])
+      expect(await store.getRelease(b.id)).toMatchObject({freezeOverride: {by: 'bo', reason: 'incident 4411', at: T0}, options: {deadlineMs: 60_000}, deadlineAt: null, expiresAt: null, endReason: null})
+    })
+
+    it('records a deadline with the claim and why the engine ended a release; finds the queued releases past their expiry', async () => {
+      const claimed = (await store.insertRelease(newRelease({options: {deadlineMs: 30_000}}))).release
+      const running = await store.transitionRelease(claimed.id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16), deadlineAt: at(31)})
+      expect(running).toMatchObject({status: 'running', deadlineAt: at(31), endReason: null})
+      const failed = await store.transitionRelease(claimed.id, ['running'], 'failed', {finishedAt: at(40), error: 'deadline: ...', endReason: 'deadline'})
+      expect(failed).toMatchObject({status: 'failed', endReason: 'deadline', deadlineAt: at(31)})
+
+      const soon = (await store.insertRelease(newRelease({expiresAt: at(10)}))).release
+      const pending = (await store.insertRelease(newRelease({status: 'pending_approval', expiresAt: at(5)}))).release
+      const later = (await store.insertRelease(newRelease({expiresAt: at(100)}))).release
+      await store.insertRelease(newRelease())
+      const started = (await store.insertRelease(newRelease({expiresAt: at(1)}))).release
+      await store.transitionRelease(started.id, ['queued'], 'running', {startedAt: at(0)})
+      expect(soon.expiresAt).toBe(at(10))
+      expect((await store.expiredQueued(at(4))).map((release) => release.id)).toEqual([])
+      expect((await store.expiredQueued(at(10))).map((release) => release.id)).toEqual([soon.id, pending.id])
+      expect((await store.expiredQueued(at(1000))).map((release) => release.id)).toEqual([soon.id, pending.id, later.id])
     })
 
     it('transitions a release by compare-and-set, writing the owner and lease, clearing the lease at the end', async () => {
@@ -211,7 +237,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const listed = await store.listTasks(release.id)
       expect(listed).toHaveLength(701)
       expect(listed.map((task) => task.level)).toEqual([...listed.map((task) => task.level)].sort())
-      expect(listed.find((task) => task.id === inserted[0].id)).toMatchObject({status: 'succeeded', exitCode: 0, startedAt: at(1), finishedAt: at(2)})
+      expect(listed.find((task) => task.id === inserted[0].id)).toMatchObject({status: 'succeeded', exitCode: 0, startedAt: at(1), finishedAt: at(2), attempt: 1, attempts: 1})
+      // Attempts: how many a task may take, and the one it is at.
+      const [retried] = await store.insertTasks(release.id, [newTask('flaky', {attempts: 3})])
+      expect(retried).toMatchObject({attempt: 1, attempts: 3})
+      await store.updateTask(retried.id, {status: 'running', attempt: 2})
+      expect((await store.listTasks(release.id)).find((task) => task.id === retried.id)).toMatchObject({status: 'running', attempt: 2, attempts: 3})
     })
 
     it('keeps log lines, pages them, and deletes those of old releases', async () => {
@@ -224,7 +255,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.logLinesBetween(release.id, ids[10], ids[12])).map((line) => line.line)).toEqual(['line 10', 'line 11', 'line 12'])
       const page = await store.readLogs(release.id, 0, 100)
       expect(page).toHaveLength(100)
-      expect(page[0]).toMatchObject({line: 'line 0', resource: 'web', releaseId: release.id})
+      expect(page[0]).toMatchObject({line: 'line 0', resource: 'web', releaseId: release.id, attempt: null})
+      const [second] = await store.appendLogs([{...lines[0], line: 'attempt two', attempt: 2}])
+      expect((await store.logLinesBetween(release.id, second, second))[0]).toMatchObject({line: 'attempt two', attempt: 2})
       const next = await store.readLogs(release.id, page[99].id, 1000, {resource: 'api'})
       expect(next).toHaveLength(100)
       expect(next.every((line) => line.resource === 'api' && line.id > page[99].id)).toBe(true)
@@ -246,8 +279,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
     })
 
     it('keeps settings at both scopes with their change log', async () => {
-      const controlPlane = {project: null, environment: null, parallel: true, maxParallel: 4, approval: null, approvalsRequired: null, updatedBy: 'ada', updatedAt: T0}
-      const environment = {project: 'shop', environment: 'prod', parallel: null, maxParallel: null, approval: true, approvalsRequired: 2, updatedBy: 'bo', updatedAt: at(1)}
+      const controlPlane = {project: null, environment: null, parallel: true, maxParallel: 4, approval: null, approvalsRequired: null, queueMode: null, updatedBy: 'ada', updatedAt: T0}
+      const environment = {project: 'shop', environment: 'prod', parallel: null, maxParallel: null, approval: true, approvalsRequired: 2, queueMode: 'supersede' as const, updatedBy: 'bo', updatedAt: at(1)}
       await store.saveSettings(controlPlane, [{project: null, environment: null, setting: 'parallel', oldValue: null, newValue: 'true', changedBy: 'ada', changedAt: T0}])
       await store.saveSettings(environment, [{project: 'shop', environment: 'prod', setting: 'approval', oldValue: null, newValue: 'true', changedBy: 'bo', changedAt: at(1)}])
       await store.saveSettings({...environment, approval: false, updatedAt: at(2)}, [])
@@ -345,6 +378,57 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.removePause('shop', null)).toBe(true)
       expect(await store.removePause('shop', null)).toBe(false)
       expect(await store.listPauses('shop', null)).toHaveLength(1)
+      // The control plane's pause (pause --all) holds every environment, and comes first.
+      const all = {level: 'control-plane' as const, project: null, environment: null, by: 'cy', at: at(1), reason: 'holidays'}
+      expect(await store.addPause(all)).toEqual({pause: all, created: true})
+      expect(await store.addPause({...all, by: 'dee'})).toEqual({pause: all, created: false})
+      await store.upsertProject({name: 'blog', blueprint: {project: 'blog'} as unknown as Blueprint, file: 'relctl.yaml', baseDir: '/srv/blog', createdAt: T0, appliedAt: T0})
+      await store.addPause({...pause, project: 'blog'})
+      expect(await store.listPauses('shop', 'prod')).toEqual([all, {...pause, level: 'environment', environment: 'prod', reason: null}])
+      expect(await store.listPauses('shop', null)).toEqual([all, {...pause, level: 'environment', environment: 'prod', reason: null}])
+      expect((await store.listPauses(null, null)).map((p) => `${p.level}:${p.project}`)).toEqual(['control-plane:null', 'project:blog', 'environment:shop'])
+      expect(await store.removePause(null, null)).toBe(true)
+      expect((await store.listPauses('shop', 'prod')).map((p) => p.level)).toEqual(['environment'])
+    })
+
+    it('keeps freezes: by scope, the ended one-off windows left out; deleted with their environment', async () => {
+      await store.insertEnvironment({project: 'shop', name: 'dev', createdAt: T0})
+      await store.upsertProject({name: 'blog', blueprint: {project: 'blog'} as unknown as Blueprint, file: 'relctl.yaml', baseDir: '/srv/blog', createdAt: T0, appliedAt: T0})
+      const base = {from: null, to: null, cron: null, durationMs: null, timezone: 'UTC', reason: 'year-end', createdBy: 'ada', createdAt: T0}
+      const all = await store.insertFreeze({...base, project: null, environment: null, from: at(100), to: at(200)})
+      const shop = await store.insertFreeze({...base, project: 'shop', environment: null, cron: '0 18 * * 5', durationMs: 62 * 3_600_000, timezone: 'Europe/Berlin'})
+      const prod = await store.insertFreeze({...base, project: 'shop', environment: 'prod', from: at(0), to: at(50)})
+      const dev = await store.insertFreeze({...base, project: 'shop', environment: 'dev', from: at(0), to: at(500)})
+      const blog = await store.insertFreeze({...base, project: 'blog', environment: null, from: at(0), to: at(500)})
+      expect(all).toEqual({...base, id: all.id, project: null, environment: null, from: at(100), to: at(200)})
+      expect(await store.getFreeze(shop.id)).toEqual({...base, id: shop.id, project: 'shop', environment: null, cron: '0 18 * * 5', durationMs: 62 * 3_600_000, timezone: 'Europe/Berlin'})
+      const ids = (freezes: {id: number}[]) => freezes.map((freeze) => freeze.id)
+      expect(ids(await store.freezesFor('shop', 'prod', at(10)))).toEqual([all.id, shop.id, prod.id])
+      // A one-off window that has ended is no longer read; a recurring one never ends.
+      expect(ids(await store.freezesFor('shop', 'prod', at(50)))).toEqual([all.id, shop.id])
+      expect(ids(await store.listFreezes(at(10)))).toEqual([all.id, shop.id, prod.id, dev.id, blog.id])
+      expect(ids(await store.listFreezes(at(10), {project: 'shop'}))).toEqual([all.id, shop.id, prod.id, dev.id])
+      expect(ids(await store.listFreezes(at(10), {project: 'shop', environment: 'dev'}))).toEqual([all.id, shop.id, dev.id])
+      expect(ids(await store.listFreezes(at(300)))).toEqual([shop.id, dev.id, blog.id])
+      expect(await store.deleteFreeze(blog.id)).toBe(true)
+      expect(await store.deleteFreeze(blog.id)).toBe(false)
+      expect(await store.getFreeze(blog.id)).toBeNull()
+      await store.deleteEnvironment('shop', 'dev')
+      expect(await store.getFreeze(dev.id)).toBeNull()
+    })
+
+    it('keeps blocked versions once per project, app and version', async () => {
+      const block = {project: 'shop', app: 'api', version: '3.3.0', reason: 'memory leak', by: 'ada', at: at(1)}
+      expect(await store.blockVersion(block)).toEqual({block, created: true})
+      expect(await store.blockVersion({...block, by: 'bo', reason: 'again'})).toEqual({block, created: false})
+      await store.blockVersion({...block, version: '3.2.9', at: at(2)})
+      await store.blockVersion({...block, app: 'web', at: at(3)})
+      expect((await store.listBlockedVersions('shop')).map((b) => `${b.app} ${b.version}`)).toEqual(['api 3.3.0', 'api 3.2.9', 'web 3.3.0'])
+      expect((await store.listBlockedVersions('shop', 'api')).map((b) => b.version)).toEqual(['3.3.0', '3.2.9'])
+      expect(await store.listBlockedVersions('blog')).toEqual([])
+      expect(await store.unblockVersion('shop', 'api', '3.3.0')).toEqual(block)
+      expect(await store.unblockVersion('shop', 'api', '3.3.0')).toBeNull()
+      expect((await store.listBlockedVersions('shop', 'api')).map((b) => b.version)).toEqual(['3.2.9'])
     })
 
     it('keeps schedules: one caller advances past a slot, one run per slot', async () => {

@@ -3,6 +3,7 @@
 // exhaustively (see test/lib/server/engine/rules/admission.property.test.ts) and re-run on every change.
 import type {PauseState as PauseRecord, WaitingFor} from '../../../api/schemas.js'
 import type {LockSet} from '../../store/store.js'
+import {describeFreeze, type FreezeHold} from './freeze-rules.js'
 import {conflicts, sharedResources} from './locks.js'
 import type {EffectiveSettings} from './settings.js'
 
@@ -10,12 +11,22 @@ export interface ActiveRelease {
   id: number
   status: 'pending_approval' | 'queued' | 'running'
   lockSet: LockSet
+  /** triggered with --override-freeze: a freeze does not hold it (a pause does) */
+  overridesFreeze?: boolean
 }
 
 export interface PauseState {
-  level: 'project' | 'environment'
+  level: 'control-plane' | 'project' | 'environment'
   by: string
   reason: string | null
+}
+
+/** A freeze in force: which one, and until when releases stay frozen. */
+export interface FreezeState {
+  id: number
+  until: string
+  /** what a waiting release says: "freeze until ...: reason (freeze N on ...)" */
+  message: string
 }
 
 export interface AdmissionPolicy {
@@ -23,6 +34,7 @@ export interface AdmissionPolicy {
   parallel: boolean
   maxParallel: number
   pause: PauseState | null
+  freeze: FreezeState | null
 }
 
 export interface AdmissionDecision {
@@ -32,14 +44,18 @@ export interface AdmissionDecision {
   waiting: Map<number, WaitingFor>
 }
 
-/** An environment's admission policy from its effective settings and the pauses that hold (the first decides). */
-export function toPolicy(environment: string, settings: EffectiveSettings, pauses: PauseRecord[]): AdmissionPolicy {
+/**
+ * An environment's admission policy from its effective settings, the pauses that hold (the first decides)
+ * and the freeze that holds, if any.
+ */
+export function toPolicy(environment: string, settings: EffectiveSettings, pauses: PauseRecord[], freeze: FreezeHold | null): AdmissionPolicy {
   const [pause] = pauses
   return {
     environment,
     parallel: settings.parallel.value,
     maxParallel: settings.maxParallel.value,
     pause: pause ? {level: pause.level, by: pause.by, reason: pause.reason} : null,
+    freeze: freeze ? {id: freeze.freeze.id, until: freeze.until.toISOString(), message: describeFreeze(freeze)} : null,
   }
 }
 
@@ -67,7 +83,9 @@ export function decideAdmission(releases: ActiveRelease[], policy: AdmissionPoli
     const wait = whyWait(release, active, queuedBefore, policy, slots)
     if (wait) {
       waiting.set(release.id, wait)
-      queuedBefore.push(release)
+      // Like a release pending approval, one held by a freeze holds back nobody: while the freeze lasts only
+      // releases that override it may start, and they go past it.
+      if (wait.reason !== 'freeze') queuedBefore.push(release)
     } else {
       start.push(release.id)
       active.push({...release, status: 'running'})
@@ -86,8 +104,10 @@ function whyWait(
 ): WaitingFor | null {
   if (policy.pause) {
     const {level, by, reason} = policy.pause
-    return {reason: 'paused', message: `${level === 'project' ? 'the project' : `environment ${policy.environment}`} is paused by ${by}${reason ? `: ${reason}` : ''}`}
+    const what = level === 'control-plane' ? 'the control plane' : level === 'project' ? 'the project' : `environment ${policy.environment}`
+    return {reason: 'paused', message: `${what} is paused by ${by}${reason ? `: ${reason}` : ''}`}
   }
+  if (policy.freeze && !release.overridesFreeze) return {reason: 'freeze', message: policy.freeze.message, freeze: policy.freeze.id, until: policy.freeze.until}
   if (!policy.parallel) {
     const ahead = running.length > 0 ? running : queuedBefore.slice(0, 1)
     if (ahead.length > 0) {

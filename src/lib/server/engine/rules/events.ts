@@ -1,17 +1,29 @@
 // Pure: the events of changes made outside a run (pauses, settings, schedule runs, lost replicas), each
 // appended in the transaction that records its change. Releases, tasks and apps: runs/transitions.ts.
-import type {PauseEventData, ReplicaLostEventData, ScheduleEventData, SettingsEventData} from '../../../api/event-schemas.js'
-import type {PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
-import type {NewEvent, SettingsRecord} from '../../store/store.js'
+import type {BlockEventData, FreezeEventData, PauseEventData, ReplicaLostEventData, ScheduleEventData, SettingsEventData} from '../../../api/event-schemas.js'
+import type {BlockedVersion, PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import type {FreezeRecord, NewEvent, SettingsRecord} from '../../store/store.js'
+import {levelOf} from './freeze-rules.js'
 
-export function pauseChanged(project: string, environment: string | null, pause: PauseState | null, by: string, at: string): NewEvent {
+/** A pause or a resume: of the control plane (project null), a project (environment null) or an environment. */
+export function pauseChanged(project: string | null, environment: string | null, pause: PauseState | null, by: string, at: string): NewEvent {
   const data: PauseEventData = {project, environment, paused: pause !== null, pause, by, at}
   return {kind: 'pause.changed', project, environment, releaseId: null, taskId: null, apps: null, data, at}
 }
 
+export function freezeChanged(freeze: FreezeRecord, deleted: boolean, by: string, at: string): NewEvent {
+  const data: FreezeEventData = {freeze: {...freeze, level: levelOf(freeze)}, deleted, by, at}
+  return {kind: 'freeze.changed', project: freeze.project, environment: freeze.environment, releaseId: null, taskId: null, apps: null, data, at}
+}
+
+export function blockChanged(block: BlockedVersion, blocked: boolean, by: string, at: string): NewEvent {
+  const data: BlockEventData = {block, blocked, by, at}
+  return {kind: 'block.changed', project: block.project, environment: null, releaseId: null, taskId: null, apps: [block.app], data, at}
+}
+
 export function settingsChanged(record: SettingsRecord, changes: SettingsChange[]): NewEvent {
-  const {project, environment, parallel, maxParallel, approval, updatedAt} = record
-  const data: SettingsEventData = {scope: {project, environment}, settings: {parallel, maxParallel, approval}, changes}
+  const {project, environment, parallel, maxParallel, approval, queueMode, updatedAt} = record
+  const data: SettingsEventData = {scope: {project, environment}, settings: {parallel, maxParallel, approval, queueMode}, changes}
   return {kind: 'settings.changed', project, environment, releaseId: null, taskId: null, apps: null, data, at: updatedAt}
 }
 

@@ -52,14 +52,36 @@ export function nextRunAfter(rule: CompiledRule, after: Date): Date {
     return new Date(rule.anchor + intervals * rule.everyMs)
   }
   const next = CronExpressionParser.parse(rule.expression, {currentDate: after, tz: rule.timezone}).next().toDate()
-  // When clocks fall back, a wall-clock time happens twice. As in cron(8), a rule for a particular time
-  // (no wildcard in its minute and hour fields) runs at the first occurrence only; wildcard rules keep
-  // their cadence in real time.
+  return isRepeatedRun(rule, next) ? nextRunAfter(rule, next) : next
+}
+
+/**
+ * When clocks fall back, a wall-clock time happens twice. As in cron(8), a rule for a particular time (no
+ * wildcard in its minute and hour fields) runs at the first occurrence only; wildcard rules keep their
+ * cadence in real time. True for a run at the second occurrence, which does not happen.
+ */
+function isRepeatedRun(rule: Extract<CompiledRule, {kind: 'cron'}>, run: Date): boolean {
   const [minute, hour] = rule.expression.split(' ')
-  if (minute.includes('*') || hour.includes('*')) return next
+  if (minute.includes('*') || hour.includes('*')) return false
   const wallClock = localMinute(rule.timezone)
-  const repeated = [30, 60].some((minutes) => wallClock(new Date(next.getTime() - minutes * 60_000)) === wallClock(next))
-  return repeated ? nextRunAfter(rule, next) : next
+  return [30, 60].some((minutes) => wallClock(new Date(run.getTime() - minutes * 60_000)) === wallClock(run))
+}
+
+/** The last run of a cron rule at or before `at` (the runs are those of nextRunAfter); null when there is none. */
+export function lastRunAtOrBefore(rule: Extract<CompiledRule, {kind: 'cron'}>, at: Date): Date | null {
+  const runs = CronExpressionParser.parse(rule.expression, {currentDate: new Date(at.getTime() + 1), tz: rule.timezone})
+  // A repeated wall-clock time is skipped; the one before it is a run.
+  for (let tries = 0; tries < 3; tries++) {
+    let run: Date
+    try {
+      run = runs.prev().toDate()
+    } catch {
+      // a rule whose runs never come (30 February) has none before either
+      return null
+    }
+    if (!isRepeatedRun(rule, run)) return run
+  }
+  return null
 }
 
 function localMinute(timeZone: string): (date: Date) => string {

@@ -1,7 +1,7 @@
 // Settings: control-plane defaults with per-environment overrides. Pure functions of the stored rows:
 // what is in effect where (and where each value comes from), and whether parallel releases and the
 // approval workflow would both be on somewhere, which is never allowed.
-import {DEFAULT_APPROVALS_REQUIRED, DEFAULT_MAX_PARALLEL, type SETTING_SOURCES} from '../../../api/domain.js'
+import {DEFAULT_APPROVALS_REQUIRED, DEFAULT_MAX_PARALLEL, DEFAULT_QUEUE_MODE, type QueueMode, type SETTING_SOURCES} from '../../../api/domain.js'
 import type {SettingsRecord} from '../../store/store.js'
 
 type Source = (typeof SETTING_SOURCES)[number]
@@ -16,9 +16,10 @@ export interface EffectiveSettings {
   maxParallel: Effective<number>
   approval: Effective<boolean>
   approvalsRequired: Effective<number>
+  queueMode: Effective<QueueMode>
 }
 
-const BUILT_IN = {parallel: false, maxParallel: DEFAULT_MAX_PARALLEL, approval: false, approvalsRequired: DEFAULT_APPROVALS_REQUIRED}
+const BUILT_IN = {parallel: false, maxParallel: DEFAULT_MAX_PARALLEL, approval: false, approvalsRequired: DEFAULT_APPROVALS_REQUIRED, queueMode: DEFAULT_QUEUE_MODE as QueueMode}
 
 function pick<K extends keyof typeof BUILT_IN>(key: K, controlPlane: SettingsRecord | null, environment: SettingsRecord | null): Effective<(typeof BUILT_IN)[K]> {
   const own = environment?.[key]
@@ -34,6 +35,7 @@ export function effectiveSettings(controlPlane: SettingsRecord | null, environme
     maxParallel: pick('maxParallel', controlPlane, environment),
     approval: pick('approval', controlPlane, environment),
     approvalsRequired: pick('approvalsRequired', controlPlane, environment),
+    queueMode: pick('queueMode', controlPlane, environment),
   }
 }
 

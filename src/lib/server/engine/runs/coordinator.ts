@@ -7,15 +7,18 @@
 import type {ReleaseResource, Replica} from '../../../api/schemas.js'
 import type {NewTask, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {EnvironmentSpec} from '../../blueprint/blueprint.js'
+import {formatDuration} from '../../../api/duration.js'
 import type {EngineContext} from '../context.js'
 import {nowOf} from '../context.js'
 import {environmentSpec, policyFor} from '../lookups.js'
 import {decideAdmission} from '../rules/admission.js'
+import {blockedVersionError, blocksMet} from '../rules/blocks.js'
+import {after} from '../rules/deadlines.js'
 import {checkPlanSize} from '../rules/plan-size.js'
 import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
-import {type ReleaseOutcome, ReleaseRun} from './runner.js'
+import {type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
 import {appendLogLines, changeApp, transitionRelease, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
 
@@ -26,8 +29,9 @@ export function environmentKey(project: string, environment: string): string {
   return `${project}\u0000${environment}`
 }
 
-export function toNewTask({requires, ...task}: PlannedTask): NewTask {
-  return {...task, dependsOn: requires}
+/** A planned task as inserted; `attempts` comes from the blueprint's retries (1 without). */
+export function toNewTask({requires, ...task}: PlannedTask, attempts = 1): NewTask {
+  return {...task, dependsOn: requires, attempts}
 }
 
 /** A release claimed in a turn, with what its run needs; it starts once the turn has committed. */
@@ -61,6 +65,8 @@ export class RunCoordinator {
     })
     this.leases = new ReplicaLeases(ctx.store, replica, ctx.clock, ctx.log, {
       expired: (release) => this.endExpired(release),
+      expireQueued: () => this.expireQueued(),
+      stopPastDeadline: (now) => this.stopPastDeadline(now),
       admitQueued: () => this.admitAllQueued().then(() => undefined),
       cancelRequested: (requests) => {
         for (const request of requests) this.stopRun(request.releaseId, request.by)
@@ -199,16 +205,60 @@ export class RunCoordinator {
     return this.turns.take(project, environment)
   }
 
+  /** Admits in every environment with queued releases (a freeze window that ended, a control-plane resume). */
+  async admitEverywhere(): Promise<void> {
+    await this.admitAllQueued()
+  }
+
+  /**
+   * Stops this replica's runs that are past their deadline: each ends failed with reason `deadline`.
+   * Every replica stops its own (the deadline is stored with the claim); a replica that stopped answering
+   * loses its runs to the lease sweep anyway.
+   */
+  private stopPastDeadline(now: Date): void {
+    for (const run of this.runs.values()) {
+      const {deadlineAt} = run.release
+      if (deadlineAt !== null && Date.parse(deadlineAt) <= now.getTime() && run.stop('deadline')) {
+        this.ctx.log.warn({releaseId: run.release.id, deadlineAt}, 'release ran past its deadline; stopping it')
+      }
+    }
+  }
+
+  /**
+   * Cancels the queued releases (and those pending approval) whose --expire-after has passed, each in its
+   * environment's turn with a compare-and-set, so that of the replicas that sweep, one records it.
+   */
+  private async expireQueued(): Promise<void> {
+    const now = nowOf(this.ctx)
+    for (const release of await this.ctx.store.expiredQueued(now)) {
+      const waited = release.options.expireAfterMs ?? 0
+      const expired = await this.turn(release.project, release.environment, (tx) =>
+        transitionRelease(tx, release.id, ['queued', 'pending_approval'], 'cancelled', {
+          finishedAt: now,
+          error: `expired: it did not start within ${formatDuration(waited)} of its trigger (--expire-after)`,
+          endReason: 'expired',
+        }),
+      ).catch((error) => {
+        this.ctx.log.error({releaseId: release.id, err: error}, 'could not expire a queued release')
+        return null
+      })
+      if (expired) this.ctx.log.info({releaseId: release.id, expiresAt: release.expiresAt}, 'queued release expired')
+    }
+  }
+
   /** Inside the turn's transaction: decides, and claims what starts here, with its plan. */
   private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<Claimed[]> {
     const claims: Claimed[] = []
     for (;;) {
       const capacity = this.admitting ? this.freeCapacity() : 0
-      const decision = decideAdmission(await tx.activeLocks(project, environment), await policyFor(tx, project, environment), capacity)
+      const active = await tx.activeLocks(project, environment)
+      const decision = decideAdmission(active, await policyFor(tx, project, environment, this.ctx.clock()), capacity)
+      // --deadline of what starts, from the queue just read (few releases have one).
+      const deadlines = new Map(active.filter((release) => release.deadlineMs !== null).map((release) => [release.id, release.deadlineMs as number]))
       let endedUnstarted = false
       for (const id of decision.start) {
         try {
-          const claim = await tx.savepoint(() => this.claim(tx, id))
+          const claim = await tx.savepoint(() => this.claim(tx, id, deadlines.get(id) ?? null))
           if (claim) {
             claims.push(claim)
             this.reserved++
@@ -225,10 +275,19 @@ export class RunCoordinator {
     }
   }
 
-  /** The claim: queued -> running, owned by this replica with a lease, and the plan. */
-  private async claim(tx: Store, id: number): Promise<Claimed | null> {
-    const release = await transitionRelease(tx, id, ['queued'], 'running', {startedAt: nowOf(this.ctx), replica: this.replicaId, leaseExpiresAt: this.leases.leaseFromNow()})
+  /** The claim: queued -> running, owned by this replica with a lease (and its deadline), and the plan. */
+  private async claim(tx: Store, id: number, deadlineMs: number | null): Promise<Claimed | null> {
+    const startedAt = nowOf(this.ctx)
+    const release = await transitionRelease(tx, id, ['queued'], 'running', {
+      startedAt,
+      replica: this.replicaId,
+      leaseExpiresAt: this.leases.leaseFromNow(),
+      ...(deadlineMs !== null && {deadlineAt: after(startedAt, deadlineMs)}),
+    })
     if (!release) return null
+    // A version blocked after the release was queued: it does not start (recorded as a failed start).
+    const met = blocksMet(release.resources, await tx.listBlockedVersions(release.project))
+    if (met.length > 0) throw blockedVersionError(met, `release ${id} would deploy a blocked version`)
     const project = (await tx.getProject(release.project)) as ProjectRecord
     // Versions are read again at start: an earlier release may have changed what is deployed.
     const names = release.resources.map((resource) => resource.name)
@@ -243,7 +302,8 @@ export class RunCoordinator {
     // The blueprint may have grown since the trigger.
     checkPlanSize(planInput)
     const plan = await planReleaseInTurns(planInput)
-    const tasks = await tx.insertTasks(id, plan.tasks.map(toNewTask))
+    const retries = retryPolicyOf(project.blueprint.resources, environment)
+    const tasks = await tx.insertTasks(id, plan.tasks.map((task) => toNewTask(task, retries(task)?.attempts ?? 1)))
     return {release, project, environment, tasks}
   }
 
@@ -267,7 +327,11 @@ export class RunCoordinator {
     const wasFull = this.freeCapacity() <= 0
     try {
       await this.turn(project, environment, async (tx) => {
-        const ended = await transitionRelease(tx, id, ['running'], outcome.status, {finishedAt: nowOf(this.ctx), error: outcome.error})
+        const ended = await transitionRelease(tx, id, ['running'], outcome.status, {
+          finishedAt: nowOf(this.ctx),
+          error: outcome.error,
+          ...(outcome.endReason && {endReason: outcome.endReason}),
+        })
         // A stopping replica starts nothing: the others are told that the environment may move.
         if (!this.admitting) await tx.notifyAdmit(project, environment)
         return ended

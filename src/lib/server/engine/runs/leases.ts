@@ -1,16 +1,16 @@
 // Leases: what lets several replicas share one database without trusting each other's memory. Each
 // replica has a row in `replicas` and renews, with one heartbeat every third of its lease, its row and
 // the lease of every release it runs. Every replica sweeps: it ends the runs whose lease expired (their
-// owner stopped answering; its deploy supervisor has killed their deploys), looks for cancel requests
-// on its own runs, and admits every environment with queued releases, so that a lost wakeup costs one
-// sweep at most.
+// owner stopped answering; its deploy supervisor has killed their deploys), cancels the queued releases
+// whose --expire-after passed, looks for cancel requests and deadlines on its own runs, and admits every
+// environment with queued releases, so that a lost wakeup costs one sweep at most.
 import type {CancelRequest, ReleaseRecord, ReplicaRecord, Store} from '../../store/store.js'
 import {StartupError} from '../../errors.js'
 import {replicaLost} from '../rules/events.js'
 
 /** The longest a queued release waits for a sweep when every wakeup was lost. */
 export const MAX_SWEEP_MS = 5000
-/** How often a replica that runs releases checks for cancel requests sent to other replicas. */
+/** How often a replica that runs releases checks for cancel requests sent to other replicas, and for deadlines. */
 export const CANCEL_CHECK_MS = 1000
 /** Only replicas with a heartbeat this recent are read when listing the live ones: older rows are of replicas long gone. */
 const LIVE_LOOKBACK_MS = 24 * 3600_000
@@ -20,6 +20,10 @@ export type ReplicaIdentity = Omit<ReplicaRecord, 'startedAt' | 'heartbeatAt' | 
 export interface LeaseHooks {
   /** A run whose owner's lease expired: end it and admit its environment; true when this call ended it. */
   expired(release: ReleaseRecord): Promise<boolean>
+  /** Cancel the queued releases whose expiry passed (any replica may; a compare-and-set decides). */
+  expireQueued(): Promise<void>
+  /** Stop this replica's runs that are past their deadline. */
+  stopPastDeadline(now: Date): void
   /** Admit every environment with queued releases. */
   admitQueued(): Promise<void>
   /** Cancel requests on this replica's own runs. */
@@ -132,15 +136,17 @@ export class ReplicaLeases {
         if (ended) lost.set(release.replica ?? 'unknown', [...(lost.get(release.replica ?? 'unknown') ?? []), release.id])
       }
       if (lost.size > 0) await this.store.appendEvents([...lost].map(([replica, releases]) => replicaLost(replica, releases, this.identity.id, now.toISOString())))
+      await this.hooks.expireQueued()
       if (!this.stopping) await this.hooks.admitQueued()
     } catch (error) {
       this.log.error({err: error}, 'lease sweep failed')
     }
   }
 
-  /** Stops this replica's runs that someone asked to cancel (on a notification, and every second). */
+  /** Stops this replica's runs that someone asked to cancel (on a notification, and every second), or whose deadline passed. */
   async checkCancels(): Promise<void> {
     if (!this.hooks.running()) return
+    this.hooks.stopPastDeadline(this.clock())
     try {
       const requests = await this.store.cancelRequests(this.identity.id)
       if (requests.length > 0) this.hooks.cancelRequested(requests)

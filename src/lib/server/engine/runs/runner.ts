@@ -3,11 +3,13 @@
 // they have all ended, while independent tasks go on. A failure in a step with haltOnError stops everything not yet started.
 // An app's state changes once all of its tasks (one per target) have ended.
 import {setMaxListeners} from 'node:events'
-import {setImmediate as nextTurn} from 'node:timers/promises'
+import {setImmediate as nextTurn, setTimeout as sleep} from 'node:timers/promises'
 
-import type {Health, ReleaseStatus, TaskStatus} from '../../../api/domain.js'
+import type {EndReason, Health, ReleaseStatus, TaskStatus} from '../../../api/domain.js'
+import {formatDuration} from '../../../api/duration.js'
 import type {Release} from '../../../api/schemas.js'
-import type {EnvironmentSpec, ResourceSpec, WorkflowStep} from '../../blueprint/blueprint.js'
+import type {EnvironmentSpec, ResourceSpec, RetryPolicy, WorkflowStep} from '../../blueprint/blueprint.js'
+import {backoffBefore} from '../../blueprint/retries.js'
 import type {DriverResult, TaskContext} from '../../drivers/driver.js'
 import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
@@ -15,11 +17,25 @@ import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '
 import type {LogWriter} from './log-writer.js'
 import {changeApp, deleteApp, updateTask} from './transitions.js'
 
-export type StopReason = 'cancelled' | 'interrupted'
+export type StopReason = 'cancelled' | 'interrupted' | 'deadline'
 
 export interface ReleaseOutcome {
   status: Extract<ReleaseStatus, 'succeeded' | 'failed' | 'cancelled'>
   error: string | null
+  /** the engine ended it on its own: it ran past its deadline */
+  endReason?: EndReason
+}
+
+/** The retry policy of each task: its resource's `retries`, or for a target hook the environment's `hooks.retries`. */
+export function retryPolicyOf(resources: readonly ResourceSpec[], environment: EnvironmentSpec): (task: Pick<TaskRecord, 'kind' | 'resource'>) => RetryPolicy | null {
+  const byName = new Map(resources.map((resource) => [resource.name, resource.retries]))
+  return (task) => (task.kind === 'hook' ? environment.hookRetries : (byName.get(task.resource ?? '') ?? null))
+}
+
+const STOPPED: Record<StopReason, string> = {
+  cancelled: 'the release was stopped',
+  interrupted: 'the release was stopped',
+  deadline: 'the release ran past its deadline',
 }
 
 /** How long the runner's loop works before it offers the event loop a turn. */
@@ -46,6 +62,7 @@ export class ReleaseRun {
   private readonly endedOfResource = new Map<string, number>()
   private readonly specs: Map<string, ResourceSpec>
   private readonly haltingSteps: Set<string>
+  private readonly retryPolicy: (task: TaskRecord) => RetryPolicy | null
   readonly done: Promise<ReleaseOutcome>
   /** Resolves once the engine has recorded the outcome; set by the engine when it starts the run. */
   finished: Promise<void> = Promise.resolve()
@@ -68,6 +85,7 @@ export class ReleaseRun {
     }
     this.specs = new Map(project.blueprint.resources.map((spec) => [spec.name, spec]))
     this.haltingSteps = new Set(project.blueprint.workflow.filter((step: WorkflowStep) => step.haltOnError).map((step: WorkflowStep) => step.step))
+    this.retryPolicy = retryPolicyOf(project.blueprint.resources, environment)
     // Every running task listens for a stop: a big plan runs thousands at once, which is no leak.
     setMaxListeners(0, this.controller.signal)
     this.done = this.execute()
@@ -79,11 +97,14 @@ export class ReleaseRun {
     return {...release, tasks: this.tasks.map(({releaseId: _releaseId, ...task}) => ({...task, status: this.status.get(task.key) ?? task.status}))}
   }
 
-  /** Stops running tasks (their whole process groups) and starts nothing more. */
-  stop(reason: StopReason) {
-    if (this.stopReason) return
+  /** Stops running tasks (their whole process groups) and starts nothing more; false when it was stopped already. */
+  stop(reason: StopReason): boolean {
+    if (this.stopReason) return false
     this.stopReason = reason
-    this.controller.abort(reason === 'cancelled' ? 'cancelled by request' : 'interrupted: the control plane is shutting down')
+    this.controller.abort(
+      reason === 'cancelled' ? 'cancelled by request' : reason === 'deadline' ? `the release ran past its deadline (${this.release.deadlineAt})` : 'interrupted: the control plane is shutting down',
+    )
+    return true
   }
 
   private log(task: TaskRecord | null, stream: NewLogLine['stream'], line: string) {
@@ -97,6 +118,7 @@ export class ReleaseRun {
       stream,
       line,
       at: this.now(),
+      attempt: task ? task.attempt : null,
     })
   }
 
@@ -162,7 +184,7 @@ export class ReleaseRun {
 
   /** Cancels a task the release will no longer start, or skips one whose requirement failed; false when it may still run. */
   private async settleIfNotToRun(task: TaskRecord): Promise<boolean> {
-    const stopped = this.stopReason ? 'the release was stopped' : this.mustStillRun(task) ? null : this.halted
+    const stopped = this.stopReason ? STOPPED[this.stopReason] : this.mustStillRun(task) ? null : this.halted
     if (stopped) {
       await this.settle(task, {status: 'cancelled', error: `not started: ${stopped}`})
       return true
@@ -183,6 +205,15 @@ export class ReleaseRun {
     const failed = this.tasks.filter((task) => this.status.get(task.key) === 'failed').map((task) => task.key)
     if (this.stopReason === 'cancelled') return {status: 'cancelled', error: 'cancelled by request'}
     if (this.stopReason === 'interrupted') return {status: 'failed', error: 'interrupted: the control plane shut down while it ran; trigger it again'}
+    if (this.stopReason === 'deadline') {
+      const stopped = this.tasks.filter((task) => this.results.get(task.key)?.error?.startsWith('stopped:')).map((task) => task.key)
+      const limit = this.release.options.deadlineMs === undefined ? '' : ` of ${formatDuration(this.release.options.deadlineMs)}`
+      return {
+        status: 'failed',
+        error: `deadline: it ran past its deadline${limit} (${this.release.deadlineAt}); stopped: ${stopped.join(', ') || 'nothing was running'}`,
+        endReason: 'deadline',
+      }
+    }
     if (this.halted) {
       const ran = this.tasks.filter((task) => this.status.get(task.key) === 'succeeded').map((task) => task.key)
       const notStarted = this.tasks.filter((task) => this.status.get(task.key) === 'cancelled').map((task) => task.key)
@@ -263,8 +294,8 @@ export class ReleaseRun {
       await updateTask(tx, this.release, task, {status: 'running', startedAt: at})
       if (task.resource) await changeApp(tx, project, environment, task.resource, {health: 'Progressing'}, at)
     })
-    const result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
-    await this.settle(task, result)
+    if (task.attempts > 1) this.log(task, 'system', `attempt 1/${task.attempts}`)
+    await this.settle(task, await this.attempts(task))
   }
 
   private async runHook(task: TaskRecord): Promise<TaskResult> {
@@ -279,6 +310,7 @@ export class ReleaseRun {
       exec: null,
       simulate: null,
       timeoutMs: DEFAULT_TASK_TIMEOUT_MS,
+      retries: this.environment.hookRetries,
     }
     this.log(task, 'system', `running ${task.hook} on ${task.target}`)
     const result = await driverFor(pseudo).runHook(this.context(task, pseudo), command)
@@ -287,9 +319,40 @@ export class ReleaseRun {
 
   private ended(task: TaskRecord, result: DriverResult): TaskResult {
     if (result.ok) return {status: 'succeeded', exitCode: 0, deployed: true}
-    const stopped = this.stopReason !== null
-    this.log(task, 'system', `${task.key} ${stopped ? 'stopped' : 'failed'}: ${result.error}`)
-    return {status: stopped ? (this.stopReason === 'cancelled' ? 'cancelled' : 'interrupted') : 'failed', exitCode: result.exitCode, error: result.error}
+    if (this.stopReason !== null) return this.stoppedResult(task, result.error ?? STOPPED[this.stopReason], result.exitCode)
+    this.log(task, 'system', `${task.key} failed: ${result.error}`)
+    return {status: 'failed', exitCode: result.exitCode, error: result.error}
+  }
+
+  /** A task the stop reached while it ran: cancelled (a cancel, a deadline) or interrupted (a shutdown). */
+  private stoppedResult(task: TaskRecord, why: string, exitCode: number | null = null): TaskResult {
+    const reason = this.stopReason as StopReason
+    this.log(task, 'system', `${task.key} stopped: ${why}`)
+    return {status: reason === 'interrupted' ? 'interrupted' : 'cancelled', exitCode, error: reason === 'deadline' ? `stopped: ${STOPPED.deadline}` : why}
+  }
+
+  /**
+   * Runs a task once, then again while it fails and its retry policy has attempts left, after a backoff
+   * that a stop cuts short. Each attempt is recorded (attempt N of M, with a task.started event), and its
+   * log lines carry its number.
+   */
+  private async attempts(task: TaskRecord): Promise<TaskResult> {
+    const policy = this.retryPolicy(task)
+    let result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
+    while (result.status === 'failed' && policy && task.attempt < task.attempts && !this.stopReason) {
+      const wait = backoffBefore(policy, task.attempt + 1)
+      this.log(task, 'system', `attempt ${task.attempt}/${task.attempts} failed; attempt ${task.attempt + 1} in ${formatDuration(wait)}`)
+      try {
+        await sleep(wait, undefined, {signal: this.controller.signal})
+      } catch {
+        return this.stoppedResult(task, 'stopped between attempts')
+      }
+      task.attempt++
+      await updateTask(this.store, this.release, task, {status: 'running', attempt: task.attempt})
+      this.log(task, 'system', `attempt ${task.attempt}/${task.attempts}`)
+      result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
+    }
+    return result
   }
 
   private async runDeploy(task: TaskRecord): Promise<TaskResult> {

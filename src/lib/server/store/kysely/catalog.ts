@@ -51,7 +51,7 @@ export async function insertEnvironment(db: Db, environment: EnvironmentRecord):
 
 export async function deleteEnvironment(db: Db, project: string, name: string): Promise<void> {
   // What belongs to the environment goes with it; its release history stays.
-  for (const table of ['apps', 'settings', 'settings_changes', 'pauses', 'schedules'] as const) {
+  for (const table of ['apps', 'settings', 'settings_changes', 'pauses', 'schedules', 'freezes'] as const) {
     await db.deleteFrom(table).where('project', '=', project).where('environment', '=', name).execute()
   }
   await db.deleteFrom('environments').where('project', '=', project).where('name', '=', name).execute()

@@ -2,21 +2,23 @@
 // text, "none" as '' where a key column cannot be null) and read back.
 import type {Insertable, Selectable} from 'kysely'
 
-import type {ReleaseStatus} from '../../../api/domain.js'
+import type {EndReason, QueueMode, ReleaseStatus} from '../../../api/domain.js'
 import type {AuditEntry, Grant} from '../../../api/access.js'
 import type {EventKind} from '../../../api/events.js'
-import type {Approval, Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import type {Approval, BlockedVersion, Decision, PauseState, Release, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import type {
   AppRecord,
   DeliveryAttempt,
   DeliveryRecord,
   DeliveryStatus,
+  FreezeRecord,
   LockSet,
   NewDelivery,
   NewNotification,
   NotificationRecord,
   NewAuditEntry,
   NewEvent,
+  NewFreeze,
   NewLogLine,
   NewRelease,
   NewTask,
@@ -34,8 +36,10 @@ import type {
   ApprovalsTable,
   AppsTable,
   AuditTable,
+  BlockedVersionsTable,
   Database,
   EventsTable,
+  FreezesTable,
   NotificationAttemptsTable,
   NotificationDeliveriesTable,
   NotificationsTable,
@@ -170,6 +174,9 @@ export function releaseRow(release: NewRelease): Insertable<ReleasesTable> {
     decided_at: null,
     decision_comment: null,
     options: JSON.stringify(release.options),
+    freeze_override: release.freezeOverride ? JSON.stringify(release.freezeOverride) : null,
+    expires_at: release.expiresAt,
+    deadline_ms: release.options.deadlineMs ?? null,
   }
 }
 
@@ -200,6 +207,10 @@ export function toRelease(row: Selectable<ReleasesTable>): ReleaseRecord {
         : null,
     replica: row.replica,
     leaseExpiresAt: row.lease_expires_at,
+    endReason: row.end_reason as EndReason | null,
+    freezeOverride: row.freeze_override ? JSON.parse(row.freeze_override) : null,
+    deadlineAt: row.deadline_at,
+    expiresAt: row.expires_at,
   }
 }
 
@@ -238,6 +249,7 @@ export function taskRow(releaseId: number, task: NewTask): Insertable<TasksTable
     error: null,
     started_at: null,
     finished_at: null,
+    max_attempts: task.attempts,
   }
 }
 
@@ -262,11 +274,13 @@ export function toTask(row: Selectable<TasksTable>): TaskRecord {
     error: row.error,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    attempt: row.attempt,
+    attempts: row.max_attempts,
   }
 }
 
 export function logLineRow(line: NewLogLine): Insertable<TaskLogsTable> {
-  return {release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at}
+  return {release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at, attempt: line.attempt ?? null}
 }
 
 export function toLogLine(row: Selectable<TaskLogsTable>): StoredLogLine {
@@ -279,6 +293,7 @@ export function toLogLine(row: Selectable<TaskLogsTable>): StoredLogLine {
     stream: row.stream as StoredLogLine['stream'],
     line: row.line,
     at: row.at,
+    attempt: row.attempt,
   }
 }
 
@@ -291,6 +306,7 @@ export function settingsRow(settings: SettingsRecord): Insertable<SettingsTable>
     max_parallel: settings.maxParallel,
     approval: settings.approval === null ? null : bit(settings.approval),
     approvals_required: settings.approvalsRequired,
+    queue_mode: settings.queueMode,
     updated_by: settings.updatedBy,
     updated_at: settings.updatedAt,
   }
@@ -304,6 +320,7 @@ export function toSettings(row: Selectable<SettingsTable>): SettingsRecord {
     maxParallel: row.max_parallel,
     approval: flag(row.approval),
     approvalsRequired: row.approvals_required,
+    queueMode: row.queue_mode as QueueMode | null,
     updatedBy: row.updated_by,
     updatedAt: row.updated_at,
   }
@@ -333,20 +350,60 @@ export function toSettingsChange(row: Selectable<SettingsChangesTable>): Setting
   }
 }
 
-/** A project-level pause has environment ''. */
+/** A project-level pause has environment ''; the control plane's has project '' too. */
 export function pauseRow(pause: PauseState): Insertable<PausesTable> {
-  return {project: pause.project, environment: pause.environment ?? '', paused_by: pause.by, paused_at: pause.at, reason: pause.reason}
+  return {project: pause.project ?? '', environment: pause.environment ?? '', paused_by: pause.by, paused_at: pause.at, reason: pause.reason}
 }
 
 export function toPause(row: Selectable<PausesTable>): PauseState {
   return {
-    level: row.environment ? 'environment' : 'project',
-    project: row.project,
+    level: row.environment ? 'environment' : row.project ? 'project' : 'control-plane',
+    project: row.project || null,
     environment: row.environment || null,
     by: row.paused_by,
     at: row.paused_at,
     reason: row.reason,
   }
+}
+
+/** The control plane's freezes have project ''; a project's have environment ''. */
+export function freezeRow(freeze: NewFreeze): Insertable<FreezesTable> {
+  return {
+    project: freeze.project ?? '',
+    environment: freeze.environment ?? '',
+    starts_at: freeze.from,
+    ends_at: freeze.to,
+    cron: freeze.cron,
+    duration_ms: freeze.durationMs,
+    timezone: freeze.timezone,
+    reason: freeze.reason,
+    created_by: freeze.createdBy,
+    created_at: freeze.createdAt,
+  }
+}
+
+export function toFreeze(row: Selectable<FreezesTable>): FreezeRecord {
+  return {
+    id: id(row.id),
+    project: row.project || null,
+    environment: row.environment || null,
+    from: row.starts_at,
+    to: row.ends_at,
+    cron: row.cron,
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    timezone: row.timezone,
+    reason: row.reason,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  }
+}
+
+export function blockRow(block: BlockedVersion): Insertable<BlockedVersionsTable> {
+  return {project: block.project, app: block.app, version: block.version, reason: block.reason, blocked_by: block.by, blocked_at: block.at}
+}
+
+export function toBlock(row: Selectable<BlockedVersionsTable>): BlockedVersion {
+  return {project: row.project, app: row.app, version: row.version, reason: row.reason, by: row.blocked_by, at: row.blocked_at}
 }
 
 export function scheduleRow(schedule: ScheduleRecord): Insertable<SchedulesTable> {

@@ -1,7 +1,7 @@
 // Releases and their tasks: insert once per idempotency key, compare-and-set transitions, queue reads.
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../../api/domain.js'
 import type {Release} from '../../../api/schemas.js'
-import type {AppHistoryRow, LockSet, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskRecord} from '../store.js'
+import type {ActiveLock, AppHistoryRow, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskRecord} from '../store.js'
 import {rowBatches, yieldToEventLoop} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
@@ -55,12 +55,36 @@ export async function listReleases(db: Db, filter: ReleaseFilter): Promise<Relea
 }
 
 const activeLockRows = precompiled((db: Db, project: string, environment: string) =>
-  db.selectFrom('releases').select(['id', 'status', 'lock_set']).where('project', '=', project).where('environment', '=', environment).where('status', 'in', ACTIVE_STATUSES).orderBy('id'),
+  db
+    .selectFrom('releases')
+    .select(['id', 'status', 'lock_set', 'freeze_override', 'deadline_ms'])
+    .where('project', '=', project)
+    .where('environment', '=', environment)
+    .where('status', 'in', ACTIVE_STATUSES)
+    .orderBy('id'),
 )
 
-export async function activeLocks(db: Db, project: string, environment: string): Promise<{id: number; status: 'pending_approval' | 'queued' | 'running'; lockSet: LockSet}[]> {
+export async function activeLocks(db: Db, project: string, environment: string): Promise<ActiveLock[]> {
   const rows = await activeLockRows(db, project, environment)
-  return rows.map((row) => ({id: Number(row.id), status: row.status as (typeof ACTIVE_STATUSES)[number], lockSet: codec.parseLockSet(row.lock_set)}))
+  return rows.map((row) => ({
+    id: Number(row.id),
+    status: row.status as (typeof ACTIVE_STATUSES)[number],
+    lockSet: codec.parseLockSet(row.lock_set),
+    overridesFreeze: row.freeze_override !== null,
+    deadlineMs: row.deadline_ms === null ? null : Number(row.deadline_ms),
+  }))
+}
+
+export async function expiredQueued(db: Db, before: string): Promise<ReleaseRecord[]> {
+  const rows = await db
+    .selectFrom('releases')
+    .selectAll()
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '<=', before)
+    .where('status', 'in', ['pending_approval', 'queued'])
+    .orderBy('id')
+    .execute()
+  return rows.map(codec.toRelease)
 }
 
 const activeCount = precompiled((db: Db, project: string, environment: string) =>
@@ -95,6 +119,8 @@ export async function transitionRelease(db: Db, id: number, from: ReleaseStatus[
       }),
       ...(fields.replica !== undefined && {replica: fields.replica}),
       ...(fields.leaseExpiresAt !== undefined && {lease_expires_at: fields.leaseExpiresAt}),
+      ...(fields.deadlineAt !== undefined && {deadline_at: fields.deadlineAt}),
+      ...(fields.endReason !== undefined && {end_reason: fields.endReason}),
       // A release that ended holds no claim; its replica stays as the one that ran it.
       ...(ends && {lease_expires_at: null}),
     })
@@ -147,7 +173,7 @@ export async function listTasks(db: Db, releaseId: number): Promise<TaskRecord[]
 export async function updateTask(
   db: Db,
   id: number,
-  patch: {status: TaskRecord['status']; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string},
+  patch: {status: TaskRecord['status']; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string; attempt?: number},
 ): Promise<void> {
   await db
     .updateTable('tasks')
@@ -157,6 +183,7 @@ export async function updateTask(
       ...(patch.error !== undefined && {error: patch.error}),
       ...(patch.startedAt !== undefined && {started_at: patch.startedAt}),
       ...(patch.finishedAt !== undefined && {finished_at: patch.finishedAt}),
+      ...(patch.attempt !== undefined && {attempt: patch.attempt}),
     })
     .where('id', '=', id)
     .execute()

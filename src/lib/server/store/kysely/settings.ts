@@ -3,7 +3,7 @@ import type {PauseState, SettingsChange} from '../../../api/schemas.js'
 import type {SettingsRecord} from '../store.js'
 import {rowBatches} from './batches.js'
 import * as codec from './codecs.js'
-import {type Db, precompiled} from './db.js'
+import {byCodePoint, type Db, precompiled} from './db.js'
 
 export async function getSettings(db: Db, project: string | null, environment: string | null): Promise<SettingsRecord | null> {
   const row = await db
@@ -21,8 +21,14 @@ const settingsRows = precompiled((db: Db, project: string, environment: string) 
     .selectAll()
     .where((eb) => eb.or([eb.and([eb('project', '=', ''), eb('environment', '=', '')]), eb.and([eb('project', '=', project), eb('environment', '=', environment)])])),
 )
+// The control plane's pause (project '' and environment '') first, then the project's, then the environment's.
 const pausesOfEnvironment = precompiled((db: Db, project: string, environment: string) =>
-  db.selectFrom('pauses').selectAll().where('project', '=', project).where('environment', 'in', ['', environment]).orderBy('environment'),
+  db
+    .selectFrom('pauses')
+    .selectAll()
+    .where((eb) => eb.or([eb.and([eb('project', '=', ''), eb('environment', '=', '')]), eb.and([eb('project', '=', project), eb('environment', 'in', ['', environment])])]))
+    .orderBy('project')
+    .orderBy('environment'),
 )
 
 export async function settingsFor(db: Db, project: string, environment: string): Promise<{controlPlane: SettingsRecord | null; environment: SettingsRecord | null}> {
@@ -49,6 +55,7 @@ export async function saveSettings(db: Db, settings: SettingsRecord, changes: Se
         max_parallel: values.max_parallel,
         approval: values.approval,
         approvals_required: values.approvals_required,
+        queue_mode: values.queue_mode,
         updated_by: values.updated_by,
         updated_at: values.updated_at,
       }),
@@ -70,9 +77,14 @@ export async function listSettingsChanges(db: Db, project: string | null, enviro
   return rows.map(codec.toSettingsChange)
 }
 
-export async function listPauses(db: Db, project: string, environment: string | null): Promise<PauseState[]> {
-  const rows =
-    environment === null ? await db.selectFrom('pauses').selectAll().where('project', '=', project).orderBy('environment').execute() : await pausesOfEnvironment(db, project, environment)
+export async function listPauses(db: Db, project: string | null, environment: string | null): Promise<PauseState[]> {
+  if (project !== null && environment !== null) return (await pausesOfEnvironment(db, project, environment)).map(codec.toPause)
+  let query = db.selectFrom('pauses').selectAll()
+  if (project !== null) query = query.where((eb) => eb.or([eb.and([eb('project', '=', ''), eb('environment', '=', '')]), eb('project', '=', project)]))
+  const rows = await query.execute()
+  // Control plane, then projects, then environments, in code-point order (collations differ).
+  const rank = (row: {project: string; environment: string}) => (row.project === '' ? 0 : row.environment === '' ? 1 : 2)
+  rows.sort((a, b) => rank(a) - rank(b) || byCodePoint(a.project, b.project) || byCodePoint(a.environment, b.environment))
   return rows.map(codec.toPause)
 }
 
@@ -86,13 +98,13 @@ export async function addPause(db: Db, pause: PauseState): Promise<{pause: Pause
   const row = await db
     .selectFrom('pauses')
     .selectAll()
-    .where('project', '=', pause.project)
+    .where('project', '=', pause.project ?? '')
     .where('environment', '=', pause.environment ?? '')
     .executeTakeFirstOrThrow()
   return {pause: codec.toPause(row), created: false}
 }
 
-export async function removePause(db: Db, project: string, environment: string | null): Promise<boolean> {
-  const result = await db.deleteFrom('pauses').where('project', '=', project).where('environment', '=', environment ?? '').executeTakeFirst()
+export async function removePause(db: Db, project: string | null, environment: string | null): Promise<boolean> {
+  const result = await db.deleteFrom('pauses').where('project', '=', project ?? '').where('environment', '=', environment ?? '').executeTakeFirst()
   return Number(result.numDeletedRows) === 1
 }

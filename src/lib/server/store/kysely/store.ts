@@ -14,6 +14,7 @@ import type {
   AuditFilter,
   EnvironmentRecord,
   NewAuditEntry,
+  NewFreeze,
   NewEvent,
   NewLogLine,
   NewRelease,
@@ -29,11 +30,12 @@ import type {
   TokenRecord,
 } from '../store.js'
 import type {ReleaseStatus} from '../../../api/domain.js'
-import type {Approval, PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
+import type {Approval, BlockedVersion, PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
 import * as access from './access.js'
 import * as catalog from './catalog.js'
 import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
+import * as freezes from './freezes.js'
 import * as notifications from './notifications.js'
 import * as logs from './logs.js'
 import * as releases from './releases.js'
@@ -181,6 +183,10 @@ export class KyselyStore implements Store {
     return releases.activeLocks(this.db, project, environment)
   }
 
+  expiredQueued(before: string) {
+    return releases.expiredQueued(this.db, before)
+  }
+
   activeMark(project: string, environment: string) {
     return releases.activeMark(this.db, project, environment)
   }
@@ -257,7 +263,7 @@ export class KyselyStore implements Store {
     return settings.listSettingsChanges(this.db, project, environment, limit)
   }
 
-  listPauses(project: string, environment: string | null) {
+  listPauses(project: string | null, environment: string | null) {
     return settings.listPauses(this.db, project, environment)
   }
 
@@ -265,8 +271,42 @@ export class KyselyStore implements Store {
     return settings.addPause(this.db, pause)
   }
 
-  removePause(project: string, environment: string | null) {
+  removePause(project: string | null, environment: string | null) {
     return settings.removePause(this.db, project, environment)
+  }
+
+  // ---- freezes and blocked versions ----
+
+  insertFreeze(freeze: NewFreeze) {
+    return freezes.insertFreeze(this.db, freeze)
+  }
+
+  getFreeze(id: number) {
+    return freezes.getFreeze(this.db, id)
+  }
+
+  deleteFreeze(id: number) {
+    return freezes.deleteFreeze(this.db, id)
+  }
+
+  freezesFor(project: string, environment: string, now: string) {
+    return freezes.freezesFor(this.db, project, environment, now)
+  }
+
+  listFreezes(now: string, scope?: {project: string; environment?: string}) {
+    return freezes.listFreezes(this.db, now, scope)
+  }
+
+  blockVersion(block: BlockedVersion) {
+    return freezes.blockVersion(this.db, block)
+  }
+
+  unblockVersion(project: string, app: string, version: string) {
+    return freezes.unblockVersion(this.db, project, app, version)
+  }
+
+  listBlockedVersions(project: string, app?: string) {
+    return freezes.listBlockedVersions(this.db, project, app)
   }
 
   getSchedule(project: string, environment: string) {

@@ -382,6 +382,56 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         if (dialect === 'postgres') await sql`drop function if exists relctl_audit_append_only()`.execute(db)
       },
     },
+    '0009_freezes_retries_deadlines': {
+      async up(db: Db) {
+        // Freezes (one-off or recurring windows at the control plane, a project or an environment), versions
+        // blocked per project, each environment's queue mode, a release's deadline, expiry, freeze override
+        // and why the engine ended it, and task attempts (retries) with the attempt each log line belongs to.
+        await serialKey(db.schema.createTable('freezes'))
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('starts_at', 'text')
+          .addColumn('ends_at', 'text')
+          .addColumn('cron', 'text')
+          .addColumn('duration_ms', 'bigint')
+          .addColumn('timezone', 'text', (col) => col.notNull())
+          .addColumn('reason', 'text', (col) => col.notNull())
+          .addColumn('created_by', 'text', (col) => col.notNull())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .execute()
+        await db.schema.createIndex('freezes_scope').on('freezes').columns(['project', 'environment']).execute()
+        await db.schema
+          .createTable('blocked_versions')
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('app', 'text', (col) => col.notNull())
+          .addColumn('version', 'text', (col) => col.notNull())
+          .addColumn('reason', 'text', (col) => col.notNull())
+          .addColumn('blocked_by', 'text', (col) => col.notNull())
+          .addColumn('blocked_at', 'text', (col) => col.notNull())
+          .addPrimaryKeyConstraint('blocked_versions_pk', ['project', 'app', 'version'])
+          .execute()
+        await db.schema.alterTable('settings').addColumn('queue_mode', 'text').execute()
+        for (const column of ['end_reason', 'freeze_override', 'deadline_at', 'expires_at']) {
+          await db.schema.alterTable('releases').addColumn(column, 'text').execute()
+        }
+        // deadline_ms repeats options.deadlineMs, so that a claim knows it from the queue it read.
+        await db.schema.alterTable('releases').addColumn('deadline_ms', 'bigint').execute()
+        await db.schema.createIndex('releases_expires_at').on('releases').columns(['expires_at']).execute()
+        await db.schema.alterTable('tasks').addColumn('attempt', 'integer', (col) => col.notNull().defaultTo(1)).execute()
+        await db.schema.alterTable('tasks').addColumn('max_attempts', 'integer', (col) => col.notNull().defaultTo(1)).execute()
+        await db.schema.alterTable('task_logs').addColumn('attempt', 'integer').execute()
+      },
+      async down(db: Db) {
+        await db.schema.alterTable('task_logs').dropColumn('attempt').execute()
+        await db.schema.alterTable('tasks').dropColumn('max_attempts').execute()
+        await db.schema.alterTable('tasks').dropColumn('attempt').execute()
+        await db.schema.dropIndex('releases_expires_at').execute()
+        await db.schema.alterTable('releases').dropColumn('deadline_ms').execute()
+        for (const column of ['expires_at', 'deadline_at', 'freeze_override', 'end_reason']) await db.schema.alterTable('releases').dropColumn(column).execute()
+        await db.schema.alterTable('settings').dropColumn('queue_mode').execute()
+        for (const table of ['blocked_versions', 'freezes']) await sql`drop table if exists ${sql.table(table)}`.execute(db)
+      },
+    },
   }
 }
 

@@ -61,6 +61,16 @@ export interface ReleasesTable {
   lease_expires_at: Generated<string | null>
   cancel_requested_by: Generated<string | null>
   cancel_requested_at: Generated<string | null>
+  /** deadline | expired | superseded: why the engine ended it on its own */
+  end_reason: Generated<string | null>
+  /** JSON {by, reason, at}: it starts while a freeze holds */
+  freeze_override: Generated<string | null>
+  /** --deadline in milliseconds (options.deadlineMs again, for the claim that reads the queue) */
+  deadline_ms: Generated<number | null>
+  /** while running with a deadline: when its owner stops it */
+  deadline_at: Generated<string | null>
+  /** with --expire-after: when a sweep cancels it if it has not started */
+  expires_at: Generated<string | null>
 }
 
 export interface TasksTable {
@@ -83,6 +93,10 @@ export interface TasksTable {
   error: string | null
   started_at: string | null
   finished_at: string | null
+  /** the attempt running or last run */
+  attempt: Generated<number>
+  /** how many attempts it may take (blueprint retries) */
+  max_attempts: Generated<number>
 }
 
 export interface TaskLogsTable {
@@ -94,6 +108,8 @@ export interface TaskLogsTable {
   stream: string
   line: string
   at: string
+  /** the attempt of its task that wrote it; null for the release's own lines */
+  attempt: Generated<number | null>
 }
 
 export interface SettingsTable {
@@ -103,6 +119,8 @@ export interface SettingsTable {
   max_parallel: number | null
   approval: number | null
   approvals_required: Generated<number | null>
+  /** fifo | supersede; null inherits */
+  queue_mode: Generated<string | null>
   updated_by: string
   updated_at: string
 }
@@ -283,7 +301,38 @@ export interface ApprovalsTable {
   comment: string | null
 }
 
+/** A freeze: releases do not start while one of its windows is open. '' for the scope a key does not name. */
+export interface FreezesTable {
+  id: Generated<number>
+  /** '' for the control plane */
+  project: string
+  /** '' for the project level (or the control plane) */
+  environment: string
+  /** a one-off window: UTC instants */
+  starts_at: string | null
+  ends_at: string | null
+  /** a recurring window: cron rule and wall-clock duration in the time zone */
+  cron: string | null
+  duration_ms: number | null
+  timezone: string
+  reason: string
+  created_by: string
+  created_at: string
+}
+
+/** A version of an app blocked in a project. */
+export interface BlockedVersionsTable {
+  project: string
+  app: string
+  version: string
+  reason: string
+  blocked_by: string
+  blocked_at: string
+}
+
 export interface Database {
+  freezes: FreezesTable
+  blocked_versions: BlockedVersionsTable
   notifications: NotificationsTable
   notification_deliveries: NotificationDeliveriesTable
   notification_attempts: NotificationAttemptsTable

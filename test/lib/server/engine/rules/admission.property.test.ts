@@ -1,6 +1,7 @@
-// Property-based test of the admission rule over one environment: random sequences of triggers,
-// completions, cancels and policy changes; decideAdmission decides after every command and the
-// model starts what it says. Invariants are checked after every step, and at the end the queue must drain.
+// Property-based test of the admission rule over one environment: random sequences of triggers (some
+// overriding freezes), completions, cancels and policy changes (parallel, max, pauses, freeze windows
+// opening and closing); decideAdmission decides after every command and the model starts what it says.
+// Invariants are checked after every step, and at the end the queue must drain.
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
@@ -12,12 +13,13 @@ import type {LockSet} from '../../../../../src/lib/server/store/store.js'
 const RESOURCES = ['api', 'web', 'db', 'cache', 'worker', 'edge'] as const
 
 type Command =
-  | {kind: 'trigger'; lockSet: LockSet}
+  | {kind: 'trigger'; lockSet: LockSet; overridesFreeze: boolean}
   | {kind: 'complete'; pick: number}
   | {kind: 'cancel'; pick: number}
   | {kind: 'parallel'; on: boolean}
   | {kind: 'max'; n: number}
   | {kind: 'pause'; on: boolean}
+  | {kind: 'freeze'; on: boolean}
   | {kind: 'capacity'; n: number}
 
 const lockSetArb: fc.Arbitrary<LockSet> = fc.oneof(
@@ -26,12 +28,16 @@ const lockSetArb: fc.Arbitrary<LockSet> = fc.oneof(
 )
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  {weight: 6, arbitrary: lockSetArb.map((lockSet) => ({kind: 'trigger' as const, lockSet}))},
+  {
+    weight: 6,
+    arbitrary: fc.tuple(lockSetArb, fc.integer({min: 0, max: 5})).map(([lockSet, dice]) => ({kind: 'trigger' as const, lockSet, overridesFreeze: dice === 0})),
+  },
   {weight: 5, arbitrary: fc.nat(20).map((pick) => ({kind: 'complete' as const, pick}))},
   {weight: 1, arbitrary: fc.nat(20).map((pick) => ({kind: 'cancel' as const, pick}))},
   {weight: 1, arbitrary: fc.boolean().map((on) => ({kind: 'parallel' as const, on}))},
   {weight: 1, arbitrary: fc.integer({min: 1, max: 5}).map((n) => ({kind: 'max' as const, n}))},
   {weight: 1, arbitrary: fc.boolean().map((on) => ({kind: 'pause' as const, on}))},
+  {weight: 1, arbitrary: fc.boolean().map((on) => ({kind: 'freeze' as const, on}))},
   {weight: 1, arbitrary: fc.integer({min: 1, max: 8}).map((n) => ({kind: 'capacity' as const, n}))},
 )
 
@@ -47,6 +53,7 @@ const initialArb: fc.Arbitrary<Command[]> = fc
 interface ModelRelease {
   id: number
   lockSet: LockSet
+  overridesFreeze: boolean
   status: 'queued' | 'running' | 'done' | 'cancelled'
 }
 
@@ -55,6 +62,8 @@ class Environment {
   parallel = false
   maxParallel = 10
   paused = false
+  /** a freeze window is open */
+  frozen = false
   /** the engine's capacity; this environment is the only one using it */
   capacity = 200
   private nextId = 1
@@ -72,7 +81,7 @@ class Environment {
     this.log.push(JSON.stringify(command))
     switch (command.kind) {
       case 'trigger':
-        this.releases.push({id: this.nextId++, lockSet: command.lockSet, status: 'queued'})
+        this.releases.push({id: this.nextId++, lockSet: command.lockSet, overridesFreeze: command.overridesFreeze, status: 'queued'})
         break
       case 'complete': {
         const running = this.running
@@ -93,6 +102,9 @@ class Environment {
       case 'pause':
         this.paused = command.on
         break
+      case 'freeze':
+        this.frozen = command.on
+        break
       case 'capacity':
         this.capacity = command.n
         break
@@ -102,7 +114,12 @@ class Environment {
   /** Runs admission, checks the decision against the rule, starts what it says, checks the invariants. */
   admit(): AdmissionDecision {
     const before = this.releases.filter((release) => release.status === 'queued' || release.status === 'running').map((release) => ({...release}))
-    const active: ActiveRelease[] = before.map((release) => ({id: release.id, status: release.status as 'queued' | 'running', lockSet: release.lockSet}))
+    const active: ActiveRelease[] = before.map((release) => ({
+      id: release.id,
+      status: release.status as 'queued' | 'running',
+      lockSet: release.lockSet,
+      overridesFreeze: release.overridesFreeze,
+    }))
     const runningBefore = before.filter((release) => release.status === 'running')
     const queuedBefore = before.filter((release) => release.status === 'queued')
     const capacity = this.capacity - runningBefore.length
@@ -113,6 +130,7 @@ class Environment {
         parallel: this.parallel,
         maxParallel: this.maxParallel,
         pause: this.paused ? {level: 'environment', by: 'alice', reason: 'incident'} : null,
+        freeze: this.frozen ? {id: 7, until: '2027-01-04T07:00:00.000Z', message: 'freeze until 2027-01-04T07:00:00.000Z: year-end'} : null,
       },
       capacity,
     )
@@ -128,6 +146,10 @@ class Environment {
       expect(decision.start.includes(release.id) !== decision.waiting.has(release.id), `release ${release.id}${context()}`).toBe(true)
     }
     if (this.paused) expect(decision.start, context()).toEqual([])
+    // 0. while a freeze holds, only releases that override it start
+    if (this.frozen) {
+      for (const id of decision.start) expect((this.releases.find((release) => release.id === id) as ModelRelease).overridesFreeze, `${id} started in a freeze${context()}`).toBe(true)
+    }
 
     for (const id of decision.start) (this.releases.find((release) => release.id === id) as ModelRelease).status = 'running'
 
@@ -145,10 +167,11 @@ class Environment {
       expect(running.length, context()).toBeLessThanOrEqual(this.capacity)
     }
     // 3. no overtaking: nothing starts while an earlier-queued conflicting release is still queued
-    //    (with parallel releases off, every release conflicts with every other)
+    //    (with parallel releases off, every release conflicts with every other), except a release that
+    //    overrides a freeze, which goes past the releases the freeze holds
     for (const id of decision.start) {
       const started = running.find((release) => release.id === id) as ModelRelease
-      for (const earlier of stillQueued.filter((release) => release.id < id)) {
+      for (const earlier of stillQueued.filter((release) => release.id < id && !this.heldByFreeze(release))) {
         expect(this.parallel && !conflicts(earlier.lockSet, started.lockSet), `${id} overtook ${earlier.id}${context()}`).toBe(true)
       }
     }
@@ -157,6 +180,11 @@ class Environment {
       this.checkWaiting(release, decision.waiting.get(release.id) as WaitingFor, runningBefore, decision.start, queuedBefore, capacity, context)
     }
     return decision
+  }
+
+  /** A queued release that the freeze in force keeps waiting. */
+  heldByFreeze(release: ModelRelease): boolean {
+    return this.frozen && !this.paused && !release.overridesFreeze
   }
 
   private checkWaiting(
@@ -173,10 +201,14 @@ class Environment {
       expect(wait.reason, where).toBe('paused')
       return
     }
-    // What was ahead of this release when admission reached it.
+    if (this.heldByFreeze(release)) {
+      expect(wait, where).toMatchObject({reason: 'freeze', freeze: 7, until: '2027-01-04T07:00:00.000Z'})
+      return
+    }
+    // What was ahead of this release when admission reached it (releases held by the freeze hold back nobody).
     const startedAhead = started.filter((id) => id < release.id)
     const runningAhead = [...runningBefore.map((r) => r.id), ...startedAhead].sort((a, b) => a - b)
-    const queuedAhead = queuedBefore.filter((r) => r.id < release.id && !started.includes(r.id))
+    const queuedAhead = queuedBefore.filter((r) => r.id < release.id && !started.includes(r.id) && !this.heldByFreeze(r))
     const lockOf = (id: number) => (this.releases.find((r) => r.id === id) as ModelRelease).lockSet
     if (!this.parallel) {
       if (wait.reason === 'serial') {
@@ -215,9 +247,10 @@ describe('admission over random command sequences', () => {
           env.apply(command)
           env.admit()
         }
-        // Drain: no pause; complete running releases one at a time; every queued release must start.
+        // Drain: no pause, no freeze; complete running releases one at a time; every queued release must start.
         const waitingAtEnd = env.queued.map((release) => release.id)
         env.apply({kind: 'pause', on: false})
+        env.apply({kind: 'freeze', on: false})
         env.admit()
         let pick = seed
         const bound = env.releases.length + 1
@@ -240,11 +273,34 @@ describe('admission over random command sequences', () => {
         const env = new Environment()
         env.apply({kind: 'parallel', on: true})
         env.apply({kind: 'max', n: max})
-        for (let i = 0; i < count; i++) env.apply({kind: 'trigger', lockSet: [`r${i}`]})
+        for (let i = 0; i < count; i++) env.apply({kind: 'trigger', lockSet: [`r${i}`], overridesFreeze: false})
         env.admit()
         expect(env.running.map((r) => r.id)).toEqual(Array.from({length: Math.min(max, count)}, (_, i) => i + 1))
       }),
       {numRuns: 100},
+    )
+  })
+
+  it('while a freeze holds, an override starts past the releases it holds, and they start in order when it ends', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(lockSetArb, {minLength: 1, maxLength: 8}), fc.nat(7), (parallel, lockSets, override) => {
+        const env = new Environment()
+        env.apply({kind: 'parallel', on: parallel})
+        env.apply({kind: 'freeze', on: true})
+        lockSets.forEach((lockSet, index) => env.apply({kind: 'trigger', lockSet, overridesFreeze: index === override % lockSets.length}))
+        env.admit()
+        const overriding = env.releases.find((release) => release.overridesFreeze) as ModelRelease
+        // Nothing runs yet: the override is the first to start, whatever is queued before it.
+        expect(env.running.map((release) => release.id)).toEqual([overriding.id])
+        env.apply({kind: 'freeze', on: false})
+        env.apply({kind: 'complete', pick: 0})
+        env.admit()
+        // The freeze over, the queue starts from its head again.
+        const first = env.releases.find((release) => release.status !== 'done')
+        if (first) expect(first.status).toBe('running')
+        else expect(env.releases).toHaveLength(1)
+      }),
+      {numRuns: 200},
     )
   })
 })

@@ -3,8 +3,10 @@ import {describe, expect, it} from 'vitest'
 import {type ActiveRelease, type AdmissionPolicy, decideAdmission} from '../../../../../src/lib/server/engine/rules/admission.js'
 import type {LockSet} from '../../../../../src/lib/server/store/store.js'
 
-const serial: AdmissionPolicy = {environment: 'prod', parallel: false, maxParallel: 10, pause: null}
-const parallel = (maxParallel = 10): AdmissionPolicy => ({environment: 'prod', parallel: true, maxParallel, pause: null})
+const serial: AdmissionPolicy = {environment: 'prod', parallel: false, maxParallel: 10, pause: null, freeze: null}
+const parallel = (maxParallel = 10): AdmissionPolicy => ({environment: 'prod', parallel: true, maxParallel, pause: null, freeze: null})
+const FREEZE = {id: 3, until: '2027-01-04T07:00:00.000Z', message: 'freeze until 2027-01-04T07:00:00.000Z: year-end (freeze 3 on shop/prod, by olga)'}
+const overriding = (id: number, lockSet: LockSet): ActiveRelease => ({id, status: 'queued', lockSet, overridesFreeze: true})
 
 const running = (id: number, lockSet: LockSet): ActiveRelease => ({id, status: 'running', lockSet})
 const queued = (id: number, lockSet: LockSet): ActiveRelease => ({id, status: 'queued', lockSet})
@@ -127,6 +129,30 @@ describe('decideAdmission: approval, pause and capacity', () => {
     for (const id of [1, 2]) {
       expect(decision.waiting.get(id)).toEqual({reason: 'paused', message: 'environment prod is paused by alice: incident 4411'})
     }
+  })
+
+  it('says when the control plane is paused', () => {
+    const policy: AdmissionPolicy = {...serial, pause: {level: 'control-plane', by: 'ops', reason: 'dc move'}}
+    expect(decideAdmission([queued(1, ['api'])], policy, 10).waiting.get(1)).toEqual({reason: 'paused', message: 'the control plane is paused by ops: dc move'})
+  })
+
+  it('starts nothing while a freeze holds, and says which one and until when', () => {
+    const decision = decideAdmission([queued(1, '*'), queued(2, ['api'])], {...parallel(), freeze: FREEZE}, 10)
+    expect(decision.start).toEqual([])
+    for (const id of [1, 2]) expect(decision.waiting.get(id)).toEqual({reason: 'freeze', message: FREEZE.message, freeze: 3, until: FREEZE.until})
+  })
+
+  it('starts a release that overrides the freeze, past the releases the freeze holds; a pause still holds it', () => {
+    const frozen = {...serial, freeze: FREEZE}
+    const decision = decideAdmission([queued(1, '*'), queued(2, ['api']), overriding(3, ['api']), overriding(4, ['web'])], frozen, 10)
+    // Serial: the override starts, and the next override waits for it, not for the frozen ones.
+    expect(decision.start).toEqual([3])
+    expect(decision.waiting.get(4)).toMatchObject({reason: 'serial', releases: [3]})
+    expect(decision.waiting.get(1)?.reason).toBe('freeze')
+    // It still waits for a running release it conflicts with.
+    expect(decideAdmission([running(1, ['api']), overriding(2, ['api'])], {...parallel(), freeze: FREEZE}, 10).waiting.get(2)).toMatchObject({reason: 'conflict', releases: [1]})
+    const paused = decideAdmission([overriding(1, ['api'])], {...frozen, pause: {level: 'environment', by: 'alice', reason: null}}, 10)
+    expect(paused.waiting.get(1)?.reason).toBe('paused')
   })
 
   it('says when the project is paused, without a reason', () => {

@@ -14,6 +14,7 @@ const controlPlane = (values: Values = {}): SettingsRecord => ({
   maxParallel: null,
   approval: null,
   approvalsRequired: null,
+  queueMode: null,
   updatedBy: 'admin',
   updatedAt: at,
   ...values,
@@ -31,6 +32,7 @@ describe('effectiveSettings: precedence and sources', () => {
       maxParallel: {value: DEFAULT_MAX_PARALLEL, source: 'default'},
       approval: {value: false, source: 'default'},
       approvalsRequired: {value: DEFAULT_APPROVALS_REQUIRED, source: 'default'},
+      queueMode: {value: 'fifo', source: 'default'},
     })
     expect(DEFAULT_MAX_PARALLEL).toBe(10)
     expect(DEFAULT_APPROVALS_REQUIRED).toBe(1)
@@ -42,6 +44,7 @@ describe('effectiveSettings: precedence and sources', () => {
       maxParallel: {value: 10, source: 'default'},
       approval: {value: false, source: 'default'},
       approvalsRequired: {value: 1, source: 'default'},
+      queueMode: {value: 'fifo', source: 'default'},
     })
   })
 
@@ -51,12 +54,14 @@ describe('effectiveSettings: precedence and sources', () => {
       maxParallel: {value: 10, source: 'default'},
       approval: {value: false, source: 'default'},
       approvalsRequired: {value: 1, source: 'default'},
+      queueMode: {value: 'fifo', source: 'default'},
     })
     expect(effectiveSettings(controlPlane({maxParallel: 3, approval: true, approvalsRequired: 2}), environment('prod'))).toEqual({
       parallel: {value: false, source: 'default'},
       maxParallel: {value: 3, source: 'control-plane'},
       approval: {value: true, source: 'control-plane'},
       approvalsRequired: {value: 2, source: 'control-plane'},
+      queueMode: {value: 'fifo', source: 'default'},
     })
   })
 
@@ -67,6 +72,7 @@ describe('effectiveSettings: precedence and sources', () => {
       maxParallel: {value: 2, source: 'environment'},
       approval: {value: false, source: 'control-plane'},
       approvalsRequired: {value: 3, source: 'environment'},
+      queueMode: {value: 'fifo', source: 'default'},
     })
   })
 
