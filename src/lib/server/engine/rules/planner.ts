@@ -176,6 +176,10 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     yield
     sliceStarted = performance.now()
   }
+  /** Between phases: a turn for the event loop once the slice is over, so that a small plan never waits for one. */
+  const pauseIfDue = function* () {
+    if (performance.now() - sliceStarted > SLICE_MS) yield* pause()
+  }
   /** Runs one of the walks to its end, pausing where it may. */
   const inTurns = function* <T>(walk: Generator<void, T, void>): Generator<void, T, void> {
     for (;;) {
@@ -192,7 +196,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
 
   const steps = stagesOf(input, notes)
   const {ordered, nodes} = orderResources(input.resources, graph, steps)
-  yield* pause()
+  yield* pauseIfDue()
 
   // Task numbers: the deploy of ordered[position] on targets[target] is target × perTarget + position;
   // the target hooks of a sequential target rollout follow, target by target, beforeTarget first.
@@ -231,9 +235,9 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     for (let index = 0; index < steps[stage].resources.length; index++) stageAt[position++] = stage
   }
   const barriers = nearestBarriers(steps)
-  yield* pause()
+  yield* pauseIfDue()
   const required = steps.length === 0 ? requiredResources(ordered, nodes, graph) : null
-  yield* pause()
+  yield* pauseIfDue()
 
   for (let target = 0; target < targets.length; target++) {
     for (let position = 0; position < perTarget; position++) {
@@ -302,7 +306,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     notes.push('target hooks do not run: targets roll out in parallel, and taking every target out of the load balancer at once would leave none serving')
   }
 
-  yield* pause()
+  yield* pauseIfDue()
   // The edge lists, grouped by slot in the order they were linked: a task's edges sit side by side.
   const bySlot = yield* inTurns(adjacency(2 * taskCount, edges, sliceOver))
   const byTask = {start: new Int32Array(taskCount + 1), target: bySlot.target}
@@ -318,7 +322,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
   for (let index = 0; index <= deepest; index++) levelStart[index + 1] += levelStart[index]
   const listed = new Int32Array(taskCount)
   for (let task = 0; task < taskCount; task++) listed[levelStart[level[task]]++] = task
-  yield* pause()
+  yield* pauseIfDue()
 
   const keys: string[] = new Array<string>(taskCount)
   for (let target = 0; target < targets.length; target++) {
@@ -382,7 +386,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
       })
     }
   }
-  yield* pause()
+  yield* pauseIfDue()
   return {rollout, targets: targets.filter((target): target is string => target !== null), steps, hooks, tasks, notes}
 }
 

@@ -2,7 +2,7 @@
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../../api/domain.js'
 import type {Release} from '../../../api/schemas.js'
 import type {AppHistoryRow, LockSet, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskRecord} from '../store.js'
-import {rowBatches, yieldToEventLoop} from './batches.js'
+import {eventLoopSlices, rowBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
 
@@ -130,10 +130,11 @@ export async function lastReleasePerApp(db: Db, project: string, environment: st
 export async function insertTasks(db: Db, releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]> {
   const rows = tasks.map((task) => codec.taskRow(releaseId, task))
   const inserted: TaskRecord[] = []
+  // A big plan is thousands of rows: timers and requests run between its statements.
+  const betweenStatements = eventLoopSlices()
   for (const batch of rowBatches(rows)) {
+    await betweenStatements()
     for (const row of await db.insertInto('tasks').values(batch).returningAll().execute()) inserted.push(codec.toTask(row))
-    // A big plan is thousands of rows: let timers and requests run between statements.
-    await yieldToEventLoop()
   }
   return inserted
 }
