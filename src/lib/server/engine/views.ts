@@ -9,20 +9,15 @@ import type {ProjectRecord, ReleaseFilter, ReleaseRecord} from '../store/store.j
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {effectiveSettingsOf, inBlueprintOrder, policyFor, releaseNotFound, requireEnvironment, requireProject, requireProjectEnvironment} from './lookups.js'
-import {type ActiveRelease, decideAdmission} from './rules/admission.js'
+import {type ActiveRelease, decideAdmission, queuePositions, type QueueStanding} from './rules/admission.js'
 import {touches} from './rules/locks.js'
 import {environmentKey} from './runs/coordinator.js'
 
 const SCHEDULE_RUNS_SHOWN = 20
 
-interface QueueDecision {
-  positions: Map<number, number>
-  waiting: Map<number, NonNullable<Release['waitingFor']>>
-}
-
 export class Views {
   /** the last decision per environment, with the inputs it was made on */
-  private readonly lastDecisions = new Map<string, {inputs: string; decision: Promise<QueueDecision>}>()
+  private readonly lastDecisions = new Map<string, {inputs: string; decision: Promise<QueueStanding>}>()
 
   constructor(
     private readonly ctx: EngineContext,
@@ -153,6 +148,17 @@ export class Views {
     return {...annotated, tasks: (await this.ctx.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)}
   }
 
+  /**
+   * A release that waits in its queue, as getRelease shows it, from a decision already made on that
+   * queue (the turn's that queued it): it has no tasks yet, which come with its claim.
+   */
+  waitingRelease({lockSet: _lockSet, ...release}: ReleaseRecord, queue: QueueStanding): Release | null {
+    const position = queue.positions.get(release.id)
+    if (position === undefined) return null
+    const waitingFor = queue.waiting.get(release.id)
+    return {...release, queuePosition: position, ...(waitingFor && {waitingFor}), tasks: []}
+  }
+
   async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number; order?: 'asc' | 'desc'}): Promise<Release[]> {
     if (filter.project) {
       const project = await requireProject(this.ctx.store, filter.project)
@@ -183,7 +189,7 @@ export class Views {
    * whole queue, which is read again only when its mark, the policy or the free capacity moved since
    * the last decision there (the answers to a burst of triggers share one read).
    */
-  private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueDecision> {
+  private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueStanding> {
     const {store} = this.ctx
     const mark = queueHead ? null : await store.activeMark(project, environment)
     const policy = await policyFor(store, project, environment)
@@ -195,9 +201,7 @@ export class Views {
     if (mark !== null && last?.inputs === inputs) return last.decision
     const decision = (async () => {
       const active = queueHead ?? (await store.activeLocks(project, environment))
-      const positions = new Map<number, number>()
-      for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
-      return {positions, waiting: decideAdmission(active, policy, capacity).waiting}
+      return {positions: queuePositions(active), waiting: decideAdmission(active, policy, capacity).waiting}
     })()
     if (mark !== null) {
       this.lastDecisions.set(key, {inputs, decision})
@@ -210,7 +214,7 @@ export class Views {
 
   /** Adds what is derived, not stored: queue position and why a queued release waits. */
   private async annotate(releases: ReleaseRecord[], queueHead?: ActiveRelease[]): Promise<Release[]> {
-    const decisions = new Map<string, QueueDecision>()
+    const decisions = new Map<string, QueueStanding>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
       const key = environmentKey(release.project, release.environment)

@@ -161,6 +161,8 @@ export interface AppHistoryRow {
 }
 
 /** Projects, their environments and the apps of each environment. */
+export type AppPatch = Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>
+
 export interface CatalogStore {
   getProject(name: string): Promise<ProjectRecord | null>
   listProjects(): Promise<ProjectRecord[]>
@@ -174,11 +176,21 @@ export interface CatalogStore {
   /** The apps of an environment, or only those named. */
   listApps(project: string, environment: string, names?: string[]): Promise<AppRecord[]>
   upsertApp(app: AppRecord): Promise<void>
-  updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>, at: string): Promise<void>
+  updateApp(project: string, environment: string, name: string, patch: AppPatch, at: string): Promise<void>
+  /** The same change to several apps of one environment, in one statement. */
+  updateApps(project: string, environment: string, names: string[], patch: AppPatch, at: string): Promise<void>
   deleteApp(project: string, environment: string, name: string): Promise<void>
 }
 
 /** Releases and their tasks. */
+export interface TaskPatch {
+  status: TaskStatus
+  exitCode?: number | null
+  error?: string | null
+  startedAt?: string
+  finishedAt?: string
+}
+
 export interface ReleaseStore {
   /** Inserts a release, or returns the one that already holds its idempotency key. */
   insertRelease(release: NewRelease): Promise<{release: ReleaseRecord; created: boolean}>
@@ -203,7 +215,9 @@ export interface ReleaseStore {
 
   insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]>
   listTasks(releaseId: number): Promise<TaskRecord[]>
-  updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string}): Promise<void>
+  updateTask(id: number, patch: TaskPatch): Promise<void>
+  /** The same change to several tasks, in one statement (tasks that start together). */
+  updateTasks(ids: number[], patch: TaskPatch): Promise<void>
 
   /** Successful deploy and delete tasks of one app, newest first. */
   appHistory(project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]>
@@ -252,8 +266,14 @@ export interface ScheduleStore {
 /** The one persistence interface the engine talks to: every concern, on one database. */
 export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, ScheduleStore, ReplicaStore {
   readonly dialect: 'sqlite' | 'postgres'
-  /** Runs fn with a store bound to one transaction; commits when fn resolves. */
-  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
+  /**
+   * Runs fn with a store bound to one transaction; commits when fn resolves. Inside a transaction, runs
+   * fn in it. With `eventsLast`, the events appended in the transaction are written together once fn
+   * has resolved, just before the commit, in the order they were appended: a long transaction (an
+   * environment's turn) then holds the event-order lock only for that last write, not from its first
+   * event on, so that other transactions with events do not wait for all of it.
+   */
+  transaction<T>(fn: (store: Store) => Promise<T>, options?: {eventsLast?: boolean}): Promise<T>
   /** Inside a transaction: runs fn under a savepoint, so that when it throws only its own writes are undone. */
   savepoint<T>(fn: () => Promise<T>): Promise<T>
   close(): Promise<void>

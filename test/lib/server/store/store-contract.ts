@@ -114,6 +114,16 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.listApps('shop', 'prod')).map((a) => a.name)).toEqual(['api'])
     })
 
+    it('changes several apps at once, in batches above 999 bound parameters, and no other', async () => {
+      const app = {project: 'shop', environment: 'prod', kind: 'simulate', desiredVersion: '1', deployedVersion: null, health: 'Unknown' as const, removed: false, drift: null, updatedAt: T0}
+      const names = Array.from({length: 1200}, (_, i) => `app-${i}`)
+      for (const name of [...names, 'web']) await store.upsertApp({...app, name})
+      await store.updateApps('shop', 'prod', names, {health: 'Progressing'}, at(1))
+      const apps = await store.listApps('shop', 'prod')
+      expect(apps.filter((a) => a.health === 'Progressing' && a.updatedAt === at(1)).map((a) => a.name).sort()).toEqual([...names].sort())
+      expect(apps.find((a) => a.name === 'web')).toMatchObject({health: 'Unknown', updatedAt: T0})
+    })
+
     it('inserts releases once per idempotency key, also when two inserts race', async () => {
       const first = await store.insertRelease(newRelease({idempotencyKey: 'k1'}))
       expect(first.created).toBe(true)
@@ -209,6 +219,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(listed).toHaveLength(701)
       expect(listed.map((task) => task.level)).toEqual([...listed.map((task) => task.level)].sort())
       expect(listed.find((task) => task.id === inserted[0].id)).toMatchObject({status: 'succeeded', exitCode: 0, startedAt: at(1), finishedAt: at(2)})
+      const starting = inserted.slice(1, 700).map((task) => task.id)
+      await store.updateTasks(starting, {status: 'running', startedAt: at(3)})
+      const after = await store.listTasks(release.id)
+      expect(after.filter((task) => task.status === 'running' && task.startedAt === at(3)).map((task) => task.id).sort()).toEqual([...starting].sort())
+      expect(after.find((task) => task.id === inserted[700].id)).toMatchObject({status: 'pending', startedAt: null})
     })
 
     it('keeps log lines, pages them, and deletes those of old releases', async () => {
@@ -367,6 +382,41 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await reader.listEvents(last, 10)).map((e) => e.taskId)).toEqual([500])
     })
 
+    it('writes the events of an eventsLast transaction at its end, in order, without those of a savepoint rolled back', async () => {
+      const event = (i: number) => ({kind: 'task.status', project: 'shop', environment: 'prod', releaseId: 1, taskId: i, data: {i}, at: at(i)})
+      const inside: number[] = []
+      await store.transaction(
+        async (tx) => {
+          await tx.appendEvents([event(1)])
+          await tx.savepoint(() => tx.appendEvents([event(2)]))
+          await expect(
+            tx.savepoint(async () => {
+              await tx.appendEvents([event(3)])
+              throw new Error('undone')
+            }),
+          ).rejects.toThrow('undone')
+          await tx.appendEvents([event(4), event(5)])
+          inside.push(...(await tx.listEvents(0, 10)).map((e) => e.taskId as number))
+        },
+        {eventsLast: true},
+      )
+      // Not written while the transaction ran: all at its end.
+      expect(inside).toEqual([])
+      const written = await store.listEvents(0, 10)
+      expect(written.map((e) => e.taskId)).toEqual([1, 2, 4, 5])
+      expect(written.every((e, i) => i === 0 || e.seq > written[i - 1].seq)).toBe(true)
+      await expect(
+        store.transaction(
+          async (tx) => {
+            await tx.appendEvents([event(6)])
+            throw new Error('rolled back')
+          },
+          {eventsLast: true},
+        ),
+      ).rejects.toThrow('rolled back')
+      expect((await store.listEvents(0, 10)).map((e) => e.taskId)).toEqual([1, 2, 4, 5])
+    })
+
     it('checks that the admission turn is taken inside a transaction', async () => {
       await expect(store.lockEnvironment('shop', 'prod')).rejects.toThrow(/transaction/)
       await store.transaction(async (tx) => {
@@ -489,6 +539,28 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       await fast
       expect(committed).toEqual(['first', 'second'])
       expect((await store.listEvents(0, 10)).map((e) => e.kind)).toEqual(['first', 'second'])
+    })
+
+    it('holds the event-order lock of an eventsLast transaction only for its last write', async () => {
+      const {store, other} = await seeded()
+      const event = (kind: string) => ({kind, project: 'shop', environment: 'prod', releaseId: null, taskId: null, data: null, at: T0})
+      const {wait: held, open: release} = gate()
+      let appended!: () => void
+      const wasAppended = new Promise<void>((resolve) => (appended = resolve))
+      const long = store.transaction(
+        async (tx) => {
+          await tx.appendEvents([event('long')])
+          appended()
+          await held
+        },
+        {eventsLast: true},
+      )
+      await wasAppended
+      // While the long transaction is still open, another one's events commit without waiting for it.
+      await other.appendEvents([event('short')])
+      release()
+      await long
+      expect((await store.listEvents(0, 10)).map((e) => e.kind)).toEqual(['short', 'long'])
     })
 
     it('migrates one fresh database from two stores at once', async () => {

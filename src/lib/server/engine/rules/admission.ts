@@ -77,6 +77,23 @@ export function decideAdmission(releases: ActiveRelease[], policy: AdmissionPoli
   return {start, waiting}
 }
 
+/** What a decision leaves in an environment's queue: where each waiting release stands, and why it waits. */
+export interface QueueStanding {
+  positions: Map<number, number>
+  waiting: Map<number, WaitingFor>
+}
+
+/**
+ * Where each release that waits stands in its queue: 1-based, in queue order, counting neither the
+ * running releases nor those in `starting` (that a decision starts).
+ */
+export function queuePositions(releases: ActiveRelease[], starting: readonly number[] = []): Map<number, number> {
+  const started = new Set(starting)
+  const positions = new Map<number, number>()
+  for (const release of releases) if (release.status !== 'running' && !started.has(release.id)) positions.set(release.id, positions.size + 1)
+  return positions
+}
+
 function whyWait(
   release: ActiveRelease,
   running: ActiveRelease[],

@@ -10,12 +10,12 @@ import type {EnvironmentSpec} from '../../blueprint/blueprint.js'
 import type {EngineContext} from '../context.js'
 import {nowOf} from '../context.js'
 import {environmentSpec, policyFor} from '../lookups.js'
-import {decideAdmission} from '../rules/admission.js'
+import {decideAdmission, queuePositions, type QueueStanding} from '../rules/admission.js'
 import {checkPlanSize} from '../rules/plan-size.js'
 import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
-import {type ReleaseOutcome, ReleaseRun} from './runner.js'
+import {firstTasks, recordStarts, type ReleaseOutcome, ReleaseRun} from './runner.js'
 import {transitionRelease, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
 
@@ -44,7 +44,7 @@ export class RunCoordinator {
   private reserved = 0
   private admitting = true
   private readonly logs: LogWriter
-  private readonly turns: EnvironmentTurns<Claimed>
+  private readonly turns: EnvironmentTurns<Claimed, QueueStanding>
   readonly leases: ReplicaLeases
 
   constructor(
@@ -52,7 +52,7 @@ export class RunCoordinator {
     replica: ReplicaIdentity,
   ) {
     this.logs = new LogWriter(ctx.store, (error) => ctx.log.error({err: error}, 'could not store task log lines'))
-    this.turns = new EnvironmentTurns<Claimed>(ctx.store, {
+    this.turns = new EnvironmentTurns<Claimed, QueueStanding>(ctx.store, {
       admit: (tx, turn) => this.admitInTurn(tx, turn),
       committed: (claims) => this.startClaimed(claims),
       aborted: (claims) => {
@@ -194,17 +194,23 @@ export class RunCoordinator {
     return this.turns.take(project, environment, change)
   }
 
+  /** As turn, and with what the turn's admission left in the queue (where each waiting release stands, and why). */
+  turnWithQueue<T>(project: string, environment: string, change: (tx: Store) => Promise<T>): Promise<{value: T; report: QueueStanding}> {
+    return this.turns.takeWithReport(project, environment, change)
+  }
+
   /** Takes the environment's turn to start what may start. */
   admit(project: string, environment: string): Promise<void> {
     return this.turns.take(project, environment)
   }
 
   /** Inside the turn's transaction: decides, and claims what starts here, with its plan. */
-  private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<Claimed[]> {
+  private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<{claims: Claimed[]; report: QueueStanding}> {
     const claims: Claimed[] = []
     for (;;) {
       const capacity = this.admitting ? this.freeCapacity() : 0
-      const decision = decideAdmission(await tx.activeLocks(project, environment), await policyFor(tx, project, environment), capacity)
+      const active = await tx.activeLocks(project, environment)
+      const decision = decideAdmission(active, await policyFor(tx, project, environment), capacity)
       let endedUnstarted = false
       for (const id of decision.start) {
         try {
@@ -221,7 +227,7 @@ export class RunCoordinator {
       if (endedUnstarted) continue
       // Releases that wait only for room on this replica may start on another one that has it.
       if ([...decision.waiting.values()].some((wait) => wait.reason === 'capacity')) await tx.notifyAdmit(project, environment)
-      return claims
+      return {claims, report: {positions: queuePositions(active, decision.start), waiting: decision.waiting}}
     }
   }
 
@@ -244,6 +250,12 @@ export class RunCoordinator {
     checkPlanSize(planInput)
     const plan = await planReleaseInTurns(planInput)
     const tasks = await tx.insertTasks(id, plan.tasks.map(toNewTask))
+    // Its first tasks start once the turn has committed: their start is recorded with the claim, not
+    // in a transaction of their own after it.
+    const first = firstTasks(tasks)
+    const startedAt = release.startedAt as string
+    if (first.length > 0) await recordStarts(tx, release, first, startedAt)
+    for (const task of first) Object.assign(task, {status: 'running', startedAt})
     return {release, project, environment, tasks}
   }
 

@@ -13,7 +13,7 @@ import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {LogWriter} from './log-writer.js'
-import {updateTask} from './transitions.js'
+import {startTasks, updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted'
 
@@ -99,7 +99,12 @@ export class ReleaseRun {
   }
 
   private async execute(): Promise<ReleaseOutcome> {
-    for (const task of this.tasks) this.status.set(task.key, 'pending')
+    // The turn that claimed the release recorded the start of its first tasks: they run at once.
+    const startedByClaim: TaskRecord[] = []
+    for (const task of this.tasks) {
+      this.status.set(task.key, task.status === 'running' ? 'running' : 'pending')
+      if (task.status === 'running') startedByClaim.push(task)
+    }
     this.log(null, 'system', `release ${this.release.id} (${this.release.type}) started with ${this.tasks.length} task(s)`)
     // A task is looked at again only when the last task it waits for has ended, or when a stop or a halt
     // reaches every task: linear in tasks and edges. A task whose requirement did not succeed is skipped
@@ -108,7 +113,14 @@ export class ReleaseRun {
     const {waiters, unmet} = waitersOf(this.tasks)
     const ended: string[] = []
     let wake: (() => void) | null = null
-    let running = 0
+    const taskEnded = (task: TaskRecord) => {
+      ended.push(task.key)
+      wake?.()
+    }
+    /** tasks found ready in this pass: they start together */
+    const ready: TaskRecord[] = []
+    let running = startedByClaim.length
+    this.launch(startedByClaim, taskEnded, {startRecorded: true})
     let swept = 'nothing' as 'nothing' | 'halt' | 'stop'
     let queue: TaskRecord[] = [...this.tasks]
     const hasEnded = (key: string) => {
@@ -124,6 +136,7 @@ export class ReleaseRun {
       for (let index = 0; index < queue.length; index++) {
         // Thousands of tasks to look at (the first pass of a big plan): let timers and requests run too.
         if (index % 256 === 255 && performance.now() - sliceStarted > SLICE_MS) {
+          if (ready.length > 0) this.launch(ready.splice(0), taskEnded)
           await nextTurn()
           sliceStarted = performance.now()
         }
@@ -139,12 +152,10 @@ export class ReleaseRun {
         } else if (unmet.get(task.key) === 0) {
           this.status.set(task.key, 'running')
           running++
-          void this.runTask(task).finally(() => {
-            ended.push(task.key)
-            wake?.()
-          })
+          ready.push(task)
         }
       }
+      if (ready.length > 0) this.launch(ready.splice(0), taskEnded)
       if (running === 0) break
       if (ended.length === 0) await new Promise<void>((resolve) => (wake = resolve))
       wake = null
@@ -252,15 +263,21 @@ export class ReleaseRun {
     }
   }
 
-  private async runTask(task: TaskRecord): Promise<void> {
-    const {project, environment} = this.release
+  /**
+   * Starts tasks that became ready together: records their start in one transaction (the first tasks of
+   * the release were recorded by the turn that claimed it), then runs each; `ended` hears of each end.
+   */
+  private launch(tasks: TaskRecord[], ended: (task: TaskRecord) => void, {startRecorded = false} = {}): void {
     const at = this.now()
-    task.startedAt = at
-    this.startedTargets.add(task.target)
-    await this.store.transaction(async (tx) => {
-      await updateTask(tx, this.release, task, {status: 'running', startedAt: at})
-      if (task.resource) await tx.updateApp(project, environment, task.resource, {health: 'Progressing'}, at)
-    })
+    for (const task of tasks) {
+      task.startedAt ??= at
+      this.startedTargets.add(task.target)
+    }
+    const recorded = startRecorded ? Promise.resolve() : recordStarts(this.store, this.release, tasks, at)
+    for (const task of tasks) void recorded.then(() => this.runTask(task)).finally(() => ended(task))
+  }
+
+  private async runTask(task: TaskRecord): Promise<void> {
     const result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
     await this.settle(task, result)
   }
@@ -318,6 +335,22 @@ export class ReleaseRun {
     this.log(task, 'system', `deployed ${task.key} ${task.toVersion ?? ''}, but the health check failed: ${health.error}`)
     return {status: 'failed', exitCode: health.exitCode, error: `health check failed: ${health.error}`, deployed: true}
   }
+}
+
+/** The tasks of a plan that wait for no other task: they start as soon as their release does. */
+export function firstTasks(tasks: TaskRecord[]): TaskRecord[] {
+  const keys = new Set(tasks.map((task) => task.key))
+  const waitsFor = (task: TaskRecord, key: string) => key !== task.key && keys.has(key)
+  return tasks.filter((task) => !task.dependsOn.some((key) => waitsFor(task, key)) && !task.after.some((key) => waitsFor(task, key)))
+}
+
+/** Records that tasks of one release start now: each one running, with its event, and its app Progressing. */
+export function recordStarts(store: Store, release: ReleaseRecord, tasks: TaskRecord[], at: string): Promise<void> {
+  const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
+  return store.transaction(async (tx) => {
+    await startTasks(tx, release, tasks, at)
+    if (resources.length > 0) await tx.updateApps(release.project, release.environment, resources, {health: 'Progressing'}, at)
+  })
 }
 
 /**

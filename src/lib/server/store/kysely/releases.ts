@@ -1,8 +1,8 @@
 // Releases and their tasks: insert once per idempotency key, compare-and-set transitions, queue reads.
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../../api/domain.js'
 import type {Release} from '../../../api/schemas.js'
-import type {AppHistoryRow, LockSet, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskRecord} from '../store.js'
-import {eventLoopSlices, rowBatches} from './batches.js'
+import type {AppHistoryRow, LockSet, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskPatch, TaskRecord} from '../store.js'
+import {eventLoopSlices, rowBatches, valueBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
 
@@ -146,22 +146,23 @@ export async function listTasks(db: Db, releaseId: number): Promise<TaskRecord[]
   return rows.map(codec.toTask)
 }
 
-export async function updateTask(
-  db: Db,
-  id: number,
-  patch: {status: TaskRecord['status']; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string},
-): Promise<void> {
-  await db
-    .updateTable('tasks')
-    .set({
-      status: patch.status,
-      ...(patch.exitCode !== undefined && {exit_code: patch.exitCode}),
-      ...(patch.error !== undefined && {error: patch.error}),
-      ...(patch.startedAt !== undefined && {started_at: patch.startedAt}),
-      ...(patch.finishedAt !== undefined && {finished_at: patch.finishedAt}),
-    })
-    .where('id', '=', id)
-    .execute()
+export async function updateTask(db: Db, id: number, patch: TaskPatch): Promise<void> {
+  await db.updateTable('tasks').set(taskChanges(patch)).where('id', '=', id).execute()
+}
+
+export async function updateTasks(db: Db, ids: number[], patch: TaskPatch): Promise<void> {
+  const changes = taskChanges(patch)
+  for (const batch of valueBatches(ids, Object.keys(changes).length)) await db.updateTable('tasks').set(changes).where('id', 'in', batch).execute()
+}
+
+function taskChanges(patch: TaskPatch) {
+  return {
+    status: patch.status,
+    ...(patch.exitCode !== undefined && {exit_code: patch.exitCode}),
+    ...(patch.error !== undefined && {error: patch.error}),
+    ...(patch.startedAt !== undefined && {started_at: patch.startedAt}),
+    ...(patch.finishedAt !== undefined && {finished_at: patch.finishedAt}),
+  }
 }
 
 export async function appHistory(db: Db, project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]> {

@@ -2,7 +2,7 @@
 import {sql} from 'kysely'
 
 import type {CancelRequest, NewEvent, ReleaseRecord, ReplicaRecord, StoredEvent} from '../store.js'
-import {rowBatches} from './batches.js'
+import {eventLoopSlices, rowBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {byCodePoint, type Db, inTransaction, precompiled} from './db.js'
 
@@ -122,5 +122,10 @@ export async function insertEvents(db: Db, events: NewEvent[]): Promise<void> {
     await insertOneEvent(db, kind, project, environment, release_id, task_id, data, at)
     return
   }
-  for (const batch of rowBatches(rows)) await db.insertInto('events').values(batch).execute()
+  // The start of a big release is thousands of events: timers and requests run between its statements.
+  const betweenStatements = eventLoopSlices()
+  for (const batch of rowBatches(rows)) {
+    await betweenStatements()
+    await db.insertInto('events').values(batch).execute()
+  }
 }

@@ -5,6 +5,7 @@ import {type Kysely, sql, type Transaction} from 'kysely'
 
 import type {Database} from '../schema/tables.js'
 import type {
+  AppPatch,
   AppRecord,
   EnvironmentRecord,
   NewEvent,
@@ -19,6 +20,7 @@ import type {
   SettingsRecord,
   Store,
   StoredLogLine,
+  TaskPatch,
 } from '../store.js'
 import type {ReleaseStatus} from '../../../api/domain.js'
 import type {PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
@@ -54,18 +56,26 @@ export class KyselyStore implements Store {
   constructor(
     private readonly db: Db,
     private readonly quirks: DialectQuirks,
+    /** in a transaction opened with eventsLast: its events, written just before its commit */
+    private readonly eventsLast: NewEvent[] | null = null,
   ) {
     this.dialect = quirks.dialect
   }
 
-  async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (store: Store) => Promise<T>, options: {eventsLast?: boolean} = {}): Promise<T> {
     if (this.db.isTransaction) return fn(this)
-    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyStore(trx, this.quirks)))
+    return (this.db as Kysely<Database>).transaction().execute(async (trx) => {
+      const eventsLast = options.eventsLast ? [] : null
+      const result = await fn(new KyselyStore(trx, this.quirks, eventsLast))
+      if (eventsLast && eventsLast.length > 0) await this.writeEvents(trx, eventsLast)
+      return result
+    })
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.db.isTransaction) throw new Error('savepoint must run inside store.transaction()')
     const name = sql.id(`sp_${++this.savepoints}`)
+    const eventsBefore = this.eventsLast?.length ?? 0
     await sql`savepoint ${name}`.execute(this.db)
     try {
       const result = await fn()
@@ -74,6 +84,8 @@ export class KyselyStore implements Store {
     } catch (error) {
       await sql`rollback to savepoint ${name}`.execute(this.db)
       await sql`release savepoint ${name}`.execute(this.db)
+      // What was undone recorded no events either.
+      if (this.eventsLast) this.eventsLast.length = eventsBefore
       throw error
     }
   }
@@ -119,8 +131,12 @@ export class KyselyStore implements Store {
     return catalog.upsertApp(this.db, app)
   }
 
-  updateApp(project: string, environment: string, name: string, patch: Parameters<Store['updateApp']>[3], at: string) {
+  updateApp(project: string, environment: string, name: string, patch: AppPatch, at: string) {
     return catalog.updateApp(this.db, project, environment, name, patch, at)
+  }
+
+  updateApps(project: string, environment: string, names: string[], patch: AppPatch, at: string) {
+    return catalog.updateApps(this.db, project, environment, names, patch, at)
   }
 
   deleteApp(project: string, environment: string, name: string) {
@@ -167,8 +183,12 @@ export class KyselyStore implements Store {
     return releases.listTasks(this.db, releaseId)
   }
 
-  updateTask(id: number, patch: Parameters<Store['updateTask']>[1]) {
+  updateTask(id: number, patch: TaskPatch) {
     return releases.updateTask(this.db, id, patch)
+  }
+
+  updateTasks(ids: number[], patch: TaskPatch) {
+    return releases.updateTasks(this.db, ids, patch)
   }
 
   appendLogs(lines: NewLogLine[]): Promise<void> {
@@ -320,10 +340,16 @@ export class KyselyStore implements Store {
 
   appendEvents(events: NewEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve()
-    return inTransaction(this.db, async (trx) => {
-      await this.quirks.lockEventOrder(trx)
-      await replicas.insertEvents(trx, events)
-    })
+    if (this.eventsLast) {
+      this.eventsLast.push(...events)
+      return Promise.resolve()
+    }
+    return inTransaction(this.db, (trx) => this.writeEvents(trx, events))
+  }
+
+  private async writeEvents(trx: Transaction<Database>, events: NewEvent[]): Promise<void> {
+    await this.quirks.lockEventOrder(trx)
+    await replicas.insertEvents(trx, events)
   }
 
   listEvents(afterSeq: number, limit: number, filter: {releaseId?: number} = {}) {
