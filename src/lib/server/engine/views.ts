@@ -2,7 +2,7 @@
 // stored is worked out here: an app's sync and stability, a queued release's position and what it waits
 // for (the admission rule run again on the environment's queue).
 import {ACTIVE_STATUSES, type ReleaseStatus} from '../../api/domain.js'
-import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule} from '../../api/schemas.js'
+import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule, WaitingFor} from '../../api/schemas.js'
 import {plainEnvironment} from '../blueprint/blueprint.js'
 import {notFound} from '../errors.js'
 import type {ProjectRecord, ReleaseFilter, ReleaseRecord} from '../store/store.js'
@@ -152,11 +152,10 @@ export class Views {
    * A release that waits in its queue, as getRelease shows it, from a decision already made on that
    * queue (the turn's that queued it): it has no tasks yet, which come with its claim.
    */
-  waitingRelease({lockSet: _lockSet, ...release}: ReleaseRecord, queue: QueueStanding): Release | null {
+  waitingRelease(release: ReleaseRecord, queue: QueueStanding): Release | null {
     const position = queue.positions.get(release.id)
     if (position === undefined) return null
-    const waitingFor = queue.waiting.get(release.id)
-    return {...release, queuePosition: position, ...(waitingFor && {waitingFor}), tasks: []}
+    return {...releaseView(release, {queuePosition: position, waitingFor: queue.waiting.get(release.id)}), tasks: []}
   }
 
   async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number; order?: 'asc' | 'desc'}): Promise<Release[]> {
@@ -221,12 +220,10 @@ export class Views {
       if (decisions.has(key)) continue
       decisions.set(key, await this.queueDecision(release.project, release.environment, queueHead))
     }
-    return releases.map(({lockSet: _lockSet, ...release}) => {
-      const decision = decisions.get(environmentKey(release.project, release.environment))
+    return releases.map((release) => {
+      const decision = decisions.size > 0 ? decisions.get(environmentKey(release.project, release.environment)) : undefined
       const position = decision?.positions.get(release.id)
-      if (!decision || position === undefined) return release
-      const waitingFor = decision.waiting.get(release.id)
-      return {...release, queuePosition: position, ...(waitingFor && {waitingFor})}
+      return position === undefined ? releaseView(release) : releaseView(release, {queuePosition: position, waitingFor: decision?.waiting.get(release.id)})
     })
   }
 
@@ -241,4 +238,38 @@ export class Views {
       logsDeletedAt: await this.ctx.store.logsDeletedAt(id),
     }
   }
+}
+
+/**
+ * A release as the API shows it: its record without what only the engine keeps (the lock set, the
+ * lease), and where it waits in its queue. Built field by field: a listing builds a thousand of them.
+ */
+function releaseView(record: ReleaseRecord, queue?: {queuePosition: number; waitingFor: WaitingFor | undefined}): Release {
+  const view: Release = {
+    id: record.id,
+    project: record.project,
+    environment: record.environment,
+    type: record.type,
+    status: record.status,
+    resources: record.resources,
+    refresh: record.refresh,
+    force: record.force,
+    allowDestructive: record.allowDestructive,
+    comment: record.comment,
+    triggeredBy: record.triggeredBy,
+    source: record.source,
+    idempotencyKey: record.idempotencyKey,
+    error: record.error,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    decision: record.decision,
+    options: record.options,
+    replica: record.replica,
+  }
+  if (queue) {
+    view.queuePosition = queue.queuePosition
+    if (queue.waitingFor) view.waitingFor = queue.waitingFor
+  }
+  return view
 }

@@ -177,6 +177,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
       ])
     })
 
+    it('lists each release as it now is, also after the listing read it before and another store changed it', async () => {
+      const {release} = await store.insertRelease(newRelease())
+      const other = await second()
+      const queue = {project: 'shop', environment: 'prod', statuses: ['pending_approval' as const, 'queued' as const, 'running' as const], order: 'asc' as const}
+      expect(await store.listReleases(queue)).toMatchObject([{id: release.id, status: 'queued', replica: null}])
+      await other.transitionRelease(release.id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+      expect(await store.listReleases(queue)).toMatchObject([{id: release.id, status: 'running', startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)}])
+      await other.heartbeat('r1', at(5), at(20))
+      expect(await store.listReleases(queue)).toMatchObject([{id: release.id, leaseExpiresAt: at(20)}])
+      await other.transitionRelease(release.id, ['running'], 'succeeded', {finishedAt: at(6)})
+      expect(await store.listReleases(queue)).toEqual([])
+      expect(await store.listReleases({project: 'shop'})).toMatchObject([{id: release.id, status: 'succeeded', finishedAt: at(6), leaseExpiresAt: null}])
+    })
+
     it('transitions a release by compare-and-set, writing the owner and lease, clearing the lease at the end', async () => {
       const {release} = await store.insertRelease(newRelease())
       expect(await store.transitionRelease(release.id, ['running'], 'succeeded')).toBeNull()

@@ -42,15 +42,61 @@ export async function getRelease(db: Db, id: number): Promise<ReleaseRecord | nu
   return row ? codec.toRelease(row) : null
 }
 
-export async function listReleases(db: Db, filter: ReleaseFilter): Promise<ReleaseRecord[]> {
-  let query = db.selectFrom('releases').selectAll()
-  if (filter.project) query = query.where('project', '=', filter.project)
-  if (filter.environment) query = query.where('environment', '=', filter.environment)
-  if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses)
-  query = query.orderBy('id', filter.order ?? 'desc')
-  if (filter.limit) query = query.limit(filter.limit)
-  const rows = await query.execute()
-  return rows.map(codec.toRelease)
+/**
+ * Releases as listings last read them, by id, with the revision of the row they were read at. Every
+ * update of a release's row counts up its revision, so a listing reads the id and revision of each
+ * release it lists, and the whole row only of those that changed since. Filled from committed rows only
+ * (outside a transaction): on SQLite an id that a rolled-back insert used is given to the next release.
+ * Shared by every listing, so frozen.
+ */
+export class ListedReleases {
+  private static readonly KEPT = 10_000
+  private readonly byId = new Map<number, {revision: number; release: ReleaseRecord}>()
+
+  get(id: number, revision: number): ReleaseRecord | undefined {
+    const kept = this.byId.get(id)
+    return kept?.revision === revision ? kept.release : undefined
+  }
+
+  keep(revision: number, release: ReleaseRecord): void {
+    this.byId.delete(release.id)
+    // The oldest first: a queue moves on, and history is listed newest first.
+    if (this.byId.size >= ListedReleases.KEPT) this.byId.delete(this.byId.keys().next().value as number)
+    this.byId.set(release.id, {revision, release: codec.deepFreeze(release)})
+  }
+}
+
+/** The releases a filter names, in its order: a query to select their columns from. */
+function filteredReleases(db: Db, filter: ReleaseFilter) {
+  return db
+    .selectFrom('releases')
+    .$if(Boolean(filter.project), (query) => query.where('project', '=', filter.project as string))
+    .$if(Boolean(filter.environment), (query) => query.where('environment', '=', filter.environment as string))
+    .$if(Boolean(filter.statuses?.length), (query) => query.where('status', 'in', filter.statuses as ReleaseStatus[]))
+    .orderBy('id', filter.order ?? 'desc')
+    .$if(Boolean(filter.limit), (query) => query.limit(filter.limit as number))
+}
+
+export async function listReleases(db: Db, listed: ListedReleases, filter: ReleaseFilter): Promise<ReleaseRecord[]> {
+  if (db.isTransaction) return (await filteredReleases(db, filter).selectAll().execute()).map(codec.toRelease)
+  const revisions = await filteredReleases(db, filter).select(['id', 'revision']).execute()
+  const releases = revisions.map((row) => listed.get(Number(row.id), row.revision))
+  const changed = revisions.flatMap((row, index) => (releases[index] ? [] : [Number(row.id)]))
+  const read = new Map<number, ReleaseRecord>()
+  for (const batch of valueBatches(changed, 0)) {
+    for (const row of await db.selectFrom('releases').selectAll().where('id', 'in', batch).execute()) {
+      const release = codec.toRelease(row)
+      read.set(release.id, release)
+      listed.keep(row.revision, release)
+    }
+  }
+  // A release that changed again between the two reads is listed as it now is, unless that no longer
+  // matches the filter (it has ended since, in a listing of the queue).
+  const statuses = filter.statuses?.length ? new Set(filter.statuses) : null
+  return releases.flatMap((kept, index) => {
+    const release = kept ?? read.get(Number(revisions[index].id))
+    return release && (!statuses || statuses.has(release.status)) ? [release] : []
+  })
 }
 
 const activeLockRows = precompiled((db: Db, project: string, environment: string) =>
@@ -98,6 +144,7 @@ export async function transitionRelease(db: Db, id: number, from: ReleaseStatus[
       ...(fields.leaseExpiresAt !== undefined && {lease_expires_at: fields.leaseExpiresAt}),
       // A release that ended holds no claim; its replica stays as the one that ran it.
       ...(ends && {lease_expires_at: null}),
+      revision: codec.nextRevision,
     })
     .where('id', '=', id)
     .where('status', 'in', from)

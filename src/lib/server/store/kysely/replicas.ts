@@ -45,7 +45,7 @@ export function heartbeat(db: Db, replica: string, at: string, leaseExpiresAt: s
     await db.updateTable('replicas').set({heartbeat_at: at}).where('id', '=', replica).execute()
     const renewed = await db
       .updateTable('releases')
-      .set({lease_expires_at: leaseExpiresAt})
+      .set({lease_expires_at: leaseExpiresAt, revision: codec.nextRevision})
       .where('replica', '=', replica)
       .where('status', '=', 'running')
       .executeTakeFirst()
@@ -75,7 +75,7 @@ export async function requestCancel(db: Db, releaseId: number, by: string, at: s
   // The first request stands: who asked first and when.
   const result = await db
     .updateTable('releases')
-    .set({cancel_requested_by: sql<string>`coalesce(cancel_requested_by, ${by})`, cancel_requested_at: sql<string>`coalesce(cancel_requested_at, ${at})`})
+    .set({cancel_requested_by: sql<string>`coalesce(cancel_requested_by, ${by})`, cancel_requested_at: sql<string>`coalesce(cancel_requested_at, ${at})`, revision: codec.nextRevision})
     .where('id', '=', releaseId)
     .where('status', '=', 'running')
     .executeTakeFirst()

@@ -56,6 +56,8 @@ export class KyselyStore implements Store {
   constructor(
     private readonly db: Db,
     private readonly quirks: DialectQuirks,
+    /** shared by the stores of this database's transactions */
+    private readonly listedReleases = new releases.ListedReleases(),
     /** in a transaction opened with eventsLast: its events, written just before its commit */
     private readonly eventsLast: NewEvent[] | null = null,
   ) {
@@ -66,7 +68,7 @@ export class KyselyStore implements Store {
     if (this.db.isTransaction) return fn(this)
     return (this.db as Kysely<Database>).transaction().execute(async (trx) => {
       const eventsLast = options.eventsLast ? [] : null
-      const result = await fn(new KyselyStore(trx, this.quirks, eventsLast))
+      const result = await fn(new KyselyStore(trx, this.quirks, this.listedReleases, eventsLast))
       if (eventsLast && eventsLast.length > 0) await this.writeEvents(trx, eventsLast)
       return result
     })
@@ -156,7 +158,7 @@ export class KyselyStore implements Store {
   }
 
   listReleases(filter: ReleaseFilter) {
-    return releases.listReleases(this.db, filter)
+    return releases.listReleases(this.db, this.listedReleases, filter)
   }
 
   activeLocks(project: string, environment: string) {

@@ -61,6 +61,8 @@ export interface ReleasesTable {
   lease_expires_at: Generated<string | null>
   cancel_requested_by: Generated<string | null>
   cancel_requested_at: Generated<string | null>
+  /** counted up by every update of the row (nextRevision): listings read again only what changed */
+  revision: Generated<number>
 }
 
 export interface TasksTable {

@@ -1,0 +1,95 @@
+// A list of releases as JSON, joined from each release's own JSON text, which is kept while the release
+// does not change: a queue of a thousand releases is listed again and again while few of them move, and
+// serializing a thousand releases costs more than everything else a listing does. The texts come from
+// the Release schema's serializer, so the list reads exactly as the schema serializes it.
+import type {Release, WaitingFor} from '../../api/schemas.js'
+
+export interface ReleaseSerializers {
+  release(release: Release): string
+  waitingFor(waitingFor: WaitingFor): string
+}
+
+/** A release's JSON without where it waits, which changes whenever its queue moves. */
+interface ReleaseText {
+  release: Release
+  /** UTF-8, up to its closing brace: where it waits comes last, as the schema orders the fields */
+  open: Buffer
+}
+
+const OPEN_LIST = Buffer.from('[')
+const CLOSE_LIST = Buffer.from(']')
+const NEXT = Buffer.from(',')
+const CLOSE = Buffer.from('}')
+
+export class ReleaseListJson {
+  private static readonly KEPT = 10_000
+  private readonly texts = new Map<number, ReleaseText>()
+  private readonly waitingTexts = new WeakMap<WaitingFor, string>()
+
+  /** The list's JSON, UTF-8: what is kept is copied, not encoded again. */
+  json(releases: Release[], serialize: ReleaseSerializers): Buffer {
+    const parts: Buffer[] = [OPEN_LIST]
+    for (let index = 0; index < releases.length; index++) {
+      const release = releases[index]
+      if (index > 0) parts.push(NEXT)
+      parts.push(this.ownText(release, serialize).open)
+      if (release.queuePosition === undefined) {
+        parts.push(CLOSE)
+        continue
+      }
+      let queue = `,"queuePosition":${release.queuePosition}`
+      if (release.waitingFor) queue += `,"waitingFor":${this.waitingText(release.waitingFor, serialize)}`
+      parts.push(Buffer.from(`${queue}}`))
+    }
+    parts.push(CLOSE_LIST)
+    return Buffer.concat(parts)
+  }
+
+  private ownText(release: Release, serialize: ReleaseSerializers): ReleaseText {
+    const kept = this.texts.get(release.id)
+    if (kept && sameOwnFields(kept.release, release)) return kept
+    const {queuePosition: _queuePosition, waitingFor: _waitingFor, tasks: _tasks, ...own} = release
+    const text = serialize.release(own)
+    const fresh = {release, open: Buffer.from(text.slice(0, -1))}
+    this.texts.delete(release.id)
+    if (this.texts.size >= ReleaseListJson.KEPT) this.texts.delete(this.texts.keys().next().value as number)
+    this.texts.set(release.id, fresh)
+    return fresh
+  }
+
+  private waitingText(waitingFor: WaitingFor, serialize: ReleaseSerializers): string {
+    let text = this.waitingTexts.get(waitingFor)
+    if (text === undefined) {
+      text = serialize.waitingFor(waitingFor)
+      this.waitingTexts.set(waitingFor, text)
+    }
+    return text
+  }
+}
+
+const QUEUE_FIELDS = new Set(['queuePosition', 'waitingFor', 'tasks'])
+
+/**
+ * The same release in the same state: every field but where it waits the same value, or an object of
+ * the same values (a decision is read anew each time). A request's lists (resources, options) are
+ * shared and frozen, so they are the same objects while the release is listed.
+ */
+function sameOwnFields(kept: Release, release: Release): boolean {
+  const a = kept as unknown as Record<string, unknown>
+  const b = release as unknown as Record<string, unknown>
+  let fields = 0
+  for (const key in b) {
+    if (QUEUE_FIELDS.has(key)) continue
+    if (!sameValue(a[key], b[key])) return false
+    fields++
+  }
+  for (const key in a) if (!QUEUE_FIELDS.has(key)) fields--
+  return fields === 0
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) || Array.isArray(b)) return false
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((key) => (a as Record<string, unknown>)[key] === (b as Record<string, unknown>)[key])
+}
