@@ -2,7 +2,7 @@
 // does not change: a queue of a thousand releases is listed again and again while few of them move, and
 // serializing a thousand releases costs more than everything else a listing does. The texts come from
 // the Release schema's serializer, so the list reads exactly as the schema serializes it.
-import type {Release, WaitingFor} from '../../api/schemas.js'
+import {Release, type WaitingFor} from '../../api/schemas.js'
 
 export interface ReleaseSerializers {
   release(release: Release): string
@@ -67,24 +67,22 @@ export class ReleaseListJson {
   }
 }
 
-const QUEUE_FIELDS = new Set(['queuePosition', 'waitingFor', 'tasks'])
+/** The fields the Release schema serializes, but where a release waits (and its tasks, which a list has not). */
+const OWN_FIELDS = Object.keys(Release.properties).filter((field) => !['queuePosition', 'waitingFor', 'tasks'].includes(field))
 
 /**
- * The same release in the same state: every field but where it waits the same value, or an object of
- * the same values (a decision is read anew each time). A request's lists (resources, options) are
- * shared and frozen, so they are the same objects while the release is listed.
+ * The same release in the same state: every field the schema serializes the same value, or an object of
+ * the same values (a decision is read anew each time). A release's lists (resources, options) are shared
+ * and frozen by the store, so they are the same objects while the release is unchanged.
  */
 function sameOwnFields(kept: Release, release: Release): boolean {
   const a = kept as unknown as Record<string, unknown>
   const b = release as unknown as Record<string, unknown>
-  let fields = 0
-  for (const key in b) {
-    if (QUEUE_FIELDS.has(key)) continue
-    if (!sameValue(a[key], b[key])) return false
-    fields++
+  for (let index = 0; index < OWN_FIELDS.length; index++) {
+    const field = OWN_FIELDS[index]
+    if (!sameValue(a[field], b[field])) return false
   }
-  for (const key in a) if (!QUEUE_FIELDS.has(key)) fields--
-  return fields === 0
+  return true
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
