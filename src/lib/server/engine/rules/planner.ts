@@ -154,6 +154,9 @@ class EdgeList implements EdgeChunks {
   }
 }
 
+/** The edge list of every task that has none: shared, so frozen. */
+const NO_KEYS: string[] = Object.freeze([]) as unknown as string[]
+
 const REQUIRES = 0
 const AFTER = 1
 type EdgeKind = typeof REQUIRES | typeof AFTER
@@ -341,10 +344,11 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
       listedIn[other] = slot
       listing[length++] = keys[other]
     }
-    // Most lists hold none or one: built at their size, not grown by push (which makes room for 17).
-    return length === 0 ? [] : length === 1 ? [listing[0]] : listing.slice(0, length)
+    // Most lists hold none or one: built at their size, not grown by push (which makes room for 17);
+    // every empty one is the same frozen list.
+    return length === 0 ? NO_KEYS : length === 1 ? [listing[0]] : listing.slice(0, length)
   }
-  const tasks: PlannedTask[] = []
+  const tasks: PlannedTask[] = new Array<PlannedTask>(taskCount)
   for (let index = 0; index < taskCount; index++) {
     const task = listed[index]
     if (sliceOver(1 + bySlot.start[2 * task + 2] - bySlot.start[2 * task])) yield* pause()
@@ -353,7 +357,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     if (task < deployCount) {
       const position = task % perTarget
       const resource = ordered[position]
-      tasks.push({
+      tasks[index] = {
         key: keys[task],
         kind: 'deploy',
         resource: resource.name,
@@ -366,11 +370,11 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
         requires,
         after,
         level: level[task],
-      })
+      }
     } else {
       const hookIndex = task - deployCount
       const hook: HookName = hasBefore && hookIndex % hooksPerTarget === 0 ? 'beforeTarget' : 'afterTarget'
-      tasks.push({
+      tasks[index] = {
         key: keys[task],
         kind: 'hook',
         resource: null,
@@ -383,7 +387,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
         requires,
         after,
         level: level[task],
-      })
+      }
     }
   }
   yield* pauseIfDue()
