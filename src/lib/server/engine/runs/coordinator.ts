@@ -279,6 +279,7 @@ export class RunCoordinator {
     const wasFull = this.freeCapacity() <= 0
     try {
       await this.turn(project, environment, async (tx) => {
+        await run.recordLastEnd(tx)
         const ended = await transitionRelease(tx, id, ['running'], outcome.status, {finishedAt: nowOf(this.ctx), error: outcome.error})
         // A stopping replica starts nothing: the others are told that the environment may move.
         if (!this.admitting) await tx.notifyAdmit(project, environment)

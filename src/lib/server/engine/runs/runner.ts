@@ -44,6 +44,10 @@ export class ReleaseRun {
   private readonly startedTargets = new Set<string | null>()
   private readonly tasksOfResource = new Map<string, TaskRecord[]>()
   private readonly endedOfResource = new Map<string, number>()
+  /** tasks whose end is not recorded yet */
+  private unsettled: number
+  /** the end of the last task, for the turn that finishes the release to record */
+  private lastEnd: ((tx: Store) => Promise<void>) | null = null
   private readonly specs: Map<string, ResourceSpec>
   private readonly haltingSteps: Set<string>
   readonly done: Promise<ReleaseOutcome>
@@ -66,6 +70,7 @@ export class ReleaseRun {
       if (siblings) siblings.push(task)
       else this.tasksOfResource.set(task.resource, [task])
     }
+    this.unsettled = tasks.length
     this.specs = new Map(project.blueprint.resources.map((spec) => [spec.name, spec]))
     this.haltingSteps = new Set(project.blueprint.workflow.filter((step: WorkflowStep) => step.haltOnError).map((step: WorkflowStep) => step.step))
     // Every running task listens for a stop: a big plan runs thousands at once, which is no leak.
@@ -219,11 +224,23 @@ export class ReleaseRun {
       if (endedSiblings === siblings.length) app = this.appChange(task, siblings)
     }
     const {project, environment} = this.release
-    await this.store.transaction(async (tx) => {
-      await updateTask(tx, this.release, task, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
+    const finishedAt = this.now()
+    const record = async (tx: Store) => {
+      await updateTask(tx, this.release, task, {status: result.status, finishedAt, exitCode: result.exitCode ?? null, error: result.error ?? null})
       if (app === 'delete') await tx.deleteApp(project, environment, task.resource as string)
-      else if (app) await tx.updateApp(project, environment, task.resource as string, app, this.now())
-    })
+      else if (app) await tx.updateApp(project, environment, task.resource as string, app, finishedAt)
+    }
+    this.unsettled--
+    // The last task's end is recorded with the release's own, in the turn that finishes it.
+    if (this.unsettled === 0) this.lastEnd = record
+    else await this.store.transaction(record)
+  }
+
+  /** In the turn that records the release's end: the end of its last task, which waited for it. */
+  async recordLastEnd(tx: Store): Promise<void> {
+    const record = this.lastEnd
+    this.lastEnd = null
+    await record?.(tx)
   }
 
   private appChange(task: TaskRecord, siblings: TaskRecord[]): Parameters<Store['updateApp']>[3] | 'delete' | null {
