@@ -207,14 +207,17 @@ export class RunCoordinator {
   /** Inside the turn's transaction: decides, and claims what starts here, with its plan. */
   private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<{claims: Claimed[]; report: QueueStanding}> {
     const claims: Claimed[] = []
+    /** read once for all the claims of the turn */
+    let projectRecord: ProjectRecord | undefined
     for (;;) {
       const capacity = this.admitting ? this.freeCapacity() : 0
       const active = await tx.activeLocks(project, environment)
       const decision = decideAdmission(active, await policyFor(tx, project, environment), capacity)
       let endedUnstarted = false
+      if (decision.start.length > 0) projectRecord ??= (await tx.getProject(project)) as ProjectRecord
       for (const id of decision.start) {
         try {
-          const claim = await tx.savepoint(() => this.claim(tx, id))
+          const claim = await tx.savepoint(() => this.claim(tx, id, projectRecord as ProjectRecord))
           if (claim) {
             claims.push(claim)
             this.reserved++
@@ -232,10 +235,9 @@ export class RunCoordinator {
   }
 
   /** The claim: queued -> running, owned by this replica with a lease, and the plan. */
-  private async claim(tx: Store, id: number): Promise<Claimed | null> {
+  private async claim(tx: Store, id: number, project: ProjectRecord): Promise<Claimed | null> {
     const release = await transitionRelease(tx, id, ['queued'], 'running', {startedAt: nowOf(this.ctx), replica: this.replicaId, leaseExpiresAt: this.leases.leaseFromNow()})
     if (!release) return null
-    const project = (await tx.getProject(release.project)) as ProjectRecord
     // Versions are read again at start: an earlier release may have changed what is deployed.
     const names = release.resources.map((resource) => resource.name)
     const apps = new Map((await tx.listApps(release.project, release.environment, names)).map((app) => [app.name, app]))

@@ -231,9 +231,10 @@ export class ReleaseRun {
       else if (app) await tx.updateApp(project, environment, task.resource as string, app, finishedAt)
     }
     this.unsettled--
-    // The last task's end is recorded with the release's own, in the turn that finishes it.
+    // The last task's end is recorded with the release's own, in the turn that finishes it; the others
+    // with their events last, so that the event-order lock is held only from their write to the commit.
     if (this.unsettled === 0) this.lastEnd = record
-    else await this.store.transaction(record)
+    else await this.store.transaction(record, {eventsLast: true})
   }
 
   /** In the turn that records the release's end: the end of its last task, which waited for it. */
@@ -364,10 +365,14 @@ export function firstTasks(tasks: TaskRecord[]): TaskRecord[] {
 /** Records that tasks of one release start now: each one running, with its event, and its app Progressing. */
 export function recordStarts(store: Store, release: ReleaseRecord, tasks: TaskRecord[], at: string): Promise<void> {
   const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
-  return store.transaction(async (tx) => {
-    await startTasks(tx, release, tasks, at)
-    if (resources.length > 0) await tx.updateApps(release.project, release.environment, resources, {health: 'Progressing'}, at)
-  })
+  // Its events last: the event-order lock is held only from their write to the commit.
+  return store.transaction(
+    async (tx) => {
+      await startTasks(tx, release, tasks, at)
+      if (resources.length > 0) await tx.updateApps(release.project, release.environment, resources, {health: 'Progressing'}, at)
+    },
+    {eventsLast: true},
+  )
 }
 
 /**
