@@ -9,17 +9,19 @@ export interface ReleaseSerializers {
   waitingFor(waitingFor: WaitingFor): string
 }
 
-/** A release's JSON without where it waits, which changes whenever its queue moves. */
+/** A release's JSON as last listed, kept with what it was made of. */
 interface ReleaseText {
   release: Release
-  /** UTF-8, up to its closing brace: where it waits comes last, as the schema orders the fields */
-  open: Buffer
+  /** the release's own fields and where it waited then: the end of the text, after its own fields */
+  close: string
+  /** UTF-8: its own fields (the first openLength bytes), then `close` */
+  json: Buffer
+  openLength: number
 }
 
 const OPEN_LIST = Buffer.from('[')
 const CLOSE_LIST = Buffer.from(']')
 const NEXT = Buffer.from(',')
-const CLOSE = Buffer.from('}')
 
 export class ReleaseListJson {
   private static readonly KEPT = 10_000
@@ -32,25 +34,30 @@ export class ReleaseListJson {
     for (let index = 0; index < releases.length; index++) {
       const release = releases[index]
       if (index > 0) parts.push(NEXT)
-      parts.push(this.ownText(release, serialize).open)
-      if (release.queuePosition === undefined) {
-        parts.push(CLOSE)
-        continue
+      // Where it waits comes last, as the schema orders the fields.
+      let close = '}'
+      if (release.queuePosition !== undefined) {
+        close = `,"queuePosition":${release.queuePosition}${release.waitingFor ? `,"waitingFor":${this.waitingText(release.waitingFor, serialize)}` : ''}}`
       }
-      let queue = `,"queuePosition":${release.queuePosition}`
-      if (release.waitingFor) queue += `,"waitingFor":${this.waitingText(release.waitingFor, serialize)}`
-      parts.push(Buffer.from(`${queue}}`))
+      parts.push(this.text(release, close, serialize).json)
     }
     parts.push(CLOSE_LIST)
     return Buffer.concat(parts)
   }
 
-  private ownText(release: Release, serialize: ReleaseSerializers): ReleaseText {
+  private text(release: Release, close: string, serialize: ReleaseSerializers): ReleaseText {
     const kept = this.texts.get(release.id)
-    if (kept && sameOwnFields(kept.release, release)) return kept
+    if (kept && sameOwnFields(kept.release, release)) {
+      if (kept.close !== close) {
+        kept.json = Buffer.concat([kept.json.subarray(0, kept.openLength), Buffer.from(close)])
+        kept.close = close
+      }
+      return kept
+    }
     const {queuePosition: _queuePosition, waitingFor: _waitingFor, tasks: _tasks, ...own} = release
-    const text = serialize.release(own)
-    const fresh = {release, open: Buffer.from(text.slice(0, -1))}
+    // The schema's text of its own fields, without the closing brace.
+    const open = Buffer.from(serialize.release(own).slice(0, -1))
+    const fresh = {release, close, json: Buffer.concat([open, Buffer.from(close)]), openLength: open.length}
     this.texts.delete(release.id)
     if (this.texts.size >= ReleaseListJson.KEPT) this.texts.delete(this.texts.keys().next().value as number)
     this.texts.set(release.id, fresh)
