@@ -18,6 +18,10 @@ const SCHEDULE_RUNS_SHOWN = 20
 export class Views {
   /** the last decision per environment, with the inputs it was made on */
   private readonly lastDecisions = new Map<string, {inputs: string; decision: Promise<QueueStanding>}>()
+  /** the last decision made on a listed head of each environment's queue, with the head and the inputs */
+  private readonly lastHeadDecisions = new Map<string, {inputs: string; head: ActiveRelease[]; decision: QueueStanding}>()
+  /** the view of each listed release (the store shares unchanged records), with where it waited */
+  private readonly views = new WeakMap<ReleaseRecord, {queue: QueuePlace | undefined; view: Release}>()
 
   constructor(
     private readonly ctx: EngineContext,
@@ -186,7 +190,8 @@ export class Views {
   /**
    * Queue positions and why each waits in one environment: decided on the queue head given, else on the
    * whole queue, which is read again only when its mark, the policy or the free capacity moved since
-   * the last decision there (the answers to a burst of triggers share one read).
+   * the last decision there (the answers to a burst of triggers share one read). A head, policy and
+   * capacity the same as the last time give the last decision again.
    */
   private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueStanding> {
     const {store} = this.ctx
@@ -195,19 +200,25 @@ export class Views {
     const capacity = this.freeCapacity()
     const key = environmentKey(project, environment)
     const inputs = `${mark}\u0000${capacity}\u0000${JSON.stringify(policy)}`
+    if (queueHead) {
+      const lastHead = this.lastHeadDecisions.get(key)
+      // The store shares the lock sets of unchanged releases: the same objects.
+      if (lastHead?.inputs === inputs && sameHead(lastHead.head, queueHead)) return lastHead.decision
+      const decision = {positions: queuePositions(queueHead), waiting: decideAdmission(queueHead, policy, capacity).waiting}
+      this.lastHeadDecisions.set(key, {inputs, head: queueHead, decision})
+      return decision
+    }
     const last = this.lastDecisions.get(key)
     // A read under way on the same inputs is shared: it began after its own mark was read.
-    if (mark !== null && last?.inputs === inputs) return last.decision
+    if (last?.inputs === inputs) return last.decision
     const decision = (async () => {
-      const active = queueHead ?? (await store.activeLocks(project, environment))
+      const active = await store.activeLocks(project, environment)
       return {positions: queuePositions(active), waiting: decideAdmission(active, policy, capacity).waiting}
     })()
-    if (mark !== null) {
-      this.lastDecisions.set(key, {inputs, decision})
-      decision.catch(() => {
-        if (this.lastDecisions.get(key)?.decision === decision) this.lastDecisions.delete(key)
-      })
-    }
+    this.lastDecisions.set(key, {inputs, decision})
+    decision.catch(() => {
+      if (this.lastDecisions.get(key)?.decision === decision) this.lastDecisions.delete(key)
+    })
     return decision
   }
 
@@ -223,7 +234,14 @@ export class Views {
     return releases.map((release) => {
       const decision = decisions.size > 0 ? decisions.get(environmentKey(release.project, release.environment)) : undefined
       const position = decision?.positions.get(release.id)
-      return position === undefined ? releaseView(release) : releaseView(release, {queuePosition: position, waitingFor: decision?.waiting.get(release.id)})
+      const queue = position === undefined ? undefined : {queuePosition: position, waitingFor: decision?.waiting.get(release.id)}
+      // An unchanged release in the same place keeps its view: a listing of a queue that did not move
+      // builds nothing again (and the HTTP layer finds its JSON by the view itself).
+      const kept = this.views.get(release)
+      if (kept && kept.queue?.queuePosition === queue?.queuePosition && kept.queue?.waitingFor === queue?.waitingFor) return kept.view
+      const view = releaseView(release, queue)
+      this.views.set(release, {queue, view})
+      return view
     })
   }
 
@@ -244,7 +262,21 @@ export class Views {
  * A release as the API shows it: its record without what only the engine keeps (the lock set, the
  * lease), and where it waits in its queue. Built field by field: a listing builds a thousand of them.
  */
-function releaseView(record: ReleaseRecord, queue?: {queuePosition: number; waitingFor: WaitingFor | undefined}): Release {
+interface QueuePlace {
+  queuePosition: number
+  waitingFor: WaitingFor | undefined
+}
+
+/** The same releases in the same states and order, each locking the same (shared) lock set. */
+function sameHead(a: ActiveRelease[], b: ActiveRelease[]): boolean {
+  if (a.length !== b.length) return false
+  for (let index = 0; index < a.length; index++) {
+    if (a[index].id !== b[index].id || a[index].status !== b[index].status || a[index].lockSet !== b[index].lockSet) return false
+  }
+  return true
+}
+
+function releaseView(record: ReleaseRecord, queue?: QueuePlace): Release {
   const view: Release = {
     id: record.id,
     project: record.project,

@@ -12,16 +12,16 @@ export interface ReleaseSerializers {
 /** A release's JSON as last listed, kept with what it was made of. */
 interface ReleaseText {
   release: Release
-  /** the release's own fields and where it waited then: the end of the text, after its own fields */
+  /** where it waited then: the end of the text, after its own fields */
   close: string
-  /** UTF-8: its own fields (the first openLength bytes), then `close` */
+  /** UTF-8: a comma, its own fields (up to openLength), then `close`; the first of a list goes without the comma */
   json: Buffer
   openLength: number
 }
 
 const OPEN_LIST = Buffer.from('[')
 const CLOSE_LIST = Buffer.from(']')
-const NEXT = Buffer.from(',')
+const COMMA = Buffer.from(',')
 
 export class ReleaseListJson {
   private static readonly KEPT = 10_000
@@ -33,13 +33,13 @@ export class ReleaseListJson {
     const parts: Buffer[] = [OPEN_LIST]
     for (let index = 0; index < releases.length; index++) {
       const release = releases[index]
-      if (index > 0) parts.push(NEXT)
       // Where it waits comes last, as the schema orders the fields.
       let close = '}'
       if (release.queuePosition !== undefined) {
         close = `,"queuePosition":${release.queuePosition}${release.waitingFor ? `,"waitingFor":${this.waitingText(release.waitingFor, serialize)}` : ''}}`
       }
-      parts.push(this.text(release, close, serialize).json)
+      const {json} = this.text(release, close, serialize)
+      parts.push(index === 0 ? json.subarray(1) : json)
     }
     parts.push(CLOSE_LIST)
     return Buffer.concat(parts)
@@ -47,7 +47,9 @@ export class ReleaseListJson {
 
   private text(release: Release, close: string, serialize: ReleaseSerializers): ReleaseText {
     const kept = this.texts.get(release.id)
-    if (kept && sameOwnFields(kept.release, release)) {
+    // The views hand out the same object for a release that did not change: no field to compare then.
+    if (kept && (kept.release === release || sameOwnFields(kept.release, release))) {
+      kept.release = release
       if (kept.close !== close) {
         kept.json = Buffer.concat([kept.json.subarray(0, kept.openLength), Buffer.from(close)])
         kept.close = close
@@ -57,7 +59,7 @@ export class ReleaseListJson {
     const {queuePosition: _queuePosition, waitingFor: _waitingFor, tasks: _tasks, ...own} = release
     // The schema's text of its own fields, without the closing brace.
     const open = Buffer.from(serialize.release(own).slice(0, -1))
-    const fresh = {release, close, json: Buffer.concat([open, Buffer.from(close)]), openLength: open.length}
+    const fresh = {release, close, json: Buffer.concat([COMMA, open, Buffer.from(close)]), openLength: COMMA.length + open.length}
     this.texts.delete(release.id)
     if (this.texts.size >= ReleaseListJson.KEPT) this.texts.delete(this.texts.keys().next().value as number)
     this.texts.set(release.id, fresh)
