@@ -33,22 +33,23 @@ export class ReleaseListJson {
     const parts: Buffer[] = [OPEN_LIST]
     for (let index = 0; index < releases.length; index++) {
       const release = releases[index]
-      // Where it waits comes last, as the schema orders the fields.
-      let close = '}'
-      if (release.queuePosition !== undefined) {
-        close = `,"queuePosition":${release.queuePosition}${release.waitingFor ? `,"waitingFor":${this.waitingText(release.waitingFor, serialize)}` : ''}}`
-      }
-      const {json} = this.text(release, close, serialize)
+      const {json} = this.text(release, serialize)
       parts.push(index === 0 ? json.subarray(1) : json)
     }
     parts.push(CLOSE_LIST)
     return Buffer.concat(parts)
   }
 
-  private text(release: Release, close: string, serialize: ReleaseSerializers): ReleaseText {
+  private text(release: Release, serialize: ReleaseSerializers): ReleaseText {
     const kept = this.texts.get(release.id)
-    // The views hand out the same object for a release that did not change: no field to compare then.
-    if (kept && (kept.release === release || sameOwnFields(kept.release, release))) {
+    // The views hand out the same object for a release that did not change and waits in the same place.
+    if (kept?.release === release) return kept
+    // Where it waits comes last, as the schema orders the fields.
+    let close = '}'
+    if (release.queuePosition !== undefined) {
+      close = `,"queuePosition":${release.queuePosition}${release.waitingFor ? `,"waitingFor":${this.waitingText(release.waitingFor, serialize)}` : ''}}`
+    }
+    if (kept && sameOwnFields(kept.release, release)) {
       kept.release = release
       if (kept.close !== close) {
         kept.json = Buffer.concat([kept.json.subarray(0, kept.openLength), Buffer.from(close)])
