@@ -78,25 +78,23 @@ function filteredReleases(db: Db, filter: ReleaseFilter) {
 }
 
 export async function listReleases(db: Db, listed: ListedReleases, filter: ReleaseFilter): Promise<ReleaseRecord[]> {
-  if (db.isTransaction) return (await filteredReleases(db, filter).selectAll().execute()).map(codec.toRelease)
+  const wholeRows = async () => (await filteredReleases(db, filter).selectAll().execute()).map(codec.toRelease)
+  if (db.isTransaction) return wholeRows()
   const revisions = await filteredReleases(db, filter).select(['id', 'revision']).execute()
   const releases = revisions.map((row) => listed.get(Number(row.id), row.revision))
-  const changed = revisions.flatMap((row, index) => (releases[index] ? [] : [Number(row.id)]))
+  const changed = new Map(revisions.flatMap((row, index) => (releases[index] ? [] : [[Number(row.id), row.revision] as const])))
   const read = new Map<number, ReleaseRecord>()
-  for (const batch of valueBatches(changed, 0)) {
+  for (const batch of valueBatches([...changed.keys()], 0)) {
     for (const row of await db.selectFrom('releases').selectAll().where('id', 'in', batch).execute()) {
+      // A release that changed again since the first read: the two reads are not of one state (it may
+      // have left the filter, which a limit would not see), so the listing is read again in one query.
+      if (row.revision !== changed.get(Number(row.id))) return wholeRows()
       const release = codec.toRelease(row)
       read.set(release.id, release)
       listed.keep(row.revision, release)
     }
   }
-  // A release that changed again between the two reads is listed as it now is, unless that no longer
-  // matches the filter (it has ended since, in a listing of the queue).
-  const statuses = filter.statuses?.length ? new Set(filter.statuses) : null
-  return releases.flatMap((kept, index) => {
-    const release = kept ?? read.get(Number(revisions[index].id))
-    return release && (!statuses || statuses.has(release.status)) ? [release] : []
-  })
+  return revisions.map((row, index) => releases[index] ?? (read.get(Number(row.id)) as ReleaseRecord))
 }
 
 const activeLockRows = precompiled((db: Db, project: string, environment: string) =>
