@@ -191,6 +191,25 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.listReleases({project: 'shop'})).toMatchObject([{id: release.id, status: 'succeeded', finishedAt: at(6), leaseExpiresAt: null}])
     })
 
+    it('lists the queue as of one state, also while another store ends the release at its head', async () => {
+      const other = await second()
+      const queue = {project: 'shop', environment: 'prod', statuses: ['pending_approval' as const, 'queued' as const, 'running' as const], order: 'asc' as const, limit: 1}
+      const ids: number[] = []
+      for (let i = 0; i < 60; i++) ids.push((await store.insertRelease(newRelease())).release.id)
+      for (const id of ids.slice(0, -1)) {
+        expect((await store.listReleases(queue)).map((release) => release.id)).toEqual([id])
+        // Changed since it was listed (read again), and ending while the listing reads: the head listed
+        // is the one ending, as it was, or the next one; never none while releases are active.
+        await other.transitionRelease(id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+        const [listed] = await Promise.all([store.listReleases(queue), other.transitionRelease(id, ['running'], 'succeeded', {finishedAt: at(2)})])
+        expect(listed).toHaveLength(1)
+        expect([
+          [id, 'running'],
+          [id + 1, 'queued'],
+        ]).toContainEqual([listed[0].id, listed[0].status])
+      }
+    })
+
     it('transitions a release by compare-and-set, writing the owner and lease, clearing the lease at the end', async () => {
       const {release} = await store.insertRelease(newRelease())
       expect(await store.transitionRelease(release.id, ['running'], 'succeeded')).toBeNull()
