@@ -118,14 +118,16 @@ export class Triggers {
   private async enqueue(projectName: string, environment: string, request: TriggerRequest, context: TriggerContext): Promise<Triggered> {
     // All of a trigger's reads happen in the environment's turn: under a burst of triggers the first
     // ones are accepted and started before the later ones are even looked at.
-    const {release, created} = await this.runs.turn(projectName, environment, async (tx) => {
+    const {value: {release, created}, report: queue} = await this.runs.turnWithQueue(projectName, environment, async (tx) => {
       const project = await requireProjectEnvironment(tx, projectName, environment)
       return this.createRelease(tx, project, environment, request, context)
     })
-    // A release that has just started is answered from its run; a queued one says what it waits for.
+    // A release that has just started is answered from its run; one that waits, from the decision of
+    // the turn that queued it (no read); one found by its idempotency key, or that could not start, is read.
     const run = created ? this.runs.runOf(release.id) : undefined
     if (run) return {release: run.snapshot(), created}
-    return {release: await this.views.getRelease(release.id), created}
+    const waiting = created ? this.views.waitingRelease(release, queue) : null
+    return {release: waiting ?? (await this.views.getRelease(release.id)), created}
   }
 
   /** What a trigger would release and lock; shared by real triggers and dry runs. */

@@ -2,28 +2,27 @@
 // stored is worked out here: an app's sync and stability, a queued release's position and what it waits
 // for (the admission rule run again on the environment's queue).
 import {ACTIVE_STATUSES, appSync, type ReleaseStatus} from '../../api/domain.js'
-import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule} from '../../api/schemas.js'
+import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule, WaitingFor} from '../../api/schemas.js'
 import {plainEnvironment} from '../blueprint/blueprint.js'
 import {notFound} from '../errors.js'
 import type {ProjectRecord, ReleaseFilter, ReleaseRecord} from '../store/store.js'
 import type {EngineContext} from './context.js'
 import {nowOf} from './context.js'
 import {effectiveSettingsOf, inBlueprintOrder, policyFor, releaseNotFound, requireEnvironment, requireProject, requireProjectEnvironment} from './lookups.js'
-import {type ActiveRelease, decideAdmission} from './rules/admission.js'
+import {type ActiveRelease, decideAdmission, queuePositions, type QueueStanding} from './rules/admission.js'
 import {windowsOf} from './rules/freeze-rules.js'
 import {touches} from './rules/locks.js'
 import {environmentKey} from './runs/coordinator.js'
 
 const SCHEDULE_RUNS_SHOWN = 20
 
-interface QueueDecision {
-  positions: Map<number, number>
-  waiting: Map<number, NonNullable<Release['waitingFor']>>
-}
-
 export class Views {
   /** the last decision per environment, with the inputs it was made on */
-  private readonly lastDecisions = new Map<string, {inputs: string; decision: Promise<QueueDecision>}>()
+  private readonly lastDecisions = new Map<string, {inputs: string; decision: Promise<QueueStanding>}>()
+  /** the last decision made on a listed head of each environment's queue, with the head and the inputs */
+  private readonly lastHeadDecisions = new Map<string, {inputs: string; head: ActiveRelease[]; decision: QueueStanding}>()
+  /** the view of each listed release (the store shares unchanged records), with where it waited */
+  private readonly views = new WeakMap<ReleaseRecord, {queue: QueuePlace | undefined; view: Release}>()
 
   constructor(
     private readonly ctx: EngineContext,
@@ -171,6 +170,17 @@ export class Views {
     return {...annotated, approvals, tasks}
   }
 
+  /**
+   * A release that waits in its queue, as getRelease shows it, from a decision already made on that
+   * queue (the turn's that queued it): it has no tasks yet, which come with its claim.
+   */
+  waitingRelease(release: ReleaseRecord, queue: QueueStanding): Release | null {
+    const position = queue.positions.get(release.id)
+    // A wait for approval counts its approvals, which getRelease reads.
+    if (position === undefined || queue.waiting.get(release.id)?.reason === 'approval') return null
+    return {...releaseView(release, {queuePosition: position, waitingFor: queue.waiting.get(release.id)}), tasks: []}
+  }
+
   async listReleases(filter: {project?: string; environment?: string; statuses?: ReleaseStatus[]; limit: number; order?: 'asc' | 'desc'}): Promise<Release[]> {
     if (filter.project) {
       const project = await requireProject(this.ctx.store, filter.project)
@@ -199,48 +209,58 @@ export class Views {
   /**
    * Queue positions and why each waits in one environment: decided on the queue head given, else on the
    * whole queue, which is read again only when its mark, the policy or the free capacity moved since
-   * the last decision there (the answers to a burst of triggers share one read).
+   * the last decision there (the answers to a burst of triggers share one read). A head, policy and
+   * capacity the same as the last time give the last decision again.
    */
-  private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueDecision> {
+  private async queueDecision(project: string, environment: string, queueHead?: ActiveRelease[]): Promise<QueueStanding> {
     const {store} = this.ctx
     const mark = queueHead ? null : await store.activeMark(project, environment)
     const policy = await policyFor(store, project, environment, this.ctx.clock())
     const capacity = this.freeCapacity()
     const key = environmentKey(project, environment)
     const inputs = `${mark}\u0000${capacity}\u0000${JSON.stringify(policy)}`
+    if (queueHead) {
+      const lastHead = this.lastHeadDecisions.get(key)
+      // The store shares the lock sets of unchanged releases: the same objects.
+      if (lastHead?.inputs === inputs && sameHead(lastHead.head, queueHead)) return lastHead.decision
+      const decision = {positions: queuePositions(queueHead), waiting: decideAdmission(queueHead, policy, capacity).waiting}
+      this.lastHeadDecisions.set(key, {inputs, head: queueHead, decision})
+      return decision
+    }
     const last = this.lastDecisions.get(key)
     // A read under way on the same inputs is shared: it began after its own mark was read.
-    if (mark !== null && last?.inputs === inputs) return last.decision
+    if (last?.inputs === inputs) return last.decision
     const decision = (async () => {
-      const active = queueHead ?? (await store.activeLocks(project, environment))
-      const positions = new Map<number, number>()
-      for (const other of active) if (other.status !== 'running') positions.set(other.id, positions.size + 1)
-      return {positions, waiting: decideAdmission(active, policy, capacity).waiting}
+      const active = await store.activeLocks(project, environment)
+      return {positions: queuePositions(active), waiting: decideAdmission(active, policy, capacity).waiting}
     })()
-    if (mark !== null) {
-      this.lastDecisions.set(key, {inputs, decision})
-      decision.catch(() => {
-        if (this.lastDecisions.get(key)?.decision === decision) this.lastDecisions.delete(key)
-      })
-    }
+    this.lastDecisions.set(key, {inputs, decision})
+    decision.catch(() => {
+      if (this.lastDecisions.get(key)?.decision === decision) this.lastDecisions.delete(key)
+    })
     return decision
   }
 
   /** Adds what is derived, not stored: queue position and why a queued release waits. */
   private async annotate(releases: ReleaseRecord[], queueHead?: ActiveRelease[]): Promise<Release[]> {
-    const decisions = new Map<string, QueueDecision>()
+    const decisions = new Map<string, QueueStanding>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
       const key = environmentKey(release.project, release.environment)
       if (decisions.has(key)) continue
       decisions.set(key, await this.queueDecision(release.project, release.environment, queueHead))
     }
-    return releases.map(({lockSet: _lockSet, ...release}) => {
-      const decision = decisions.get(environmentKey(release.project, release.environment))
+    return releases.map((release) => {
+      const decision = decisions.size > 0 ? decisions.get(environmentKey(release.project, release.environment)) : undefined
       const position = decision?.positions.get(release.id)
-      if (!decision || position === undefined) return release
-      const waitingFor = decision.waiting.get(release.id)
-      return {...release, queuePosition: position, ...(waitingFor && {waitingFor})}
+      const queue = position === undefined ? undefined : {queuePosition: position, waitingFor: decision?.waiting.get(release.id)}
+      // An unchanged release in the same place keeps its view: a listing of a queue that did not move
+      // builds nothing again (and the HTTP layer finds its JSON by the view itself).
+      const kept = this.views.get(release)
+      if (kept && kept.queue?.queuePosition === queue?.queuePosition && kept.queue?.waitingFor === queue?.waitingFor) return kept.view
+      const view = releaseView(release, queue)
+      this.views.set(release, {queue, view})
+      return view
     })
   }
 
@@ -255,4 +275,56 @@ export class Views {
       logsDeletedAt: await this.ctx.store.logsDeletedAt(id),
     }
   }
+}
+
+/**
+ * A release as the API shows it: its record without what only the engine keeps (the lock set, the
+ * lease), and where it waits in its queue. Built field by field: a listing builds a thousand of them.
+ */
+interface QueuePlace {
+  queuePosition: number
+  waitingFor: WaitingFor | undefined
+}
+
+/** The same releases in the same states and order, each locking the same (shared) lock set. */
+function sameHead(a: ActiveRelease[], b: ActiveRelease[]): boolean {
+  if (a.length !== b.length) return false
+  for (let index = 0; index < a.length; index++) {
+    if (a[index].id !== b[index].id || a[index].status !== b[index].status || a[index].lockSet !== b[index].lockSet) return false
+  }
+  return true
+}
+
+function releaseView(record: ReleaseRecord, queue?: QueuePlace): Release {
+  const view: Release = {
+    id: record.id,
+    project: record.project,
+    environment: record.environment,
+    type: record.type,
+    status: record.status,
+    resources: record.resources,
+    refresh: record.refresh,
+    force: record.force,
+    allowDestructive: record.allowDestructive,
+    comment: record.comment,
+    triggeredBy: record.triggeredBy,
+    source: record.source,
+    idempotencyKey: record.idempotencyKey,
+    error: record.error,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    decision: record.decision,
+    options: record.options,
+    replica: record.replica,
+    endReason: record.endReason,
+    freezeOverride: record.freezeOverride,
+    deadlineAt: record.deadlineAt,
+    expiresAt: record.expiresAt,
+  }
+  if (queue) {
+    view.queuePosition = queue.queuePosition
+    if (queue.waitingFor) view.waitingFor = queue.waitingFor
+  }
+  return view
 }

@@ -15,11 +15,13 @@ import {
   SyncResponse,
   TriggerRequest,
   TriggerResponse,
+  WaitingFor,
 } from '../../api/schemas.js'
 import {invalid} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
 import {actorOf, auditDetail, requirePermission} from './auth.js'
 import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
+import {ReleaseListJson} from './release-list-json.js'
 
 const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
 
@@ -62,6 +64,7 @@ function checkFreezeOverride(request: FastifyRequest, body: {overrideFreeze?: {r
 }
 
 export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
+  const listJson = new ReleaseListJson()
   app.post<{Params: {project: string; environment: string}; Body: TriggerRequest}>(
     '/v1/projects/:project/environments/:environment/releases',
     {
@@ -162,11 +165,13 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
   app.get<{Querystring: {project?: string; environment?: string; status?: string; active?: boolean; limit?: number}}>(
     '/v1/releases',
     {schema: {tags: ['releases'], summary: 'Releases, newest first; with active=true the queue, oldest first', querystring: ListQuery, response: {200: Type.Array(Release), ...errorResponses}}},
-    async (request) => {
+    async (request, reply) => {
       const {project, environment, status, active, limit} = request.query
       if (environment && !project) throw invalid('an environment filter needs a project', 'pass --project too')
       // The queue reads oldest first, so that a limit keeps its head; history reads newest first.
-      return engine.listReleases({project, environment, statuses: active ? ACTIVE_STATUSES : parseStatuses(status), limit: limit ?? 50, order: active ? 'asc' : 'desc'})
+      const releases = await engine.listReleases({project, environment, statuses: active ? ACTIVE_STATUSES : parseStatuses(status), limit: limit ?? 50, order: active ? 'asc' : 'desc'})
+      reply.type('application/json; charset=utf-8')
+      return listJson.json(releases, {release: reply.compileSerializationSchema(Release), waitingFor: reply.compileSerializationSchema(WaitingFor)})
     },
   )
 

@@ -27,7 +27,7 @@ const STATEMENT_CACHE_SIZE = 1000
  * a token's last use.
  */
 const PROGRESS_WRITE =
-  /^(update "tasks"|insert into "task_logs"|delete from "task_logs"|insert into "events"|update "apps" set (?!.*"(desired_version|removed|kind)")|update "replicas"|update "tokens" set "last_used_at"|update "releases" set "lease_expires_at" = \? where "replica")/
+  /^(update "tasks"|insert into "task_logs"|delete from "task_logs"|insert into "events"|update "apps" set (?!.*"(desired_version|removed|kind)")|update "replicas"|update "tokens" set "last_used_at"|update "releases" set "lease_expires_at" = \?, "revision" = revision \+ 1 where "replica")/
 const READ_OR_CONTROL = /^(select|pragma|savepoint|release|rollback to)\b/i
 
 /** fsyncs of the write-ahead log, one at a time: commits made while one runs share the next. */

@@ -331,6 +331,8 @@ export interface AuditStore {
 }
 
 /** Projects, their environments and the apps of each environment. */
+export type AppPatch = Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>
+
 export interface CatalogStore {
   getProject(name: string): Promise<ProjectRecord | null>
   listProjects(): Promise<ProjectRecord[]>
@@ -345,8 +347,21 @@ export interface CatalogStore {
   listApps(project: string, environment: string, names?: string[]): Promise<AppRecord[]>
   upsertApp(app: AppRecord): Promise<void>
   /** The app as it now is; null when there is no such app. */
-  updateApp(project: string, environment: string, name: string, patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>, at: string): Promise<AppRecord | null>
+  updateApp(project: string, environment: string, name: string, patch: AppPatch, at: string): Promise<AppRecord | null>
+  /** The same change to several apps of one environment, in one statement; the apps as they now are. */
+  updateApps(project: string, environment: string, names: string[], patch: AppPatch, at: string): Promise<AppRecord[]>
   deleteApp(project: string, environment: string, name: string): Promise<void>
+}
+
+/** A task's change of status, with what it ended with. */
+export interface TaskPatch {
+  status: TaskStatus
+  exitCode?: number | null
+  error?: string | null
+  startedAt?: string
+  finishedAt?: string
+  /** which attempt runs (retries) */
+  attempt?: number
 }
 
 /** Releases and their tasks. */
@@ -376,7 +391,9 @@ export interface ReleaseStore {
 
   insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]>
   listTasks(releaseId: number): Promise<TaskRecord[]>
-  updateTask(id: number, patch: {status: TaskStatus; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string; attempt?: number}): Promise<void>
+  updateTask(id: number, patch: TaskPatch): Promise<void>
+  /** The same change to several tasks, in one statement (tasks that start together). */
+  updateTasks(ids: number[], patch: TaskPatch): Promise<void>
 
   /** Records one approver's approval of a release; false when that name approved it already. */
   addApproval(releaseId: number, approval: Approval): Promise<boolean>
@@ -461,16 +478,11 @@ export interface ScheduleStore {
 /** The events table: the ordered record of every change, its retention, and the wakeup when it grows. */
 export interface EventStore {
   /**
-   * Appends in the current transaction. On PostgreSQL it holds the event-order lock until commit, so that
-   * sequence numbers follow commit order: take the environment's turn before appending. Once the
-   * transaction commits, the events listeners of every replica hear of it.
+   * Appends in the current transaction: written just before it commits, under the event-order lock
+   * (PostgreSQL), so that sequence numbers follow commit order. Once it commits, the events listeners of
+   * every replica hear of it.
    */
   appendEvents(events: NewEvent[]): Promise<void>
-  /**
-   * Inside a transaction: takes the event-order lock now rather than at the first append. A transaction
-   * that writes apps and appends events takes it first, so that such transactions never wait on each other.
-   */
-  lockEventOrder(): Promise<void>
   /** Events after a sequence number, in order. */
   listEvents(afterSeq: number, limit: number, filter?: {releaseId?: number}): Promise<StoredEvent[]>
   /** The sequence number of the last event; 0 before the first. */
@@ -518,7 +530,11 @@ export interface NotificationStore {
 /** The one persistence interface the engine talks to: every concern, on one database. */
 export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, FreezeStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore, TokenStore, AuditStore {
   readonly dialect: 'sqlite' | 'postgres'
-  /** Runs fn with a store bound to one transaction; commits when fn resolves. */
+  /**
+   * Runs fn with a store bound to one transaction; commits when fn resolves. Inside a transaction, runs
+   * fn in it. The events appended in it are written together once fn has resolved, just before the
+   * commit, in the order they were appended (see appendEvents).
+   */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>
   /** Inside a transaction: runs fn under a savepoint, so that when it throws only its own writes are undone. */
   savepoint<T>(fn: () => Promise<T>): Promise<T>

@@ -119,6 +119,16 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.listApps('shop', 'prod')).map((a) => a.name)).toEqual(['api'])
     })
 
+    it('changes several apps at once, in batches above 999 bound parameters, and no other', async () => {
+      const app = {project: 'shop', environment: 'prod', kind: 'simulate', desiredVersion: '1', deployedVersion: null, health: 'Unknown' as const, removed: false, drift: null, updatedAt: T0}
+      const names = Array.from({length: 1200}, (_, i) => `app-${i}`)
+      for (const name of [...names, 'web']) await store.upsertApp({...app, name})
+      await store.updateApps('shop', 'prod', names, {health: 'Progressing'}, at(1))
+      const apps = await store.listApps('shop', 'prod')
+      expect(apps.filter((a) => a.health === 'Progressing' && a.updatedAt === at(1)).map((a) => a.name).sort()).toEqual([...names].sort())
+      expect(apps.find((a) => a.name === 'web')).toMatchObject({health: 'Unknown', updatedAt: T0})
+    })
+
     it('inserts releases once per idempotency key, also when two inserts race', async () => {
       const first = await store.insertRelease(newRelease({idempotencyKey: 'k1'}))
       expect(first.created).toBe(true)
@@ -196,6 +206,39 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.expiredQueued(at(1000))).map((release) => release.id)).toEqual([soon.id, pending.id, later.id])
     })
 
+    it('lists each release as it now is, also after the listing read it before and another store changed it', async () => {
+      const {release} = await store.insertRelease(newRelease())
+      const other = await second()
+      const queue = {project: 'shop', environment: 'prod', statuses: ['pending_approval' as const, 'queued' as const, 'running' as const], order: 'asc' as const}
+      expect(await store.listReleases(queue)).toMatchObject([{id: release.id, status: 'queued', replica: null}])
+      await other.transitionRelease(release.id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+      expect(await store.listReleases(queue)).toMatchObject([{id: release.id, status: 'running', startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)}])
+      await other.heartbeat('r1', at(5), at(20))
+      expect(await store.listReleases(queue)).toMatchObject([{id: release.id, leaseExpiresAt: at(20)}])
+      await other.transitionRelease(release.id, ['running'], 'succeeded', {finishedAt: at(6)})
+      expect(await store.listReleases(queue)).toEqual([])
+      expect(await store.listReleases({project: 'shop'})).toMatchObject([{id: release.id, status: 'succeeded', finishedAt: at(6), leaseExpiresAt: null}])
+    })
+
+    it('lists the queue as of one state, also while another store ends the release at its head', async () => {
+      const other = await second()
+      const queue = {project: 'shop', environment: 'prod', statuses: ['pending_approval' as const, 'queued' as const, 'running' as const], order: 'asc' as const, limit: 1}
+      const ids: number[] = []
+      for (let i = 0; i < 60; i++) ids.push((await store.insertRelease(newRelease())).release.id)
+      for (const id of ids.slice(0, -1)) {
+        expect((await store.listReleases(queue)).map((release) => release.id)).toEqual([id])
+        // Changed since it was listed (read again), and ending while the listing reads: the head listed
+        // is the one ending, as it was, or the next one; never none while releases are active.
+        await other.transitionRelease(id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+        const [listed] = await Promise.all([store.listReleases(queue), other.transitionRelease(id, ['running'], 'succeeded', {finishedAt: at(2)})])
+        expect(listed).toHaveLength(1)
+        expect([
+          [id, 'running'],
+          [id + 1, 'queued'],
+        ]).toContainEqual([listed[0].id, listed[0].status])
+      }
+    })
+
     it('transitions a release by compare-and-set, writing the owner and lease, clearing the lease at the end', async () => {
       const {release} = await store.insertRelease(newRelease())
       expect(await store.transitionRelease(release.id, ['running'], 'succeeded')).toBeNull()
@@ -238,6 +281,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(listed).toHaveLength(701)
       expect(listed.map((task) => task.level)).toEqual([...listed.map((task) => task.level)].sort())
       expect(listed.find((task) => task.id === inserted[0].id)).toMatchObject({status: 'succeeded', exitCode: 0, startedAt: at(1), finishedAt: at(2), attempt: 1, attempts: 1})
+      const starting = inserted.slice(1, 700).map((task) => task.id)
+      await store.updateTasks(starting, {status: 'running', startedAt: at(3)})
+      const after = await store.listTasks(release.id)
+      expect(after.filter((task) => task.status === 'running' && task.startedAt === at(3)).map((task) => task.id).sort()).toEqual([...starting].sort())
+      expect(after.find((task) => task.id === inserted[700].id)).toMatchObject({status: 'pending', startedAt: null})
       // Attempts: how many a task may take, and the one it is at.
       const [retried] = await store.insertTasks(release.id, [newTask('flaky', {attempts: 3})])
       expect(retried).toMatchObject({attempt: 1, attempts: 3})
@@ -594,6 +642,35 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.listDeliveries(a.id, 10)).toEqual([])
     })
 
+    it("writes a transaction's events at its end, in order, without those of a savepoint rolled back", async () => {
+      const event = (i: number) => ({kind: 'task.started' as const, project: 'shop', environment: 'prod', releaseId: 1, taskId: i, apps: null, data: {i}, at: at(i)})
+      const inside: number[] = []
+      await store.transaction(async (tx) => {
+        await tx.appendEvents([event(1)])
+        await tx.savepoint(() => tx.appendEvents([event(2)]))
+        await expect(
+          tx.savepoint(async () => {
+            await tx.appendEvents([event(3)])
+            throw new Error('undone')
+          }),
+        ).rejects.toThrow('undone')
+        await tx.appendEvents([event(4), event(5)])
+        inside.push(...(await tx.listEvents(0, 10)).map((e) => e.taskId as number))
+      })
+      // Not written while the transaction ran: all at its end.
+      expect(inside).toEqual([])
+      const written = await store.listEvents(0, 10)
+      expect(written.map((e) => e.taskId)).toEqual([1, 2, 4, 5])
+      expect(written.every((e, i) => i === 0 || e.seq > written[i - 1].seq)).toBe(true)
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.appendEvents([event(6)])
+          throw new Error('rolled back')
+        }),
+      ).rejects.toThrow('rolled back')
+      expect((await store.listEvents(0, 10)).map((e) => e.taskId)).toEqual([1, 2, 4, 5])
+    })
+
     it('checks that the admission turn is taken inside a transaction', async () => {
       await expect(store.lockEnvironment('shop', 'prod')).rejects.toThrow(/transaction/)
       await store.transaction(async (tx) => {
@@ -712,27 +789,25 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       expect(cancels).toEqual([99, 7])
     })
 
-    it('keeps event sequence numbers in commit order across connections', async () => {
+    it("numbers events in commit order: a long transaction's events are written at its end, after another's that committed meanwhile", async () => {
       const {store, other} = await seeded()
+      const event = (name: string) => ({kind: 'pause.changed' as const, project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {name}, at: T0})
       const {wait: held, open: release} = gate()
       let appended!: () => void
       const wasAppended = new Promise<void>((resolve) => (appended = resolve))
-      const event = (name: string) => ({kind: 'pause.changed' as const, project: 'shop', environment: 'prod', releaseId: null, taskId: null, apps: null, data: {name}, at: T0})
-      const slow = store.transaction(async (tx) => {
-        await tx.appendEvents([event('first')])
+      const long = store.transaction(async (tx) => {
+        await tx.appendEvents([event('long')])
         appended()
         await held
       })
       await wasAppended
-      const committed: string[] = []
-      const fast = other.appendEvents([event('second')]).then(() => committed.push('second'))
-      // The second append waits for the first transaction: else its higher seq would commit before the lower one.
-      await eventually(async () => committed.length > 0 || (await factory.waitingForLocks()) === 1, 'the second append to wait or commit')
+      // While the long transaction is still open, another one's events commit without waiting for it.
+      await other.appendEvents([event('short')])
       release()
-      await slow.then(() => committed.push('first'))
-      await fast
-      expect(committed).toEqual(['first', 'second'])
-      expect((await store.listEvents(0, 10)).map((e) => (e.data as {name: string}).name)).toEqual(['first', 'second'])
+      await long
+      const written = await store.listEvents(0, 10)
+      expect(written.map((e) => (e.data as {name: string}).name)).toEqual(['short', 'long'])
+      expect(written[1].seq).toBeGreaterThan(written[0].seq)
     })
 
     it('migrates one fresh database from two stores at once', async () => {

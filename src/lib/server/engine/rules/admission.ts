@@ -4,7 +4,7 @@
 import type {PauseState as PauseRecord, WaitingFor} from '../../../api/schemas.js'
 import type {LockSet} from '../../store/store.js'
 import {describeFreeze, type FreezeHold} from './freeze-rules.js'
-import {conflicts, sharedResources} from './locks.js'
+import {sharedResources} from './locks.js'
 import type {EffectiveSettings} from './settings.js'
 
 export interface ActiveRelease {
@@ -70,8 +70,9 @@ function describeShared(shared: string[] | '*'): string {
 export function decideAdmission(releases: ActiveRelease[], policy: AdmissionPolicy, capacity: number): AdmissionDecision {
   const start: number[] = []
   const waiting = new Map<number, WaitingFor>()
-  const active: ActiveRelease[] = releases.filter((release) => release.status === 'running')
-  const queuedBefore: ActiveRelease[] = []
+  const ahead = new ReleasesAhead(releases.length)
+  for (const release of releases) if (release.status === 'running') ahead.addRunning(release)
+  const reasons = new SharedReasons(policy)
   let slots = capacity
 
   for (const release of releases) {
@@ -80,46 +81,143 @@ export function decideAdmission(releases: ActiveRelease[], policy: AdmissionPoli
       waiting.set(release.id, {reason: 'approval', message: `waits for approval: relctl release approve ${release.id}`})
       continue
     }
-    const wait = whyWait(release, active, queuedBefore, policy, slots)
+    const wait = whyWait(release, ahead, reasons, policy, slots)
     if (wait) {
       waiting.set(release.id, wait)
       // Like a release pending approval, one held by a freeze holds back nobody: while the freeze lasts only
       // releases that override it may start, and they go past it.
-      if (wait.reason !== 'freeze') queuedBefore.push(release)
+      if (wait.reason !== 'freeze') ahead.addQueued(release)
     } else {
       start.push(release.id)
-      active.push({...release, status: 'running'})
+      ahead.addRunning({...release, status: 'running'})
       slots--
     }
   }
   return {start, waiting}
 }
 
-function whyWait(
-  release: ActiveRelease,
-  running: ActiveRelease[],
-  queuedBefore: ActiveRelease[],
-  policy: AdmissionPolicy,
-  slots: number,
-): WaitingFor | null {
-  if (policy.pause) {
-    const {level, by, reason} = policy.pause
-    const what = level === 'control-plane' ? 'the control plane' : level === 'project' ? 'the project' : `environment ${policy.environment}`
-    return {reason: 'paused', message: `${what} is paused by ${by}${reason ? `: ${reason}` : ''}`}
+/**
+ * The releases ahead of the one being decided: the running ones, then those queued before it, each in
+ * order. Indexed by the resources they lock, so that the ones a lock set conflicts with are found
+ * without comparing it with every release ahead (a queue of hundreds is decided again on every turn).
+ */
+class ReleasesAhead {
+  readonly running: ActiveRelease[] = []
+  readonly queued: ActiveRelease[] = []
+  /** the order blockers are named in: running ones first */
+  private readonly rank = new Map<ActiveRelease, number>()
+  private readonly byResource = new Map<string, ActiveRelease[]>()
+  private readonly wholeEnvironment: ActiveRelease[] = []
+
+  constructor(private readonly queueLength: number) {}
+
+  addRunning(release: ActiveRelease): void {
+    this.rank.set(release, this.running.length)
+    this.running.push(release)
+    this.index(release)
   }
-  if (policy.freeze && !release.overridesFreeze) return {reason: 'freeze', message: policy.freeze.message, freeze: policy.freeze.id, until: policy.freeze.until}
-  if (!policy.parallel) {
-    const ahead = running.length > 0 ? running : queuedBefore.slice(0, 1)
-    if (ahead.length > 0) {
-      const ids = ahead.map((other) => other.id)
-      return {
-        reason: 'serial',
-        releases: ids,
-        message: `waits for release ${ids.join(', ')} to finish (parallel releases are off in ${policy.environment})`,
-      }
+
+  addQueued(release: ActiveRelease): void {
+    this.rank.set(release, this.queueLength + this.queued.length)
+    this.queued.push(release)
+    this.index(release)
+  }
+
+  /** The releases ahead that conflict with a lock set, running ones first, each in order. */
+  conflictingWith(lockSet: LockSet): ActiveRelease[] {
+    if (lockSet === '*') return [...this.running, ...this.queued]
+    const found = new Set<ActiveRelease>(this.wholeEnvironment)
+    for (const name of lockSet) for (const holder of this.byResource.get(name) ?? []) found.add(holder)
+    return [...found].sort((a, b) => (this.rank.get(a) as number) - (this.rank.get(b) as number))
+  }
+
+  private index(release: ActiveRelease): void {
+    if (release.lockSet === '*') {
+      this.wholeEnvironment.push(release)
+      return
     }
+    for (const name of release.lockSet) {
+      const holders = this.byResource.get(name)
+      if (holders) holders.push(release)
+      else this.byResource.set(name, [release])
+    }
+  }
+}
+
+/**
+ * Reasons that many releases of one decision share (paused, frozen, serial, max parallel, capacity): one object
+ * each, not one per release. Readers never change them.
+ */
+class SharedReasons {
+  private paused: WaitingFor | undefined
+  private frozen: WaitingFor | undefined
+  private serial: {after: ActiveRelease[]; wait: WaitingFor} | undefined
+  private maxParallel: {running: number; wait: WaitingFor} | undefined
+  private capacity: WaitingFor | undefined
+
+  constructor(private readonly policy: AdmissionPolicy) {}
+
+  pausedWait(pause: PauseState): WaitingFor {
+    const {level, by, reason} = pause
+    const what = level === 'control-plane' ? 'the control plane' : level === 'project' ? 'the project' : `environment ${this.policy.environment}`
+    this.paused ??= {reason: 'paused', message: `${what} is paused by ${by}${reason ? `: ${reason}` : ''}`}
+    return this.paused
+  }
+
+  frozenWait(freeze: FreezeState): WaitingFor {
+    this.frozen ??= {reason: 'freeze', message: freeze.message, freeze: freeze.id, until: freeze.until}
+    return this.frozen
+  }
+
+  serialWait(after: ActiveRelease[]): WaitingFor {
+    const kept = this.serial
+    if (kept && kept.after.length === after.length && kept.after.every((release, index) => release === after[index])) return kept.wait
+    const ids = after.map((other) => other.id)
+    const wait: WaitingFor = {reason: 'serial', releases: ids, message: `waits for release ${ids.join(', ')} to finish (parallel releases are off in ${this.policy.environment})`}
+    this.serial = {after, wait}
+    return wait
+  }
+
+  maxParallelWait(running: number): WaitingFor {
+    if (this.maxParallel?.running !== running) {
+      const max = this.policy.maxParallel
+      this.maxParallel = {running, wait: {reason: 'max-parallel', running, max, message: `max parallel ${max} reached in ${this.policy.environment} (${running} running)`}}
+    }
+    return this.maxParallel.wait
+  }
+
+  capacityWait(): WaitingFor {
+    this.capacity ??= {reason: 'capacity', message: 'the control plane is running as many releases as it may; waits for one to end'}
+    return this.capacity
+  }
+}
+
+/** What a decision leaves in an environment's queue: where each waiting release stands, and why it waits. */
+export interface QueueStanding {
+  positions: Map<number, number>
+  waiting: Map<number, WaitingFor>
+}
+
+/**
+ * Where each release that waits stands in its queue: 1-based, in queue order, counting neither the
+ * running releases nor those in `starting` (that a decision starts).
+ */
+export function queuePositions(releases: ActiveRelease[], starting: readonly number[] = []): Map<number, number> {
+  const started = new Set(starting)
+  const positions = new Map<number, number>()
+  for (const release of releases) if (release.status !== 'running' && !started.has(release.id)) positions.set(release.id, positions.size + 1)
+  return positions
+}
+
+function whyWait(release: ActiveRelease, ahead: ReleasesAhead, reasons: SharedReasons, policy: AdmissionPolicy, slots: number): WaitingFor | null {
+  if (policy.pause) return reasons.pausedWait(policy.pause)
+  if (policy.freeze && !release.overridesFreeze) return reasons.frozenWait(policy.freeze)
+  const {running, queued} = ahead
+  if (!policy.parallel) {
+    const after = running.length > 0 ? running : queued.slice(0, 1)
+    if (after.length > 0) return reasons.serialWait(after)
   } else {
-    const blockers = [...running, ...queuedBefore].filter((other) => conflicts(other.lockSet, release.lockSet))
+    const blockers = ahead.conflictingWith(release.lockSet)
     if (blockers.length > 0) {
       const shared = new Set<string>()
       let whole = false
@@ -137,15 +235,8 @@ function whyWait(
         message: `waits for release ${ids.join(', ')} (${describeShared(whole ? '*' : resources)})`,
       }
     }
-    if (running.length >= policy.maxParallel) {
-      return {
-        reason: 'max-parallel',
-        running: running.length,
-        max: policy.maxParallel,
-        message: `max parallel ${policy.maxParallel} reached in ${policy.environment} (${running.length} running)`,
-      }
-    }
+    if (running.length >= policy.maxParallel) return reasons.maxParallelWait(running.length)
   }
-  if (slots <= 0) return {reason: 'capacity', message: 'the control plane is running as many releases as it may; waits for one to end'}
+  if (slots <= 0) return reasons.capacityWait()
   return null
 }

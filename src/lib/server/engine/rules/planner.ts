@@ -154,6 +154,9 @@ class EdgeList implements EdgeChunks {
   }
 }
 
+/** The edge list of every task that has none: shared, so frozen. */
+const NO_KEYS: string[] = Object.freeze([]) as unknown as string[]
+
 const REQUIRES = 0
 const AFTER = 1
 type EdgeKind = typeof REQUIRES | typeof AFTER
@@ -176,6 +179,10 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     yield
     sliceStarted = performance.now()
   }
+  /** Between phases: a turn for the event loop once the slice is over, so that a small plan never waits for one. */
+  const pauseIfDue = function* () {
+    if (performance.now() - sliceStarted > SLICE_MS) yield* pause()
+  }
   /** Runs one of the walks to its end, pausing where it may. */
   const inTurns = function* <T>(walk: Generator<void, T, void>): Generator<void, T, void> {
     for (;;) {
@@ -192,7 +199,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
 
   const steps = stagesOf(input, notes)
   const {ordered, nodes} = orderResources(input.resources, graph, steps)
-  yield* pause()
+  yield* pauseIfDue()
 
   // Task numbers: the deploy of ordered[position] on targets[target] is target × perTarget + position;
   // the target hooks of a sequential target rollout follow, target by target, beforeTarget first.
@@ -231,9 +238,9 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     for (let index = 0; index < steps[stage].resources.length; index++) stageAt[position++] = stage
   }
   const barriers = nearestBarriers(steps)
-  yield* pause()
+  yield* pauseIfDue()
   const required = steps.length === 0 ? requiredResources(ordered, nodes, graph) : null
-  yield* pause()
+  yield* pauseIfDue()
 
   for (let target = 0; target < targets.length; target++) {
     for (let position = 0; position < perTarget; position++) {
@@ -302,7 +309,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     notes.push('target hooks do not run: targets roll out in parallel, and taking every target out of the load balancer at once would leave none serving')
   }
 
-  yield* pause()
+  yield* pauseIfDue()
   // The edge lists, grouped by slot in the order they were linked: a task's edges sit side by side.
   const bySlot = yield* inTurns(adjacency(2 * taskCount, edges, sliceOver))
   const byTask = {start: new Int32Array(taskCount + 1), target: bySlot.target}
@@ -318,7 +325,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
   for (let index = 0; index <= deepest; index++) levelStart[index + 1] += levelStart[index]
   const listed = new Int32Array(taskCount)
   for (let task = 0; task < taskCount; task++) listed[levelStart[level[task]]++] = task
-  yield* pause()
+  yield* pauseIfDue()
 
   const keys: string[] = new Array<string>(taskCount)
   for (let target = 0; target < targets.length; target++) {
@@ -337,10 +344,11 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
       listedIn[other] = slot
       listing[length++] = keys[other]
     }
-    // Most lists hold none or one: built at their size, not grown by push (which makes room for 17).
-    return length === 0 ? [] : length === 1 ? [listing[0]] : listing.slice(0, length)
+    // Most lists hold none or one: built at their size, not grown by push (which makes room for 17);
+    // every empty one is the same frozen list.
+    return length === 0 ? NO_KEYS : length === 1 ? [listing[0]] : listing.slice(0, length)
   }
-  const tasks: PlannedTask[] = []
+  const tasks: PlannedTask[] = new Array<PlannedTask>(taskCount)
   for (let index = 0; index < taskCount; index++) {
     const task = listed[index]
     if (sliceOver(1 + bySlot.start[2 * task + 2] - bySlot.start[2 * task])) yield* pause()
@@ -349,7 +357,7 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
     if (task < deployCount) {
       const position = task % perTarget
       const resource = ordered[position]
-      tasks.push({
+      tasks[index] = {
         key: keys[task],
         kind: 'deploy',
         resource: resource.name,
@@ -362,11 +370,11 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
         requires,
         after,
         level: level[task],
-      })
+      }
     } else {
       const hookIndex = task - deployCount
       const hook: HookName = hasBefore && hookIndex % hooksPerTarget === 0 ? 'beforeTarget' : 'afterTarget'
-      tasks.push({
+      tasks[index] = {
         key: keys[task],
         kind: 'hook',
         resource: null,
@@ -379,10 +387,10 @@ function* plan(input: PlanInput): Generator<void, Plan, void> {
         requires,
         after,
         level: level[task],
-      })
+      }
     }
   }
-  yield* pause()
+  yield* pauseIfDue()
   return {rollout, targets: targets.filter((target): target is string => target !== null), steps, hooks, tasks, notes}
 }
 

@@ -37,18 +37,22 @@ export function resourceGraph(resources: readonly {name: string; dependsOn: read
     }
     return found
   }
-  for (const resource of resources) number(resource.name)
-  const resourceCount = names.length
+  // Each resource's number, kept by its place in the list: the edges below need no second lookup by name.
+  const numbers = new Int32Array(resources.length)
   let edgeCount = 0
-  for (const resource of resources) edgeCount += resource.dependsOn.length
+  for (let index = 0; index < resources.length; index++) {
+    numbers[index] = number(resources[index].name)
+    edgeCount += resources[index].dependsOn.length
+  }
+  const resourceCount = names.length
   const from = new Int32Array(edgeCount)
   const to = new Int32Array(edgeCount)
   let edge = 0
-  for (const resource of resources) {
-    const dependent = numberOf.get(resource.name) as number
-    for (const dependency of resource.dependsOn) {
-      from[edge] = dependent
-      to[edge++] = number(dependency)
+  for (let index = 0; index < resources.length; index++) {
+    const dependsOn = resources[index].dependsOn
+    for (let each = 0; each < dependsOn.length; each++) {
+      from[edge] = numbers[index]
+      to[edge++] = number(dependsOn[each])
     }
   }
   const edges = {from: [from], to: [to], count: edgeCount}

@@ -11,14 +11,14 @@ import {formatDuration} from '../../../api/duration.js'
 import type {EngineContext} from '../context.js'
 import {nowOf} from '../context.js'
 import {environmentSpec, policyFor} from '../lookups.js'
-import {decideAdmission} from '../rules/admission.js'
+import {decideAdmission, queuePositions, type QueueStanding} from '../rules/admission.js'
 import {blockedVersionError, blocksMet} from '../rules/blocks.js'
 import {after} from '../rules/deadlines.js'
 import {checkPlanSize} from '../rules/plan-size.js'
 import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
-import {type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
+import {firstTasks, recordStarts, type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
 import {appendLogLines, changeApp, transitionRelease, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
 
@@ -48,7 +48,7 @@ export class RunCoordinator {
   private reserved = 0
   private admitting = true
   private readonly logs: LogWriter
-  private readonly turns: EnvironmentTurns<Claimed>
+  private readonly turns: EnvironmentTurns<Claimed, QueueStanding>
   readonly leases: ReplicaLeases
 
   constructor(
@@ -56,7 +56,7 @@ export class RunCoordinator {
     replica: ReplicaIdentity,
   ) {
     this.logs = new LogWriter(ctx.store, (error) => ctx.log.error({err: error}, 'could not store task log lines'))
-    this.turns = new EnvironmentTurns<Claimed>(ctx.store, {
+    this.turns = new EnvironmentTurns<Claimed, QueueStanding>(ctx.store, {
       admit: (tx, turn) => this.admitInTurn(tx, turn),
       committed: (claims) => this.startClaimed(claims),
       aborted: (claims) => {
@@ -200,6 +200,11 @@ export class RunCoordinator {
     return this.turns.take(project, environment, change)
   }
 
+  /** As turn, and with what the turn's admission left in the queue (where each waiting release stands, and why). */
+  turnWithQueue<T>(project: string, environment: string, change: (tx: Store) => Promise<T>): Promise<{value: T; report: QueueStanding}> {
+    return this.turns.takeWithReport(project, environment, change)
+  }
+
   /** Takes the environment's turn to start what may start. */
   admit(project: string, environment: string): Promise<void> {
     return this.turns.take(project, environment)
@@ -247,8 +252,10 @@ export class RunCoordinator {
   }
 
   /** Inside the turn's transaction: decides, and claims what starts here, with its plan. */
-  private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<Claimed[]> {
+  private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<{claims: Claimed[]; report: QueueStanding}> {
     const claims: Claimed[] = []
+    /** read once for all the claims of the turn */
+    let projectRecord: ProjectRecord | undefined
     for (;;) {
       const capacity = this.admitting ? this.freeCapacity() : 0
       const active = await tx.activeLocks(project, environment)
@@ -256,9 +263,10 @@ export class RunCoordinator {
       // --deadline of what starts, from the queue just read (few releases have one).
       const deadlines = new Map(active.filter((release) => release.deadlineMs !== null).map((release) => [release.id, release.deadlineMs as number]))
       let endedUnstarted = false
+      if (decision.start.length > 0) projectRecord ??= (await tx.getProject(project)) as ProjectRecord
       for (const id of decision.start) {
         try {
-          const claim = await tx.savepoint(() => this.claim(tx, id, deadlines.get(id) ?? null))
+          const claim = await tx.savepoint(() => this.claim(tx, id, projectRecord as ProjectRecord, deadlines.get(id) ?? null))
           if (claim) {
             claims.push(claim)
             this.reserved++
@@ -271,12 +279,12 @@ export class RunCoordinator {
       if (endedUnstarted) continue
       // Releases that wait only for room on this replica may start on another one that has it.
       if ([...decision.waiting.values()].some((wait) => wait.reason === 'capacity')) await tx.notifyAdmit(project, environment)
-      return claims
+      return {claims, report: {positions: queuePositions(active, decision.start), waiting: decision.waiting}}
     }
   }
 
   /** The claim: queued -> running, owned by this replica with a lease (and its deadline), and the plan. */
-  private async claim(tx: Store, id: number, deadlineMs: number | null): Promise<Claimed | null> {
+  private async claim(tx: Store, id: number, project: ProjectRecord, deadlineMs: number | null): Promise<Claimed | null> {
     const startedAt = nowOf(this.ctx)
     const release = await transitionRelease(tx, id, ['queued'], 'running', {
       startedAt,
@@ -288,7 +296,6 @@ export class RunCoordinator {
     // A version blocked after the release was queued: it does not start (recorded as a failed start).
     const met = blocksMet(release.resources, await tx.listBlockedVersions(release.project))
     if (met.length > 0) throw blockedVersionError(met, `release ${id} would deploy a blocked version`)
-    const project = (await tx.getProject(release.project)) as ProjectRecord
     // Versions are read again at start: an earlier release may have changed what is deployed.
     const names = release.resources.map((resource) => resource.name)
     const apps = new Map((await tx.listApps(release.project, release.environment, names)).map((app) => [app.name, app]))
@@ -304,6 +311,11 @@ export class RunCoordinator {
     const plan = await planReleaseInTurns(planInput)
     const retries = retryPolicyOf(project.blueprint.resources, environment)
     const tasks = await tx.insertTasks(id, plan.tasks.map((task) => toNewTask(task, retries(task)?.attempts ?? 1)))
+    // Its first tasks start once the turn has committed: their start is recorded with the claim, not
+    // in a transaction of their own after it.
+    const first = firstTasks(tasks)
+    if (first.length > 0) await recordStarts(tx, release, first, startedAt)
+    for (const task of first) Object.assign(task, {status: 'running', startedAt})
     return {release, project, environment, tasks}
   }
 
@@ -327,6 +339,7 @@ export class RunCoordinator {
     const wasFull = this.freeCapacity() <= 0
     try {
       await this.turn(project, environment, async (tx) => {
+        await run.recordLastEnd(tx)
         const ended = await transitionRelease(tx, id, ['running'], outcome.status, {
           finishedAt: nowOf(this.ctx),
           error: outcome.error,

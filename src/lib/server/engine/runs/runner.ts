@@ -15,7 +15,7 @@ import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {LogWriter} from './log-writer.js'
-import {changeApp, deleteApp, updateTask} from './transitions.js'
+import {changeApp, changeApps, deleteApp, startTasks, updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted' | 'deadline'
 
@@ -60,6 +60,10 @@ export class ReleaseRun {
   private readonly startedTargets = new Set<string | null>()
   private readonly tasksOfResource = new Map<string, TaskRecord[]>()
   private readonly endedOfResource = new Map<string, number>()
+  /** tasks whose end is not recorded yet */
+  private unsettled: number
+  /** the end of the last task, for the turn that finishes the release to record */
+  private lastEnd: ((tx: Store) => Promise<void>) | null = null
   private readonly specs: Map<string, ResourceSpec>
   private readonly haltingSteps: Set<string>
   private readonly retryPolicy: (task: TaskRecord) => RetryPolicy | null
@@ -83,6 +87,7 @@ export class ReleaseRun {
       if (siblings) siblings.push(task)
       else this.tasksOfResource.set(task.resource, [task])
     }
+    this.unsettled = tasks.length
     this.specs = new Map(project.blueprint.resources.map((spec) => [spec.name, spec]))
     this.haltingSteps = new Set(project.blueprint.workflow.filter((step: WorkflowStep) => step.haltOnError).map((step: WorkflowStep) => step.step))
     this.retryPolicy = retryPolicyOf(project.blueprint.resources, environment)
@@ -123,7 +128,12 @@ export class ReleaseRun {
   }
 
   private async execute(): Promise<ReleaseOutcome> {
-    for (const task of this.tasks) this.status.set(task.key, 'pending')
+    // The turn that claimed the release recorded the start of its first tasks: they run at once.
+    const startedByClaim: TaskRecord[] = []
+    for (const task of this.tasks) {
+      this.status.set(task.key, task.status === 'running' ? 'running' : 'pending')
+      if (task.status === 'running') startedByClaim.push(task)
+    }
     this.log(null, 'system', `release ${this.release.id} (${this.release.type}) started with ${this.tasks.length} task(s)`)
     // A task is looked at again only when the last task it waits for has ended, or when a stop or a halt
     // reaches every task: linear in tasks and edges. A task whose requirement did not succeed is skipped
@@ -132,7 +142,14 @@ export class ReleaseRun {
     const {waiters, unmet} = waitersOf(this.tasks)
     const ended: string[] = []
     let wake: (() => void) | null = null
-    let running = 0
+    const taskEnded = (task: TaskRecord) => {
+      ended.push(task.key)
+      wake?.()
+    }
+    /** tasks found ready in this pass: they start together */
+    const ready: TaskRecord[] = []
+    let running = startedByClaim.length
+    this.launch(startedByClaim, taskEnded, {startRecorded: true})
     let swept = 'nothing' as 'nothing' | 'halt' | 'stop'
     let queue: TaskRecord[] = [...this.tasks]
     const hasEnded = (key: string) => {
@@ -148,6 +165,7 @@ export class ReleaseRun {
       for (let index = 0; index < queue.length; index++) {
         // Thousands of tasks to look at (the first pass of a big plan): let timers and requests run too.
         if (index % 256 === 255 && performance.now() - sliceStarted > SLICE_MS) {
+          if (ready.length > 0) this.launch(ready.splice(0), taskEnded)
           await nextTurn()
           sliceStarted = performance.now()
         }
@@ -163,12 +181,10 @@ export class ReleaseRun {
         } else if (unmet.get(task.key) === 0) {
           this.status.set(task.key, 'running')
           running++
-          void this.runTask(task).finally(() => {
-            ended.push(task.key)
-            wake?.()
-          })
+          ready.push(task)
         }
       }
+      if (ready.length > 0) this.launch(ready.splice(0), taskEnded)
       if (running === 0) break
       if (ended.length === 0) await new Promise<void>((resolve) => (wake = resolve))
       wake = null
@@ -241,11 +257,23 @@ export class ReleaseRun {
       if (endedSiblings === siblings.length) app = this.appChange(task, siblings)
     }
     const {project, environment} = this.release
-    await this.store.transaction(async (tx) => {
-      await updateTask(tx, this.release, task, {status: result.status, finishedAt: this.now(), exitCode: result.exitCode ?? null, error: result.error ?? null})
-      if (app === 'delete') await deleteApp(tx, project, environment, task.resource as string, this.now())
-      else if (app) await changeApp(tx, project, environment, task.resource as string, app, this.now())
-    })
+    const finishedAt = this.now()
+    const record = async (tx: Store) => {
+      await updateTask(tx, this.release, task, {status: result.status, finishedAt, exitCode: result.exitCode ?? null, error: result.error ?? null})
+      if (app === 'delete') await deleteApp(tx, project, environment, task.resource as string, finishedAt)
+      else if (app) await changeApp(tx, project, environment, task.resource as string, app, finishedAt)
+    }
+    this.unsettled--
+    // The last task's end is recorded with the release's own, in the turn that finishes it.
+    if (this.unsettled === 0) this.lastEnd = record
+    else await this.store.transaction(record)
+  }
+
+  /** In the turn that records the release's end: the end of its last task, which waited for it. */
+  async recordLastEnd(tx: Store): Promise<void> {
+    const record = this.lastEnd
+    this.lastEnd = null
+    await record?.(tx)
   }
 
   private appChange(task: TaskRecord, siblings: TaskRecord[]): Parameters<Store['updateApp']>[3] | 'delete' | null {
@@ -285,15 +313,21 @@ export class ReleaseRun {
     }
   }
 
-  private async runTask(task: TaskRecord): Promise<void> {
-    const {project, environment} = this.release
+  /**
+   * Starts tasks that became ready together: records their start in one transaction (the first tasks of
+   * the release were recorded by the turn that claimed it), then runs each; `ended` hears of each end.
+   */
+  private launch(tasks: TaskRecord[], ended: (task: TaskRecord) => void, {startRecorded = false} = {}): void {
     const at = this.now()
-    task.startedAt = at
-    this.startedTargets.add(task.target)
-    await this.store.transaction(async (tx) => {
-      await updateTask(tx, this.release, task, {status: 'running', startedAt: at})
-      if (task.resource) await changeApp(tx, project, environment, task.resource, {health: 'Progressing'}, at)
-    })
+    for (const task of tasks) {
+      task.startedAt ??= at
+      this.startedTargets.add(task.target)
+    }
+    const recorded = startRecorded ? Promise.resolve() : recordStarts(this.store, this.release, tasks, at)
+    for (const task of tasks) void recorded.then(() => this.runTask(task)).finally(() => ended(task))
+  }
+
+  private async runTask(task: TaskRecord): Promise<void> {
     if (task.attempts > 1) this.log(task, 'system', `attempt 1/${task.attempts}`)
     await this.settle(task, await this.attempts(task))
   }
@@ -383,6 +417,22 @@ export class ReleaseRun {
     this.log(task, 'system', `deployed ${task.key} ${task.toVersion ?? ''}, but the health check failed: ${health.error}`)
     return {status: 'failed', exitCode: health.exitCode, error: `health check failed: ${health.error}`, deployed: true}
   }
+}
+
+/** The tasks of a plan that wait for no other task: they start as soon as their release does. */
+export function firstTasks(tasks: TaskRecord[]): TaskRecord[] {
+  const keys = new Set(tasks.map((task) => task.key))
+  const waitsFor = (task: TaskRecord, key: string) => key !== task.key && keys.has(key)
+  return tasks.filter((task) => !task.dependsOn.some((key) => waitsFor(task, key)) && !task.after.some((key) => waitsFor(task, key)))
+}
+
+/** Records that tasks of one release start now: each one running, with its event, and its app Progressing. */
+export function recordStarts(store: Store, release: ReleaseRecord, tasks: TaskRecord[], at: string): Promise<void> {
+  const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
+  return store.transaction(async (tx) => {
+    await startTasks(tx, release, tasks, at)
+    if (resources.length > 0) await changeApps(tx, release.project, release.environment, resources, {health: 'Progressing'}, at)
+  })
 }
 
 /**

@@ -25,6 +25,8 @@ export async function recordReleaseCreated(store: Store, release: ReleaseRecord,
   await store.appendEvents([releaseEvent('release.created', release, at), releaseEvent(releaseStatusEvent(release.status), release, at)])
 }
 
+type ReleaseScope = Pick<ReleaseRecord, 'project' | 'environment'>
+
 /** Compare-and-set: the release as it now is when it was in one of `from` and is now `to`, else null. */
 export function transitionRelease(store: Store, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null> {
   return store.transaction(async (tx) => {
@@ -40,23 +42,40 @@ export function transitionRelease(store: Store, id: number, from: ReleaseStatus[
 }
 
 /** A task's new status, with its event: task.started when it runs, task.ended for every end. */
-export function updateTask(store: Store, release: Pick<ReleaseRecord, 'project' | 'environment'>, task: TaskRecord, change: TaskChange): Promise<void> {
+export function updateTask(store: Store, release: ReleaseScope, task: TaskRecord, change: TaskChange): Promise<void> {
   return store.transaction(async (tx) => {
     await tx.updateTask(task.id, change)
-    const data: TaskEventData = {...task, ...change}
-    await tx.appendEvents([
-      {
-        kind: change.status === 'running' ? 'task.started' : 'task.ended',
-        project: release.project,
-        environment: release.environment,
-        releaseId: task.releaseId,
-        taskId: task.id,
-        apps: task.resource === null ? null : [task.resource],
-        data,
-        at: new Date().toISOString(),
-      },
-    ])
+    await tx.appendEvents([taskEvent(release, task, change)])
   })
+}
+
+/**
+ * Tasks of one release that start together (its first tasks, in the turn that claims it; tasks that
+ * became ready at once): one update for all of them, and an event for each.
+ */
+export function startTasks(store: Store, release: ReleaseScope, tasks: TaskRecord[], startedAt: string): Promise<void> {
+  const change: TaskChange = {status: 'running', startedAt}
+  return store.transaction(async (tx) => {
+    await tx.updateTasks(
+      tasks.map((task) => task.id),
+      change,
+    )
+    await tx.appendEvents(tasks.map((task) => taskEvent(release, task, change)))
+  })
+}
+
+function taskEvent(release: ReleaseScope, task: TaskRecord, change: TaskChange): NewEvent {
+  const data: TaskEventData = {...task, ...change}
+  return {
+    kind: change.status === 'running' ? 'task.started' : 'task.ended',
+    project: release.project,
+    environment: release.environment,
+    releaseId: task.releaseId,
+    taskId: task.id,
+    apps: task.resource === null ? null : [task.resource],
+    data,
+    at: new Date().toISOString(),
+  }
 }
 
 export function appEventData(app: AppRecord, deleted = false): AppEventData {
@@ -79,23 +98,26 @@ function appEvent(app: AppRecord, at: string, deleted = false): NewEvent {
   return {kind: 'app.changed', project: app.project, environment: app.environment, releaseId: null, taskId: null, apps: [app.name], data: appEventData(app, deleted), at}
 }
 
-/**
- * Changes an app's recorded state, with its app.changed event. The event-order lock comes first, as in
- * every transaction that appends events and writes apps, so that two of them never wait on each other.
- */
+/** Changes an app's recorded state, with its app.changed event. */
 export function changeApp(store: Store, project: string, environment: string, name: string, change: AppChange, at: string): Promise<AppRecord | null> {
   return store.transaction(async (tx) => {
-    await tx.lockEventOrder()
     const app = await tx.updateApp(project, environment, name, change, at)
     if (app) await tx.appendEvents([appEvent(app, at)])
     return app
   })
 }
 
+/** The same change to several apps of one environment (tasks that start together), with an event each. */
+export function changeApps(store: Store, project: string, environment: string, names: string[], change: AppChange, at: string): Promise<void> {
+  return store.transaction(async (tx) => {
+    const apps = await tx.updateApps(project, environment, names, change, at)
+    await tx.appendEvents(apps.map((app) => appEvent(app, at)))
+  })
+}
+
 /** Records a new app, or one the blueprint brought back, with its event. */
 export function putApp(store: Store, app: AppRecord): Promise<void> {
   return store.transaction(async (tx) => {
-    await tx.lockEventOrder()
     await tx.upsertApp(app)
     await tx.appendEvents([appEvent(app, app.updatedAt)])
   })
@@ -104,7 +126,6 @@ export function putApp(store: Store, app: AppRecord): Promise<void> {
 /** Removes an app from its environment, with its event: the last state it had, marked deleted. */
 export function deleteApp(store: Store, project: string, environment: string, name: string, at: string): Promise<void> {
   return store.transaction(async (tx) => {
-    await tx.lockEventOrder()
     const [app] = await tx.listApps(project, environment, [name])
     if (!app) return
     await tx.deleteApp(project, environment, name)

@@ -12,60 +12,71 @@ export interface Turn {
   environment: string
 }
 
-/** What a turn does after its changes, inside its transaction: decide admission and claim what starts. */
-export interface Admission<Claim> {
-  admit(tx: Store, turn: Turn): Promise<Claim[]>
+/**
+ * What a turn does after its changes, inside its transaction: decide admission and claim what starts;
+ * the report says what the decision left behind (the queue), for the changes made in the turn.
+ */
+export interface Admission<Claim, Report> {
+  admit(tx: Store, turn: Turn): Promise<{claims: Claim[]; report: Report}>
   /** after the commit, with what the turn claimed: the caller starts those runs */
   committed(claims: Claim[]): void
   /** the transaction failed after claims were made: none of them holds */
   aborted(claims: Claim[]): void
 }
 
-interface Pending {
+interface Pending<Report> {
   change: ((tx: Store) => Promise<unknown>) | undefined
-  resolve(value: unknown): void
+  resolve(value: unknown, report: Report): void
   reject(error: unknown): void
 }
 
-interface Queue {
-  pending: Pending[]
+interface Queue<Report> {
+  pending: Pending<Report>[]
   draining: boolean
 }
 
-export class EnvironmentTurns<Claim> {
-  private readonly queues = new Map<string, Queue>()
+export class EnvironmentTurns<Claim, Report> {
+  private readonly queues = new Map<string, Queue<Report>>()
 
   constructor(
     private readonly store: Store,
-    private readonly admission: Admission<Claim>,
+    private readonly admission: Admission<Claim, Report>,
   ) {}
 
   /**
    * Makes the change (or none: a plain admission) in the environment's next turn; resolves after the
    * commit with the change's result. The releases the turn claimed are handed on before it resolves.
    */
-  take<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<T> {
+  async take<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<T> {
+    return (await this.takeWithReport(project, environment, change)).value
+  }
+
+  /** As take, and with the report of the admission that ended the turn. */
+  takeWithReport<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<{value: T; report: Report}> {
     const key = `${project}\u0000${environment}`
     let queue = this.queues.get(key)
     if (!queue) {
       queue = {pending: [], draining: false}
       this.queues.set(key, queue)
     }
-    const result = new Promise<T>((resolve, reject) => {
-      ;(queue as Queue).pending.push({change, resolve: resolve as (value: unknown) => void, reject})
+    const result = new Promise<{value: T; report: Report}>((resolve, reject) => {
+      ;(queue as Queue<Report>).pending.push({change, resolve: (value, report) => resolve({value: value as T, report}), reject})
     })
     if (!queue.draining) void this.drain(key, queue, {project, environment})
     return result
   }
 
-  private async drain(key: string, queue: Queue, turn: Turn): Promise<void> {
+  private async drain(key: string, queue: Queue<Report>, turn: Turn): Promise<void> {
     queue.draining = true
     try {
       while (queue.pending.length > 0) {
         const batch = queue.pending.splice(0)
         const outcomes: {ok: boolean; value: unknown}[] = []
         let claims: Claim[] = []
+        let report!: Report
         try {
+          // A turn can be long (its claims plan and insert tasks); like every transaction, it writes its
+          // events at its end, so that it holds the event-order lock only for that last write.
           await this.store.transaction(async (tx) => {
             await tx.lockEnvironment(turn.project, turn.environment)
             outcomes.length = 0
@@ -83,10 +94,10 @@ export class EnvironmentTurns<Claim> {
                 outcomes.push({ok: false, value: error})
               }
             }
-            claims = await this.admission.admit(tx, turn)
+            ;({claims, report} = await this.admission.admit(tx, turn))
           })
           if (claims.length > 0) this.admission.committed(claims)
-          batch.forEach((item, index) => (outcomes[index].ok ? item.resolve(outcomes[index].value) : item.reject(outcomes[index].value)))
+          batch.forEach((item, index) => (outcomes[index].ok ? item.resolve(outcomes[index].value, report) : item.reject(outcomes[index].value)))
         } catch (error) {
           if (claims.length > 0) this.admission.aborted(claims)
           for (const item of batch) item.reject(error)

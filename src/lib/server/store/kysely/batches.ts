@@ -27,7 +27,19 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return batches
 }
 
-/** Lets timers and requests run between the statements of a long write. */
-export function yieldToEventLoop(): Promise<void> {
-  return nextTurn()
+/** How long a write of many statements holds the event loop before it lets timers and requests run. */
+const SLICE_MS = 10
+
+/**
+ * For a write of many statements: call between them, and it lets timers and requests run once the write
+ * has held the event loop for a slice. A short write (most are one statement) never waits for a turn: a
+ * turn taken inside a transaction would hold the database for as long as the event loop is busy.
+ */
+export function eventLoopSlices(): () => Promise<void> {
+  let sliceStarted = performance.now()
+  return async () => {
+    if (performance.now() - sliceStarted <= SLICE_MS) return
+    await nextTurn()
+    sliceStarted = performance.now()
+  }
 }

@@ -1,7 +1,7 @@
 // Projects, their environments and the apps of each environment.
 import type {Selectable} from 'kysely'
 
-import type {AppRecord, EnvironmentRecord, ProjectRecord} from '../store.js'
+import type {AppPatch, AppRecord, EnvironmentRecord, ProjectRecord} from '../store.js'
 import type {AppsTable} from '../schema/tables.js'
 import {valueBatches} from './batches.js'
 import * as codec from './codecs.js'
@@ -91,31 +91,32 @@ export async function upsertApp(db: Db, app: AppRecord): Promise<void> {
     .execute()
 }
 
-export async function updateApp(
-  db: Db,
-  project: string,
-  environment: string,
-  name: string,
-  patch: Partial<Pick<AppRecord, 'desiredVersion' | 'deployedVersion' | 'health' | 'removed' | 'kind' | 'drift'>>,
-  at: string,
-): Promise<AppRecord | null> {
-  const row = await db
-    .updateTable('apps')
-    .set({
-      ...(patch.desiredVersion !== undefined && {desired_version: patch.desiredVersion}),
-      ...(patch.deployedVersion !== undefined && {deployed_version: patch.deployedVersion}),
-      ...(patch.health !== undefined && {health: patch.health}),
-      ...(patch.removed !== undefined && {removed: codec.bit(patch.removed)}),
-      ...(patch.kind !== undefined && {kind: patch.kind}),
-      ...(patch.drift !== undefined && {drift: patch.drift ? JSON.stringify(patch.drift) : null}),
-      updated_at: at,
-    })
-    .where('project', '=', project)
-    .where('environment', '=', environment)
-    .where('name', '=', name)
-    .returningAll()
-    .executeTakeFirst()
+export async function updateApp(db: Db, project: string, environment: string, name: string, patch: AppPatch, at: string): Promise<AppRecord | null> {
+  const row = await db.updateTable('apps').set(appChanges(patch, at)).where('project', '=', project).where('environment', '=', environment).where('name', '=', name).returningAll().executeTakeFirst()
   return row ? codec.toApp(row) : null
+}
+
+export async function updateApps(db: Db, project: string, environment: string, names: string[], patch: AppPatch, at: string): Promise<AppRecord[]> {
+  const changes = appChanges(patch, at)
+  const updated: AppRecord[] = []
+  // project, environment and the changed values are the statement's other parameters
+  for (const batch of valueBatches(names, 2 + Object.keys(changes).length)) {
+    const rows = await db.updateTable('apps').set(changes).where('project', '=', project).where('environment', '=', environment).where('name', 'in', batch).returningAll().execute()
+    updated.push(...rows.map(codec.toApp))
+  }
+  return updated
+}
+
+function appChanges(patch: AppPatch, at: string) {
+  return {
+    ...(patch.desiredVersion !== undefined && {desired_version: patch.desiredVersion}),
+    ...(patch.deployedVersion !== undefined && {deployed_version: patch.deployedVersion}),
+    ...(patch.health !== undefined && {health: patch.health}),
+    ...(patch.removed !== undefined && {removed: codec.bit(patch.removed)}),
+    ...(patch.kind !== undefined && {kind: patch.kind}),
+    ...(patch.drift !== undefined && {drift: patch.drift ? JSON.stringify(patch.drift) : null}),
+    updated_at: at,
+  }
 }
 
 export async function deleteApp(db: Db, project: string, environment: string, name: string): Promise<void> {

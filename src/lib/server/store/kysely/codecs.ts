@@ -1,6 +1,6 @@
 // Row encodings, in one place: how each record is stored (booleans as 0/1, lists and objects as JSON
 // text, "none" as '' where a key column cannot be null) and read back.
-import type {Insertable, Selectable} from 'kysely'
+import {type Insertable, type Selectable, sql} from 'kysely'
 
 import type {EndReason, QueueMode, ReleaseStatus} from '../../../api/domain.js'
 import type {AuditEntry, Grant} from '../../../api/access.js'
@@ -56,6 +56,8 @@ import type {
 } from '../schema/tables.js'
 
 export const bit = (value: boolean) => (value ? 1 : 0)
+/** The revision a release's row gets in every update of it: listings read again only the rows whose revision moved. */
+export const nextRevision = sql<number>`revision + 1`
 const flag = (value: number | null) => (value === null ? null : value === 1)
 /** Integer keys: PostgreSQL's bigserial arrives as a string. */
 const id = (value: number | string) => Number(value)
@@ -101,7 +103,8 @@ export function forgetBlueprint(project: string): void {
   parsedBlueprints.delete(project)
 }
 
-function deepFreeze<T>(value: T): T {
+/** A value shared by every reader from now on, frozen so that none of them changes it for the others. */
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value)
     for (const child of Object.values(value)) deepFreeze(child)

@@ -1,7 +1,7 @@
 // The events table: appends in commit order, reads after a sequence number, and the retention cleanup
 // with the horizon it leaves (events at or before it are gone; a reader resuming there must start over).
 import type {NewEvent, StoredEvent} from '../store.js'
-import {rowBatches} from './batches.js'
+import {eventLoopSlices, rowBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
 
@@ -35,7 +35,12 @@ export async function insertEvents(db: Db, events: NewEvent[]): Promise<void> {
     await insertOneEvent(db, kind, project, environment, release_id, task_id, data, at, apps ?? null)
     return
   }
-  for (const batch of rowBatches(rows)) await db.insertInto('events').values(batch).execute()
+  // The start of a big release is thousands of events: timers and requests run between its statements.
+  const betweenStatements = eventLoopSlices()
+  for (const batch of rowBatches(rows)) {
+    await betweenStatements()
+    await db.insertInto('events').values(batch).execute()
+  }
 }
 
 /** Events at or before this sequence number were deleted by the retention cleanup; 0 while none were. */

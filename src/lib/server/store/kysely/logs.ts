@@ -42,6 +42,6 @@ async function deleteInTransaction(db: Db, cutoff: string, at: string, limit: nu
   const ids = rows.map((row) => Number(row.id))
   if (ids.length === 0) return ids
   await db.deleteFrom('task_logs').where('release_id', 'in', ids).execute()
-  await db.updateTable('releases').set({logs_deleted_at: at}).where('id', 'in', ids).execute()
+  await db.updateTable('releases').set({logs_deleted_at: at, revision: codec.nextRevision}).where('id', 'in', ids).execute()
   return ids
 }

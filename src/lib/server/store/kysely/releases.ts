@@ -1,8 +1,8 @@
 // Releases and their tasks: insert once per idempotency key, compare-and-set transitions, queue reads.
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../../api/domain.js'
 import type {Release} from '../../../api/schemas.js'
-import type {ActiveLock, AppHistoryRow, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskRecord} from '../store.js'
-import {rowBatches, yieldToEventLoop} from './batches.js'
+import type {ActiveLock, AppHistoryRow, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskPatch, TaskRecord} from '../store.js'
+import {eventLoopSlices, rowBatches, valueBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
 import {lastEvent} from './events.js'
@@ -43,15 +43,59 @@ export async function getRelease(db: Db, id: number): Promise<ReleaseRecord | nu
   return row ? codec.toRelease(row) : null
 }
 
-export async function listReleases(db: Db, filter: ReleaseFilter): Promise<ReleaseRecord[]> {
-  let query = db.selectFrom('releases').selectAll()
-  if (filter.project) query = query.where('project', '=', filter.project)
-  if (filter.environment) query = query.where('environment', '=', filter.environment)
-  if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses)
-  query = query.orderBy('id', filter.order ?? 'desc')
-  if (filter.limit) query = query.limit(filter.limit)
-  const rows = await query.execute()
-  return rows.map(codec.toRelease)
+/**
+ * Releases as listings last read them, by id, with the revision of the row they were read at. Every
+ * update of a release's row counts up its revision, so a listing reads the id and revision of each
+ * release it lists, and the whole row only of those that changed since. Filled from committed rows only
+ * (outside a transaction): on SQLite an id that a rolled-back insert used is given to the next release.
+ * Shared by every listing, so frozen.
+ */
+export class ListedReleases {
+  private static readonly KEPT = 10_000
+  private readonly byId = new Map<number, {revision: number; release: ReleaseRecord}>()
+
+  get(id: number, revision: number): ReleaseRecord | undefined {
+    const kept = this.byId.get(id)
+    return kept?.revision === revision ? kept.release : undefined
+  }
+
+  keep(revision: number, release: ReleaseRecord): void {
+    this.byId.delete(release.id)
+    // The oldest first: a queue moves on, and history is listed newest first.
+    if (this.byId.size >= ListedReleases.KEPT) this.byId.delete(this.byId.keys().next().value as number)
+    this.byId.set(release.id, {revision, release: codec.deepFreeze(release)})
+  }
+}
+
+/** The releases a filter names, in its order: a query to select their columns from. */
+function filteredReleases(db: Db, filter: ReleaseFilter) {
+  return db
+    .selectFrom('releases')
+    .$if(Boolean(filter.project), (query) => query.where('project', '=', filter.project as string))
+    .$if(Boolean(filter.environment), (query) => query.where('environment', '=', filter.environment as string))
+    .$if(Boolean(filter.statuses?.length), (query) => query.where('status', 'in', filter.statuses as ReleaseStatus[]))
+    .orderBy('id', filter.order ?? 'desc')
+    .$if(Boolean(filter.limit), (query) => query.limit(filter.limit as number))
+}
+
+export async function listReleases(db: Db, listed: ListedReleases, filter: ReleaseFilter): Promise<ReleaseRecord[]> {
+  const wholeRows = async () => (await filteredReleases(db, filter).selectAll().execute()).map(codec.toRelease)
+  if (db.isTransaction) return wholeRows()
+  const revisions = await filteredReleases(db, filter).select(['id', 'revision']).execute()
+  const releases = revisions.map((row) => listed.get(Number(row.id), row.revision))
+  const changed = new Map(revisions.flatMap((row, index) => (releases[index] ? [] : [[Number(row.id), row.revision] as const])))
+  const read = new Map<number, ReleaseRecord>()
+  for (const batch of valueBatches([...changed.keys()], 0)) {
+    for (const row of await db.selectFrom('releases').selectAll().where('id', 'in', batch).execute()) {
+      // A release that changed again since the first read: the two reads are not of one state (it may
+      // have left the filter, which a limit would not see), so the listing is read again in one query.
+      if (row.revision !== changed.get(Number(row.id))) return wholeRows()
+      const release = codec.toRelease(row)
+      read.set(release.id, release)
+      listed.keep(row.revision, release)
+    }
+  }
+  return revisions.map((row, index) => releases[index] ?? (read.get(Number(row.id)) as ReleaseRecord))
 }
 
 const activeLockRows = precompiled((db: Db, project: string, environment: string) =>
@@ -123,6 +167,7 @@ export async function transitionRelease(db: Db, id: number, from: ReleaseStatus[
       ...(fields.endReason !== undefined && {end_reason: fields.endReason}),
       // A release that ended holds no claim; its replica stays as the one that ran it.
       ...(ends && {lease_expires_at: null}),
+      revision: codec.nextRevision,
     })
     .where('id', '=', id)
     .where('status', 'in', from)
@@ -155,10 +200,11 @@ export async function lastReleasePerApp(db: Db, project: string, environment: st
 export async function insertTasks(db: Db, releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]> {
   const rows = tasks.map((task) => codec.taskRow(releaseId, task))
   const inserted: TaskRecord[] = []
+  // A big plan is thousands of rows: timers and requests run between its statements.
+  const betweenStatements = eventLoopSlices()
   for (const batch of rowBatches(rows)) {
+    await betweenStatements()
     for (const row of await db.insertInto('tasks').values(batch).returningAll().execute()) inserted.push(codec.toTask(row))
-    // A big plan is thousands of rows: let timers and requests run between statements.
-    await yieldToEventLoop()
   }
   return inserted
 }
@@ -170,23 +216,24 @@ export async function listTasks(db: Db, releaseId: number): Promise<TaskRecord[]
   return rows.map(codec.toTask)
 }
 
-export async function updateTask(
-  db: Db,
-  id: number,
-  patch: {status: TaskRecord['status']; exitCode?: number | null; error?: string | null; startedAt?: string; finishedAt?: string; attempt?: number},
-): Promise<void> {
-  await db
-    .updateTable('tasks')
-    .set({
-      status: patch.status,
-      ...(patch.exitCode !== undefined && {exit_code: patch.exitCode}),
-      ...(patch.error !== undefined && {error: patch.error}),
-      ...(patch.startedAt !== undefined && {started_at: patch.startedAt}),
-      ...(patch.finishedAt !== undefined && {finished_at: patch.finishedAt}),
-      ...(patch.attempt !== undefined && {attempt: patch.attempt}),
-    })
-    .where('id', '=', id)
-    .execute()
+export async function updateTask(db: Db, id: number, patch: TaskPatch): Promise<void> {
+  await db.updateTable('tasks').set(taskChanges(patch)).where('id', '=', id).execute()
+}
+
+export async function updateTasks(db: Db, ids: number[], patch: TaskPatch): Promise<void> {
+  const changes = taskChanges(patch)
+  for (const batch of valueBatches(ids, Object.keys(changes).length)) await db.updateTable('tasks').set(changes).where('id', 'in', batch).execute()
+}
+
+function taskChanges(patch: TaskPatch) {
+  return {
+    status: patch.status,
+    ...(patch.exitCode !== undefined && {exit_code: patch.exitCode}),
+    ...(patch.error !== undefined && {error: patch.error}),
+    ...(patch.startedAt !== undefined && {started_at: patch.startedAt}),
+    ...(patch.finishedAt !== undefined && {finished_at: patch.finishedAt}),
+    ...(patch.attempt !== undefined && {attempt: patch.attempt}),
+  }
 }
 
 export async function appHistory(db: Db, project: string, environment: string, app: string, limit: number): Promise<AppHistoryRow[]> {

@@ -1,10 +1,9 @@
 // What replicas share: who is alive, the leases of their runs, cancel requests and wakeup payloads.
 import {sql} from 'kysely'
 
-import type {CancelRequest, NewEvent, ReleaseRecord, ReplicaRecord, StoredEvent} from '../store.js'
-import {rowBatches} from './batches.js'
+import type {CancelRequest, ReleaseRecord, ReplicaRecord} from '../store.js'
 import * as codec from './codecs.js'
-import {byCodePoint, type Db, inTransaction, precompiled} from './db.js'
+import {byCodePoint, type Db, inTransaction} from './db.js'
 
 /** Where a wakeup goes: every replica listens on all of them. */
 export const WAKEUP_CHANNELS = {admit: 'relctl_admit', cancel: 'relctl_cancel', events: 'relctl_events'} as const
@@ -45,7 +44,7 @@ export function heartbeat(db: Db, replica: string, at: string, leaseExpiresAt: s
     await db.updateTable('replicas').set({heartbeat_at: at}).where('id', '=', replica).execute()
     const renewed = await db
       .updateTable('releases')
-      .set({lease_expires_at: leaseExpiresAt})
+      .set({lease_expires_at: leaseExpiresAt, revision: codec.nextRevision})
       .where('replica', '=', replica)
       .where('status', '=', 'running')
       .executeTakeFirst()
@@ -75,7 +74,7 @@ export async function requestCancel(db: Db, releaseId: number, by: string, at: s
   // The first request stands: who asked first and when.
   const result = await db
     .updateTable('releases')
-    .set({cancel_requested_by: sql<string>`coalesce(cancel_requested_by, ${by})`, cancel_requested_at: sql<string>`coalesce(cancel_requested_at, ${at})`})
+    .set({cancel_requested_by: sql<string>`coalesce(cancel_requested_by, ${by})`, cancel_requested_at: sql<string>`coalesce(cancel_requested_at, ${at})`, revision: codec.nextRevision})
     .where('id', '=', releaseId)
     .where('status', '=', 'running')
     .executeTakeFirst()

@@ -6,6 +6,7 @@ import {type Kysely, sql, type Transaction} from 'kysely'
 import type {Database} from '../schema/tables.js'
 import type {WakeupHandlers} from '../store.js'
 import type {
+  AppPatch,
   AppRecord,
   DeliveryAttempt,
   DeliveryStatus,
@@ -28,6 +29,7 @@ import type {
   Store,
   StoredLogLine,
   TokenRecord,
+  TaskPatch,
 } from '../store.js'
 import type {ReleaseStatus} from '../../../api/domain.js'
 import type {Approval, BlockedVersion, PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
@@ -80,28 +82,39 @@ export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres'
   /** savepoints taken in this transaction: each gets its own name */
   private savepoints = 0
-  /** this transaction has appended events: its commit wakes the listeners */
-  private eventsAppended = false
 
   constructor(
     private readonly db: Db,
     private readonly quirks: DialectQuirks,
     private readonly commitListeners = new CommitListeners(),
+    /** shared by the stores of this database's transactions */
+    private readonly listedReleases = new releases.ListedReleases(),
+    /** in a transaction: its events, written just before its commit (null outside one) */
+    private readonly pendingEvents: NewEvent[] | null = null,
   ) {
     this.dialect = quirks.dialect
   }
 
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this)
-    let tx: KyselyStore | undefined
-    const result = await (this.db as Kysely<Database>).transaction().execute((trx) => fn((tx = new KyselyStore(trx, this.quirks, this.commitListeners))))
-    if (tx?.eventsAppended) this.commitListeners.eventsCommitted()
+    let appended = false
+    const result = await (this.db as Kysely<Database>).transaction().execute(async (trx) => {
+      const events: NewEvent[] = []
+      const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events))
+      if (events.length > 0) {
+        await this.writeEvents(trx, events)
+        appended = true
+      }
+      return value
+    })
+    if (appended) this.commitListeners.eventsCommitted()
     return result
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.db.isTransaction) throw new Error('savepoint must run inside store.transaction()')
     const name = sql.id(`sp_${++this.savepoints}`)
+    const eventsBefore = this.pendingEvents?.length ?? 0
     await sql`savepoint ${name}`.execute(this.db)
     try {
       const result = await fn()
@@ -110,6 +123,8 @@ export class KyselyStore implements Store {
     } catch (error) {
       await sql`rollback to savepoint ${name}`.execute(this.db)
       await sql`release savepoint ${name}`.execute(this.db)
+      // What was undone recorded no events either.
+      if (this.pendingEvents) this.pendingEvents.length = eventsBefore
       throw error
     }
   }
@@ -155,8 +170,12 @@ export class KyselyStore implements Store {
     return catalog.upsertApp(this.db, app)
   }
 
-  updateApp(project: string, environment: string, name: string, patch: Parameters<Store['updateApp']>[3], at: string) {
+  updateApp(project: string, environment: string, name: string, patch: AppPatch, at: string) {
     return catalog.updateApp(this.db, project, environment, name, patch, at)
+  }
+
+  updateApps(project: string, environment: string, names: string[], patch: AppPatch, at: string) {
+    return catalog.updateApps(this.db, project, environment, names, patch, at)
   }
 
   deleteApp(project: string, environment: string, name: string) {
@@ -176,7 +195,7 @@ export class KyselyStore implements Store {
   }
 
   listReleases(filter: ReleaseFilter) {
-    return releases.listReleases(this.db, filter)
+    return releases.listReleases(this.db, this.listedReleases, filter)
   }
 
   activeLocks(project: string, environment: string) {
@@ -207,8 +226,12 @@ export class KyselyStore implements Store {
     return releases.listTasks(this.db, releaseId)
   }
 
-  updateTask(id: number, patch: Parameters<Store['updateTask']>[1]) {
+  updateTask(id: number, patch: TaskPatch) {
     return releases.updateTask(this.db, id, patch)
+  }
+
+  updateTasks(ids: number[], patch: TaskPatch) {
+    return releases.updateTasks(this.db, ids, patch)
   }
 
   appendLogs(lines: NewLogLine[]): Promise<number[]> {
@@ -453,22 +476,24 @@ export class KyselyStore implements Store {
 
   // ---- events ----
 
-  async appendEvents(events: NewEvent[]): Promise<void> {
-    if (events.length === 0) return
-    if (!this.db.isTransaction) {
-      await this.transaction((tx) => tx.appendEvents(events))
-      return
+  /**
+   * Events are written at the end of their transaction, just before its commit: the event-order lock
+   * (PostgreSQL) is the last lock a transaction takes, so it is held for the least time and two
+   * transactions that write rows and append events never wait on each other.
+   */
+  appendEvents(events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve()
+    if (this.pendingEvents) {
+      this.pendingEvents.push(...events)
+      return Promise.resolve()
     }
-    const trx = this.db as Transaction<Database>
-    await this.quirks.lockEventOrder(trx)
-    await eventQueries.insertEvents(trx, events)
-    if (!this.eventsAppended) await this.quirks.notify(trx, WAKEUP_CHANNELS.events, '')
-    this.eventsAppended = true
+    return this.transaction((tx) => tx.appendEvents(events))
   }
 
-  async lockEventOrder(): Promise<void> {
-    if (!this.db.isTransaction) throw new Error('lockEventOrder must run inside store.transaction(): the lock lasts until its commit')
-    await this.quirks.lockEventOrder(this.db as Transaction<Database>)
+  private async writeEvents(trx: Transaction<Database>, events: NewEvent[]): Promise<void> {
+    await this.quirks.lockEventOrder(trx)
+    await eventQueries.insertEvents(trx, events)
+    await this.quirks.notify(trx, WAKEUP_CHANNELS.events, '')
   }
 
   listEvents(afterSeq: number, limit: number, filter: {releaseId?: number} = {}) {

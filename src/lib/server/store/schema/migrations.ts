@@ -432,6 +432,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         for (const table of ['blocked_versions', 'freezes']) await sql`drop table if exists ${sql.table(table)}`.execute(db)
       },
     },
+    '0010_release_revision': {
+      async up(db: Db) {
+        // Counted up by every change to a release's row: a listing reads the revision of each release it
+        // lists, and the whole row only of those that changed since it last read them.
+        await db.schema.alterTable('releases').addColumn('revision', 'integer', (col) => col.notNull().defaultTo(0)).execute()
+        // The queue index with the revision in it: that read needs no row of the table.
+        await db.schema.dropIndex('releases_env_status').execute()
+        await db.schema.createIndex('releases_env_status_revision').on('releases').columns(['project', 'environment', 'status', 'id', 'revision']).execute()
+      },
+      async down(db: Db) {
+        await db.schema.dropIndex('releases_env_status_revision').execute()
+        await db.schema.createIndex('releases_env_status').on('releases').columns(['project', 'environment', 'status', 'id']).execute()
+        await db.schema.alterTable('releases').dropColumn('revision').execute()
+      },
+    },
   }
 }
 

@@ -71,6 +71,8 @@ export interface ReleasesTable {
   deadline_at: Generated<string | null>
   /** with --expire-after: when a sweep cancels it if it has not started */
   expires_at: Generated<string | null>
+  /** counted up by every update of the row (nextRevision): listings read again only what changed */
+  revision: Generated<number>
 }
 
 export interface TasksTable {

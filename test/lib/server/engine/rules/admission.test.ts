@@ -76,6 +76,14 @@ describe('decideAdmission: parallel releases on', () => {
     })
   })
 
+  it('names the releases a queued one waits for running ones first, then those queued before it, each in queue order', () => {
+    // 3 started after 1 was queued (they share nothing); 4 waits for 1, 2 and 3, and 5 for every release ahead.
+    const decision = decideAdmission([queued(1, ['web']), running(2, ['api']), running(3, ['web', 'db']), queued(4, ['api', 'web']), queued(5, '*')], parallel(), 10)
+    expect(decision.waiting.get(1)).toMatchObject({reason: 'conflict', releases: [3]})
+    expect(decision.waiting.get(4)).toMatchObject({reason: 'conflict', releases: [2, 3, 1], resources: ['api', 'web']})
+    expect(decision.waiting.get(5)).toMatchObject({reason: 'conflict', releases: [2, 3, 1, 4], resources: ['api', 'db', 'web']})
+  })
+
   it('says "the whole environment" when two whole-environment releases conflict', () => {
     const decision = decideAdmission([running(4, '*'), queued(5, '*')], parallel(), 10)
     expect(decision.waiting.get(5)).toEqual({reason: 'conflict', releases: [4], resources: ['*'], message: 'waits for release 4 (the whole environment)'})

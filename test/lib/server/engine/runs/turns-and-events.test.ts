@@ -47,6 +47,12 @@ describe('environment turns (SQLite)', () => {
       const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'db'}, {name: 'api'}]}, {subject: 'test', idempotencyKey: null})
       if (!('release' in outcome)) throw new Error('expected a release')
       const {release} = outcome
+      // The turn that claimed it recorded the start of its first task: the answer shows it running.
+      expect(release.tasks?.map(({key, status}) => ({key, status}))).toEqual([
+        {key: 'db', status: 'running'},
+        {key: 'api', status: 'pending'},
+      ])
+      expect(release.tasks?.[0].startedAt).toBe(release.startedAt)
       await waitForFinal(t.engine, release.id)
       const events = await eventsOf(t.store, release.id)
       const seqs = events.map((event) => event.seq)
