@@ -5,6 +5,7 @@ import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scal
 import {NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE} from '../../api/domain.js'
 import {DurationError, parseDuration} from '../../api/duration.js'
 import {findCycleIn} from './graph.js'
+import {type PipelineSpec, readPipelines} from './pipelines.js'
 import {unpassableVariable} from './variable-names.js'
 
 export interface ExecSettings {
@@ -59,6 +60,8 @@ export interface Blueprint {
   environments: EnvironmentSpec[]
   /** ordered steps; empty when the order comes from dependsOn */
   workflow: WorkflowStep[]
+  /** promotion across environments: stages of environments with gates (blueprint/pipelines.ts) */
+  pipelines: PipelineSpec[]
 }
 
 export interface BlueprintProblem {
@@ -82,7 +85,7 @@ export class BlueprintError extends Error {
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60_000
 
-const TOP_KEYS = ['project', 'resources', 'environments', 'workflow']
+const TOP_KEYS = ['project', 'resources', 'environments', 'workflow', 'pipelines']
 const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'description']
 const EXEC_KEYS = ['deploy', 'health', 'destroy', 'status', 'passEnv']
 const SIMULATE_KEYS = ['duration', 'failVersions', 'healthy']
@@ -132,8 +135,9 @@ export function parseBlueprint(content: string, file: string): Blueprint {
 
   checkDependencies(resources, resourcesNode, problem)
   const workflow = readWorkflow(root.get('workflow', true) as Node | undefined, resources, problem)
+  const pipelines = readPipelines(root.get('pipelines', true) as Node | undefined, environments, problem)
   if (problems.length > 0) throw new BlueprintError(file, problems)
-  return {project, resources, environments, workflow}
+  return {project, resources, environments, workflow, pipelines}
 }
 
 /** A mapping of named entries (resources, environments): each name checked, each entry read. */
@@ -253,7 +257,7 @@ function readWorkflow(node: Node | undefined, resources: ResourceSpec[], problem
   return steps
 }
 
-type Report = (path: string, message: string, node?: Node | null) => void
+export type Report = (path: string, message: string, node?: Node | null) => void
 
 function readResource(name: string, path: string, node: Node | null, problem: Report): ResourceSpec | null {
   if (!isMap(node)) {
@@ -386,7 +390,7 @@ function findDuplicateKeys(node: unknown, path: string, problem: Report) {
   }
 }
 
-function checkKeys(node: YAMLMap, path: string, allowed: string[], problem: Report) {
+export function checkKeys(node: YAMLMap, path: string, allowed: string[], problem: Report) {
   for (const pair of node.items) {
     const key = scalarString(pair.key as Node)
     if (key !== null && !allowed.includes(key)) {
@@ -432,7 +436,7 @@ function scalarString(node: Node | null | undefined): string | null {
   return String(node.value)
 }
 
-function readString(node: YAMLMap, key: string, path: string, problem: Report): string | null {
+export function readString(node: YAMLMap, key: string, path: string, problem: Report): string | null {
   const value = node.get(key, true) as Node | undefined
   if (value === undefined || (isScalar(value) && value.value === null)) return null
   if (!isScalar(value) || typeof value.value !== 'string') {
@@ -476,7 +480,7 @@ function readVersion(node: YAMLMap, path: string, problem: Report): string | nul
   return null
 }
 
-function readStringList(node: YAMLMap, key: string, path: string, problem: Report): string[] {
+export function readStringList(node: YAMLMap, key: string, path: string, problem: Report): string[] {
   const value = node.get(key, true) as Node | undefined
   if (value === undefined || (isScalar(value) && value.value === null)) return []
   if (!isSeq(value)) {
@@ -502,7 +506,7 @@ function readPassEnv(node: YAMLMap, path: string, problem: Report): string[] {
   })
 }
 
-function readDurationText(node: YAMLMap, key: string, path: string, problem: Report): string | null {
+export function readDurationText(node: YAMLMap, key: string, path: string, problem: Report): string | null {
   const value = node.get(key, true) as Node | undefined
   if (value === undefined || (isScalar(value) && value.value === null)) return null
   if (!isScalar(value) || (typeof value.value !== 'string' && typeof value.value !== 'number')) {
@@ -512,7 +516,7 @@ function readDurationText(node: YAMLMap, key: string, path: string, problem: Rep
   return String(value.value)
 }
 
-function readDuration(text: string, path: string, node: Node, problem: Report): number | null {
+export function readDuration(text: string, path: string, node: Node, problem: Report): number | null {
   try {
     return parseDuration(text)
   } catch (error) {
