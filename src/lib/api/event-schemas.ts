@@ -4,6 +4,7 @@ import {type Static, type TSchema, Type} from '@sinclair/typebox'
 
 import {HEALTH_STATES, SYNC_STATES} from './domain.js'
 import {EVENT_KINDS, type EventKind} from './events.js'
+import {PipelineRunSummary} from './pipeline-schemas.js'
 import {literals, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
 
 export const ReleaseEventData = Type.Omit(Release, ['tasks', 'queuePosition', 'waitingFor'], {description: 'the release after the change'})
@@ -58,6 +59,8 @@ export const ReplicaLostEventData = Type.Object({
   detectedBy: Type.String(),
 })
 
+export const PipelineEventData = Type.Composite([PipelineRunSummary], {description: 'the pipeline run after the change (as pipeline list --json shows it)'})
+
 const DATA_BY_KIND = {
   'release.created': ReleaseEventData,
   'release.pending_approval': ReleaseEventData,
@@ -77,6 +80,16 @@ const DATA_BY_KIND = {
   'schedule.fired': ScheduleEventData,
   'schedule.skipped': ScheduleEventData,
   'replica.lost': ReplicaLostEventData,
+  'pipeline.created': PipelineEventData,
+  'pipeline.started': PipelineEventData,
+  'pipeline.stage': PipelineEventData,
+  'pipeline.waiting': PipelineEventData,
+  'pipeline.approved': PipelineEventData,
+  'pipeline.rejected': PipelineEventData,
+  'pipeline.succeeded': PipelineEventData,
+  'pipeline.failed': PipelineEventData,
+  'pipeline.cancelled': PipelineEventData,
+  'pipeline.superseded': PipelineEventData,
 } satisfies Record<EventKind, TSchema>
 
 const envelope = {
@@ -125,3 +138,4 @@ export type PauseEventData = Static<typeof PauseEventData>
 export type SettingsEventData = Static<typeof SettingsEventData>
 export type ScheduleEventData = Static<typeof ScheduleEventData>
 export type ReplicaLostEventData = Static<typeof ReplicaLostEventData>
+export type PipelineEventData = Static<typeof PipelineEventData>

@@ -22,6 +22,16 @@ export const EVENT_KINDS = [
   'schedule.fired',
   'schedule.skipped',
   'replica.lost',
+  'pipeline.created',
+  'pipeline.started',
+  'pipeline.stage',
+  'pipeline.waiting',
+  'pipeline.approved',
+  'pipeline.rejected',
+  'pipeline.succeeded',
+  'pipeline.failed',
+  'pipeline.cancelled',
+  'pipeline.superseded',
 ] as const
 
 export type EventKind = (typeof EVENT_KINDS)[number]
@@ -33,6 +43,9 @@ export function releaseStatusEvent(status: ReleaseStatus): EventKind {
 
 /** The release kinds that end a release. */
 export const RELEASE_END_EVENTS: readonly EventKind[] = ['release.succeeded', 'release.failed', 'release.cancelled', 'release.rejected']
+
+/** The kinds that end a pipeline run. */
+export const PIPELINE_END_EVENTS: readonly EventKind[] = ['pipeline.succeeded', 'pipeline.failed', 'pipeline.cancelled', 'pipeline.rejected', 'pipeline.superseded']
 
 /** How long the event stream's heartbeat comment waits, and a long poll at most. */
 export const STREAM_HEARTBEAT_MS = 15_000

@@ -131,6 +131,13 @@ export const ReleaseOptions = Type.Object({
   targetOrder: Type.Optional(literals(['parallel', 'sequential'] as const)),
   steps: Type.Optional(Type.Array(Type.String())),
   rollbackOf: Type.Optional(Type.Integer()),
+  pipeline: Type.Optional(
+    Type.Object(
+      {run: Type.Integer(), pipeline: Type.String(), stage: Type.Integer({description: 'from 1'}), step: Type.Integer({description: 'from 1'})},
+      {description: 'the pipeline run (and its stage and step) this release is the work of'},
+    ),
+  ),
+  promotedFrom: Type.Optional(Type.String({description: 'relctl promote: the environment whose deployed versions this release brings'})),
 })
 
 export const Decision = Type.Object({

@@ -2,7 +2,7 @@
 // trigger is validated against the environment and recorded durably in the environment's admission
 // turn, then admitted at once. A dry run answers with the plan and what would hold it back, as a value.
 import {ACTIVE_STATUSES} from '../../api/domain.js'
-import type {AppState, DryRun, Release, ReleaseResource, SyncResponse, TriggerRequest} from '../../api/schemas.js'
+import type {AppState, DryRun, Release, ReleaseOptions, ReleaseResource, SyncResponse, TriggerRequest} from '../../api/schemas.js'
 import {ControlPlaneError, invalid} from '../errors.js'
 import type {ProjectRecord, ReleaseRecord, Store} from '../store/store.js'
 import type {EngineContext} from './context.js'
@@ -31,6 +31,8 @@ export interface TriggerContext {
   rollbackOfType?: Release['type']
   /** a rollback's resources, worked out from the release it undoes */
   resources?: ReleaseResource[]
+  /** recorded with the release: the pipeline run it is the work of, the environment it was promoted from */
+  options?: Pick<ReleaseOptions, 'pipeline' | 'promotedFrom'>
 }
 
 export interface Triggered {
@@ -200,6 +202,7 @@ export class Triggers {
         ...(request.targetOrder && {targetOrder: request.targetOrder}),
         ...(request.type === 'custom' && request.steps && {steps: [...new Set(request.steps)]}),
         ...(context.rollbackOf !== undefined && {rollbackOf: context.rollbackOf}),
+        ...context.options,
       },
       createdAt: nowOf(this.ctx),
     })

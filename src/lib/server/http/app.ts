@@ -13,6 +13,7 @@ import {registerAuth} from './auth.js'
 import type {HttpOptions} from './common.js'
 import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
+import {registerPipelineRoutes} from './pipelines.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
@@ -71,6 +72,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerReleaseRoutes(app, options.engine)
   registerSettingsRoutes(app, options.engine)
   registerPauseAndScheduleRoutes(app, options.engine)
+  registerPipelineRoutes(app, options.engine)
   registerEventRoutes(app, options.engine, options.events, options.access)
   registerNotificationRoutes(app, options.subscriptions)
   registerTokenRoutes(app, options.access)

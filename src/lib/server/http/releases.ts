@@ -1,5 +1,5 @@
 import {Type} from '@sinclair/typebox'
-import type {FastifyInstance, FastifyRequest} from 'fastify'
+import type {FastifyInstance} from 'fastify'
 
 import {ACTIVE_STATUSES, RELEASE_STATUSES, type ReleaseStatus, splitList} from '../../api/domain.js'
 import {
@@ -18,9 +18,7 @@ import {
 import {invalid} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
 import {actorOf} from './auth.js'
-import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
-
-const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
+import {AppParams, EnvironmentParams, errorResponses, IdempotencyHeaders, idempotencyKeyOf, ReleaseParams} from './common.js'
 
 const ListQuery = Type.Object({
   project: Type.Optional(Name),
@@ -36,11 +34,6 @@ const LogsQuery = Type.Object({
   resource: Type.Optional(Type.Union([Name, Type.Unsafe<string>({type: 'string', enum: ['beforeTarget', 'afterTarget']})], {description: 'a task: the resource, or the hook (beforeTarget, afterTarget)'})),
   target: Type.Optional(Name),
 })
-
-function idempotencyKey(request: FastifyRequest): string | null {
-  const header = request.headers['idempotency-key']
-  return (Array.isArray(header) ? header[0] : header) ?? null
-}
 
 function parseStatuses(text: string | undefined): ReleaseStatus[] | undefined {
   if (!text) return undefined
@@ -64,7 +57,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
       },
     },
     async (request, reply) => {
-      const result = await engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
+      const result = await engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKeyOf(request)})
       // A dry run answers with its plan instead of a release.
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
@@ -94,7 +87,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
           comment: request.body.comment ?? null,
           source: request.body.source ?? 'api',
         },
-        {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
+        {subject: actorOf(request), idempotencyKey: idempotencyKeyOf(request)},
       ),
   )
 
@@ -111,7 +104,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
       },
     },
     async (request, reply) => {
-      const result = await engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
+      const result = await engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKeyOf(request)})
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
   )
