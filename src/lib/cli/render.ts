@@ -139,6 +139,11 @@ export function releaseDetails(release: Release): string {
   }
   if (release.error) lines.push(`  error:      ${printable(release.error)}`)
   if (release.options.rollbackOf) lines.push(`  rolls back: release ${release.options.rollbackOf}`)
+  if (release.options.pipeline) {
+    const {run, pipeline, stage, step} = release.options.pipeline
+    lines.push(`  pipeline:   run ${run} of ${pipeline}, stage ${stage} (step ${step}): relctl pipeline show ${run}`)
+  }
+  if (release.options.promotedFrom) lines.push(`  promoted:   from ${release.options.promotedFrom}`)
   if (release.options.steps) lines.push(`  steps:      ${release.options.steps.join(', ')}`)
   if (release.options.targetOrder) lines.push(`  targets:    ${release.options.targetOrder} (one-off)`)
   if (release.tasks?.length) lines.push('', planTree(release.tasks))

@@ -61,7 +61,7 @@ function runNotFound(id: number): ControlPlaneError {
 
 /** The idempotency key of a run's release: one per run, step and environment (and the release a rollback undoes). */
 export function pipelineReleaseKey(run: number, step: number, environment: string): string {
-  return `pipeline:${run}:${step}:${environment}`
+  return `pipeline:${run}:${step + 1}:${environment}`
 }
 
 function stateOf(run: PipelineRunRecord): RunState {

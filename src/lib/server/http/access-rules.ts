@@ -36,6 +36,8 @@ export type AccessRule =
       readonly action?: string
       /** a listing: a grant anywhere inside the scope lets it through, and the route shows only what the grants reach */
       readonly within?: boolean
+      /** of several scopes, one is enough (reading a pipeline run: any of its environments); otherwise every one is needed */
+      readonly some?: boolean
       /** what the request acted on, when its parameters do not say (the project a blueprint applied) */
       readonly target?: (answer: unknown) => string | null
     }
@@ -100,6 +102,8 @@ const run = (which: 'all' | 'gate'): ScopeReader => ({
 const PUBLIC: AccessRule = {kind: 'public'}
 const SIGNED_IN: AccessRule = {kind: 'signed-in'}
 const reads = (does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission: 'read', does, scope})
+/** Reads what several scopes share: a grant on any one of them will do. */
+const readsAny = (does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission: 'read', does, scope, some: true})
 const lists = (does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission: 'read', does, scope, within: true})
 const needs = (permission: Permission, does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission, does, scope})
 const acts = (permission: Permission, action: string, does: string, scope: ScopeReader, target?: (answer: unknown) => string | null): AccessRule => ({
@@ -148,7 +152,7 @@ export const ROUTE_RULES: Readonly<Record<string, AccessRule>> = {
 
   'POST /v1/projects/:project/pipelines/:pipeline/runs': acts('deploy', 'pipeline.run', 'run pipelines', pipeline),
   'GET /v1/projects/:project/pipeline-runs': lists('list pipeline runs', params),
-  'GET /v1/pipeline-runs/:run': reads('read pipeline runs', run('all')),
+  'GET /v1/pipeline-runs/:run': readsAny('read pipeline runs', run('all')),
   'POST /v1/pipeline-runs/:run/approve': acts('approve', 'pipeline.approve', 'approve pipeline runs', run('gate')),
   'POST /v1/pipeline-runs/:run/reject': acts('approve', 'pipeline.reject', 'reject pipeline runs', run('gate')),
   'POST /v1/pipeline-runs/:run/cancel': acts('deploy', 'pipeline.cancel', 'cancel pipeline runs', run('all')),

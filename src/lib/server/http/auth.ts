@@ -147,8 +147,10 @@ export function registerAuth(app: FastifyInstance, access: Access) {
     const read = await rule.scope.read(request, access.store)
     const scopes: readonly Scope[] = Array.isArray(read) ? read : [read as Scope]
     request.access.scope = commonScope(scopes)
-    // A request that acts in several scopes (a pipeline's environments) needs the permission in each.
-    const refused = scopes.find((scope) => !allows(token.grants, rule.permission, scope, rule.within))
+    // A request that acts in several scopes (a pipeline's environments) needs the permission in each, or for
+    // a rule that says so (reading a run), in one of them.
+    const allowed = (scope: Scope) => allows(token.grants, rule.permission, scope, rule.within)
+    const refused = rule.some ? (scopes.some(allowed) ? undefined : scopes[0]) : scopes.find((scope) => !allowed(scope))
     if (refused) {
       const {message, hint} = refusal(token.name, token.grants, rule.does, rule.permission, refused)
       throw forbidden(message, hint)

@@ -46,7 +46,7 @@ export function registerPipelineRoutes(app: FastifyInstance, engine: Engine) {
     {
       schema: {
         tags: ['pipelines'],
-        summary: 'Runs of the project\'s pipelines, newest first: those whose every environment the token may read',
+        summary: 'Runs of the project\'s pipelines, newest first: those the token may read an environment of',
         params: ProjectParams,
         querystring: PipelineRunsQuery,
         response: {200: Type.Array(PipelineRunSummary), ...errorResponses},
@@ -54,7 +54,7 @@ export function registerPipelineRoutes(app: FastifyInstance, engine: Engine) {
     },
     async (request) => {
       const {project} = request.params
-      return engine.listPipelineRuns(project, {...request.query, limit: request.query.limit ?? 50, visible: (environments) => environments.every((environment) => canRead(request, {project, environment}))})
+      return engine.listPipelineRuns(project, {...request.query, limit: request.query.limit ?? 50, visible: (environments) => environments.some((environment) => canRead(request, {project, environment}))})
     },
   )
 

@@ -147,7 +147,7 @@ export function decideRun(run: RunState, facts: RunFacts): RunDecision {
 
   if (!started && run.step === pass.first) {
     // A superseded run starts no other stage (pass); the one under way has finished.
-    if (run.supersededBy !== null) return end('superseded', 'pipeline.superseded', `superseded by run ${run.supersededBy}`)
+    if (run.supersededBy !== null) return end('superseded', 'pipeline.superseded', `run ${run.supersededBy} replaced it (queue: supersede)`)
     const stage = plan.stages[step.stage]
     if (stage.gate.approval && firstStepOfStage(plan, step.stage) === run.step && !run.approvals.some((approval) => approval.stage === step.stage)) {
       decision.waiting = {
@@ -196,7 +196,7 @@ export function decideRun(run: RunState, facts: RunFacts): RunDecision {
   // The step succeeded everywhere.
   if (run.step === plan.steps.length - 1) return end('succeeded', 'pipeline.succeeded')
   if (run.step === pass.last) {
-    if (run.supersededBy !== null) return end('superseded', 'pipeline.superseded', `superseded by run ${run.supersededBy}`)
+    if (run.supersededBy !== null) return end('superseded', 'pipeline.superseded', `run ${run.supersededBy} replaced it (queue: supersede)`)
     const soakMs = plan.stages[step.stage].gate.soakMs
     if (soakMs !== null) {
       const waiting = soak(run, facts, pass, linkOf, soakMs)
@@ -278,7 +278,7 @@ function rollingBack(
     decision.waiting = {reason: 'rollback', message: `rolls back ${stageLabel(plan, plan.steps[run.step].stage)} after: ${run.error}`, ...(releases && {releases})}
     return decision
   }
-  return end('failed', 'pipeline.failed', `${run.error}; rolled back: ${rolled.join('; ') || 'nothing'}`)
+  return end('failed', 'pipeline.failed', `${run.error}; rollbacks: ${rolled.join('; ') || 'none'}`)
 }
 
 /** The pass and step a run's approval or rejection is for: the stage it waits at, else null. */
