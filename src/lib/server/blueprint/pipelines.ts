@@ -105,12 +105,13 @@ function readPipeline(name: string, path: string, node: Node | null, environment
     const stageEnvironments: string[] = []
     listed.forEach((environment, position) => {
       const where = `${stagePath}.environments[${position}]`
+      const node = isSeq(listNode) ? (listNode.items[position] as Node) : listNode
       if (!declared.includes(environment)) {
-        problem(where, `unknown environment "${environment}"; declared environments: ${declared.join(', ')}`, listNode)
+        problem(where, `unknown environment "${environment}"; declared environments: ${declared.join(', ')}`, node)
       } else if (stageEnvironments.includes(environment)) {
-        problem(where, `${environment} is listed twice in this stage`, listNode)
+        problem(where, `${environment} is listed twice in this stage`, node)
       } else if (placedIn.has(environment)) {
-        problem(where, `${environment} is already in stage ${(placedIn.get(environment) as number) + 1}; an environment belongs to one stage of a pipeline`, listNode)
+        problem(where, `${environment} is already in stage ${(placedIn.get(environment) as number) + 1}; an environment belongs to one stage of a pipeline`, node)
       } else {
         placedIn.set(environment, index)
         stageEnvironments.push(environment)
