@@ -474,11 +474,20 @@ export class Pipelines {
     return runs.filter((run) => !filter.visible || filter.visible(Pipelines.environmentsOf(run, 'all'))).map((run) => this.summary(run))
   }
 
-  /** The environments a run touches, and those of the stage it waits to have approved: what access rules read. */
+  /**
+   * What access rules read: the environments a run touches ('all'), or those whose approval it needs
+   * ('gate'): the stage it waits at, else the stages with an approval gate (so that an approver asked
+   * about a run that no longer waits hears why, rather than that he may not).
+   */
   static environmentsOf(run: PipelineRunRecord, which: 'all' | 'gate'): string[] {
-    const stage = run.waiting?.reason === 'approval' && run.waiting.stage !== undefined ? run.waiting.stage : null
-    if (which === 'gate' && stage !== null) return run.plan.stages[stage].environments
-    return run.plan.stages.flatMap((candidate) => candidate.environments)
+    const {stages} = run.plan
+    if (which === 'gate') {
+      const stage = run.waiting?.reason === 'approval' && run.waiting.stage !== undefined ? run.waiting.stage : null
+      if (stage !== null) return stages[stage].environments
+      const gated = stages.filter((candidate) => candidate.gate.approval)
+      if (gated.length > 0) return gated.flatMap((candidate) => candidate.environments)
+    }
+    return stages.flatMap((candidate) => candidate.environments)
   }
 
   async approve(id: number, subject: string, comment: string | null): Promise<PipelineRun> {
