@@ -82,10 +82,14 @@ function sameWaiting(a: RunWaiting | null, b: RunWaiting | null): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
 }
 
-/** Whether a new wait is news worth an event: releases under way are news of their own (their events). */
+/**
+ * Whether a new wait is news worth an event: releases under way are news of their own (their events); a
+ * soak is news when it starts, is held, or starts again (not each time what holds it changes).
+ */
 function waitingNews(before: RunWaiting | null, after: RunWaiting | null): boolean {
   if (!after || after.reason === 'release') return false
-  return !before || before.reason !== after.reason || before.message !== after.message
+  if (!before || before.reason !== after.reason) return true
+  return after.reason === 'soak' ? before.until !== after.until || before.stage !== after.stage : before.message !== after.message
 }
 
 export class Pipelines {
