@@ -91,7 +91,7 @@ function pipelineEventText(kind: `pipeline.${string}`, run: PipelineEventData): 
     case 'pipeline.created':
       return `${head} created by ${run.createdBy}: ${versionsText(run.versions)}${run.comment ? `: ${run.comment}` : ''}`
     case 'pipeline.stage':
-      return `${head} stage ${run.stage} started (step ${run.step} of ${run.steps})`
+      return `${head} reached stage ${run.stage} (step ${run.step} of ${run.steps})`
     case 'pipeline.waiting':
       return `${head} waits: ${run.waitingFor?.message ?? 'for nothing'}`
     case 'pipeline.approved':

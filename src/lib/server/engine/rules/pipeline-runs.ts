@@ -80,6 +80,7 @@ export interface RunFacts {
   apps: AppFact[]
 }
 
+/** pipeline.stage: the run reached a stage (with services: sequential, an app's pass through it); it may wait at its gate next. */
 export type RunEventKind = 'pipeline.started' | 'pipeline.stage' | 'pipeline.succeeded' | 'pipeline.failed' | 'pipeline.superseded'
 
 export interface RunPatch {
@@ -132,7 +133,7 @@ export function decideRun(run: RunState, facts: RunFacts): RunDecision {
       return decision
     }
     Object.assign(decision.patch, {status: 'running', startedAt: now})
-    decision.events.push('pipeline.started')
+    decision.events.push('pipeline.started', 'pipeline.stage')
   }
   if (run.step >= plan.steps.length) return end('succeeded', 'pipeline.succeeded')
 
@@ -163,7 +164,6 @@ export function decideRun(run: RunState, facts: RunFacts): RunDecision {
   if (missing.length > 0) {
     const held = missing.filter((environment) => facts.paused.has(environment))
     decision.trigger = missing.filter((environment) => !facts.paused.has(environment))
-    if (!started && run.step === pass.first && decision.trigger.length > 0) decision.events.push('pipeline.stage')
     if (held.length > 0) {
       decision.waiting = {reason: 'paused', message: held.map((environment) => `${environment}: ${facts.paused.get(environment)}`).join('; ')}
     } else {
@@ -207,6 +207,8 @@ export function decideRun(run: RunState, facts: RunFacts): RunDecision {
     }
   }
   decision.patch.step = run.step + 1
+  // The run reaches the next stage (or the next app's pass): news once, from the one writer that moved it.
+  if (passOf(plan, run.step + 1).first === run.step + 1) decision.events.push('pipeline.stage')
   decision.again = true
   return decision
 }

@@ -100,7 +100,7 @@ describe('starting', () => {
     const decision = decideRun(run({step: 1}), facts({...released([0, 'dev', 1, 'succeeded', 60]), paused: new Map([['staging-us', 'releases are paused for shop/staging-us by ops']])}))
     expect(decision.trigger).toEqual(['staging-eu'])
     expect(decision.waiting).toEqual({reason: 'paused', message: 'staging-us: releases are paused for shop/staging-us by ops'})
-    expect(decision.events).toEqual(['pipeline.stage'])
+    expect(decision.events).toEqual([])
   })
 })
 
@@ -112,10 +112,16 @@ describe('releases under way and steps that end', () => {
     expect(decision.again).toBe(false)
   })
 
-  it('a step that succeeded everywhere moves the run on, and asks for the next step to be looked at', () => {
+  it('a step that succeeded everywhere moves the run on (to its next stage: news), and asks for the next step to be looked at', () => {
     const decision = decideRun(run(), facts(released([0, 'dev', 1, 'succeeded', 1])))
     expect(decision.patch).toEqual({step: 1})
+    expect(decision.events).toEqual(['pipeline.stage'])
     expect(decision.again).toBe(true)
+    // within a stage (environments one after another), no news
+    const sequentialStage = planPipeline(BLUEPRINT, {...BLUEPRINT.pipelines[0], stages: [{...BLUEPRINT.pipelines[0].stages[1], order: 'sequential', gate: {soakMs: null, approval: false}}]}, [{name: 'api', version: '1'}])
+    const within = decideRun(run({plan: sequentialStage}), facts(released([0, 'staging-eu', 1, 'succeeded', 1])))
+    expect(within.patch).toEqual({step: 1})
+    expect(within.events).toEqual([])
   })
 
   it('the last step that succeeded ends the run', () => {
