@@ -141,13 +141,13 @@ describe('soaks', () => {
     const soaking = await runUntil(id, (run) => run.waitingFor?.reason === 'soak' && run.waitingFor.until !== undefined, 'soaks')
     const firstUntil = soaking.waitingFor?.until as string
     expect(soaking.waitingFor?.leftMs).toBeGreaterThan(3_500_000)
-    expect((await must(['pipeline', 'show', String(id)])).stdout).toMatch(/stage 1 \(qa1\)  soaking  gate: soak 1h00m, (59m\d\ds|1h00m) left/)
+    expect((await must(['pipeline', 'show', String(id)])).stdout).toMatch(/stage 1 \(qa1\)  soaking  gate: soak 1h, (59m\d\ds|1h00m) left/)
 
     // qa1's s1 degrades: a release of a broken version fails there.
     await must(['app', 'set', 's1', '--version', '11.0.0-broken', ...P, '-e', 'qa1'])
     expect((await relctl(['release', 'sync', 's1', ...P, '-e', 'qa1', '--wait'])).code).toBe(3)
     const held = await runUntil(id, (run) => run.waitingFor?.message.includes('held') ?? false, 'holds the soak')
-    expect(held.waitingFor?.message).toBe('soak of stage 1 (qa1) held: s1 in qa1 is OutOfSync/Degraded; it starts again (1h00m) once every app is Synced and Healthy')
+    expect(held.waitingFor?.message).toBe('soak of stage 1 (qa1) held: s1 in qa1 is OutOfSync/Degraded; its 1h start again once every app is Synced and Healthy')
     expect(held.waitingFor?.until).toBeUndefined()
 
     // ...and recovers: the soak starts again, from the recovery.

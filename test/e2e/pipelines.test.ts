@@ -151,7 +151,7 @@ describe('gates', () => {
     const result = await must(['pipeline', 'run', 'soaked', ...P, '--set', 's1=4.0.0', '--wait', '--json'], {timeoutMs: 90_000})
     const run = result.json()
     expect(run.status).toBe('succeeded')
-    expect(result.stderr).toMatch(/run \d+ running: soak of stage 1 \(dev\) \(2\.0s\): its apps are Synced and Healthy since \S+; the next stage starts at \S+ if they stay so/)
+    expect(result.stderr).toMatch(/run \d+ running: soak of stage 1 \(dev\), 2s: its apps are Synced and Healthy since \S+; the next stage starts at \S+ if they stay so/)
     const [dev, staging] = releasesOf(run)
     expect(Date.parse(staging.createdAt) - Date.parse(dev.finishedAt as string)).toBeGreaterThanOrEqual(2000)
   })

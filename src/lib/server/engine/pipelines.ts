@@ -10,7 +10,7 @@
 // the run still wants them, with an idempotency key per run, step and environment: an advance repeated
 // anywhere never makes a release twice.
 import {ACTIVE_STATUSES, isFinalRunStatus, type PipelineRunStatus} from '../../api/domain.js'
-import {formatDuration} from '../../api/duration.js'
+import {durationText} from '../../api/duration.js'
 import type {PipelineEventData} from '../../api/event-schemas.js'
 import type {EventKind} from '../../api/events.js'
 import type {
@@ -694,7 +694,7 @@ async function appFacts(store: Store, project: string, environment: string, name
 }
 
 function gateView(gate: PipelinePlan['stages'][number]['gate']) {
-  return {soak: gate.soakMs === null ? null : formatDuration(gate.soakMs), soakMs: gate.soakMs, approval: gate.approval}
+  return {soak: gate.soakMs === null ? null : durationText(gate.soakMs), soakMs: gate.soakMs, approval: gate.approval}
 }
 
 function waitingView(waiting: RunWaiting, now: number): PipelineWaitingFor {

@@ -6,7 +6,7 @@
 // next one and says `again`: the engine gathers that step's facts and asks again, in the same
 // transaction, so one pass of the engine can go through several steps (a gate that is already met).
 import type {PipelineRunStatus, PipelineWaitReason, ReleaseStatus} from '../../../api/domain.js'
-import {formatDuration} from '../../../api/duration.js'
+import {durationText} from '../../../api/duration.js'
 import {firstStepOfStage, passOf, type PipelinePlan} from './pipeline-plan.js'
 
 export interface RunWaiting {
@@ -225,7 +225,7 @@ function soak(run: RunState, facts: RunFacts, pass: {first: number; last: number
   const unwell = facts.apps.filter((app) => !app.stable)
   if (unwell.length > 0) {
     const what = unwell.map((app) => `${app.name} in ${app.environment} is ${app.sync}/${app.health}${app.sync === 'Synced' && app.health === 'Healthy' ? ' with a release under way' : ''}`).join('; ')
-    return {reason: 'soak', stage, message: `soak of ${label} held: ${what}; it starts again (${formatDuration(soakMs)}) once every app is Synced and Healthy`}
+    return {reason: 'soak', stage, message: `soak of ${label} held: ${what}; its ${durationText(soakMs)} start again once every app is Synced and Healthy`}
   }
   let since = 0
   for (let index = pass.first; index <= pass.last; index++) {
@@ -238,7 +238,7 @@ function soak(run: RunState, facts: RunFacts, pass: {first: number; last: number
   const until = since + soakMs
   if (facts.now.getTime() >= until) return null
   const untilText = new Date(until).toISOString()
-  return {reason: 'soak', stage, until: untilText, message: `soak of ${label} (${formatDuration(soakMs)}): its apps are Synced and Healthy since ${new Date(since).toISOString()}; the next stage starts at ${untilText} if they stay so`}
+  return {reason: 'soak', stage, until: untilText, message: `soak of ${label}, ${durationText(soakMs)}: its apps are Synced and Healthy since ${new Date(since).toISOString()}; the next stage starts at ${untilText} if they stay so`}
 }
 
 /**

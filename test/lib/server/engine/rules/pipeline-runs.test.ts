@@ -164,7 +164,7 @@ describe('soaks', () => {
       reason: 'soak',
       stage: 1,
       until: minutesAgo(-6),
-      message: `soak of stage 2 (staging-eu, staging-us) (10m00s): its apps are Synced and Healthy since ${minutesAgo(4)}; the next stage starts at ${minutesAgo(-6)} if they stay so`,
+      message: `soak of stage 2 (staging-eu, staging-us), 10m: its apps are Synced and Healthy since ${minutesAgo(4)}; the next stage starts at ${minutesAgo(-6)} if they stay so`,
     })
     expect(decision.patch).toEqual({})
   })
@@ -191,7 +191,7 @@ describe('soaks', () => {
       reason: 'soak',
       stage: 1,
       message:
-        'soak of stage 2 (staging-eu, staging-us) held: api in staging-eu is Synced/Degraded; web in staging-us is Synced/Healthy with a release under way; it starts again (10m00s) once every app is Synced and Healthy',
+        'soak of stage 2 (staging-eu, staging-us) held: api in staging-eu is Synced/Degraded; web in staging-us is Synced/Healthy with a release under way; its 10m start again once every app is Synced and Healthy',
     })
     expect(decision.patch).toEqual({})
   })
