@@ -12,7 +12,7 @@ const P = ['-p', 'pipes']
 
 beforeAll(async () => {
   state = tempDir('relctl-e2e-state-')
-  server = await startServer({env: {RELCTL_TEST_STATE: state, RELCTL_TEST_SLEEP: '0.5'}})
+  server = await startServer({env: {RELCTL_TEST_STATE: state, RELCTL_TEST_SLEEP: '0.8'}})
   await must(['project', 'apply', '-f', copyFixture('pipelines').file])
 })
 
