@@ -44,9 +44,6 @@ export function releaseStatusEvent(status: ReleaseStatus): EventKind {
 /** The release kinds that end a release. */
 export const RELEASE_END_EVENTS: readonly EventKind[] = ['release.succeeded', 'release.failed', 'release.cancelled', 'release.rejected']
 
-/** The kinds that end a pipeline run. */
-export const PIPELINE_END_EVENTS: readonly EventKind[] = ['pipeline.succeeded', 'pipeline.failed', 'pipeline.cancelled', 'pipeline.rejected', 'pipeline.superseded']
-
 /** How long the event stream's heartbeat comment waits, and a long poll at most. */
 export const STREAM_HEARTBEAT_MS = 15_000
 export const LONG_POLL_MAX_MS = 60_000

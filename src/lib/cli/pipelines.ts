@@ -1,7 +1,7 @@
 // How pipeline runs read in a terminal (the tree stage -> environment -> release -> tasks, a list, a dry
 // run), and waiting for a run: follow the event stream, report each change of the run, its gates and its
 // releases, and end with the documented exit code.
-import {EXIT, type PipelineRunStatus} from '../api/domain.js'
+import {EXIT, isFinalRunStatus} from '../api/domain.js'
 import {formatDuration} from '../api/duration.js'
 import {resourcesText, versionsText} from '../api/event-text.js'
 import type {PipelineDryRun, PipelineRun, PipelineRunStage, PipelineRunSummary, PipelineWaitingFor} from '../api/pipeline-schemas.js'
@@ -15,9 +15,7 @@ import {failureReport} from './outcomes.js'
 import {ago, Progress, table} from './output.js'
 import {printable} from './terminal-text.js'
 
-const FINAL: readonly PipelineRunStatus[] = ['succeeded', 'failed', 'cancelled', 'rejected', 'superseded']
-
-export const isFinalRun = (run: Pick<PipelineRunSummary, 'status'>) => FINAL.includes(run.status)
+export const isFinalRun = (run: Pick<PipelineRunSummary, 'status'>) => isFinalRunStatus(run.status)
 
 function stageHeading(stage: Pick<PipelineRunStage, 'stage' | 'name' | 'environments' | 'order'>): string {
   const order = stage.environments.length > 1 ? `; ${stage.order}` : ''

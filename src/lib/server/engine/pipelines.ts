@@ -35,7 +35,7 @@ import type {Actions} from './actions.js'
 import {type EngineContext, nowOf} from './context.js'
 import {requireProject, requireProjectEnvironment} from './lookups.js'
 import {touches} from './rules/locks.js'
-import {describePipelineOrder, passOf, planPipeline, type PipelineApp, type PipelinePlan, stepApps} from './rules/pipeline-plan.js'
+import {describePipelineOrder, passOf, planPipeline, type PipelineApp, type PipelinePlan, releaseOrder, stepApps} from './rules/pipeline-plan.js'
 import {type AppFact, decideRun, type ReleaseFact, type RunDecision, type RunFacts, type RunState, type RunWaiting, stageLabel} from './rules/pipeline-runs.js'
 import {describePauses} from './rules/pauses.js'
 import type {RunCoordinator} from './runs/coordinator.js'
@@ -456,8 +456,8 @@ export class Pipelines {
         stage: step.stage + 1,
         service: step.service,
         environments: step.environments.map((environment) => {
-          const single: PipelinePlan = {...plan, steps: [{...step, environments: [environment]}]}
-          return {environment, apps: stepApps(plan, index).map((app) => app.name), order: describePipelineOrder(blueprint, single).replaceAll(`${environment}/`, '')}
+          const apps = stepApps(plan, index).map((app) => app.name)
+          return {environment, apps, order: releaseOrder(blueprint, environment, apps)}
         }),
       })),
       order: describePipelineOrder(blueprint, plan),

@@ -15,7 +15,7 @@
 import type {ReleaseResource} from '../../../api/schemas.js'
 import {type Blueprint, type EnvironmentSpec, plainEnvironment, type RolloutOrder} from '../../blueprint/blueprint.js'
 import type {PipelineSpec, PipelineStage} from '../../blueprint/pipelines.js'
-import {planRelease} from './planner.js'
+import {describeOrder, planRelease} from './planner.js'
 
 export interface PipelineApp {
   name: string
@@ -86,6 +86,15 @@ export function firstStepOfStage(plan: PipelinePlan, stage: number): number {
   return plan.steps.findIndex((step) => step.stage === stage)
 }
 
+/** The order of one environment's release of the apps named: its targets and rollout applied ("api@eu-1 | api@eu-2"). */
+export function releaseOrder(blueprint: Blueprint, environment: string, names: string[]): string {
+  return describeOrder(planRelease({blueprint, environment: environmentOf(blueprint, environment), resources: asUpdates(names)}))
+}
+
+function environmentOf(blueprint: Blueprint, name: string): EnvironmentSpec {
+  return blueprint.environments.find((candidate) => candidate.name === name) ?? plainEnvironment(name)
+}
+
 /**
  * The whole order, level by level as `release trigger --dry-run` prints one release's ("a, b | c"),
  * each task prefixed with its environment: the steps one after another, the environments of a step
@@ -98,8 +107,7 @@ export function describePipelineOrder(blueprint: Blueprint, plan: PipelinePlan):
     const names = stepApps(plan, index).map((app) => app.name)
     const merged: string[][] = []
     for (const name of step.environments) {
-      const environment = blueprint.environments.find((candidate) => candidate.name === name) ?? plainEnvironment(name)
-      for (const task of planRelease({blueprint, environment, resources: asUpdates(names)}).tasks) {
+      for (const task of planRelease({blueprint, environment: environmentOf(blueprint, name), resources: asUpdates(names)}).tasks) {
         ;(merged[task.level] ??= []).push(`${name}/${task.key}`)
       }
     }

@@ -282,8 +282,3 @@ function rollingBack(
   }
   return end('failed', 'pipeline.failed', `${run.error}; rollbacks: ${rolled.join('; ') || 'none'}`)
 }
-
-/** The pass and step a run's approval or rejection is for: the stage it waits at, else null. */
-export function stageAwaitingApproval(waiting: RunWaiting | null): number | null {
-  return waiting?.reason === 'approval' && waiting.stage !== undefined ? waiting.stage : null
-}
