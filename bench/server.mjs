@@ -31,3 +31,13 @@ export function stopServer(server) {
   server.kill('SIGTERM')
   return exited
 }
+
+/** A JSON call to a control plane with its token; throws with the answer on a status that is not 2xx. */
+export function apiOf(url, token) {
+  return async function api(method, path, body) {
+    const response = await fetch(`${url}${path}`, {method, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'}, body: body === undefined ? undefined : JSON.stringify(body)})
+    const data = await response.json()
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(data)}`)
+    return data
+  }
+}

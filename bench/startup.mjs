@@ -3,7 +3,9 @@
 // API command (`app list` against a local control plane this script starts on a free port). All run
 // side by side, interleaved (A, B, C, D, A, B, ...) after warm-up runs, so that the machine's load and
 // the file cache weigh on all alike. Prints the medians, each ratio to `node -e 0` and its target; exits
-// 1 when a ratio is above its target. Needs dist/ and oclif.manifest.json (npm run build); builds nothing.
+// 1 when a ratio is above its target. `app list` also runs as the first command after an install or an
+// upgrade does, without the bundle's code cache (which that run writes; src/lib/cli/bundle.ts): reported,
+// with no target, since it happens once. Needs dist/ and oclif.manifest.json (npm run build); builds nothing.
 //
 //   node bench/startup.mjs [--runs 20] [--warmup 2]
 import {spawn, spawnSync} from 'node:child_process'
@@ -43,9 +45,11 @@ for (const needed of [join(root, 'dist', 'commands'), join(root, 'oclif.manifest
   }
 }
 
-// A config dir of its own, so that no profile of the person running the benchmark is read or written.
+// A config dir and a cache dir of its own, so that no profile or code cache of the person running the
+// benchmark is read or written.
 const configDir = mkdtempSync(join(tmpdir(), 'relctl-bench-startup-'))
-const env = {...process.env, RELCTL_CONFIG_DIR: configDir, NO_COLOR: '1'}
+const cacheDir = join(configDir, 'cache')
+const env = {...process.env, RELCTL_CONFIG_DIR: configDir, RELCTL_CACHE_DIR: cacheDir, NO_COLOR: '1'}
 for (const name of ['NODE_OPTIONS', 'DEBUG']) delete env[name]
 
 const fixture = join(root, 'test', 'fixtures', 'simulate-app', 'relctl.yaml')
@@ -72,16 +76,20 @@ if (apply.status !== 0) {
   process.exit(1)
 }
 
-// target: the most a subject may take, as a multiple of `node -e 0`.
+// target: the most a subject may take, as a multiple of `node -e 0` (none: reported only).
+// before: what happens before each run, outside the time.
+const appList = [bin, 'app', 'list', '--project', 'sim-app', '--environment', 'staging']
 const subjects = [
   {name: 'node -e 0', args: ['-e', '0']},
   {name: 'relctl --version', args: [bin, '--version'], target: 2},
   {name: 'relctl --help', args: [bin, '--help'], target: 2},
-  {name: 'relctl app list', args: [bin, 'app', 'list', '--project', 'sim-app', '--environment', 'staging'], target: 2.5},
+  {name: 'relctl app list', args: appList, target: 2.5},
+  {name: 'relctl app list, first run', args: appList, before: () => rmSync(cacheDir, {recursive: true, force: true})},
 ]
 
 /** Runs one subject once; returns its wall time in milliseconds. */
 function timeOnce(subject) {
+  subject.before?.()
   const start = performance.now()
   const result = spawnSync(process.execPath, subject.args, {cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8'})
   const elapsed = performance.now() - start
@@ -122,8 +130,13 @@ if (process.exitCode !== 1) {
   console.log(`  ${baseline.name.padEnd(width)}  ${baseline.median.toFixed(1).padStart(7)} ms`)
   for (const subject of measured) {
     const ratio = subject.median / baseline.median
+    const line = `  ${subject.name.padEnd(width)}  ${subject.median.toFixed(1).padStart(7)} ms  ratio ${ratio.toFixed(2)}`
+    if (subject.target === undefined) {
+      console.log(`${line}  (no target: once after an install or upgrade, it writes the code cache)`)
+      continue
+    }
     const pass = ratio <= subject.target
-    console.log(`  ${subject.name.padEnd(width)}  ${subject.median.toFixed(1).padStart(7)} ms  ratio ${ratio.toFixed(2)}  (target <= ${subject.target})  ${pass ? 'PASS' : 'FAIL'}`)
+    console.log(`${line}  (target <= ${subject.target})  ${pass ? 'PASS' : 'FAIL'}`)
     if (!pass) process.exitCode = 1
   }
 }

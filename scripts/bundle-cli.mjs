@@ -1,19 +1,24 @@
 #!/usr/bin/env node
 // Bundles the CLI for a fast start: oclif, undici and the commands (every command in
-// oclif.manifest.json, with the lib/cli and lib/client code they use) into dist/cli.js, one file
+// oclif.manifest.json, with the lib/cli and lib/client code they use) into dist/cli.cjs, one file
 // instead of a few hundred modules that Node would resolve, read and compile one by one on every
-// command (bench/startup.mjs). bin/run.js loads oclif from it and tells oclif to take the commands from
-// its COMMANDS export. What a command imports only when it runs (the control plane for `server start`,
-// chalk, ora, conf, yaml) stays out of the bundle: the other runtime dependencies are external, and
-// dist/lib/server stays as tsc wrote it. undici's HTTP/2 client is left out (see withoutHttp2).
+// command (bench/startup.mjs). bin/run.js compiles it with a V8 code cache (dist/lib/cli/bundle.js), so
+// it is CommonJS: Node 20 caches compiled code for scripts, not for ES modules. The first line names the
+// bundle by a hash of its text, which keys that cache. oclif takes the commands from its COMMANDS export.
+// What a command imports only when it runs (the control plane for `server start`, chalk, ora, conf, yaml)
+// stays out of the bundle: the other runtime dependencies are external, and dist/lib/server stays as tsc
+// wrote it. undici's HTTP/2 client is left out (see withoutHttp2).
 // The bundle evaluates every command's top-level imports on every start, so commands keep Node modules
 // that only some need (node:crypto for idempotency keys: the global crypto instead) out of them.
 // Runs after `tsc` and `oclif manifest` (npm run build).
-import {readFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {build} from 'esbuild'
+import ts from 'typescript'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const dist = join(root, 'dist')
@@ -59,21 +64,63 @@ const withoutHttp2 = {
   },
 }
 
-await build({
+// oclif sorts the manifest's commands with localeCompare on every start (config/plugin.js). The first
+// localeCompare of a process builds ICU's collator: about 7 ms, a tenth of `node -e 0`. The bundle sorts
+// them by code unit instead, as oclif's help sorts them again anyway (its sortBy); for command ids of
+// lowercase words, hyphens and colons, both orders are the same.
+const sortWithoutIcu = {
+  name: 'sort-without-icu',
+  setup(build) {
+    build.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, async ({path}) => {
+      const text = await readFile(path, 'utf8')
+      const sort = '.sort((a, b) => a.id.localeCompare(b.id))'
+      if (!text.includes(sort)) throw new Error(`${path} no longer sorts commands with localeCompare: see sortWithoutIcu in scripts/bundle-cli.mjs`)
+      return {contents: text.replace(sort, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))'), loader: 'js'}
+    })
+  },
+}
+
+const {outputFiles} = await build({
   stdin: {contents: entry, resolveDir: root, sourcefile: 'cli-entry.js'},
-  outdir: dist,
-  entryNames: 'cli',
-  // dynamic imports (the client, output, profiles) become chunks beside dist/cli.js, loaded when used
-  chunkNames: 'cli-[name]-[hash]',
-  splitting: true,
+  outfile: join(dist, 'cli.cjs'),
+  write: false,
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   minify: true,
   external,
-  plugins: [serverOutside, withoutHttp2],
-  // oclif and undici are CommonJS: give their require() of Node's modules a real require.
-  banner: {js: "import {createRequire as relctlCreateRequire} from 'node:module';const require=relctlCreateRequire(import.meta.url);"},
+  plugins: [serverOutside, withoutHttp2, sortWithoutIcu],
   logLevel: 'warning',
 })
+
+// Code that V8 loads from a code cache cannot call import() on Node 20: the cache keeps no link to the
+// loader that import() needs (nodejs/node#35375), so it throws ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING.
+// The bundle's import() calls (oclif loading the command_not_found hook; the commands loading chalk, ora,
+// conf and the control plane) call this function instead, which dist/lib/cli/bundle.js passes in.
+const IMPORT_FUNCTION = 'relctlImport'
+
+/** The text with every import(…) call made a call of IMPORT_FUNCTION, found by parsing, not by matching text. */
+function routeDynamicImports(text) {
+  if (text.includes(IMPORT_FUNCTION)) throw new Error(`the bundle already uses the name ${IMPORT_FUNCTION}`)
+  const source = ts.createSourceFile('cli.cjs', text, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS)
+  const starts = []
+  const visit = (node) => {
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) starts.push(node.expression.getStart(source))
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  let routed = ''
+  let at = 0
+  for (const start of starts) {
+    routed += text.slice(at, start) + IMPORT_FUNCTION
+    at = start + 'import'.length
+  }
+  return routed + text.slice(at)
+}
+
+for (const {path, text} of outputFiles) {
+  const routed = routeDynamicImports(text)
+  const id = createHash('sha256').update(routed).digest('hex').slice(0, 32)
+  writeFileSync(path, `// relctl-bundle ${id}\n${routed}`)
+}

@@ -60,11 +60,14 @@ afterAll(async () => {
   for (const dir of tempDirs.splice(0)) rmSync(dir, {recursive: true, force: true})
 })
 
-/** The environment of every child: the test runner's, without any RELCTL_* setting that could leak in. */
+/**
+ * The environment of every child: the test runner's, without any RELCTL_* setting that could leak in.
+ * RELCTL_CACHE_DIR stays: it holds only the CLI's code cache, and CI points it at a throwaway dir.
+ */
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('RELCTL_') || key === 'DEBUG' || key === 'FORCE_COLOR') continue
+    if ((key.startsWith('RELCTL_') && key !== 'RELCTL_CACHE_DIR') || key === 'DEBUG' || key === 'FORCE_COLOR') continue
     env[key] = value
   }
   return env
@@ -248,7 +251,8 @@ export interface RunResult {
   toString(): string
 }
 
-const MODULE_MISSING = /MODULE_NOT_FOUND|ERR_MODULE_NOT_FOUND/
+// a module, or the bundle bin/run.js reads (dist/cli.cjs), that the build has not written yet
+const MODULE_MISSING = /MODULE_NOT_FOUND|ERR_MODULE_NOT_FOUND|ENOENT[^\n]*dist\/cli\.cjs/
 
 /**
  * True when a run failed only because dist/ was being rebuilt (`npm run build` starts with rm -rf dist)

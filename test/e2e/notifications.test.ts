@@ -11,7 +11,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {api, closedPort, copyFixture, must, relctl, startServer, tempDir, triggerRelease, waitFor, waitForRelease} from './harness.js'
+import {api, closedPort, copyFixture, must, relctl, type Server, startServer, tempDir, triggerRelease, waitFor, waitForRelease} from './harness.js'
 
 const SCOPE = ['-p', 'sim-app', '-e', 'staging']
 const SECRET = 'a-webhook-secret-of-some-length'
@@ -21,7 +21,11 @@ interface Received {
   body: string
 }
 
+// Retries come quickly here.
+const SERVER_ARGS = ['--notify-retry-min', '200ms']
+
 const receivers: HttpServer[] = []
+let server: Server
 let certs: {cert: string; key: string; file: string}
 
 /** A receiver on 127.0.0.1 that records what it gets and answers 200. */
@@ -58,8 +62,8 @@ beforeAll(async () => {
   const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')]
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {stdio: 'ignore'})
   certs = {cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8'), file: cert}
-  // Retries come quickly here; the control plane trusts the test's certificate for the HTTPS receiver.
-  await startServer({args: ['--notify-retry-min', '200ms'], env: {NODE_EXTRA_CA_CERTS: cert}})
+  // The control plane trusts the test's certificate for the HTTPS receiver.
+  server = await startServer({args: SERVER_ARGS, env: {NODE_EXTRA_CA_CERTS: cert}})
   await must(['project', 'apply', '-f', copyFixture('simulate-app').file])
   await must(['release', 'trigger', '--type', 'launch', ...SCOPE, '--wait', '--timeout', '60s'])
 })
@@ -101,7 +105,7 @@ describe('webhooks', () => {
     await must(['notify', 'remove', String(notification.id)])
   })
 
-  it('a receiver that is down gets the deliveries later, in order; notify list says it is failing meanwhile', async () => {
+  it('a receiver that is down gets the deliveries later, in order, after a restart of the control plane too; notify list says it is failing meanwhile', async () => {
     const port = await closedPort()
     const added = await must(['notify', 'add', '--url', `http://127.0.0.1:${port}/hook`, '--events', 'release.started,release.succeeded', ...SCOPE, '--json'])
     const {notification, secret} = added.json()
@@ -125,6 +129,9 @@ describe('webhooks', () => {
     expect(test.code, String(test)).toBe(3)
     expect(test.stderr).toMatch(/test delivery \d+ to notification \d+ failed: ECONNREFUSED/)
 
+    // The outbox is in the database: a restart of the control plane loses none of what waits.
+    await server.stop('SIGTERM')
+    server = await startServer({dataDir: server.dataDir, configDir: server.configDir, args: SERVER_ARGS, env: {NODE_EXTRA_CA_CERTS: certs.file}})
     const hook = await receiver({port})
     await waitFor(() => hook.received.length >= 4, {what: 'the four deliveries to arrive'})
     expect(hook.received.map((delivery) => `${JSON.parse(delivery.body).event.releaseId} ${delivery.headers['x-relctl-event']}`)).toEqual([

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs relctl the way a user does: npm pack, then npm install -g of the tarball into a throwaway
 # prefix with a throwaway HOME, and checks that the relctl on PATH works: --version, --help, and an API
-# command against a control plane started from the installed package. A script rather than a vitest
+# command against a control plane started from the installed package, the second time through the code
+# cache the first run wrote into the default cache dir. A script rather than a vitest
 # test, so that the normal suite stays fast; .ci/run runs it as its own step.
 # Needs the build (npm run build). better-sqlite3 compiles against the Node headers in /usr when no
 # prebuilt binary can be fetched (npm_config_nodedir); the npm cache of the job's npm ci serves the rest.
@@ -33,7 +34,7 @@ export HOME="$work/home" npm_config_cache="$cache" npm_config_nodedir="${npm_con
 mkdir -p "$HOME"
 npm install --global --prefix "$work/prefix" --prefer-offline --no-audit --no-fund --loglevel=error "$work/$tarball"
 export PATH="$work/prefix/bin:$PATH"
-unset RELCTL_URL RELCTL_TOKEN RELCTL_PROFILE RELCTL_PROJECT RELCTL_ENVIRONMENT
+unset RELCTL_URL RELCTL_TOKEN RELCTL_PROFILE RELCTL_PROJECT RELCTL_ENVIRONMENT RELCTL_CACHE_DIR
 export RELCTL_CONFIG_DIR="$work/config"
 
 [ "$(command -v relctl)" = "$work/prefix/bin/relctl" ] || fail "relctl is not on PATH from the prefix"
@@ -50,4 +51,11 @@ for _ in $(seq 1 300); do
 done
 [ -s "$work/server.out" ] || fail "the installed control plane did not listen within 30s"
 relctl whoami --json | grep -q '"serverVersion"' || fail "relctl whoami against the installed control plane failed"
-echo "packed-install: relctl from the tarball works (--version, --help, server start, whoami)"
+
+# The runs above wrote the bundle's code cache; V8 accepts it (a refused one is removed) and whoami works through it.
+caches=("$HOME"/.cache/relctl/code-cache/*.bin)
+[ "${#caches[@]}" -eq 1 ] && [ -s "${caches[0]}" ] || fail "no code cache in $HOME/.cache/relctl/code-cache: ${caches[*]}"
+cp "${caches[0]}" "$work/cache.before"
+relctl whoami --json | grep -q '"serverVersion"' || fail "relctl whoami through the code cache failed"
+cmp -s "${caches[0]}" "$work/cache.before" || fail "the code cache was refused or written again by the second run"
+echo "packed-install: relctl from the tarball works (--version, --help, server start, whoami, whoami through the code cache)"

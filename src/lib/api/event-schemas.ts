@@ -2,29 +2,20 @@
 // client needs no GET to know what happened. Served in the OpenAPI document; the CLI imports the types.
 import {type Static, type TSchema, Type} from '@sinclair/typebox'
 
-import {HEALTH_STATES, SYNC_STATES} from './domain.js'
 import {EVENT_KINDS, type EventKind} from './events.js'
 import {PipelineRunSummary} from './pipeline-schemas.js'
-import {literals, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
+import {AppState, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
 
 export const ReleaseEventData = Type.Omit(Release, ['tasks', 'queuePosition', 'waitingFor'], {description: 'the release after the change'})
 
 export const TaskEventData = Type.Composite([Type.Object({releaseId: Type.Integer()}), Task], {description: 'the task after the change'})
 
-export const AppEventData = Type.Object(
-  {
-    project: Type.String(),
-    environment: Type.String(),
-    name: Type.String(),
-    kind: Type.String(),
-    desiredVersion: NullableString,
-    deployedVersion: NullableString,
-    sync: literals(SYNC_STATES),
-    health: literals(HEALTH_STATES),
-    removedFromBlueprint: Type.Boolean(),
-    deleted: Type.Boolean({description: 'the app no longer exists in the environment (deleted, or dropped from the blueprint undeployed)'}),
-    updatedAt: Type.String(),
-  },
+export const AppEventData = Type.Composite(
+  [
+    Type.Object({project: Type.String(), environment: Type.String()}),
+    Type.Pick(AppState, ['name', 'kind', 'desiredVersion', 'deployedVersion', 'sync', 'health', 'removedFromBlueprint', 'updatedAt']),
+    Type.Object({deleted: Type.Boolean({description: 'the app no longer exists in the environment (deleted, or dropped from the blueprint undeployed)'})}),
+  ],
   {description: "the app's recorded state after the change; releases under way show in the release events"},
 )
 

@@ -63,7 +63,7 @@ export async function answerWithoutOclif(argv: string[], env: NodeJS.ProcessEnv 
     console.log(format(userAgent))
     return true
   }
-  if (existsSync(join(configDir(bin, pjson.oclif.dirname ?? pjson.name, env), 'theme.json'))) return false
+  if (existsSync(join(oclifDir('config', pjson, env), 'theme.json'))) return false
   const manifest = JSON.parse(readFileSync(new URL('oclif.manifest.json', root), 'utf8')) as {commands: Record<string, ManifestCommand>}
   const help = rootHelp(pjson, Object.values(manifest.commands), bin, userAgent, require)
   if (help === undefined) return false
@@ -83,11 +83,20 @@ function scopedEnvVar(bin: string, key: string): string {
   return [bin, key].map((part) => part.replaceAll('@', '').replaceAll(/[/-]/g, '_')).join('_').toUpperCase()
 }
 
-/** Where oclif looks for a user's theme.json. */
-function configDir(bin: string, dirname: string, env: NodeJS.ProcessEnv): string {
+/**
+ * A directory of this CLI as oclif's Config names it: RELCTL_CONFIG_DIR or RELCTL_CACHE_DIR, else the
+ * platform's. oclif reads a user's theme.json from the config dir; the cache dir holds the bundle's
+ * code cache (bundle.ts).
+ */
+export function oclifDir(category: 'config' | 'cache', pjson: Pick<PackageJson, 'name' | 'oclif'>, env: NodeJS.ProcessEnv = process.env): string {
+  const bin = pjson.oclif.bin ?? pjson.name
+  const dirname = pjson.oclif.dirname ?? pjson.name
+  const scoped = env[scopedEnvVar(bin, `${category.toUpperCase()}_DIR`)]
+  if (scoped) return scoped
   const windows = platform() === 'win32'
   const home = env.HOME || (windows && (env.HOMEDRIVE && env.HOMEPATH ? join(env.HOMEDRIVE, env.HOMEPATH) : env.USERPROFILE)) || homedir() || tmpdir()
-  return env[scopedEnvVar(bin, 'CONFIG_DIR')] || join(env.XDG_CONFIG_HOME || (windows && env.LOCALAPPDATA) || join(home, '.config'), dirname)
+  if (category === 'cache' && platform() === 'darwin') return join(home, 'Library', 'Caches', dirname)
+  return join(env[`XDG_${category.toUpperCase()}_HOME`] || (windows && env.LOCALAPPDATA) || join(home, `.${category}`), dirname)
 }
 
 type Row = [left: string, right: string | undefined]

@@ -46,6 +46,9 @@ import {ApiError, CliError, codeForStatus, TlsError, UnreachableError} from './e
 // compiler, then again with its optimising one on background threads, which a short-lived CLI process
 // waits for at exit: about 200 ms per command, for a parser that reads a few small responses. Baseline
 // code only (set before the first connection compiles the module) keeps that time (bench/startup.mjs).
+// Set here, once undici and the Node modules it needs are loaded, not earlier: a V8 flag set at run time
+// makes Node compile every built-in module loaded after it from source (its embedded code cache no
+// longer fits the flags), and the bundle's own code cache must be made and read under the same flags.
 setFlagsFromString('--liftoff-only')
 
 /** What an event stream follows: every field narrows (GET /v1/events). */

@@ -89,17 +89,52 @@ function sseFrame(event: PresentedEvent): string {
   return `id: ${event.stored.seq}\ndata: ${event.json}\n\n`
 }
 
-async function stream(hub: EventHub, access: Access, request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number | undefined): Promise<void> {
+/**
+ * Streams outlive their requests: every second each token that holds streams open is checked once (not
+ * once per stream), and the streams of one revoked, rotated or expired since are ended, as its next
+ * request would be refused.
+ */
+class StreamTokens {
+  private readonly streams = new Map<string, Set<() => void>>()
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly access: Access) {}
+
+  /** Ends `close` when `secret` stops being accepted; returns how to forget it. */
+  hold(secret: string, close: () => void): () => void {
+    const held = this.streams.get(secret) ?? new Set()
+    held.add(close)
+    this.streams.set(secret, held)
+    this.timer ??= setInterval(() => void this.check(), TOKEN_CHECK_MS).unref()
+    return () => {
+      held.delete(close)
+      if (held.size === 0) this.streams.delete(secret)
+      if (this.streams.size === 0) {
+        clearInterval(this.timer)
+        this.timer = undefined
+      }
+    }
+  }
+
+  private async check(): Promise<void> {
+    for (const [secret, held] of this.streams) {
+      const result = await this.access.tokens.authenticate(secret).catch(() => null)
+      if (result && 'refused' in result) for (const close of [...held]) close()
+    }
+  }
+}
+
+async function stream(hub: EventHub, tokens: StreamTokens, request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number | undefined): Promise<void> {
   const socket = reply.raw
   let heartbeat: NodeJS.Timeout | undefined
-  let tokenCheck: NodeJS.Timeout | undefined
+  let forgetToken: () => void = () => undefined
   let subscription: Awaited<ReturnType<EventHub['subscribe']>> | undefined
   let closed = false
   const close = () => {
     if (closed) return
     closed = true
     clearInterval(heartbeat)
-    clearInterval(tokenCheck)
+    forgetToken()
     if (subscription) hub.unsubscribe(subscription)
     socket.end()
   }
@@ -135,18 +170,7 @@ async function stream(hub: EventHub, access: Access, request: FastifyRequest, re
   }
   heartbeat = setInterval(() => socket.write(': heartbeat\n\n'), STREAM_HEARTBEAT_MS)
   heartbeat.unref()
-  // A stream outlives its request: a token revoked, rotated or expired since ends it within a second,
-  // as it would refuse the token's next request.
-  const secret = (request.headers.authorization ?? '').replace(/^Bearer /, '')
-  tokenCheck = setInterval(() => {
-    access.tokens.authenticate(secret).then(
-      (result) => {
-        if ('refused' in result) close()
-      },
-      () => undefined,
-    )
-  }, TOKEN_CHECK_MS)
-  tokenCheck.unref()
+  forgetToken = tokens.hold((request.headers.authorization ?? '').replace(/^Bearer /, ''), close)
 }
 
 async function longPoll(hub: EventHub, filter: EventFilter, after: number | undefined, waitMs: number): Promise<string> {
@@ -178,6 +202,7 @@ async function longPoll(hub: EventHub, filter: EventFilter, after: number | unde
 }
 
 export function registerEventRoutes(app: FastifyInstance, engine: Engine, hub: EventHub, access: Access) {
+  const tokens = new StreamTokens(access)
   app.get<{Querystring: EventsQueryText}>(
     '/v1/events',
     {
@@ -203,7 +228,7 @@ export function registerEventRoutes(app: FastifyInstance, engine: Engine, hub: E
       const filter = await filterOf(engine, request, query)
       const after = resumeAfter(request, query)
       await hub.admit(after)
-      if ((request.headers.accept ?? '').includes('text/event-stream')) return stream(hub, access, request, reply, filter, after)
+      if ((request.headers.accept ?? '').includes('text/event-stream')) return stream(hub, tokens, request, reply, filter, after)
       const page = await longPoll(hub, filter, after, waitOf(query.wait))
       return reply.type('application/json; charset=utf-8').send(page)
     },
