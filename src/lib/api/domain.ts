@@ -7,7 +7,7 @@ export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skip
 export const ACTIONS = ['create', 'update', 'delete'] as const
 export const SYNC_STATES = ['Synced', 'OutOfSync', 'Unknown'] as const
 export const HEALTH_STATES = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Unknown'] as const
-export const SOURCES = ['cli', 'api', 'schedule'] as const
+export const SOURCES = ['cli', 'api', 'schedule', 'pipeline'] as const
 export const SETTING_SOURCES = ['default', 'control-plane', 'environment'] as const
 export const DEFAULT_MAX_PARALLEL = 10
 export const WAIT_REASONS = ['serial', 'conflict', 'max-parallel', 'approval', 'paused', 'freeze', 'capacity'] as const
@@ -38,6 +38,12 @@ export const ADMIN_TOKEN_NAME = 'admin'
 /** Every token starts with this, so that secret scanners can find one that leaked. */
 export const TOKEN_PREFIX = 'relctl_'
 
+/** A pipeline run: queued behind an older run of its pipeline (queue: fifo), running, or ended. */
+export const PIPELINE_RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'rejected', 'superseded'] as const
+export const FINAL_PIPELINE_RUN_STATUSES = ['succeeded', 'failed', 'cancelled', 'rejected', 'superseded'] as const
+/** What a pipeline run waits for, when it waits. */
+export const PIPELINE_WAIT_REASONS = ['queue', 'approval', 'release', 'soak', 'paused', 'freeze', 'rollback'] as const
+
 export type ReleaseType = (typeof RELEASE_TYPES)[number]
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number]
 export type TaskStatus = (typeof TASK_STATUSES)[number]
@@ -49,6 +55,12 @@ export type Role = (typeof ROLES)[number]
 export type EndReason = (typeof END_REASONS)[number]
 export type QueueMode = (typeof QUEUE_MODES)[number]
 export type ScopeLevel = (typeof SCOPE_LEVELS)[number]
+export type PipelineRunStatus = (typeof PIPELINE_RUN_STATUSES)[number]
+export type PipelineWaitReason = (typeof PIPELINE_WAIT_REASONS)[number]
+
+export function isFinalRunStatus(status: PipelineRunStatus): boolean {
+  return (FINAL_PIPELINE_RUN_STATUSES as readonly string[]).includes(status)
+}
 
 /**
  * Names of projects, environments, resources, targets and steps: the one rule, checked by the blueprint

@@ -40,3 +40,23 @@ export function formatDuration(ms: number): string {
   const totalMinutes = Math.round(totalSeconds / 60)
   return `${Math.floor(totalMinutes / 60)}h${String(totalMinutes % 60).padStart(2, '0')}m`
 }
+
+/** A duration as the blueprint would write it, in whole units: 10m, 1h30m, 2s, 1500ms. */
+export function durationText(ms: number): string {
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ]
+  if (ms % 1000 !== 0) return `${Math.round(ms)}ms`
+  let left = ms
+  let text = ''
+  for (const [unit, size] of units) {
+    if (left >= size) {
+      text += `${Math.floor(left / size)}${unit}`
+      left %= size
+    }
+  }
+  return text || '0s'
+}

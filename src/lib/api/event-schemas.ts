@@ -3,6 +3,7 @@
 import {type Static, type TSchema, Type} from '@sinclair/typebox'
 
 import {EVENT_KINDS, type EventKind} from './events.js'
+import {PipelineRunSummary} from './pipeline-schemas.js'
 import {AppState, BlockedVersion, Freeze, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, QUEUE_MODE_VALUES, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
 
 export const ReleaseEventData = Type.Omit(Release, ['tasks', 'queuePosition', 'waitingFor'], {description: 'the release after the change'})
@@ -63,6 +64,8 @@ export const ReplicaLostEventData = Type.Object({
   detectedBy: Type.String(),
 })
 
+export const PipelineEventData = Type.Composite([PipelineRunSummary], {description: 'the pipeline run after the change (as pipeline list --json shows it)'})
+
 const DATA_BY_KIND = {
   'release.created': ReleaseEventData,
   'release.pending_approval': ReleaseEventData,
@@ -84,6 +87,16 @@ const DATA_BY_KIND = {
   'schedule.fired': ScheduleEventData,
   'schedule.skipped': ScheduleEventData,
   'replica.lost': ReplicaLostEventData,
+  'pipeline.created': PipelineEventData,
+  'pipeline.started': PipelineEventData,
+  'pipeline.stage': PipelineEventData,
+  'pipeline.waiting': PipelineEventData,
+  'pipeline.approved': PipelineEventData,
+  'pipeline.rejected': PipelineEventData,
+  'pipeline.succeeded': PipelineEventData,
+  'pipeline.failed': PipelineEventData,
+  'pipeline.cancelled': PipelineEventData,
+  'pipeline.superseded': PipelineEventData,
 } satisfies Record<EventKind, TSchema>
 
 const envelope = {
@@ -134,3 +147,4 @@ export type BlockEventData = Static<typeof BlockEventData>
 export type SettingsEventData = Static<typeof SettingsEventData>
 export type ScheduleEventData = Static<typeof ScheduleEventData>
 export type ReplicaLostEventData = Static<typeof ReplicaLostEventData>
+export type PipelineEventData = Static<typeof PipelineEventData>

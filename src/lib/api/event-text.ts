@@ -1,7 +1,7 @@
 // How an event reads for people, in the words `relctl watch` prints and notifications send. Pure: event ->
 // text; the caller escapes it for where it goes (a terminal, Slack).
 import {formatDuration} from './duration.js'
-import type {Event} from './event-schemas.js'
+import type {Event, PipelineEventData} from './event-schemas.js'
 import type {Release} from './schemas.js'
 
 /** "api, web:create" for a release's resources; "(nothing to change)" when it has none. */
@@ -75,6 +75,45 @@ export function describeEvent(event: Event): string[] {
       return [`schedule ${event.data.run.outcome} the run of ${event.data.run.slotAt}${event.data.run.reason ? `: ${event.data.run.reason}` : ''}`]
     case 'replica.lost':
       return [`replica ${event.data.replica} stopped answering; ${event.data.detectedBy} failed its release${event.data.releases.length > 1 ? 's' : ''} ${event.data.releases.join(', ')}`]
+    case 'pipeline.created':
+    case 'pipeline.started':
+    case 'pipeline.stage':
+    case 'pipeline.waiting':
+    case 'pipeline.approved':
+    case 'pipeline.rejected':
+    case 'pipeline.succeeded':
+    case 'pipeline.failed':
+    case 'pipeline.cancelled':
+    case 'pipeline.superseded':
+      return [pipelineEventText(event.kind, event.data)]
+  }
+}
+
+/** "api 1.5.0, web 2.1.0" */
+export function versionsText(versions: readonly {name: string; version: string}[]): string {
+  return versions.map((app) => `${app.name} ${app.version}`).join(', ')
+}
+
+function pipelineEventText(kind: `pipeline.${string}`, run: PipelineEventData): string {
+  const head = `pipeline run ${run.id} (${run.pipeline})`
+  const approval = run.approvals.at(-1)
+  switch (kind) {
+    case 'pipeline.created':
+      return `${head} created by ${run.createdBy}: ${versionsText(run.versions)}${run.comment ? `: ${run.comment}` : ''}`
+    case 'pipeline.stage':
+      return `${head} reached stage ${run.stage} (step ${run.step} of ${run.steps})`
+    case 'pipeline.waiting':
+      return `${head} waits: ${run.waitingFor?.message ?? 'for nothing'}`
+    case 'pipeline.approved':
+      return `${head} stage ${approval?.stage ?? run.stage} approved by ${approval?.by ?? '?'}${approval?.comment ? `: ${approval.comment}` : ''}`
+    case 'pipeline.rejected':
+    case 'pipeline.cancelled':
+      return `${head} ${kind.slice('pipeline.'.length)} by ${run.decision?.by ?? '?'}${run.decision?.comment ? `: ${run.decision.comment}` : ''}`
+    case 'pipeline.failed':
+    case 'pipeline.superseded':
+      return `${head} ${kind.slice('pipeline.'.length)}${run.error ? `: ${run.error}` : ''}`
+    default:
+      return `${head} ${kind.slice('pipeline.'.length)}`
   }
 }
 

@@ -24,6 +24,16 @@ export const EVENT_KINDS = [
   'schedule.fired',
   'schedule.skipped',
   'replica.lost',
+  'pipeline.created',
+  'pipeline.started',
+  'pipeline.stage',
+  'pipeline.waiting',
+  'pipeline.approved',
+  'pipeline.rejected',
+  'pipeline.succeeded',
+  'pipeline.failed',
+  'pipeline.cancelled',
+  'pipeline.superseded',
 ] as const
 
 export type EventKind = (typeof EVENT_KINDS)[number]

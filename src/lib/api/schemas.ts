@@ -153,6 +153,13 @@ export const ReleaseOptions = Type.Object({
   retryOf: Type.Optional(Type.Integer({description: 'the release whose unfinished tasks this one runs again (relctl release retry)'})),
   deadlineMs: Type.Optional(Type.Integer({description: '--deadline: how long it may run before it is stopped and fails'})),
   expireAfterMs: Type.Optional(Type.Integer({description: '--expire-after: how long it may wait to start before it is cancelled'})),
+  pipeline: Type.Optional(
+    Type.Object(
+      {run: Type.Integer(), pipeline: Type.String(), stage: Type.Integer({description: 'from 1'}), step: Type.Integer({description: 'from 1'})},
+      {description: 'the pipeline run (and its stage and step) this release is the work of'},
+    ),
+  ),
+  promotedFrom: Type.Optional(Type.String({description: 'relctl promote: the environment whose deployed versions this release brings'})),
 })
 
 export const Decision = Type.Object({

@@ -154,6 +154,11 @@ export function releaseDetails(release: Release): string {
   }
   if (release.options.retryOf) lines.push(`  retries:    release ${release.options.retryOf}`)
   if (release.options.rollbackOf) lines.push(`  rolls back: release ${release.options.rollbackOf}`)
+  if (release.options.pipeline) {
+    const {run, pipeline, stage, step} = release.options.pipeline
+    lines.push(`  pipeline:   run ${run} of ${pipeline}, stage ${stage} (step ${step}): relctl pipeline show ${run}`)
+  }
+  if (release.options.promotedFrom) lines.push(`  promoted:   from ${release.options.promotedFrom}`)
   if (release.options.steps) lines.push(`  steps:      ${release.options.steps.join(', ')}`)
   if (release.options.targetOrder) lines.push(`  targets:    ${release.options.targetOrder} (one-off)`)
   if (release.tasks?.length) lines.push('', planTree(release.tasks))

@@ -42,6 +42,7 @@ import type {
   UnblockResponse,
 } from '../api/schemas.js'
 import type {EventsPage} from '../api/event-schemas.js'
+import type {PipelineDryRun, PipelineRun, PipelineRunSummary, PromoteRequest, PromoteResponse, RunPipelineRequest, RunPipelineResponse} from '../api/pipeline-schemas.js'
 import type {CreatedNotification, CreateNotificationRequest, Delivery, Notification, TestResult} from '../api/notification-schemas.js'
 import type {AuditEntry, CreateTokenRequest, NewToken, TokenInfo, WhoAmI} from '../api/access.js'
 import {EXIT} from '../api/domain.js'
@@ -450,6 +451,36 @@ export class ControlPlaneClient {
 
   cancelRelease(id: number) {
     return this.call<Release>('POST', `/v1/releases/${id}/cancel`, {timeoutMs: 60_000})
+  }
+
+  /** A run of a pipeline; retried safely with its idempotency key. */
+  runPipeline(project: string, pipeline: string, request: RunPipelineRequest, idempotencyKey: string) {
+    return this.call<RunPipelineResponse>('POST', `/v1/projects/${enc(project)}/pipelines/${enc(pipeline)}/runs`, {body: request, idempotencyKey})
+  }
+
+  /** The whole order of a run and what would hold it back; nothing is recorded. */
+  pipelineDryRun(project: string, pipeline: string, request: RunPipelineRequest) {
+    return this.call<PipelineDryRun>('POST', `/v1/projects/${enc(project)}/pipelines/${enc(pipeline)}/runs`, {body: {...request, dryRun: true}})
+  }
+
+  listPipelineRuns(project: string, filter: {pipeline?: string; active?: boolean; limit?: number} = {}) {
+    return this.call<PipelineRunSummary[]>('GET', `/v1/projects/${enc(project)}/pipeline-runs`, {query: filter})
+  }
+
+  getPipelineRun(id: number, options: {timeoutMs?: number} = {}) {
+    return this.call<PipelineRun>('GET', `/v1/pipeline-runs/${id}`, options)
+  }
+
+  decidePipelineRun(id: number, verb: 'approve' | 'reject', comment?: string) {
+    return this.call<PipelineRun>('POST', `/v1/pipeline-runs/${id}/${verb}`, {body: comment ? {comment} : {}})
+  }
+
+  cancelPipelineRun(id: number) {
+    return this.call<PipelineRun>('POST', `/v1/pipeline-runs/${id}/cancel`, {timeoutMs: 60_000})
+  }
+
+  promote(project: string, to: string, request: PromoteRequest, idempotencyKey: string) {
+    return this.call<PromoteResponse>('POST', `${scopePath(project, to)}/promote`, {body: request, idempotencyKey})
   }
 }
 

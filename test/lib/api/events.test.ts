@@ -9,7 +9,7 @@ describe('event kinds', () => {
   it('matches patterns with * for any characters; no patterns match everything', () => {
     const releases = kindMatcher(['release.*'])
     expect(EVENT_KINDS.filter(releases)).toEqual(EVENT_KINDS.filter((kind) => kind.startsWith('release.')))
-    expect(EVENT_KINDS.filter(kindMatcher(['*.failed', 'log']))).toEqual(['release.failed', 'log'])
+    expect(EVENT_KINDS.filter(kindMatcher(['*.failed', 'log']))).toEqual(['release.failed', 'log', 'pipeline.failed'])
     expect(EVENT_KINDS.filter(kindMatcher([]))).toEqual([...EVENT_KINDS])
     expect(EVENT_KINDS.filter(kindMatcher(['*']))).toEqual([...EVENT_KINDS])
     // the dot is a dot, not any character

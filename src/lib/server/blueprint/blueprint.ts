@@ -5,6 +5,7 @@ import {isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scal
 import {NAME_PATTERN, NAME_RULE, VERSION_PATTERN, VERSION_RULE} from '../../api/domain.js'
 import {findCycleIn} from './graph.js'
 import {readRetries, type RetryPolicy} from './retries.js'
+import {type PipelineSpec, readPipelines} from './pipelines.js'
 import {unpassableVariable} from './variable-names.js'
 import {checkKeys, readDuration, readDurationText, readString, readStringList, type Report, scalarString} from './yaml-read.js'
 
@@ -66,6 +67,8 @@ export interface Blueprint {
   environments: EnvironmentSpec[]
   /** ordered steps; empty when the order comes from dependsOn */
   workflow: WorkflowStep[]
+  /** promotion across environments: stages of environments with gates (blueprint/pipelines.ts) */
+  pipelines: PipelineSpec[]
 }
 
 export interface BlueprintProblem {
@@ -89,7 +92,7 @@ export class BlueprintError extends Error {
 
 export const DEFAULT_TASK_TIMEOUT_MS = 30 * 60_000
 
-const TOP_KEYS = ['project', 'resources', 'environments', 'workflow']
+const TOP_KEYS = ['project', 'resources', 'environments', 'workflow', 'pipelines']
 const RESOURCE_KEYS = ['kind', 'dependsOn', 'version', 'driver', 'exec', 'simulate', 'timeout', 'retries', 'description']
 const EXEC_KEYS = ['deploy', 'health', 'destroy', 'status', 'passEnv']
 const SIMULATE_KEYS = ['duration', 'failVersions', 'healthy']
@@ -139,8 +142,9 @@ export function parseBlueprint(content: string, file: string): Blueprint {
 
   checkDependencies(resources, resourcesNode, problem)
   const workflow = readWorkflow(root.get('workflow', true) as Node | undefined, resources, problem)
+  const pipelines = readPipelines(root.get('pipelines', true) as Node | undefined, environments, problem)
   if (problems.length > 0) throw new BlueprintError(file, problems)
-  return {project, resources, environments, workflow}
+  return {project, resources, environments, workflow, pipelines}
 }
 
 /** A mapping of named entries (resources, environments): each name checked, each entry read. */

@@ -31,6 +31,7 @@ import type {
   UnblockResponse,
 } from '../../api/schemas.js'
 import type {Store} from '../store/store.js'
+import type {PipelineDryRun, PipelineRun, PipelineRunSummary, PromoteRequest, PromoteResponse, RunPipelineRequest, RunPipelineResponse} from '../../api/pipeline-schemas.js'
 import {Actions} from './actions.js'
 import {applyProject} from './apply.js'
 import {Blocks} from './blocks.js'
@@ -38,6 +39,7 @@ import type {EngineContext, Logger} from './context.js'
 import {Freezes} from './freezes.js'
 import {requireProject, requireProjectEnvironment} from './lookups.js'
 import {Pauses} from './pauses.js'
+import {Pipelines, type RunContext} from './pipelines.js'
 import {Refresher} from './refresh.js'
 import {RunCoordinator} from './runs/coordinator.js'
 import {defaultReplicaId, type ReplicaIdentity} from './runs/leases.js'
@@ -73,6 +75,7 @@ export class Engine {
   private readonly schedules: Schedules
   private readonly freezes: Freezes
   private readonly blocks: Blocks
+  private readonly pipelines: Pipelines
 
   constructor(options: EngineOptions) {
     this.ctx = {store: options.store, log: options.log, capacity: options.capacity ?? 200, clock: options.now ?? (() => new Date()), passEnv: options.passEnv ?? []}
@@ -96,6 +99,7 @@ export class Engine {
     this.schedules = new Schedules(this.ctx, this.runs, this.views, this.triggers)
     this.freezes = new Freezes(this.ctx, this.runs)
     this.blocks = new Blocks(this.ctx)
+    this.pipelines = new Pipelines(this.ctx, this.runs, this.views, this.triggers, this.actions)
   }
 
   /** The id of this replica: it owns the runs and notification claims it makes. */
@@ -108,6 +112,7 @@ export class Engine {
     const {environments} = await this.runs.start()
     this.schedules.startTimer()
     this.freezes.startTimer()
+    await this.pipelines.start()
     this.ctx.log.info({environmentsWithQueued: environments, replica: this.runs.replicaId}, 'engine started')
   }
 
@@ -115,6 +120,7 @@ export class Engine {
   async shutdown(graceMs: number): Promise<void> {
     await this.schedules.stopTimer()
     await this.freezes.stopTimer()
+    await this.pipelines.stop()
     await this.runs.shutdown(graceMs)
   }
 
@@ -273,6 +279,41 @@ export class Engine {
   /** The replicas serving this database that are alive, with what each runs. */
   listReplicas(): Promise<Replica[]> {
     return this.runs.replicas()
+  }
+
+  // ---- pipelines and promote ----
+
+  runPipeline(project: string, pipeline: string, request: RunPipelineRequest, context: RunContext): Promise<RunPipelineResponse | PipelineDryRun> {
+    return this.pipelines.run(project, pipeline, request, context)
+  }
+
+  getPipelineRun(id: number): Promise<PipelineRun> {
+    return this.pipelines.getRun(id)
+  }
+
+  listPipelineRuns(project: string, filter: {pipeline?: string; active?: boolean; limit: number; visible?: (environments: string[]) => boolean}): Promise<PipelineRunSummary[]> {
+    return this.pipelines.listRuns(project, filter)
+  }
+
+  approvePipelineRun(id: number, subject: string, comment: string | null): Promise<PipelineRun> {
+    return this.pipelines.approve(id, subject, comment)
+  }
+
+  rejectPipelineRun(id: number, subject: string, comment: string | null): Promise<PipelineRun> {
+    return this.pipelines.reject(id, subject, comment)
+  }
+
+  cancelPipelineRun(id: number, subject: string): Promise<PipelineRun> {
+    return this.pipelines.cancel(id, subject)
+  }
+
+  /** Advances every pipeline run under way now (each replica does so every second on its own). */
+  advancePipelines(): Promise<void> {
+    return this.pipelines.sweep()
+  }
+
+  promote(project: string, to: string, request: PromoteRequest, context: RunContext): Promise<PromoteResponse> {
+    return this.pipelines.promote(project, to, request, context)
   }
 
   /** Fires every schedule that is due; returns when the next one is due. */

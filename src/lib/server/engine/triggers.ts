@@ -2,7 +2,7 @@
 // trigger is validated against the environment and recorded durably in the environment's admission
 // turn, then admitted at once. A dry run answers with the plan and what would hold it back, as a value.
 import {ACTIVE_STATUSES} from '../../api/domain.js'
-import type {AppState, DryRun, Release, ReleaseResource, RetryRequest, SyncResponse, TriggerRequest} from '../../api/schemas.js'
+import type {AppState, DryRun, Release, ReleaseOptions, ReleaseResource, RetryRequest, SyncResponse, TriggerRequest} from '../../api/schemas.js'
 import {ControlPlaneError, invalid} from '../errors.js'
 import type {ProjectRecord, ReleaseRecord, Store} from '../store/store.js'
 import {refuseBlockedVersions} from './blocks.js'
@@ -36,6 +36,8 @@ export interface TriggerContext {
   resources?: ReleaseResource[]
   /** the release a retry runs again */
   retryOf?: number
+  /** recorded with the release: the pipeline run it is the work of, the environment it was promoted from */
+  options?: Pick<ReleaseOptions, 'pipeline' | 'promotedFrom'>
 }
 
 /** How a trigger meets a freeze, and its deadlines: the same for triggers, syncs, rollbacks and retries. */
@@ -245,6 +247,7 @@ export class Triggers {
         ...(context.rollbackOf !== undefined && {rollbackOf: context.rollbackOf}),
         ...(context.retryOf !== undefined && {retryOf: context.retryOf}),
         ...deadlines,
+        ...context.options,
       },
       createdAt,
       freezeOverride: request.overrideFreeze ? {by: context.subject, reason: request.overrideFreeze.reason, at: createdAt} : null,

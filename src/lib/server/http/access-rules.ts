@@ -9,14 +9,16 @@
 import type {FastifyRequest} from 'fastify'
 
 import {releaseNotFound} from '../engine/lookups.js'
+import {Pipelines} from '../engine/pipelines.js'
 import {ControlPlaneError} from '../errors.js'
 import {CONTROL_PLANE, type Permission, type Scope} from '../access/roles.js'
 import type {Store} from '../store/store.js'
 
 export interface ScopeReader {
   /** where the scope comes from, for the tests that build requests from this table */
-  readonly from: 'control-plane' | 'params' | 'query' | 'body' | 'release' | 'freeze'
-  read(request: FastifyRequest, store: Store): Scope | Promise<Scope>
+  readonly from: 'control-plane' | 'params' | 'query' | 'body' | 'release' | 'freeze' | 'pipeline' | 'run'
+  /** the scope, or the scopes, every one of which the grants must cover (a pipeline acts in several environments) */
+  read(request: FastifyRequest, store: Store): Scope | readonly Scope[] | Promise<Scope | readonly Scope[]>
 }
 
 export type AccessRule =
@@ -34,6 +36,8 @@ export type AccessRule =
       readonly action?: string
       /** a listing: a grant anywhere inside the scope lets it through, and the route shows only what the grants reach */
       readonly within?: boolean
+      /** of several scopes, one is enough (reading a pipeline run: any of its environments); otherwise every one is needed */
+      readonly some?: boolean
       /** what the request acted on, when its parameters do not say (the project a blueprint applied) */
       readonly target?: (answer: unknown) => string | null
     }
@@ -79,9 +83,40 @@ const freeze: ScopeReader = {
   },
 }
 
+/**
+ * The environments of pipeline :pipeline of :project: running it acts in each. A project or pipeline
+ * that does not exist reads as the whole project (its 404 comes later, to those who may run one there).
+ */
+const pipeline: ScopeReader = {
+  from: 'pipeline',
+  async read(request, store) {
+    const {project, pipeline: name} = request.params as Record<string, unknown>
+    const scope = scopeOf(request.params)
+    if (scope.project === null || typeof name !== 'string') return scope
+    const found = (await store.getProject(project as string))?.blueprint.pipelines.find((candidate) => candidate.name === name)
+    if (!found) return {project: scope.project, environment: null}
+    return found.stages.flatMap((stage) => stage.environments).map((environment) => ({project: scope.project, environment}))
+  },
+}
+
+/** The environments of pipeline run :run (all of them, or those of the stage it waits to have approved); an unknown id is a 404. */
+const run = (which: 'all' | 'gate'): ScopeReader => ({
+  from: 'run',
+  async read(request, store) {
+    const raw = text((request.params as Record<string, unknown>).run)
+    const id = raw !== null && /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN
+    if (!Number.isSafeInteger(id)) return CONTROL_PLANE
+    const found = await store.getPipelineRun(id)
+    if (!found) throw new ControlPlaneError('not_found', `pipeline run ${id} not found`, {hint: 'list runs with: relctl pipeline list -p PROJECT'})
+    return Pipelines.environmentsOf(found, which).map((environment) => ({project: found.project, environment}))
+  },
+})
+
 const PUBLIC: AccessRule = {kind: 'public'}
 const SIGNED_IN: AccessRule = {kind: 'signed-in'}
 const reads = (does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission: 'read', does, scope})
+/** Reads what several scopes share: a grant on any one of them will do. */
+const readsAny = (does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission: 'read', does, scope, some: true})
 const lists = (does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission: 'read', does, scope, within: true})
 const needs = (permission: Permission, does: string, scope: ScopeReader): AccessRule => ({kind: 'permission', permission, does, scope})
 const acts = (permission: Permission, action: string, does: string, scope: ScopeReader, target?: (answer: unknown) => string | null): AccessRule => ({
@@ -138,6 +173,14 @@ export const ROUTE_RULES: Readonly<Record<string, AccessRule>> = {
   'POST /v1/releases/:id/cancel': acts('deploy', 'release.cancel', 'cancel releases', release),
   'POST /v1/releases/:id/approve': acts('approve', 'release.approve', 'approve releases', release),
   'POST /v1/releases/:id/reject': acts('approve', 'release.reject', 'reject releases', release),
+
+  'POST /v1/projects/:project/pipelines/:pipeline/runs': acts('deploy', 'pipeline.run', 'run pipelines', pipeline),
+  'GET /v1/projects/:project/pipeline-runs': lists('list pipeline runs', params),
+  'GET /v1/pipeline-runs/:run': readsAny('read pipeline runs', run('all')),
+  'POST /v1/pipeline-runs/:run/approve': acts('approve', 'pipeline.approve', 'approve pipeline runs', run('gate')),
+  'POST /v1/pipeline-runs/:run/reject': acts('approve', 'pipeline.reject', 'reject pipeline runs', run('gate')),
+  'POST /v1/pipeline-runs/:run/cancel': acts('deploy', 'pipeline.cancel', 'cancel pipeline runs', run('all')),
+  [`POST ${ENV}/promote`]: acts('deploy', 'release.promote', 'promote versions', params),
 
   'GET /v1/settings': reads('read settings', query),
   'PUT /v1/settings/parallel': acts('operate', 'settings.parallel', 'change settings', body),

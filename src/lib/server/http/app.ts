@@ -14,6 +14,7 @@ import {registerAuth} from './auth.js'
 import type {HttpOptions} from './common.js'
 import {BODY_LIMIT_BYTES, tooLargeBody} from './body-limit.js'
 import {registerPauseAndScheduleRoutes} from './pauses.js'
+import {registerPipelineRoutes} from './pipelines.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerReleaseRoutes} from './releases.js'
 import {registerSettingsRoutes} from './settings.js'
@@ -73,6 +74,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerSettingsRoutes(app, options.engine)
   registerPauseAndScheduleRoutes(app, options.engine)
   registerFreezeRoutes(app, options.engine)
+  registerPipelineRoutes(app, options.engine)
   registerEventRoutes(app, options.engine, options.events, options.access)
   registerNotificationRoutes(app, options.subscriptions)
   registerTokenRoutes(app, options.access)

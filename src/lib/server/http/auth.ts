@@ -103,6 +103,8 @@ function parsed(payload: unknown): unknown {
 function targetOf(request: FastifyRequest, rule: AccessRule, answer: unknown): string | null {
   const params = (request.params ?? {}) as Record<string, unknown>
   if (typeof params.id === 'string') return `${request.routeOptions.url?.startsWith('/v1/freezes/') ? 'freeze' : 'release'} ${params.id}`
+  if (typeof params.run === 'string') return `pipeline run ${params.run}`
+  if (typeof params.pipeline === 'string') return `pipeline ${params.pipeline}`
   if (typeof params.app === 'string') return `app ${params.app}`
   if (typeof params.name === 'string') return `token ${params.name}`
   const bodyName = (request.body as {name?: unknown} | undefined)?.name
@@ -161,10 +163,15 @@ export function registerAuth(app: FastifyInstance, access: Access) {
     const {rule} = request.access
     if (rule.kind !== 'permission') return
     const token = tokenOf(request)
-    const scope = await rule.scope.read(request, access.store)
-    request.access.scope = scope
-    if (!allows(token.grants, rule.permission, scope, rule.within)) {
-      const {message, hint} = refusal(token.name, token.grants, rule.does, rule.permission, scope)
+    const read = await rule.scope.read(request, access.store)
+    const scopes: readonly Scope[] = Array.isArray(read) ? read : [read as Scope]
+    request.access.scope = commonScope(scopes)
+    // A request that acts in several scopes (a pipeline's environments) needs the permission in each, or for
+    // a rule that says so (reading a run), in one of them.
+    const allowed = (scope: Scope) => allows(token.grants, rule.permission, scope, rule.within)
+    const refused = rule.some ? (scopes.some(allowed) ? undefined : scopes[0]) : scopes.find((scope) => !allowed(scope))
+    if (refused) {
+      const {message, hint} = refusal(token.name, token.grants, rule.does, rule.permission, refused)
       throw forbidden(message, hint)
     }
   })
@@ -195,6 +202,13 @@ export function registerAuth(app: FastifyInstance, access: Access) {
     }
     return payload
   })
+}
+
+/** Where a request acts, for its audit entry: its one scope, or the project that holds them all. */
+function commonScope(scopes: readonly Scope[]): Scope {
+  if (scopes.length === 1) return scopes[0]
+  const [first] = scopes
+  return scopes.every((scope) => scope.project === first?.project) && first ? {project: first.project, environment: null} : {project: null, environment: null}
 }
 
 /** The scope a request names in its path, for the audit entry of one refused before its scope was read. */

@@ -20,10 +20,8 @@ import {
 import {invalid} from '../errors.js'
 import type {Engine} from '../engine/engine.js'
 import {actorOf, auditDetail, requirePermission} from './auth.js'
-import {AppParams, EnvironmentParams, errorResponses, ReleaseParams} from './common.js'
+import {AppParams, EnvironmentParams, errorResponses, IdempotencyHeaders, idempotencyKeyOf, ReleaseParams} from './common.js'
 import {ReleaseListJson} from './release-list-json.js'
-
-const IdempotencyHeaders = Type.Object({'idempotency-key': Type.Optional(Type.String({minLength: 1, maxLength: 200}))})
 
 const ListQuery = Type.Object({
   project: Type.Optional(Name),
@@ -39,11 +37,6 @@ const LogsQuery = Type.Object({
   resource: Type.Optional(Type.Union([Name, Type.Unsafe<string>({type: 'string', enum: ['beforeTarget', 'afterTarget']})], {description: 'a task: the resource, or the hook (beforeTarget, afterTarget)'})),
   target: Type.Optional(Name),
 })
-
-function idempotencyKey(request: FastifyRequest): string | null {
-  const header = request.headers['idempotency-key']
-  return (Array.isArray(header) ? header[0] : header) ?? null
-}
 
 function parseStatuses(text: string | undefined): ReleaseStatus[] | undefined {
   if (!text) return undefined
@@ -79,7 +72,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
     },
     async (request, reply) => {
       checkFreezeOverride(request, request.body)
-      const result = await engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
+      const result = await engine.trigger(request.params.project, request.params.environment, request.body, {subject: actorOf(request), idempotencyKey: idempotencyKeyOf(request)})
       // A dry run answers with its plan instead of a release.
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
@@ -105,7 +98,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
         request.params.environment,
         apps,
         {force: force ?? false, refresh: refresh ?? false, dryRun: dryRun ?? false, comment: comment ?? null, source: source ?? 'api', ...controls},
-        {subject: actorOf(request), idempotencyKey: idempotencyKey(request)},
+        {subject: actorOf(request), idempotencyKey: idempotencyKeyOf(request)},
       )
     },
   )
@@ -124,7 +117,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
     },
     async (request, reply) => {
       checkFreezeOverride(request, request.body)
-      const result = await engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
+      const result = await engine.rollback(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKeyOf(request)})
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
   )
@@ -143,7 +136,7 @@ export function registerReleaseRoutes(app: FastifyInstance, engine: Engine) {
     },
     async (request, reply) => {
       checkFreezeOverride(request, request.body)
-      const result = await engine.retry(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKey(request)})
+      const result = await engine.retry(request.params.id, request.body ?? {}, {subject: actorOf(request), idempotencyKey: idempotencyKeyOf(request)})
       return 'dryRun' in result ? result : reply.code(result.created ? 201 : 200).send(result)
     },
   )

@@ -56,6 +56,18 @@ export function nextCommand(event: Event): string | null {
       return event.data.blocked ? `relctl app unblock ${event.data.block.app} ${event.data.block.version} -p ${event.data.block.project}` : null
     case 'replica.lost':
       return 'relctl server status'
+    case 'pipeline.waiting':
+      return event.data.waitingFor?.reason === 'approval' ? `relctl pipeline approve ${event.data.id}   (or: relctl pipeline reject ${event.data.id})` : `relctl pipeline show ${event.data.id}`
+    case 'pipeline.created':
+    case 'pipeline.started':
+    case 'pipeline.stage':
+    case 'pipeline.approved':
+    case 'pipeline.rejected':
+    case 'pipeline.succeeded':
+    case 'pipeline.failed':
+    case 'pipeline.cancelled':
+    case 'pipeline.superseded':
+      return `relctl pipeline show ${event.data.id}`
     default:
       return event.releaseId === null ? null : `relctl release show ${event.releaseId}`
   }
@@ -71,6 +83,11 @@ const EMOJI: Partial<Record<Event['kind'], string>> = {
   'schedule.skipped': ':fast_forward:',
   'freeze.changed': ':snowflake:',
   'block.changed': ':no_entry:',
+  'pipeline.succeeded': ':white_check_mark:',
+  'pipeline.failed': ':x:',
+  'pipeline.cancelled': ':no_entry_sign:',
+  'pipeline.rejected': ':no_entry:',
+  'pipeline.waiting': ':hourglass_flowing_sand:',
 }
 
 /** Slack's mrkdwn treats &, < and > as markup. */

@@ -19,6 +19,9 @@ import type {
   Task,
 } from '../../api/schemas.js'
 import type {Blueprint} from '../blueprint/blueprint.js'
+import type {PipelinePlan} from '../engine/rules/pipeline-plan.js'
+import type {RunLink, RunWaiting, StageApproval} from '../engine/rules/pipeline-runs.js'
+import type {PipelineRunStatus} from '../../api/domain.js'
 
 /** What a release locks: the whole environment, or some of its resources. */
 export type LockSet = '*' | string[]
@@ -527,8 +530,74 @@ export interface NotificationStore {
   pruneDeliveries(cutoff: string, limit: number): Promise<number>
 }
 
+/** A pipeline run as stored: the plan it follows, fixed at its creation, and where it is. */
+export interface PipelineRunRecord {
+  id: number
+  project: string
+  pipeline: string
+  status: PipelineRunStatus
+  plan: PipelinePlan
+  /** the step it is at (an index into plan.steps); the steps before it are done */
+  step: number
+  approvals: StageApproval[]
+  /** who rejected or cancelled it */
+  decision: {decision: 'rejected' | 'cancelled'; by: string; at: string; comment: string | null} | null
+  /** what it waited for when it was last looked at */
+  waiting: RunWaiting | null
+  /** a newer run of its pipeline (queue: supersede): it starts no other stage */
+  supersededBy: number | null
+  error: string | null
+  /** failing, and rolling back the failed stage (onFailure: rollback) */
+  rollingBack: boolean
+  createdBy: string
+  source: 'cli' | 'api'
+  comment: string | null
+  idempotencyKey: string | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+export type NewPipelineRun = Pick<PipelineRunRecord, 'project' | 'pipeline' | 'status' | 'plan' | 'createdBy' | 'source' | 'comment' | 'idempotencyKey' | 'createdAt'>
+
+export type PipelineRunPatch = Partial<Pick<PipelineRunRecord, 'status' | 'step' | 'approvals' | 'decision' | 'waiting' | 'supersededBy' | 'error' | 'rollingBack' | 'startedAt' | 'finishedAt'>>
+
+export interface PipelineLinkRecord extends RunLink {
+  runId: number
+  createdAt: string
+}
+
+export interface PipelineRunFilter {
+  project?: string
+  pipeline?: string
+  statuses?: PipelineRunStatus[]
+  limit?: number
+  /** newest first (the default) or oldest first */
+  order?: 'asc' | 'desc'
+}
+
+/** Pipeline runs and the releases each made. */
+export interface PipelineStore {
+  /** Inserts a run, or returns the one that already holds its idempotency key. */
+  insertPipelineRun(run: NewPipelineRun): Promise<{run: PipelineRunRecord; created: boolean}>
+  getPipelineRun(id: number): Promise<PipelineRunRecord | null>
+  findPipelineRunByKey(key: string): Promise<PipelineRunRecord | null>
+  /**
+   * Inside a transaction: the run, its row held until commit (PostgreSQL SELECT ... FOR UPDATE; SQLite's
+   * one connection), so that one writer at a time decides for it.
+   */
+  lockPipelineRun(id: number): Promise<PipelineRunRecord | null>
+  listPipelineRuns(filter: PipelineRunFilter): Promise<PipelineRunRecord[]>
+  /** The run as it now is; null when there is none. */
+  updatePipelineRun(id: number, patch: PipelineRunPatch): Promise<PipelineRunRecord | null>
+  /** Records a release the run made (or why it made none); false, and nothing written, when one is recorded for that step, environment and kind. */
+  insertPipelineLink(link: PipelineLinkRecord): Promise<boolean>
+  /** The releases a run made, in step order. */
+  listPipelineLinks(runId: number): Promise<PipelineLinkRecord[]>
+}
+
 /** The one persistence interface the engine talks to: every concern, on one database. */
-export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, FreezeStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore, TokenStore, AuditStore {
+export interface Store extends CatalogStore, ReleaseStore, LogStore, SettingsStore, FreezeStore, ScheduleStore, ReplicaStore, EventStore, NotificationStore, TokenStore, AuditStore, PipelineStore {
   readonly dialect: 'sqlite' | 'postgres'
   /**
    * Runs fn with a store bound to one transaction; commits when fn resolves. Inside a transaction, runs

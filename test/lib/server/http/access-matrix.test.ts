@@ -35,6 +35,10 @@ interface Scope {
 const CP: Scope = {project: null, environment: null}
 const SHOP: Scope = {project: 'shop', environment: null}
 const SHOP_PROD: Scope = {project: 'shop', environment: 'prod'}
+const SHOP_STAGING: Scope = {project: 'shop', environment: 'staging'}
+/** The environments of the shop's pipeline (and of its run): a pipeline's routes act in each. */
+const PIPELINE_SCOPES = [SHOP_STAGING, SHOP_PROD]
+const PIPELINE = 'pipelines:\n  main:\n    stages:\n      - environments: [staging]\n      - environments: [prod]\n'
 /** Grants on every kind of scope: wider, the same, narrower and beside what a request acts on. */
 const GRANT_SCOPES: Scope[] = [CP, SHOP, SHOP_PROD, {project: 'shop', environment: 'staging'}, {project: 'other', environment: null}, {project: 'other', environment: 'prod'}]
 
@@ -47,12 +51,13 @@ let app: FastifyInstance
 let access: Access
 let releaseId: number
 let freezeId: number
+let runId: number
 /** "role@scope" → the secret */
 const tokens = new Map<string, string>()
 const tokenFor = (role: Role, scope: Scope) => tokens.get(`${role}@${slug(scope)}`) as string
 
 beforeAll(async () => {
-  t = await createTestEngine(SHOP_BLUEPRINT)
+  t = await createTestEngine(`${SHOP_BLUEPRINT}${PIPELINE}`)
   await t.engine.applyProject(SHOP_BLUEPRINT.replace('project: shop', 'project: other'), 'relctl.yaml', t.dir)
   ;({app, access} = await testHttpServer(t, ADMIN))
   app.addHook('preHandler', async (_request, reply) => reply.code(REACHED_HANDLER).send())
@@ -61,6 +66,8 @@ beforeAll(async () => {
   releaseId = release.id
   await waitForFinal(t.engine, releaseId)
   freezeId = (await t.engine.addFreeze({project: 'shop', environment: 'prod', from: '2999-01-01T00:00Z', to: '2999-01-02T00:00Z', reason: 'matrix'}, 'admin')).id
+  const started = (await t.engine.runPipeline('shop', 'main', {versions: [{name: 'api', version: '1.1.0'}]}, {subject: 'admin', idempotencyKey: null})) as {run: {id: number}}
+  runId = started.run.id
   for (const role of ROLES) {
     for (const scope of GRANT_SCOPES) {
       const created = await access.tokens.create({name: `${role}-${slug(scope)}`, grants: [{role, ...scope}]}, 'admin')
@@ -88,13 +95,15 @@ function servedRoutes(): {method: string; url: string}[] {
 function requestScopes(from: string, url: string): Scope[] {
   if (from === 'control-plane') return [CP]
   if (from === 'release' || from === 'freeze') return [SHOP_PROD]
+  // a pipeline (and its run) acts in every environment of its stages: see PIPELINE_SCOPES
+  if (from === 'pipeline' || from === 'run') return [SHOP]
   if (from === 'params') return [url.includes(':environment') ? SHOP_PROD : SHOP]
   return [CP, SHOP, SHOP_PROD]
 }
 
 function request(method: string, url: string, from: string, scope: Scope, secret: string | null) {
   const id = url.startsWith('/v1/freezes/') ? freezeId : releaseId
-  const path = url.replace(':project', scope.project ?? 'shop').replace(':environment', scope.environment ?? 'prod').replace(':app', 'api').replace(':id', String(id)).replace(':name', 'nobody')
+  const path = url.replace(':project', scope.project ?? 'shop').replace(':environment', scope.environment ?? 'prod').replace(':app', 'api').replace(':id', String(id)).replace(':name', 'nobody').replace(':pipeline', 'main').replace(':run', String(runId))
   const fields = {...(scope.project && {project: scope.project}), ...(scope.environment && {environment: scope.environment})}
   const query = from === 'query' ? `?${new URLSearchParams(fields)}` : ''
   return app.inject({
@@ -135,8 +144,13 @@ describe('access: the role matrix', () => {
         expect((await request(method, url, from, scope, null)).statusCode, `${method} ${url} without a token`).toBe(401)
         for (const role of ROLES) {
           for (const grant of GRANT_SCOPES) {
-            const expected =
-              rule.kind === 'signed-in' || (MAY[role].includes(rule.permission) && (holds(grant, scope) || (rule.within === true && holds(scope, grant))))
+            const pipelineWide = from === 'pipeline' || from === 'run'
+            const inScope = pipelineWide
+              ? rule.kind === 'permission' && rule.some
+                ? PIPELINE_SCOPES.some((environment) => holds(grant, environment))
+                : PIPELINE_SCOPES.every((environment) => holds(grant, environment))
+              : holds(grant, scope) || (rule.kind === 'permission' && rule.within === true && holds(scope, grant))
+            const expected = rule.kind === 'signed-in' || (MAY[role].includes(rule.permission) && inScope)
             const before = mutating ? await lastAuditId() : 0
             const response = await request(method, url, from, scope, tokenFor(role, grant))
             cases++

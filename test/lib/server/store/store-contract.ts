@@ -3,7 +3,7 @@ import {type Kysely, sql} from 'kysely'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import type {Blueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
-import type {NewRelease, NewTask, Store} from '../../../../src/lib/server/store/store.js'
+import type {NewPipelineRun, NewRelease, NewTask, Store} from '../../../../src/lib/server/store/store.js'
 
 export interface StoreFactory {
   /** A new store on a new, empty database. */
@@ -36,6 +36,20 @@ export function newRelease(overrides: Partial<NewRelease> = {}): NewRelease {
     expiresAt: null,
     ...overrides,
   }
+}
+
+const PLAN = {
+  pipeline: 'main',
+  services: 'parallel',
+  queue: 'fifo',
+  onFailure: 'stop',
+  stages: [{name: null, environments: ['prod'], order: 'sequential', gate: {soakMs: null, approval: false}}],
+  apps: [{name: 'api', version: '2'}],
+  steps: [{stage: 0, service: null, environments: ['prod']}],
+} as const
+
+export function newRun(overrides: Partial<NewPipelineRun> = {}): NewPipelineRun {
+  return {project: 'shop', pipeline: 'main', status: 'queued', plan: structuredClone(PLAN) as unknown as NewPipelineRun['plan'], createdBy: 'ci', source: 'cli', comment: null, idempotencyKey: null, createdAt: T0, ...overrides}
 }
 
 function newTask(key: string, overrides: Partial<NewTask> = {}): NewTask {
@@ -671,6 +685,92 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.listEvents(0, 10)).map((e) => e.taskId)).toEqual([1, 2, 4, 5])
     })
 
+    it('keeps pipeline runs: inserted once per idempotency key (also when two inserts race), listed, patched', async () => {
+      const first = await store.insertPipelineRun(newRun({idempotencyKey: 'run-1'}))
+      expect(first.created).toBe(true)
+      expect(first.run).toEqual({
+        id: first.run.id,
+        project: 'shop',
+        pipeline: 'main',
+        status: 'queued',
+        plan: PLAN,
+        step: 0,
+        approvals: [],
+        decision: null,
+        waiting: null,
+        supersededBy: null,
+        error: null,
+        rollingBack: false,
+        createdBy: 'ci',
+        source: 'cli',
+        comment: null,
+        idempotencyKey: 'run-1',
+        createdAt: T0,
+        startedAt: null,
+        finishedAt: null,
+      })
+      expect(await store.insertPipelineRun(newRun({idempotencyKey: 'run-1', comment: 'retry'}))).toEqual({run: first.run, created: false})
+      expect(await store.findPipelineRunByKey('run-1')).toEqual(first.run)
+      expect(await store.findPipelineRunByKey('nope')).toBeNull()
+      const other = await second()
+      const raced = await Promise.all([store.insertPipelineRun(newRun({idempotencyKey: 'run-2'})), other.insertPipelineRun(newRun({idempotencyKey: 'run-2'}))])
+      expect(raced.filter((result) => result.created)).toHaveLength(1)
+      expect(raced[0].run.id).toBe(raced[1].run.id)
+      const another = await store.insertPipelineRun(newRun({pipeline: 'hotfix', createdAt: at(3)}))
+
+      const patched = await store.updatePipelineRun(first.run.id, {
+        status: 'running',
+        step: 2,
+        approvals: [{stage: 2, by: 'dana', at: at(4), comment: 'ok'}],
+        waiting: {reason: 'soak', message: 'soaks', stage: 1, until: at(600)},
+        supersededBy: another.run.id,
+        error: 'stage 2 failed',
+        rollingBack: true,
+        startedAt: at(1),
+      })
+      expect(patched).toMatchObject({status: 'running', step: 2, approvals: [{stage: 2, by: 'dana', at: at(4), comment: 'ok'}], waiting: {reason: 'soak', until: at(600)}, supersededBy: another.run.id, error: 'stage 2 failed', rollingBack: true, startedAt: at(1)})
+      expect(await store.updatePipelineRun(first.run.id, {waiting: null, rollingBack: false, status: 'cancelled', decision: {decision: 'cancelled', by: 'ada', at: at(5), comment: null}, finishedAt: at(5)})).toMatchObject({
+        waiting: null,
+        rollingBack: false,
+        status: 'cancelled',
+        decision: {decision: 'cancelled', by: 'ada', at: at(5), comment: null},
+        finishedAt: at(5),
+        step: 2,
+      })
+      expect(await store.updatePipelineRun(first.run.id, {})).toMatchObject({id: first.run.id, status: 'cancelled'})
+      expect(await store.updatePipelineRun(9999, {status: 'failed'})).toBeNull()
+      expect(await store.getPipelineRun(9999)).toBeNull()
+
+      const ids = (filter: Parameters<Store['listPipelineRuns']>[0]) => store.listPipelineRuns(filter).then((runs) => runs.map((run) => run.id))
+      expect(await ids({})).toEqual([another.run.id, raced[0].run.id, first.run.id])
+      expect(await ids({project: 'shop', pipeline: 'main', order: 'asc'})).toEqual([first.run.id, raced[0].run.id])
+      expect(await ids({statuses: ['queued', 'running'], order: 'asc', limit: 1})).toEqual([raced[0].run.id])
+      expect(await ids({project: 'other'})).toEqual([])
+    })
+
+    it("keeps a pipeline run's releases: one per step, environment and kind, or a note instead", async () => {
+      const {run} = await store.insertPipelineRun(newRun())
+      const {release} = await store.insertRelease(newRelease())
+      const link = {runId: run.id, step: 1, environment: 'prod', kind: 'deploy' as const, releaseId: release.id, note: null, createdAt: at(2)}
+      expect(await store.insertPipelineLink(link)).toBe(true)
+      expect(await store.insertPipelineLink({...link, releaseId: null, note: 'again'})).toBe(false)
+      expect(await store.insertPipelineLink({...link, kind: 'rollback', releaseId: null, note: 'not rolled back: nothing changed', createdAt: at(3)})).toBe(true)
+      expect(await store.insertPipelineLink({...link, step: 0, createdAt: at(1)})).toBe(true)
+      expect(await store.listPipelineLinks(run.id)).toEqual([
+        {...link, step: 0, createdAt: at(1)},
+        link,
+        {...link, kind: 'rollback', releaseId: null, note: 'not rolled back: nothing changed', createdAt: at(3)},
+      ])
+      expect(await store.listPipelineLinks(run.id + 1)).toEqual([])
+    })
+
+    it('holds a pipeline run only inside a transaction', async () => {
+      const {run} = await store.insertPipelineRun(newRun())
+      await expect(store.lockPipelineRun(run.id)).rejects.toThrow(/transaction/)
+      expect(await store.transaction((tx) => tx.lockPipelineRun(run.id))).toMatchObject({id: run.id})
+      expect(await store.transaction((tx) => tx.lockPipelineRun(run.id + 100))).toBeNull()
+    })
+
     it('checks that the admission turn is taken inside a transaction', async () => {
       await expect(store.lockEnvironment('shop', 'prod')).rejects.toThrow(/transaction/)
       await store.transaction(async (tx) => {
@@ -808,6 +908,26 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       const written = await store.listEvents(0, 10)
       expect(written.map((e) => (e.data as {name: string}).name)).toEqual(['short', 'long'])
       expect(written[1].seq).toBeGreaterThan(written[0].seq)
+    })
+
+    it('lockPipelineRun makes a second transaction wait until the first commits', async () => {
+      const {store, other} = await seeded()
+      const {run} = await store.insertPipelineRun(newRun())
+      const {wait: held, open: release} = gate()
+      let locked!: () => void
+      const firstLocked = new Promise<void>((resolve) => (locked = resolve))
+      const first = store.transaction(async (tx) => {
+        await tx.lockPipelineRun(run.id)
+        locked()
+        await held
+        await tx.updatePipelineRun(run.id, {step: 1})
+      })
+      await firstLocked
+      const secondSees = other.transaction(async (tx) => (await tx.lockPipelineRun(run.id))?.step)
+      await eventually(async () => (await factory.waitingForLocks()) === 1, 'the second transaction to wait for the run')
+      release()
+      await first
+      expect(await secondSees).toBe(1)
     })
 
     it('migrates one fresh database from two stores at once', async () => {

@@ -1,6 +1,6 @@
 // Row encodings, in one place: how each record is stored (booleans as 0/1, lists and objects as JSON
 // text, "none" as '' where a key column cannot be null) and read back.
-import {type Insertable, type Selectable, sql} from 'kysely'
+import {type Insertable, type Selectable, sql, type Updateable} from 'kysely'
 
 import type {EndReason, QueueMode, ReleaseStatus} from '../../../api/domain.js'
 import type {AuditEntry, Grant} from '../../../api/access.js'
@@ -20,8 +20,12 @@ import type {
   NewEvent,
   NewFreeze,
   NewLogLine,
+  NewPipelineRun,
   NewRelease,
   NewTask,
+  PipelineLinkRecord,
+  PipelineRunPatch,
+  PipelineRunRecord,
   ProjectRecord,
   ReleaseRecord,
   ReplicaRecord,
@@ -44,6 +48,8 @@ import type {
   NotificationDeliveriesTable,
   NotificationsTable,
   PausesTable,
+  PipelineRunReleasesTable,
+  PipelineRunsTable,
   ReleasesTable,
   ReplicasTable,
   ScheduleRunsTable,
@@ -91,7 +97,10 @@ export function knownBlueprint(project: string, appliedAt: string): ProjectRecor
 function parseBlueprint(project: string, appliedAt: string, text: string): ProjectRecord['blueprint'] {
   const known = knownBlueprint(project, appliedAt)
   if (known) return known
-  const blueprint = deepFreeze(JSON.parse(text) as ProjectRecord['blueprint'])
+  const parsed = JSON.parse(text) as ProjectRecord['blueprint']
+  // Blueprints applied before pipelines existed have none.
+  parsed.pipelines ??= []
+  const blueprint = deepFreeze(parsed)
   parsedBlueprints.delete(project)
   if (parsedBlueprints.size >= PARSED_BLUEPRINTS_KEPT) parsedBlueprints.delete(parsedBlueprints.keys().next().value as string)
   parsedBlueprints.set(project, {appliedAt, blueprint})
@@ -634,4 +643,83 @@ export function approvalRow(releaseId: number, approval: Approval): Insertable<A
 
 export function toApproval(row: Selectable<ApprovalsTable>): Approval {
   return {by: row.approver, at: row.at, comment: row.comment}
+}
+
+export function pipelineRunRow(run: NewPipelineRun): Insertable<PipelineRunsTable> {
+  return {
+    project: run.project,
+    pipeline: run.pipeline,
+    status: run.status,
+    plan: JSON.stringify(run.plan),
+    step: 0,
+    approvals: '[]',
+    decision: null,
+    waiting: null,
+    superseded_by: null,
+    error: null,
+    rolling_back: 0,
+    created_by: run.createdBy,
+    source: run.source,
+    comment: run.comment,
+    idempotency_key: run.idempotencyKey,
+    created_at: run.createdAt,
+    started_at: null,
+    finished_at: null,
+  }
+}
+
+/** The columns a patch of a run writes. */
+export function pipelineRunPatch(patch: PipelineRunPatch): Updateable<PipelineRunsTable> {
+  const row: Updateable<PipelineRunsTable> = {}
+  if (patch.status !== undefined) row.status = patch.status
+  if (patch.step !== undefined) row.step = patch.step
+  if (patch.approvals !== undefined) row.approvals = JSON.stringify(patch.approvals)
+  if (patch.decision !== undefined) row.decision = patch.decision === null ? null : JSON.stringify(patch.decision)
+  if (patch.waiting !== undefined) row.waiting = patch.waiting === null ? null : JSON.stringify(patch.waiting)
+  if (patch.supersededBy !== undefined) row.superseded_by = patch.supersededBy
+  if (patch.error !== undefined) row.error = patch.error
+  if (patch.rollingBack !== undefined) row.rolling_back = bit(patch.rollingBack)
+  if (patch.startedAt !== undefined) row.started_at = patch.startedAt
+  if (patch.finishedAt !== undefined) row.finished_at = patch.finishedAt
+  return row
+}
+
+export function toPipelineRun(row: Selectable<PipelineRunsTable>): PipelineRunRecord {
+  return {
+    id: id(row.id),
+    project: row.project,
+    pipeline: row.pipeline,
+    status: row.status as PipelineRunRecord['status'],
+    plan: JSON.parse(row.plan),
+    step: Number(row.step),
+    approvals: JSON.parse(row.approvals),
+    decision: row.decision ? JSON.parse(row.decision) : null,
+    waiting: row.waiting ? JSON.parse(row.waiting) : null,
+    supersededBy: nullableId(row.superseded_by),
+    error: row.error,
+    rollingBack: row.rolling_back === 1,
+    createdBy: row.created_by,
+    source: row.source as PipelineRunRecord['source'],
+    comment: row.comment,
+    idempotencyKey: row.idempotency_key,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  }
+}
+
+export function pipelineLinkRow(link: PipelineLinkRecord): Insertable<PipelineRunReleasesTable> {
+  return {run_id: link.runId, step: link.step, environment: link.environment, kind: link.kind, release_id: link.releaseId, note: link.note, created_at: link.createdAt}
+}
+
+export function toPipelineLink(row: Selectable<PipelineRunReleasesTable>): PipelineLinkRecord {
+  return {
+    runId: id(row.run_id),
+    step: Number(row.step),
+    environment: row.environment,
+    kind: row.kind as PipelineLinkRecord['kind'],
+    releaseId: nullableId(row.release_id),
+    note: row.note,
+    createdAt: row.created_at,
+  }
 }

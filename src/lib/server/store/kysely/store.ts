@@ -18,8 +18,12 @@ import type {
   NewFreeze,
   NewEvent,
   NewLogLine,
+  NewPipelineRun,
   NewRelease,
   NewTask,
+  PipelineLinkRecord,
+  PipelineRunFilter,
+  PipelineRunPatch,
   ProjectRecord,
   ReleaseFilter,
   ReleaseTransitionFields,
@@ -39,6 +43,7 @@ import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
 import * as freezes from './freezes.js'
 import * as notifications from './notifications.js'
+import * as pipelines from './pipelines.js'
 import * as logs from './logs.js'
 import * as releases from './releases.js'
 import * as replicas from './replicas.js'
@@ -569,6 +574,40 @@ export class KyselyStore implements Store {
 
   pruneDeliveries(cutoff: string, limit: number) {
     return inTransaction(this.db, (trx) => notifications.pruneDeliveries(trx, cutoff, limit))
+  }
+
+  // ---- pipeline runs ----
+
+  insertPipelineRun(run: NewPipelineRun) {
+    return pipelines.insertPipelineRun(this.db, run)
+  }
+
+  getPipelineRun(id: number) {
+    return pipelines.getPipelineRun(this.db, id)
+  }
+
+  findPipelineRunByKey(key: string) {
+    return pipelines.findPipelineRunByKey(this.db, key)
+  }
+
+  lockPipelineRun(id: number) {
+    return pipelines.lockPipelineRun(this.db, this.dialect, id)
+  }
+
+  listPipelineRuns(filter: PipelineRunFilter) {
+    return pipelines.listPipelineRuns(this.db, filter)
+  }
+
+  updatePipelineRun(id: number, patch: PipelineRunPatch) {
+    return pipelines.updatePipelineRun(this.db, id, patch)
+  }
+
+  insertPipelineLink(link: PipelineLinkRecord) {
+    return pipelines.insertPipelineLink(this.db, link)
+  }
+
+  listPipelineLinks(runId: number) {
+    return pipelines.listPipelineLinks(this.db, runId)
   }
 }
 

@@ -447,6 +447,48 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('releases').dropColumn('revision').execute()
       },
     },
+    '0011_pipelines': {
+      async up(db: Db) {
+        // Pipeline runs (a plan fixed at creation, the step they are at, gates) and the releases each made.
+        await serialKey(db.schema.createTable('pipeline_runs'))
+          .addColumn('project', 'text', (col) => col.notNull())
+          .addColumn('pipeline', 'text', (col) => col.notNull())
+          .addColumn('status', 'text', (col) => col.notNull())
+          .addColumn('plan', 'text', (col) => col.notNull())
+          .addColumn('step', 'integer', (col) => col.notNull().defaultTo(0))
+          .addColumn('approvals', 'text', (col) => col.notNull().defaultTo('[]'))
+          .addColumn('decision', 'text')
+          .addColumn('waiting', 'text')
+          .addColumn('superseded_by', 'integer')
+          .addColumn('error', 'text')
+          .addColumn('rolling_back', 'integer', (col) => col.notNull().defaultTo(0))
+          .addColumn('created_by', 'text', (col) => col.notNull())
+          .addColumn('source', 'text', (col) => col.notNull())
+          .addColumn('comment', 'text')
+          .addColumn('idempotency_key', 'text', (col) => col.unique())
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addColumn('started_at', 'text')
+          .addColumn('finished_at', 'text')
+          .execute()
+        await db.schema.createIndex('pipeline_runs_status').on('pipeline_runs').columns(['status', 'id']).execute()
+        await db.schema.createIndex('pipeline_runs_pipeline').on('pipeline_runs').columns(['project', 'pipeline', 'id']).execute()
+        await db.schema
+          .createTable('pipeline_run_releases')
+          .addColumn('run_id', 'integer', (col) => col.notNull().references('pipeline_runs.id').onDelete('cascade'))
+          .addColumn('step', 'integer', (col) => col.notNull())
+          .addColumn('environment', 'text', (col) => col.notNull())
+          .addColumn('kind', 'text', (col) => col.notNull())
+          .addColumn('release_id', 'integer', (col) => col.references('releases.id'))
+          .addColumn('note', 'text')
+          .addColumn('created_at', 'text', (col) => col.notNull())
+          .addPrimaryKeyConstraint('pipeline_run_releases_pk', ['run_id', 'step', 'environment', 'kind'])
+          .execute()
+        await db.schema.createIndex('pipeline_run_releases_release').on('pipeline_run_releases').column('release_id').execute()
+      },
+      async down(db: Db) {
+        for (const table of ['pipeline_run_releases', 'pipeline_runs']) await sql`drop table if exists ${sql.table(table)}`.execute(db)
+      },
+    },
   }
 }
 

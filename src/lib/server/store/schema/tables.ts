@@ -332,9 +332,49 @@ export interface BlockedVersionsTable {
   blocked_at: string
 }
 
+/** A pipeline run: a plan fixed at its creation, the step it is at, its gates' state. */
+export interface PipelineRunsTable {
+  id: Generated<number>
+  project: string
+  pipeline: string
+  status: string
+  /** JSON: the stages and steps the run follows */
+  plan: string
+  step: number
+  /** JSON: [{stage, by, at, comment}] */
+  approvals: string
+  /** JSON {decision, by, at, comment} of a rejection or a cancel, or null */
+  decision: string | null
+  /** JSON: what it waits for, as last decided, or null */
+  waiting: string | null
+  superseded_by: number | null
+  error: string | null
+  rolling_back: number
+  created_by: string
+  source: string
+  comment: string | null
+  idempotency_key: string | null
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+}
+
+/** The releases a pipeline run made: one per step, environment and kind (deploy, rollback); a note instead where it could not. */
+export interface PipelineRunReleasesTable {
+  run_id: number
+  step: number
+  environment: string
+  kind: string
+  release_id: number | null
+  note: string | null
+  created_at: string
+}
+
 export interface Database {
   freezes: FreezesTable
   blocked_versions: BlockedVersionsTable
+  pipeline_runs: PipelineRunsTable
+  pipeline_run_releases: PipelineRunReleasesTable
   notifications: NotificationsTable
   notification_deliveries: NotificationDeliveriesTable
   notification_attempts: NotificationAttemptsTable
