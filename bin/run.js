@@ -12,7 +12,10 @@ const {answerWithoutOclif, oclifDir} = await import('../dist/lib/cli/fast-start.
 if (!(await answerWithoutOclif(argv))) {
   const {loadBundle} = await import('../dist/lib/cli/bundle.js')
   const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-  const {execute} = loadBundle(fileURLToPath(new URL('../dist/cli.cjs', import.meta.url)), oclifDir('cache', pjson))
+  const {execute, settings} = loadBundle(fileURLToPath(new URL('../dist/cli.cjs', import.meta.url)), oclifDir('cache', pjson))
+  // The bundle is compiled JavaScript: with NODE_ENV=development or test (common in CI jobs) oclif would
+  // otherwise look for TypeScript sources and a TypeScript runner, which doubled the start.
+  settings.enableAutoTranspile = false
   // package.json keeps the one-file-per-command layout that `oclif manifest` and `oclif readme` read.
   pjson.oclif.commands = {strategy: 'explicit', target: './dist/cli.cjs', identifier: 'COMMANDS'}
   await execute({loadOptions: {root: fileURLToPath(new URL('..', import.meta.url)), pjson}})

@@ -34,6 +34,7 @@ external.push('typescript', 'ts-node', 'tsx')
 const ids = Object.keys(manifest.commands).sort()
 const entry = [
   "export {execute} from '@oclif/core/execute'",
+  "export {settings} from '@oclif/core/settings'",
   ...ids.map((id, index) => `import command${index} from './${manifest.commands[id].relativePath.join('/')}'`),
   `export const COMMANDS = {${ids.map((id, index) => `${JSON.stringify(id)}: command${index}`).join(', ')}}`,
 ].join('\n')
