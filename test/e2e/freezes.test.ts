@@ -2,11 +2,12 @@
 // while the test runs (refusals with exit 6 that name it, a release queued with --on-freeze queue that
 // starts when it ends, env show, release show, dry runs and freeze list naming it), overrides by operators
 // only and recorded, recurring freezes in a time zone, freezes of the whole control plane, freeze delete,
-// and pause --all / resume --all.
+// pause --all / resume --all, a running release that a freeze lets finish, a scheduled run it skips, and
+// a rollback to a blocked version refused.
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {scaled} from '../helpers/timeouts.js'
-import {api, copyFixture, createToken, must, relctl, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
+import {api, copyFixture, createToken, gateStarted, must, openGate, relctl, startServer, tempDir, waitFor, waitForRelease} from './harness.js'
 
 const PROJECT = ['-p', 'freeze-app']
 const PROD = ['-p', 'freeze-app', '-e', 'prod']
@@ -15,10 +16,11 @@ const STAGING = ['-p', 'freeze-app', '-e', 'staging']
 const OLGA = {token: ''}
 const DAN = {token: ''}
 const SHOP_OPERATOR = {token: ''}
+const STATE = tempDir('relctl-e2e-state-')
 const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString()
 
 beforeAll(async () => {
-  await startServer({env: {RELCTL_TEST_STATE: tempDir('relctl-e2e-state-')}})
+  await startServer({env: {RELCTL_TEST_STATE: STATE}})
   await must(['project', 'apply', '-f', copyFixture('freeze').file])
   await must(['project', 'apply', '-f', copyFixture('simulate-app').file])
   OLGA.token = await createToken('olga', ['operator:freeze-app'])
@@ -74,6 +76,35 @@ describe('a freeze window that opens and closes during the test', () => {
     expect(Date.parse(done.startedAt)).toBeGreaterThanOrEqual(Date.parse(closes))
     expect(await envJson(PROD)).toMatchObject({frozen: false, freezes: []})
     expect((await must(['freeze', 'list', '--json'])).json().some((entry: {id: number}) => entry.id === freeze.id)).toBe(false)
+  })
+})
+
+describe('what a freeze leaves alone and what it stops', () => {
+  it('a running release finishes when a freeze opens; a scheduled run is skipped with the freeze as the reason', async () => {
+    const running = (await must(['release', 'trigger', '--resources', 'gate', ...QA, '--json'])).json()
+    await gateStarted(STATE, running.id)
+    const freeze = (await must(['freeze', 'add', ...QA, '--from', inSeconds(-1), '--to', inSeconds(3600), '--reason', 'audit', '--json'], OLGA)).json()
+    await must(['schedule', 'set', ...QA, '--every', '1s', '--type', 'selective', '--resources', 'api'])
+    const skipped = await waitFor(async () => (await api('/v1/projects/freeze-app/environments/qa/schedule')).runs.find((run: {outcome: string}) => run.outcome === 'skipped'), {what: 'a scheduled run skipped by the freeze'})
+    expect(skipped).toMatchObject({releaseId: null, reason: expect.stringContaining(`releases are frozen: freeze until `)})
+    expect(skipped.reason).toContain(`audit (freeze ${freeze.id} on freeze-app/qa, by olga)`)
+    await must(['schedule', 'delete', ...QA])
+
+    openGate(STATE, running.id)
+    expect((await waitForRelease(running.id, ['succeeded', 'failed', 'cancelled'])).status).toBe('succeeded')
+    await must(['freeze', 'delete', String(freeze.id)], OLGA)
+  })
+
+  it('a rollback that would deploy a blocked version is refused with exit 2, naming who blocked it and why', async () => {
+    await must(['app', 'set', 'api', '--version', '4.0.0', ...STAGING])
+    await must(['release', 'sync', 'api', ...STAGING, '--wait', '--timeout', '60s'])
+    await must(['app', 'set', 'api', '--version', '4.1.0', ...STAGING])
+    const update = (await must(['release', 'sync', 'api', ...STAGING, '--wait', '--timeout', '60s', '--json'])).json()
+    await must(['app', 'block', 'api', '4.0.0', ...PROJECT, '--reason', 'memory leak'], OLGA)
+    const rollback = await relctl(['release', 'rollback', String(update.release.id)])
+    expect(rollback.code, String(rollback)).toBe(2)
+    expect(rollback.stderr).toMatch(/would deploy a blocked version: api 4\.0\.0 is blocked in project freeze-app by olga since \S+: memory leak/)
+    await must(['app', 'unblock', 'api', '4.0.0', ...PROJECT], OLGA)
   })
 })
 
