@@ -1,9 +1,10 @@
 // Pipelines (issue 13) with the real CLI and server: the seed's cases 5 and 6 from the deploys' own start
 // and end times, --dry-run, the run's tree and its releases (release show names the run), approval gates
-// with tokens (the creator refused), a soak that holds the next stage, and promote.
+// with tokens (the creator refused), a soak that holds the next stage, --apps without --set, a wait that
+// times out (exit 4), and promote.
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, copyFixture, createToken, must, relctl, type Server, startServer, tempDir} from './harness.js'
+import {api, copyFixture, createToken, gateStarted, must, relctl, type Server, startServer, tempDir} from './harness.js'
 import {allAfter, deploys, releasesOf, runIdOf, runUntil, showRun, together} from './pipelines-helpers.js'
 
 let state: string
@@ -93,6 +94,41 @@ describe('runs and their releases', () => {
     expect(outside.code).toBe(2)
     expect(outside.stderr).toContain('--set names s2, which --apps leaves out')
     expect((await relctl(['pipeline', 'show', '999'])).code).toBe(9)
+  })
+
+  it('--apps without --set moves only those apps, at the desired version of the pipeline\'s first environment; the others are not deployed', async () => {
+    // fleet1, case6's first environment, wants s1 2.5.0 (not deployed yet); fleet2 runs s1 and s2 2.0.0 from case 6
+    await must(['app', 'set', 's1', '--version', '2.5.0', ...P, '-e', 'fleet1'])
+    const run = (await must(['pipeline', 'run', 'case6', ...P, '--apps', 's1', '--wait', '--json'], {timeoutMs: 120_000})).json()
+    expect(run).toMatchObject({status: 'succeeded', versions: [{name: 's1', version: '2.5.0'}]})
+    // one release per environment of the run, each of s1 alone
+    type Made = {environment: string; apps: {name: string; version: string}[]; release: {resources: {name: string; toVersion: string}[]}}
+    const made = (run.stages as {steps: {environments: Made[]}[]}[]).flatMap((stage) => stage.steps.flatMap((step) => step.environments))
+    expect(made.map(({environment, apps, release}) => ({environment, apps, resources: release.resources.map(({name, toVersion}) => ({name, toVersion}))}))).toEqual(
+      ['fleet1', 'fleet2'].map((environment) => ({environment, apps: [{name: 's1', version: '2.5.0'}], resources: [{name: 's1', toVersion: '2.5.0'}]})),
+    )
+    const releases = new Set(releasesOf(run).map((release) => release.id))
+    const ran = deploys(state).filter((deploy) => releases.has(deploy.release))
+    expect(ran.map((deploy) => `${deploy.environment}/${deploy.resource}@${deploy.target}`).sort()).toEqual(['fleet1/s1@i1', 'fleet1/s1@i2', 'fleet2/s1@k81', 'fleet2/s1@k82'])
+    const fleet2 = (await must(['app', 'list', ...P, '-e', 'fleet2', '--json'])).json() as {name: string; desiredVersion: string; deployedVersion: string}[]
+    expect(fleet2.map((app) => `${app.name} ${app.desiredVersion} ${app.deployedVersion}`)).toEqual(['s1 2.5.0 2.5.0', 's2 2.0.0 2.0.0'])
+  })
+
+  it('a wait that runs out while the run is still releasing exits 4 (pipeline run --wait and pipeline wait), and the run goes on', async () => {
+    const started = await relctl(['pipeline', 'run', 'latest', ...P, '--set', 's1=2.0.0-gate', '--wait', '--timeout', '1s', '--json'])
+    expect(started.code).toBe(4)
+    const id = started.json().run.id as number
+    expect(started.json()).toMatchObject({exitCode: 4, error: {code: 'timeout', message: expect.stringMatching(new RegExp(`^timed out after 1\\.0s; pipeline run ${id} is running`))}})
+    // the deploy in dev is held open by its gate script: the run is releasing, not paused or frozen
+    const gate = releasesOf(await runUntil(id, (run) => releasesOf(run).length === 1, 'releases dev'))[0].id
+    await gateStarted(state, gate)
+    await runUntil(id, (run) => run.waitingFor?.message === `release ${gate} (dev) running`, 'waits for its running release')
+    const waited = await relctl(['pipeline', 'wait', String(id), '--timeout', '1s'])
+    expect(waited.code).toBe(4)
+    expect(waited.stderr).toContain(`Error: timed out after 1.0s; pipeline run ${id} is running: release ${gate} (dev) running`)
+    expect(waited.stderr).toContain(`Hint: keep waiting with: relctl pipeline wait ${id}`)
+    expect((await showRun(id)).status).toBe('running')
+    await must(['pipeline', 'cancel', String(id)])
   })
 })
 
