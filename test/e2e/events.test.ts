@@ -1,11 +1,14 @@
 // The event stream end to end, with the real CLI: relctl watch (--json read line by line; --release
 // ending with the release's exit code, also for a release that ended before the watch began; resuming
 // across a control plane restart with nothing lost and nothing printed twice), logs -f that ends with
-// the release's exit code, and the waits' fallback to polling where the stream is not served.
+// the release's exit code, the waits' fallback to polling where the stream is not served, and
+// GET /v1/events read as Server-Sent Events resuming with Last-Event-ID.
 import {createServer, request as httpRequest, type Server as HttpServer} from 'node:http'
 
+import {createParser} from 'eventsource-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {scaled} from '../helpers/timeouts.js'
 import {api, closedPort, copyFixture, createToken, must, relctl, relctlLive, type Server, startServer, triggerRelease, waitFor, waitForRelease} from './harness.js'
 
 const SCOPE = ['-p', 'sim-app', '-e', 'staging']
@@ -42,6 +45,56 @@ async function eventsAfter(after: number): Promise<EventLine[]> {
     all.push(...page.events)
     if (page.events.length === 0) return all
     next = page.next
+  }
+}
+
+interface SseMessage {
+  /** the message's id: line */
+  id: string | undefined
+  event: EventLine
+}
+
+/**
+ * Reads GET /v1/events as Server-Sent Events, with these request headers, until `enough` says so of the
+ * messages so far; answers with the messages and the comments (`stream open at N`, heartbeats). `onOpen`
+ * is called with N once the stream says it is open.
+ */
+async function readSse(
+  query: string,
+  headers: Record<string, string>,
+  enough: (messages: SseMessage[]) => boolean,
+  onOpen: (head: number) => void = () => undefined,
+): Promise<{messages: SseMessage[]; comments: string[]}> {
+  const controller = new AbortController()
+  const deadline = scaled(15_000)
+  const timer = setTimeout(() => controller.abort(new Error(`the stream did not bring what was expected within ${deadline} ms`)), deadline)
+  const messages: SseMessage[] = []
+  const comments: string[] = []
+  try {
+    const response = await fetch(`${server.url}/v1/events?${query}`, {headers: {authorization: `Bearer ${server.token}`, accept: 'text/event-stream', ...headers}, signal: controller.signal})
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const parser = createParser({
+      onEvent: (message) => messages.push({id: message.id, event: JSON.parse(message.data) as EventLine}),
+      onComment: (comment) => {
+        comments.push(comment.trim())
+        const open = /^stream open at (\d+)$/.exec(comment.trim())
+        if (open) onOpen(Number(open[1]))
+      },
+    })
+    const decoder = new TextDecoder()
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      parser.feed(decoder.decode(chunk, {stream: true}))
+      if (enough(messages)) break
+    }
+    if (!enough(messages)) throw new Error(`the stream ended early after ${messages.length} events`)
+    return {messages, comments}
+  } catch (error) {
+    if (controller.signal.aborted) throw new Error(`${String(controller.signal.reason)}; got ${JSON.stringify(messages.map((message) => message.event.seq))}`)
+    throw error
+  } finally {
+    clearTimeout(timer)
+    controller.abort()
   }
 }
 
@@ -117,6 +170,51 @@ describe('relctl watch', () => {
     expect(printed.map((event) => event.seq)).toEqual(recorded.slice(0, printed.length).map((event) => event.seq))
     expect(new Set(printed.map((event) => event.seq)).size).toBe(printed.length)
     expect(printed.some((event) => event.releaseId === second && event.kind === 'release.created')).toBe(true)
+  })
+})
+
+describe('GET /v1/events as Server-Sent Events', () => {
+  it('Last-Event-ID: N resumes with exactly the events after N, history then live, none repeated, none lost; it wins over ?after', async () => {
+    // A release that ended: its events are history to resume into.
+    const from = await head()
+    const first = await sync('web', '1.3.0')
+    await waitForRelease(first, ['succeeded'])
+    const history = await eventsAfter(from)
+    const started = history.find((event) => event.kind === 'release.started' && event.releaseId === first)
+    if (!started) throw new Error(`no release.started for release ${first} in ${JSON.stringify(history.map((event) => event.kind))}`)
+    const n = started.seq
+    // Once the stream is open (it has caught up to `head`, or is catching up), another release runs: its
+    // events come live, after the history, on the same stream.
+    await must(['app', 'set', 'web', '--version', '1.4.0', ...SCOPE])
+    let opened = -1
+    let triggered: Promise<number> | undefined
+    const isLiveEnd = (event: EventLine) => event.kind === 'release.succeeded' && event.releaseId !== first && event.seq > opened
+    const {messages, comments} = await readSse(
+      'project=sim-app',
+      {'last-event-id': String(n)},
+      (so) => so.some((message) => isLiveEnd(message.event)),
+      (head) => {
+        opened = head
+        triggered = triggerRelease('sim-app', 'staging', {type: 'selective', resources: [{name: 'web'}]})
+      },
+    )
+    const second = await triggered
+    const received = messages.map((message) => message.event)
+    const recorded = (await eventsAfter(n)).filter((event) => event.seq <= (received.at(-1) as EventLine).seq)
+    expect(received.map((event) => event.seq)).toEqual(recorded.map((event) => event.seq))
+    expect(new Set(received.map((event) => event.seq)).size).toBe(received.length)
+    // History (after N, up to where the stream opened) and live events (the second release, all of it).
+    expect(opened).toBeGreaterThan(n)
+    expect(received.some((event) => event.releaseId === first && event.kind === 'release.succeeded' && event.seq <= opened)).toBe(true)
+    expect(received.filter((event) => event.releaseId === second).map((event) => event.kind)).toEqual(expect.arrayContaining(['release.created', 'release.queued', 'release.started', 'release.succeeded']))
+    expect(received.filter((event) => event.releaseId === second).every((event) => event.seq > opened)).toBe(true)
+    // Each message's id is its sequence number: what a client sends back as Last-Event-ID.
+    expect(messages.every((message) => message.id === String(message.event.seq))).toBe(true)
+    expect(comments[0]).toBe(`stream open at ${opened}`)
+
+    // The header wins over ?after=0 (which alone would start from the oldest event kept).
+    const both = await readSse('project=sim-app&after=0', {'last-event-id': String(n)}, (so) => so.length >= 3)
+    expect(both.messages.slice(0, 3).map((message) => message.event.seq)).toEqual(recorded.slice(0, 3).map((event) => event.seq))
   })
 })
 

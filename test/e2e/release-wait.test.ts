@@ -1,8 +1,9 @@
 // release wait: at once when stable, success after a sync, failure (exit 3 with the failed task's log),
-// timeout (exit 4 with the state), unreachable (exit 8 after the timeout), --sync, and --json errors.
+// timeout (exit 4 with the state), unreachable (exit 8 after the timeout), --sync, --json errors, and a
+// wait that is ended by the event stream, not by a look at the interval.
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {api, closedPort, copyFixture, must, relctl, relctlLive, type RunResult, startServer} from './harness.js'
+import {api, closedPort, copyFixture, must, relctl, relctlLive, type RunResult, startServer, triggerRelease} from './harness.js'
 
 const FAST = ['--interval', '200ms', '--timeout', '60s']
 const SCOPE = ['-p', 'sim-app', '-e', 'staging']
@@ -143,6 +144,22 @@ describe('release wait', () => {
     expectJsonError(missing, 2, 'usage')
     expect(duration.code, String(duration)).toBe(2)
     expect(duration.stderr).toContain('"5 minutes" is not a duration')
+  })
+
+  it('follows the event stream: a release that ends after the first look ends the wait, long before a look at the interval', async () => {
+    await must(['app', 'set', 'worker', '--version', '1.1.0', ...SCOPE])
+    // A wait that polled would look once now and next in 10 minutes (or at its 9-minute timeout, with a
+    // last look that would see worker stable and exit 0): long after the harness kills the command (45 s,
+    // scaled). Only an event can make it look again and end before that.
+    const waiting = relctlLive(['release', 'wait', 'worker', ...SCOPE, '--interval', '10m', '--timeout', '9m'])
+    // Its one look is done: worker out of sync, nothing queued or running for it.
+    await waiting.printed('worker: OutOfSync/Healthy (deployed 1.0.0, desired 1.1.0)', 'the wait to look at worker')
+    const id = await triggerRelease('sim-app', 'staging', {type: 'selective', resources: [{name: 'worker'}]})
+    const result = await waiting.done
+    expect(result.timedOut, String(result)).toBe(false)
+    expect(result.code, String(result)).toBe(0)
+    expect(result.stderr).not.toContain('looking every')
+    expect(result.stdout).toMatch(new RegExp(`^worker\\s+job\\s+1\\.1\\.0\\s+1\\.1\\.0\\s+Synced\\s+Healthy\\s+last: ${id} succeeded$`, 'm'))
   })
 
   it('unknown app: exit 9 listing the valid ones', async () => {

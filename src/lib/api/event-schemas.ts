@@ -50,7 +50,13 @@ export const BlockEventData = Type.Object({
 export const SettingsEventData = Type.Object({
   scope: Type.Object({project: NullableString, environment: NullableString}),
   settings: Type.Object(
-    {parallel: nullable(Type.Boolean()), maxParallel: nullable(Type.Integer()), approval: nullable(Type.Boolean()), queueMode: nullable(QUEUE_MODE_VALUES)},
+    {
+      parallel: nullable(Type.Boolean()),
+      maxParallel: nullable(Type.Integer()),
+      approval: nullable(Type.Boolean()),
+      approvalsRequired: nullable(Type.Integer()),
+      queueMode: nullable(QUEUE_MODE_VALUES),
+    },
     {description: 'what this scope sets after the change; null inherits'},
   ),
   changes: Type.Array(SettingsChange),

@@ -210,7 +210,8 @@ export class ControlPlaneClient {
 
   /**
    * Opens the event stream (GET /v1/events as Server-Sent Events) and answers with the response as it
-   * is: the caller reads the body as it comes (client/events.ts). A silent connection (no heartbeat for
+   * is: the caller reads the body as it comes (client/events.ts). It resumes after `lastEventId` (sent as
+   * the Last-Event-ID header); without it, the stream starts now. A silent connection (no heartbeat for
    * bodyTimeoutMs) fails the read, so that the caller reconnects.
    */
   async openEventStream(query: EventStreamQuery, options: {lastEventId?: number; signal?: AbortSignal; bodyTimeoutMs: number}): Promise<Dispatcher.ResponseData> {

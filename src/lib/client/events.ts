@@ -127,7 +127,8 @@ export class EventFollower {
     }, OPEN_TIMEOUT_MS)
     let response
     try {
-      response = await this.client.openEventStream({...this.query, ...(this.position === undefined ? {} : {after: this.position})}, {signal: this.controller.signal, bodyTimeoutMs: SILENCE_MS})
+      // Where to resume goes in Last-Event-ID, as a reconnecting EventSource sends it; none: from now.
+      response = await this.client.openEventStream(this.query, {lastEventId: this.position, signal: this.controller.signal, bodyTimeoutMs: SILENCE_MS})
     } catch (error) {
       if (slow) throw new StreamUnavailableError(`the event stream did not open within ${OPEN_TIMEOUT_MS / 1000}s (a proxy that holds it back?)`)
       throw error

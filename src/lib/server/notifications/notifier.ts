@@ -12,6 +12,7 @@ import type {Logger} from '../engine/context.js'
 import {type EventFilter, matches, presentEvents} from '../events/present.js'
 import type {DeliveryRecord, NotificationRecord, Store} from '../store/store.js'
 import {DELIVERY_HEADER, EVENT_ID_HEADER, EVENT_KIND_HEADER, SIGNATURE_HEADER, signature, slackMessage, slackTestMessage, type TestPayload, webhookBody} from './payloads.js'
+import {givesUp, retryDelayMs} from './retry.js'
 import type {AddressPolicy} from './targets.js'
 
 const OUTBOX_PAGE = 500
@@ -19,7 +20,6 @@ const SEND_BATCH = 8
 const ATTEMPT_TIMEOUT_MS = 10_000
 /** Longer than an attempt: a replica that dies while sending lets the claim lapse and another sends. */
 const CLAIM_MS = 60_000
-const MAX_RETRY_DELAY_MS = 3_600_000
 const TICK_MS = 1000
 const ROUND_GAP_MS = 100
 /** What a receiver's error answer may add to the attempt's record. */
@@ -169,8 +169,8 @@ export class Notifier {
     const outcome = await this.send(notification, delivery)
     const attempt = delivery.attempts + 1
     const at = this.now()
-    const givenUp = !outcome.delivered && (delivery.eventSeq === null || at.getTime() >= Date.parse(delivery.createdAt) + this.options.retryForMs)
-    const retryDelay = Math.min(MAX_RETRY_DELAY_MS, this.options.retryMinMs * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4)
+    const givenUp = !outcome.delivered && givesUp({createdAt: delivery.createdAt, test: delivery.eventSeq === null}, at, this.options.retryForMs)
+    const retryDelay = retryDelayMs(attempt, this.options.retryMinMs)
     await store.recordAttempt(
       {deliveryId: delivery.id, attempt, at: at.toISOString(), statusCode: outcome.statusCode, error: outcome.error, durationMs: outcome.durationMs},
       {status: outcome.delivered ? 'delivered' : givenUp ? 'failed' : 'pending', nextAttemptAt: new Date(at.getTime() + (outcome.delivered || givenUp ? 0 : retryDelay)).toISOString()},

@@ -22,8 +22,8 @@ export function blockChanged(block: BlockedVersion, blocked: boolean, by: string
 }
 
 export function settingsChanged(record: SettingsRecord, changes: SettingsChange[]): NewEvent {
-  const {project, environment, parallel, maxParallel, approval, queueMode, updatedAt} = record
-  const data: SettingsEventData = {scope: {project, environment}, settings: {parallel, maxParallel, approval, queueMode}, changes}
+  const {project, environment, parallel, maxParallel, approval, approvalsRequired, queueMode, updatedAt} = record
+  const data: SettingsEventData = {scope: {project, environment}, settings: {parallel, maxParallel, approval, approvalsRequired, queueMode}, changes}
   return {kind: 'settings.changed', project, environment, releaseId: null, taskId: null, apps: null, data, at: updatedAt}
 }
 
