@@ -214,9 +214,12 @@ export class Triggers {
     const policy = toPolicy(environment, settings, pauses, hold)
     const deadlines = readDeadlines(request)
     const {resources, lockSet} = await this.prepareRelease(store, project, environment, request, context)
-    const active = await store.activeLocks(project.name, environment)
+    // The queue is read only when this trigger needs it: reading a long queue for every trigger made a
+    // burst of triggers quadratic in the queue's length (the admission turn reads it once per burst).
+    const supersede = settings.queueMode.value === 'supersede'
+    const active = supersede || request.onConflict === 'fail' ? await store.activeLocks(project.name, environment) : []
     // In a supersede queue, the waiting releases this one covers give way to it.
-    const superseded = settings.queueMode.value === 'supersede' ? supersededBy(lockSet, active) : []
+    const superseded = supersede ? supersededBy(lockSet, active) : []
     if (request.onConflict === 'fail') {
       const ahead = active.filter((release) => !superseded.includes(release.id))
       const decision = decideAdmission([...ahead, {id: PROBE, status: 'queued', lockSet, overridesFreeze: Boolean(request.overrideFreeze)}], policy, Infinity)
