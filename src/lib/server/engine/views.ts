@@ -23,6 +23,12 @@ export class Views {
   private readonly lastHeadDecisions = new Map<string, {inputs: string; head: ActiveRelease[]; decision: QueueStanding}>()
   /** the view of each listed release (the store shares unchanged records), with where it waited */
   private readonly views = new WeakMap<ReleaseRecord, {queue: QueuePlace | undefined; view: Release}>()
+  /**
+   * The last answer to each listing (by its filter): the same records under the same decisions give the
+   * same array again, which the HTTP layer finds its JSON by. Polling clients list the same queue again
+   * and again while little moves.
+   */
+  private readonly lastListings = new Map<string, {records: ReleaseRecord[]; decisions: Map<string, QueueStanding>; views: Release[]}>()
 
   constructor(
     private readonly ctx: EngineContext,
@@ -154,7 +160,7 @@ export class Views {
   async getRelease(id: number): Promise<Release> {
     const release = await this.ctx.store.getRelease(id)
     if (!release) throw releaseNotFound(id)
-    const [annotated] = await this.annotate([release])
+    const [annotated] = this.annotate([release], await this.decisionsFor([release]))
     const tasks = (await this.ctx.store.listTasks(id)).map(({releaseId: _releaseId, ...task}) => task)
     const approvals = await this.ctx.store.listApprovals(id)
     if (annotated.waitingFor?.reason === 'approval') {
@@ -187,7 +193,15 @@ export class Views {
       if (filter.environment) await requireEnvironment(this.ctx.store, project, filter.environment)
     }
     const releases = await this.ctx.store.listReleases(filter)
-    return this.annotate(releases, await this.queueHead(filter, releases))
+    const key = JSON.stringify([filter.project, filter.environment, filter.statuses, filter.limit, filter.order])
+    const decisions = await this.decisionsFor(releases, await this.queueHead(filter, releases))
+    const last = this.lastListings.get(key)
+    if (last && sameItems(last.records, releases) && sameDecisions(last.decisions, decisions)) return last.views
+    const views = this.annotate(releases, decisions)
+    this.lastListings.delete(key)
+    if (this.lastListings.size >= LISTINGS_KEPT) this.lastListings.delete(this.lastListings.keys().next().value as string)
+    this.lastListings.set(key, {records: releases, decisions, views})
+    return views
   }
 
   /**
@@ -241,8 +255,8 @@ export class Views {
     return decision
   }
 
-  /** Adds what is derived, not stored: queue position and why a queued release waits. */
-  private async annotate(releases: ReleaseRecord[], queueHead?: ActiveRelease[]): Promise<Release[]> {
+  /** The queue decision of each environment where a listed release waits. */
+  private async decisionsFor(releases: ReleaseRecord[], queueHead?: ActiveRelease[]): Promise<Map<string, QueueStanding>> {
     const decisions = new Map<string, QueueStanding>()
     for (const release of releases) {
       if (!ACTIVE_STATUSES.includes(release.status) || release.status === 'running') continue
@@ -250,6 +264,11 @@ export class Views {
       if (decisions.has(key)) continue
       decisions.set(key, await this.queueDecision(release.project, release.environment, queueHead))
     }
+    return decisions
+  }
+
+  /** Adds what is derived, not stored: queue position and why a queued release waits. */
+  private annotate(releases: ReleaseRecord[], decisions: Map<string, QueueStanding>): Release[] {
     return releases.map((release) => {
       const decision = decisions.size > 0 ? decisions.get(environmentKey(release.project, release.environment)) : undefined
       const position = decision?.positions.get(release.id)
@@ -284,6 +303,23 @@ export class Views {
 interface QueuePlace {
   queuePosition: number
   waitingFor: WaitingFor | undefined
+}
+
+/** How many listings (filters) keep their last answer. */
+const LISTINGS_KEPT = 64
+
+/** The same objects in the same order. */
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false
+  return true
+}
+
+/** The same decision object for each environment. */
+function sameDecisions(a: Map<string, QueueStanding>, b: Map<string, QueueStanding>): boolean {
+  if (a.size !== b.size) return false
+  for (const [key, decision] of a) if (b.get(key) !== decision) return false
+  return true
 }
 
 /** The same releases in the same states and order, each locking the same (shared) lock set. */

@@ -27,9 +27,19 @@ export class ReleaseListJson {
   private static readonly KEPT = 10_000
   private readonly texts = new Map<number, ReleaseText>()
   private readonly waitingTexts = new WeakMap<WaitingFor, string>()
+  /** The JSON of each list the views handed out: they hand out the same array for a listing that did not change. */
+  private readonly lists = new WeakMap<Release[], Buffer>()
 
   /** The list's JSON, UTF-8: what is kept is copied, not encoded again. */
   json(releases: Release[], serialize: ReleaseSerializers): Buffer {
+    const kept = this.lists.get(releases)
+    if (kept) return kept
+    const json = this.joined(releases, serialize)
+    this.lists.set(releases, json)
+    return json
+  }
+
+  private joined(releases: Release[], serialize: ReleaseSerializers): Buffer {
     const parts: Buffer[] = [OPEN_LIST]
     for (let index = 0; index < releases.length; index++) {
       const release = releases[index]

@@ -186,8 +186,14 @@ describe('Engine: releases', () => {
     const second = (await trigger(engine, {type: 'selective', resources: [{name: 'worker'}]})).release
     const third = (await trigger(engine, {type: 'selective', resources: [{name: 'db'}]})).release
     expect(third.waitingFor).toMatchObject({reason: 'serial', releases: [first.id]})
+    // A listing answered again and again while the queue does not move, then once it moves.
+    const queue = () => engine.listReleases({project: P, environment: E, statuses: ['pending_approval', 'queued', 'running'], limit: 50, order: 'asc'})
+    const place = async () => (await queue()).map((release) => [release.id, release.status, release.queuePosition ?? null])
+    expect(await place()).toEqual([[first.id, 'running', null], [second.id, 'queued', 1], [third.id, 'queued', 2]])
+    expect(await place()).toEqual([[first.id, 'running', null], [second.id, 'queued', 1], [third.id, 'queued', 2]])
 
     const cancelled = await engine.cancel(second.id, 'bob')
+    expect(await place()).toEqual([[first.id, 'running', null], [third.id, 'queued', 1]])
     expect(cancelled.status).toBe('cancelled')
     expect(cancelled.error).toBe('cancelled by bob before it started')
     expect(cancelled.startedAt).toBeNull()
