@@ -2,7 +2,8 @@
 // ending with the release's exit code, also for a release that ended before the watch began; resuming
 // across a control plane restart with nothing lost and nothing printed twice), logs -f that ends with
 // the release's exit code, the waits' fallback to polling where the stream is not served, and
-// GET /v1/events read as Server-Sent Events resuming with Last-Event-ID.
+// GET /v1/events read as Server-Sent Events resuming with Last-Event-ID, and as a JSON long poll that
+// waits for the next event.
 import {createServer, request as httpRequest, type Server as HttpServer} from 'node:http'
 
 import {createParser} from 'eventsource-parser'
@@ -215,6 +216,22 @@ describe('GET /v1/events as Server-Sent Events', () => {
     // The header wins over ?after=0 (which alone would start from the oldest event kept).
     const both = await readSse('project=sim-app&after=0', {'last-event-id': String(n)}, (so) => so.length >= 3)
     expect(both.messages.slice(0, 3).map((message) => message.event.seq)).toEqual(recorded.slice(0, 3).map((event) => event.seq))
+  })
+
+  it('as JSON, ?after=now&wait= holds the answer until the next event instead of answering an empty page', async () => {
+    const now = await head()
+    // Without a wait the page from now is empty at once.
+    expect((await api<{events: EventLine[]}>(`/v1/events?project=sim-app&after=${now}`)).events).toEqual([])
+    const page = api<{events: EventLine[]; next: number}>(`/v1/events?project=sim-app&after=${now}&wait=${Math.round(scaled(45_000) / 1000)}s`)
+    // Triggered only after the request was sent: an answer that did not wait would be the empty page.
+    await new Promise((resolve) => setImmediate(resolve))
+    const id = await triggerRelease('sim-app', 'staging', {type: 'selective', resources: [{name: 'web'}]})
+    const {events, next} = await page
+    expect(events.length).toBeGreaterThan(0)
+    expect(events[0].seq).toBeGreaterThan(now)
+    expect(events.some((event) => event.releaseId === id && event.kind === 'release.created')).toBe(true)
+    expect(next).toBeGreaterThanOrEqual(events.at(-1)!.seq)
+    await waitForRelease(id, ['succeeded'])
   })
 })
 
