@@ -1,4 +1,4 @@
-// What a notification says about a pipeline run (issue 13): the line, and the command that acts on it.
+// What a notification says: the line, and the command that acts on it, for pipeline runs (issue 13) and a release that waits for approval (issue 11).
 import {describe, expect, it} from 'vitest'
 
 import type {Event, PipelineEventData} from '../../../../src/lib/api/event-schemas.js'
@@ -45,5 +45,39 @@ describe('notifications of pipeline runs', () => {
     expect(nextCommand(event('pipeline.failed', failed))).toBe('relctl pipeline show 7')
     expect(slackMessage(event('pipeline.failed', failed), 'https://relctl.example').text).toBe('relctl: pipeline run 7 (main) failed: stage 1 (dev) failed: release 3 (dev) failed: task failed: api in shop')
     expect(nextCommand(event('pipeline.waiting', {...RUN, waitingFor: {reason: 'soak', stage: 2, message: 'soak of stage 2 (staging), 10m: …', until: '2026-06-01T12:20:00.000Z'}}))).toBe('relctl pipeline show 7')
+  })
+})
+
+describe('notifications of releases', () => {
+  const pending = {
+    seq: 40,
+    kind: 'release.pending_approval',
+    at: '2026-06-01T12:00:00.000Z',
+    project: 'shop',
+    environment: 'prod',
+    releaseId: 42,
+    taskId: null,
+    data: {
+      id: 42,
+      project: 'shop',
+      environment: 'prod',
+      type: 'selective',
+      status: 'pending_approval',
+      resources: [{name: 'api', action: 'update', fromVersion: '1.4.2', toVersion: '1.5.0'}],
+      triggeredBy: 'ada',
+      source: 'cli',
+      error: null,
+      decision: null,
+    },
+  } as unknown as Event
+
+  it('a release that waits for approval gives the command to approve it (or reject it), in the Slack message too', () => {
+    expect(nextCommand(pending)).toBe('relctl release approve 42   (or: relctl release reject 42)')
+    const slack = slackMessage(pending, 'https://relctl.example')
+    const blocks = JSON.stringify(slack.blocks)
+    expect(blocks).toContain(':raised_hand:')
+    expect(blocks).toContain('`relctl release approve 42   (or: relctl release reject 42)`')
+    expect(blocks).toContain('*Triggered by*\\nada (cli)')
+    expect(blocks).toContain('*Resources*\\napi')
   })
 })
