@@ -16,8 +16,16 @@ export function scopeOf(event: Event): string {
   return event.environment === null ? event.project : `${event.project}/${event.environment}`
 }
 
+/** An event of a pipeline run: every `pipeline.*` kind carries the run. */
+export type PipelineEvent = Extract<Event, {kind: `pipeline.${string}`}>
+
+export function isPipelineEvent(event: Event): event is PipelineEvent {
+  return event.kind.startsWith('pipeline.')
+}
+
 /** What happened, one line (a log event: one per log line). */
 export function describeEvent(event: Event): string[] {
+  if (isPipelineEvent(event)) return [pipelineEventText(event.kind, event.data)]
   switch (event.kind) {
     case 'release.created':
     case 'release.pending_approval':
@@ -75,17 +83,6 @@ export function describeEvent(event: Event): string[] {
       return [`schedule ${event.data.run.outcome} the run of ${event.data.run.slotAt}${event.data.run.reason ? `: ${event.data.run.reason}` : ''}`]
     case 'replica.lost':
       return [`replica ${event.data.replica} stopped answering; ${event.data.detectedBy} failed its release${event.data.releases.length > 1 ? 's' : ''} ${event.data.releases.join(', ')}`]
-    case 'pipeline.created':
-    case 'pipeline.started':
-    case 'pipeline.stage':
-    case 'pipeline.waiting':
-    case 'pipeline.approved':
-    case 'pipeline.rejected':
-    case 'pipeline.succeeded':
-    case 'pipeline.failed':
-    case 'pipeline.cancelled':
-    case 'pipeline.superseded':
-      return [pipelineEventText(event.kind, event.data)]
   }
 }
 
@@ -94,7 +91,7 @@ export function versionsText(versions: readonly {name: string; version: string}[
   return versions.map((app) => `${app.name} ${app.version}`).join(', ')
 }
 
-function pipelineEventText(kind: `pipeline.${string}`, run: PipelineEventData): string {
+function pipelineEventText(kind: PipelineEvent['kind'], run: PipelineEventData): string {
   const head = `pipeline run ${run.id} (${run.pipeline})`
   const approval = run.approvals.at(-1)
   switch (kind) {

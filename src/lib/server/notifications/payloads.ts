@@ -5,7 +5,7 @@
 import {createHmac} from 'node:crypto'
 
 import type {Event} from '../../api/event-schemas.js'
-import {describeEvent, resourcesText, scopeOf} from '../../api/event-text.js'
+import {describeEvent, isPipelineEvent, resourcesText, scopeOf} from '../../api/event-text.js'
 
 /** The headers every webhook delivery carries. */
 export const SIGNATURE_HEADER = 'x-relctl-signature'
@@ -41,6 +41,10 @@ export function webhookBody(event: Event, publicUrl: string): string {
 
 /** The command that acts on an event: approve what waits for approval, look at what failed, resume what is paused. */
 export function nextCommand(event: Event): string | null {
+  if (isPipelineEvent(event)) {
+    const run = event.data.id
+    return event.kind === 'pipeline.waiting' && event.data.waitingFor?.reason === 'approval' ? `relctl pipeline approve ${run}   (or: relctl pipeline reject ${run})` : `relctl pipeline show ${run}`
+  }
   const scope = event.project === null ? '' : ` -p ${event.project}${event.environment ? ` -e ${event.environment}` : ''}`
   switch (event.kind) {
     case 'release.pending_approval':
@@ -56,18 +60,6 @@ export function nextCommand(event: Event): string | null {
       return event.data.blocked ? `relctl app unblock ${event.data.block.app} ${event.data.block.version} -p ${event.data.block.project}` : null
     case 'replica.lost':
       return 'relctl server status'
-    case 'pipeline.waiting':
-      return event.data.waitingFor?.reason === 'approval' ? `relctl pipeline approve ${event.data.id}   (or: relctl pipeline reject ${event.data.id})` : `relctl pipeline show ${event.data.id}`
-    case 'pipeline.created':
-    case 'pipeline.started':
-    case 'pipeline.stage':
-    case 'pipeline.approved':
-    case 'pipeline.rejected':
-    case 'pipeline.succeeded':
-    case 'pipeline.failed':
-    case 'pipeline.cancelled':
-    case 'pipeline.superseded':
-      return `relctl pipeline show ${event.data.id}`
     default:
       return event.releaseId === null ? null : `relctl release show ${event.releaseId}`
   }
