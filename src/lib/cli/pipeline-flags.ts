@@ -2,12 +2,12 @@
 // the exit codes of waiting for one, and the --set syntax.
 import * as Flags from '@oclif/core/flags'
 
-import {durationFlag} from './flags.js'
+import {durationFlag, waitFlags} from './flags.js'
 import {CliError} from '../client/errors.js'
 
 export const runWaitFlags = {
   timeout: durationFlag({summary: 'How long to wait for the run: 90s, 15m, 2h.', default: 2 * 3_600_000, defaultHelp: async () => '2h'}),
-  interval: durationFlag({summary: 'How often to look where there is no event stream, or while the control plane is unreachable (a little jitter is added).', default: 2000, defaultHelp: async () => '2s'}),
+  interval: waitFlags.interval,
 }
 
 /** What the exit codes of waiting for a run mean (pipeline run --wait, pipeline wait). */
