@@ -94,12 +94,17 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
 function serializersCompiledOnce(...factoryArgs: Parameters<ReturnType<typeof SerializerSelector>>): ReturnType<ReturnType<typeof SerializerSelector>> {
   const compile = SerializerSelector()(...factoryArgs)
   const compiled = new WeakMap<object, (data: unknown) => string>()
-  return (route) => (data) => {
+  const compiledFor = (route: Parameters<typeof compile>[0]) => {
     let serialize = compiled.get(route.schema as object)
     if (!serialize) {
       serialize = compile(route)
       compiled.set(route.schema as object, serialize)
     }
-    return serialize(data)
+    return serialize
+  }
+  return (route) => {
+    // The route keeps its serializer once it has one: no lookup per answer.
+    let serialize: ((data: unknown) => string) | undefined
+    return (data) => (serialize ??= compiledFor(route))(data)
   }
 }
