@@ -3,7 +3,7 @@
 import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
-import {LISTENER_NAME, openPostgresStore} from '../../../../src/lib/server/store/postgres.js'
+import {LISTENER_NAME, openPostgresStore, prepareStatements} from '../../../../src/lib/server/store/postgres.js'
 import {freshDatabase} from '../../../helpers/postgres.js'
 import {scaled} from '../../../helpers/timeouts.js'
 import {sharedStoreContract, storeContract} from './store-contract.js'
@@ -60,6 +60,30 @@ describe('the PostgreSQL listener', () => {
     } finally {
       await other.close()
       await store.close()
+    }
+  })
+})
+
+describe('prepared statements', () => {
+  it('prepares each query once per connection, and again after another replica changed the table under it', async () => {
+    url = await freshDatabase()
+    // Kysely runs every query as client.query(text, values) on a pool connection, as here.
+    const pool = new pg.Pool({connectionString: url, max: 1})
+    pool.on('connect', prepareStatements)
+    const client = await pool.connect()
+    try {
+      await client.query('create table shapes (a int)', [])
+      await client.query('insert into shapes values ($1)', [1])
+      expect((await client.query('select * from shapes where a = $1', [1])).rows).toEqual([{a: 1}])
+      const prepared = await client.query<{statement: string}>("select statement from pg_prepared_statements where name like 'relctl_%' and statement like $1", ['%from shapes%'])
+      expect(prepared.rows).toEqual([{statement: 'select * from shapes where a = $1'}])
+      // A newer replica's migration adds a column: the statement prepared before it no longer fits.
+      await query('alter table shapes add column b int')
+      await expect(client.query('select * from shapes where a = $1', [1])).rejects.toMatchObject({code: '0A000'})
+      expect((await client.query('select * from shapes where a = $1', [1])).rows).toEqual([{a: 1, b: null}])
+    } finally {
+      client.release()
+      await pool.end()
     }
   })
 })
