@@ -3,9 +3,18 @@
 // locks the environment (row lock on PostgreSQL; SQLite's one writer), makes the change, decides
 // admission on what the database holds and claims what may start, so that no two replicas ever decide
 // for one environment at once. Changes that arrive while a turn is under way share the next one: one
-// transaction and one commit for all of them (a burst of triggers costs one fsync, not one each). Each
-// change runs under a savepoint, so one that fails is undone alone and the others still commit.
+// transaction and one commit for all of them (a burst of triggers costs one fsync, not one each), up to
+// MAX_CHANGES_PER_TURN: what the turn admits starts only after all of its changes, so a burst of 200
+// triggers in one turn would start the first release only once the 200th was recorded. Each change
+// runs under a savepoint, so one that fails is undone alone and the others still commit.
 import type {Store} from '../../store/store.js'
+
+/**
+ * The most changes one turn makes before it admits. In bench/parallel (200 triggers at once, 50 start)
+ * one turn for the whole burst gave makespan/ideal 1.13 and 1.15, a turn of at most 16 changes 1.10
+ * and 1.09, at the same triggers per second.
+ */
+export const MAX_CHANGES_PER_TURN = 16
 
 export interface Turn {
   project: string
@@ -70,7 +79,7 @@ export class EnvironmentTurns<Claim, Report> {
     queue.draining = true
     try {
       while (queue.pending.length > 0) {
-        const batch = queue.pending.splice(0)
+        const batch = queue.pending.splice(0, MAX_CHANGES_PER_TURN)
         const outcomes: {ok: boolean; value: unknown}[] = []
         let claims: Claim[] = []
         let report!: Report

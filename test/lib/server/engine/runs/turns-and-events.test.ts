@@ -4,6 +4,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {Engine} from '../../../../../src/lib/server/engine/engine.js'
+import {MAX_CHANGES_PER_TURN} from '../../../../../src/lib/server/engine/runs/turns.js'
 import {openPostgresStore} from '../../../../../src/lib/server/store/postgres.js'
 import type {Store, StoredEvent} from '../../../../../src/lib/server/store/store.js'
 import {caught, createTestEngine, quietLog, SHOP_BLUEPRINT, tempDir, waitFor, waitForFinal} from '../../../../helpers/engine.js'
@@ -36,6 +37,28 @@ describe('environment turns (SQLite)', () => {
       const releases = await Promise.all(accepted.map((id) => t.engine.getRelease(id)))
       const spans = releases.map((release) => [Date.parse(release.startedAt as string), Date.parse(release.finishedAt as string)]).sort((a, b) => a[0] - b[0])
       for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it(`a burst of more than ${MAX_CHANGES_PER_TURN} triggers is split into turns: releases start before the last trigger of the burst is recorded`, async () => {
+    const burst = 3 * MAX_CHANGES_PER_TURN
+    const names = Array.from({length: burst}, (_, index) => `app${index}`)
+    const blueprint = ['project: many', 'resources:', ...names.map((name) => `  ${name}: { driver: simulate, simulate: { duration: 5s } }`), 'environments:', '  prod: {}'].join('\n')
+    const t = await createTestEngine(blueprint)
+    try {
+      await t.engine.setParallel({enabled: true, max: burst, project: 'many', environment: 'prod'}, 'test')
+      const outcomes = await Promise.all(names.map((name) => t.engine.trigger('many', 'prod', {type: 'selective', resources: [{name}]}, {subject: 'test', idempotencyKey: null})))
+      const ids = outcomes.map((outcome) => ('release' in outcome ? outcome.release.id : 0)).sort((a, b) => a - b)
+      const events = (await t.store.listEvents(0, 10_000)).filter((event) => event.kind === 'release.created' || event.kind === 'release.started')
+      const seqOf = (kind: string, id: number) => events.find((event) => event.kind === kind && event.releaseId === id)?.seq as number
+      // The first trigger has a turn of its own; the next ones share turns of at most MAX_CHANGES_PER_TURN,
+      // each of which starts its releases at its end, so the second release starts long before the last is recorded.
+      const lastCreated = seqOf('release.created', ids.at(-1) as number)
+      expect(seqOf('release.started', ids[1])).toBeLessThan(lastCreated)
+      const startedBeforeLast = ids.filter((id) => seqOf('release.started', id) < lastCreated)
+      expect(startedBeforeLast.length).toBeGreaterThanOrEqual(burst - MAX_CHANGES_PER_TURN)
     } finally {
       await t.close()
     }
