@@ -479,6 +479,52 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.getFreeze(dev.id)).toBeNull()
     })
 
+    it('in a transaction, reads of the policy tables (answered again from the first read) see its own writes, and not those of a savepoint rolled back', async () => {
+      const pause = {level: 'environment' as const, project: 'shop', environment: 'prod', by: 'ada', at: T0, reason: null}
+      const base = {cron: null, durationMs: null, timezone: 'UTC', reason: 'year-end', createdBy: 'ada', createdAt: T0}
+      const settings = {project: 'shop', environment: 'prod', parallel: true, maxParallel: 3, approval: null, approvalsRequired: null, queueMode: null, updatedBy: 'ada', updatedAt: T0}
+      await store.transaction(async (tx) => {
+        expect(await tx.listPauses('shop', 'prod')).toEqual([])
+        await tx.addPause(pause)
+        expect(await tx.listPauses('shop', 'prod')).toEqual([pause])
+        const undone = tx.savepoint(async () => {
+          await tx.removePause('shop', 'prod')
+          expect(await tx.listPauses('shop', 'prod')).toEqual([])
+          throw new Error('undone')
+        })
+        await expect(undone).rejects.toThrow('undone')
+        expect(await tx.listPauses('shop', 'prod')).toEqual([pause])
+
+        const ids = (freezes: {id: number}[]) => freezes.map((freeze) => freeze.id)
+        const freeze = await tx.insertFreeze({...base, project: 'shop', environment: 'prod', from: at(0), to: at(50)})
+        expect(ids(await tx.freezesFor('shop', 'prod', at(10)))).toEqual([freeze.id])
+        // A later time leaves out the window that has ended by then; an earlier one sees it again.
+        expect(await tx.freezesFor('shop', 'prod', at(60))).toEqual([])
+        expect(ids(await tx.freezesFor('shop', 'prod', at(10)))).toEqual([freeze.id])
+        await tx.deleteFreeze(freeze.id)
+        expect(await tx.freezesFor('shop', 'prod', at(10))).toEqual([])
+
+        expect((await tx.settingsFor('shop', 'prod')).environment).toBeNull()
+        await tx.saveSettings(settings, [])
+        expect((await tx.settingsFor('shop', 'prod')).environment).toEqual(settings)
+        expect(await tx.getSettings('shop', 'prod')).toEqual(settings)
+
+        expect(await tx.listBlockedVersions('shop')).toEqual([])
+        const block = {project: 'shop', app: 'api', version: '3.3.0', reason: 'memory leak', by: 'ada', at: at(1)}
+        await tx.blockVersion(block)
+        expect(await tx.listBlockedVersions('shop')).toEqual([block])
+        await tx.unblockVersion('shop', 'api', '3.3.0')
+        expect(await tx.listBlockedVersions('shop')).toEqual([])
+
+        expect(await tx.getEnvironment('shop', 'dev')).toBeNull()
+        await tx.insertEnvironment({project: 'shop', name: 'dev', createdAt: T0})
+        expect(await tx.getEnvironment('shop', 'dev')).toMatchObject({project: 'shop', name: 'dev'})
+        expect((await tx.getProject('shop'))?.baseDir).toBe('/srv/shop')
+        await tx.upsertProject({name: 'shop', blueprint: {project: 'shop'} as unknown as Blueprint, file: 'relctl.yaml', baseDir: '/srv/shop2', createdAt: T0, appliedAt: at(2)})
+        expect((await tx.getProject('shop'))?.baseDir).toBe('/srv/shop2')
+      })
+    })
+
     it('keeps blocked versions once per project, app and version', async () => {
       const block = {project: 'shop', app: 'api', version: '3.3.0', reason: 'memory leak', by: 'ada', at: at(1)}
       expect(await store.blockVersion(block)).toEqual({block, created: true})

@@ -14,6 +14,7 @@ import type {
   NewNotification,
   AuditFilter,
   EnvironmentRecord,
+  FreezeRecord,
   NewAuditEntry,
   NewFreeze,
   NewEvent,
@@ -96,6 +97,8 @@ export class KyselyStore implements Store {
     private readonly listedReleases = new releases.ListedReleases(),
     /** in a transaction: its events, written just before its commit (null outside one) */
     private readonly pendingEvents: NewEvent[] | null = null,
+    /** in a transaction: what it has read of the policy tables (null outside one); see remembered() */
+    private readonly policyReads: Map<string, Promise<unknown>> | null = null,
   ) {
     this.dialect = quirks.dialect
   }
@@ -105,7 +108,7 @@ export class KyselyStore implements Store {
     let appended = false
     const result = await (this.db as Kysely<Database>).transaction().execute(async (trx) => {
       const events: NewEvent[] = []
-      const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events))
+      const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events, new Map()))
       if (events.length > 0) {
         await this.writeEvents(trx, events)
         appended = true
@@ -128,10 +131,37 @@ export class KyselyStore implements Store {
     } catch (error) {
       await sql`rollback to savepoint ${name}`.execute(this.db)
       await sql`release savepoint ${name}`.execute(this.db)
+      // A policy change it made is undone too.
+      this.policyReads?.clear()
       // What was undone recorded no events either.
       if (this.pendingEvents) this.pendingEvents.length = eventsBefore
       throw error
     }
+  }
+
+  /**
+   * In a transaction, a read of the policy tables (projects, environments, settings, pauses, freezes,
+   * blocked versions) is made once and its answer given again, until the transaction writes one of
+   * them: a turn of 16 triggers read the same project, settings, pauses and freezes for each trigger and
+   * again for the admission. Outside a transaction every read goes to the database. The answers are
+   * shared: callers do not change them.
+   */
+  private remembered<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const reads = this.policyReads
+    if (!reads) return read()
+    let answer = reads.get(key) as Promise<T> | undefined
+    if (!answer) {
+      answer = read()
+      reads.set(key, answer)
+      answer.catch(() => reads.delete(key))
+    }
+    return answer
+  }
+
+  /** A write to a policy table: what this transaction remembers of them is read again. */
+  private policyChanged<T>(write: Promise<T>): Promise<T> {
+    this.policyReads?.clear()
+    return write
   }
 
   async close(): Promise<void> {
@@ -140,7 +170,7 @@ export class KyselyStore implements Store {
   }
 
   getProject(name: string) {
-    return catalog.getProject(this.db, name)
+    return this.remembered(`project\u0000${name}`, () => catalog.getProject(this.db, name))
   }
 
   listProjects() {
@@ -148,7 +178,7 @@ export class KyselyStore implements Store {
   }
 
   upsertProject(project: ProjectRecord) {
-    return catalog.upsertProject(this.db, project)
+    return this.policyChanged(catalog.upsertProject(this.db, project))
   }
 
   listEnvironments(project: string) {
@@ -156,15 +186,15 @@ export class KyselyStore implements Store {
   }
 
   getEnvironment(project: string, name: string) {
-    return catalog.getEnvironment(this.db, project, name)
+    return this.remembered(`environment\u0000${project}\u0000${name}`, () => catalog.getEnvironment(this.db, project, name))
   }
 
   insertEnvironment(environment: EnvironmentRecord) {
-    return catalog.insertEnvironment(this.db, environment)
+    return this.policyChanged(catalog.insertEnvironment(this.db, environment))
   }
 
   deleteEnvironment(project: string, name: string) {
-    return catalog.deleteEnvironment(this.db, project, name)
+    return this.policyChanged(catalog.deleteEnvironment(this.db, project, name))
   }
 
   listApps(project: string, environment: string, names?: string[]) {
@@ -272,11 +302,11 @@ export class KyselyStore implements Store {
   }
 
   getSettings(project: string | null, environment: string | null) {
-    return settings.getSettings(this.db, project, environment)
+    return this.remembered(`settings\u0000${project}\u0000${environment}`, () => settings.getSettings(this.db, project, environment))
   }
 
   settingsFor(project: string, environment: string) {
-    return settings.settingsFor(this.db, project, environment)
+    return this.remembered(`settingsFor\u0000${project}\u0000${environment}`, () => settings.settingsFor(this.db, project, environment))
   }
 
   listSettings() {
@@ -284,7 +314,7 @@ export class KyselyStore implements Store {
   }
 
   saveSettings(record: SettingsRecord, changes: SettingsChange[]) {
-    return settings.saveSettings(this.db, record, changes)
+    return this.policyChanged(settings.saveSettings(this.db, record, changes))
   }
 
   listSettingsChanges(project: string | null, environment: string | null, limit: number) {
@@ -292,21 +322,21 @@ export class KyselyStore implements Store {
   }
 
   listPauses(project: string | null, environment: string | null) {
-    return settings.listPauses(this.db, project, environment)
+    return this.remembered(`pauses\u0000${project}\u0000${environment}`, () => settings.listPauses(this.db, project, environment))
   }
 
   addPause(pause: PauseState) {
-    return settings.addPause(this.db, pause)
+    return this.policyChanged(settings.addPause(this.db, pause))
   }
 
   removePause(project: string | null, environment: string | null) {
-    return settings.removePause(this.db, project, environment)
+    return this.policyChanged(settings.removePause(this.db, project, environment))
   }
 
   // ---- freezes and blocked versions ----
 
   insertFreeze(freeze: NewFreeze) {
-    return freezes.insertFreeze(this.db, freeze)
+    return this.policyChanged(freezes.insertFreeze(this.db, freeze))
   }
 
   getFreeze(id: number) {
@@ -314,11 +344,16 @@ export class KyselyStore implements Store {
   }
 
   deleteFreeze(id: number) {
-    return freezes.deleteFreeze(this.db, id)
+    return this.policyChanged(freezes.deleteFreeze(this.db, id))
   }
 
-  freezesFor(project: string, environment: string, now: string) {
-    return freezes.freezesFor(this.db, project, environment, now)
+  async freezesFor(project: string, environment: string, now: string) {
+    // The freezes not ended at the first read's time: a later time only ends some of them; an earlier one reads again.
+    const key = `freezes\u0000${project}\u0000${environment}`
+    const first = (await this.policyReads?.get(key)) as {now: string; freezes: FreezeRecord[]} | undefined
+    if (first && first.now <= now) return first.freezes.filter((freeze) => freeze.to === null || freeze.to > now)
+    this.policyReads?.delete(key)
+    return (await this.remembered(key, async () => ({now, freezes: await freezes.freezesFor(this.db, project, environment, now)}))).freezes
   }
 
   listFreezes(now: string, scope?: {project: string; environment?: string}) {
@@ -326,15 +361,15 @@ export class KyselyStore implements Store {
   }
 
   blockVersion(block: BlockedVersion) {
-    return freezes.blockVersion(this.db, block)
+    return this.policyChanged(freezes.blockVersion(this.db, block))
   }
 
   unblockVersion(project: string, app: string, version: string) {
-    return freezes.unblockVersion(this.db, project, app, version)
+    return this.policyChanged(freezes.unblockVersion(this.db, project, app, version))
   }
 
   listBlockedVersions(project: string, app?: string) {
-    return freezes.listBlockedVersions(this.db, project, app)
+    return this.remembered(`blocked\u0000${project}\u0000${app ?? ''}`, () => freezes.listBlockedVersions(this.db, project, app))
   }
 
   getSchedule(project: string, environment: string) {
