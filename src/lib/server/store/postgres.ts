@@ -156,8 +156,9 @@ function postgresQuirks(listener: Listener): DialectQuirks {
     },
     async lockEventOrder(trx) {
       // Sequence values are taken at insert, not at commit: without this, a reader resuming after
-      // seq 7 could miss a seq 6 that committed later.
-      await sql`select pg_advisory_xact_lock(${EVENTS_LOCK})`.execute(trx)
+      // seq 7 could miss a seq 6 that committed later. The notification, delivered on commit, rides
+      // along in the same statement.
+      await sql`select pg_advisory_xact_lock(${EVENTS_LOCK}), pg_notify(${WAKEUP_CHANNELS.events}, '')`.execute(trx)
     },
     async notify(db, channel, payload) {
       // Inside a transaction PostgreSQL delivers it on commit, and not at all on rollback.

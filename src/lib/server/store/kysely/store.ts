@@ -75,7 +75,10 @@ export interface DialectQuirks {
   readonly dialect: 'sqlite' | 'postgres'
   /** Inside a transaction: holds the environment's admission turn until it ends. */
   lockEnvironment(trx: Transaction<Database>, project: string, environment: string): Promise<void>
-  /** Inside a transaction: keeps event sequence numbers in commit order until it ends. */
+  /**
+   * Inside a transaction, before it writes its events: keeps event sequence numbers in commit order
+   * until it ends, and tells every replica at its commit that events were appended.
+   */
   lockEventOrder(trx: Transaction<Database>): Promise<void>
   /** A notification every replica receives once the current transaction commits. */
   notify(db: Db, channel: WakeupChannel, payload: string): Promise<void>
@@ -533,7 +536,6 @@ export class KyselyStore implements Store {
   private async writeEvents(trx: Transaction<Database>, events: NewEvent[]): Promise<void> {
     await this.quirks.lockEventOrder(trx)
     await eventQueries.insertEvents(trx, events)
-    await this.quirks.notify(trx, WAKEUP_CHANNELS.events, '')
   }
 
   listEvents(afterSeq: number, limit: number, filter: {releaseId?: number} = {}) {
