@@ -15,7 +15,7 @@ import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {LogWriter} from './log-writer.js'
-import {changeApp, changeApps, deleteApp, startTasks, updateTask} from './transitions.js'
+import {appendLogLines, changeApp, changeApps, deleteApp, startTasks, updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted' | 'deadline'
 
@@ -194,7 +194,8 @@ export class ReleaseRun {
         hasEnded(key)
       }
     }
-    await this.logs.flush()
+    // Its lines already on their way are stored before its end; the rest go with the end (recordLastEnd).
+    await this.logs.written()
     return this.outcome()
   }
 
@@ -269,8 +270,10 @@ export class ReleaseRun {
     else await this.store.transaction(record)
   }
 
-  /** In the turn that records the release's end: the end of its last task, which waited for it. */
+  /** In the turn that records the release's end: its last log lines and the end of its last task, which waited for it. */
   async recordLastEnd(tx: Store): Promise<void> {
+    const lines = this.logs.takeLinesOf(this.release.id)
+    if (lines.length > 0) await appendLogLines(tx, lines)
     const record = this.lastEnd
     this.lastEnd = null
     await record?.(tx)
