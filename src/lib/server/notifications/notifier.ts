@@ -67,6 +67,12 @@ export class Notifier {
   private work: Promise<void> = Promise.resolve()
   private again = false
   private busy = false
+  /**
+   * The last round found no subscription: commits of events do not start a round then (each round
+   * is a transaction of six statements, and a busy control plane commits events many times a second);
+   * the tick every second does, and a subscription made here kicks at once.
+   */
+  private noSubscriptions = false
   private stopped = false
 
   constructor(private readonly options: NotifierOptions) {
@@ -76,7 +82,11 @@ export class Notifier {
   }
 
   async start(): Promise<void> {
-    await this.options.store.listen({events: () => this.kick()})
+    await this.options.store.listen({
+      events: () => {
+        if (!this.noSubscriptions) this.kick()
+      },
+    })
     this.timer = setInterval(() => this.kick(), TICK_MS)
     this.timer.unref()
     this.kick()
@@ -117,7 +127,8 @@ export class Notifier {
     while ((filled = await this.fill()) === 'more') {
       // a full page: read on
     }
-    if (filled === 'no subscriptions') return
+    this.noSubscriptions = filled === 'no subscriptions'
+    if (this.noSubscriptions) return
     for (;;) {
       const now = this.now()
       const due = await this.options.store.claimDeliveries(this.options.replica, now.toISOString(), new Date(now.getTime() + CLAIM_MS).toISOString(), SEND_BATCH)

@@ -44,6 +44,7 @@ export class Subscriptions {
       createdBy: subject,
       createdAt: new Date().toISOString(),
     })
+    this.notifier.kick()
     return {notification: view(record, 0), secret: made}
   }
 
