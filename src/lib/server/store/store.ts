@@ -389,6 +389,8 @@ export interface ReleaseStore {
    * Writes the owner and lease when given; a release that ends keeps its replica and loses its lease.
    */
   transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null>
+  /** The same compare-and-set on several releases at once: those that moved, in the order of `ids`. */
+  transitionReleases(ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord[]>
   /** The latest ended release per app of an environment, among those that listed it. */
   lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
 

@@ -19,7 +19,7 @@ import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
 import {firstTasks, recordStarts, type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
-import {appendLogLines, changeApp, transitionRelease, updateTask} from './transitions.js'
+import {appendLogLines, changeApp, transitionRelease, transitionReleases, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
 
 export const RECOVERY_LOG_LINE = 'the control plane stopped while this task ran; its processes were stopped by the supervisor'
@@ -251,7 +251,11 @@ export class RunCoordinator {
     }
   }
 
-  /** Inside the turn's transaction: decides, and claims what starts here, with its plan. */
+  /**
+   * Inside the turn's transaction: decides, and claims what starts here, with its plan. Several
+   * releases that start together are claimed together (claimTogether); a claim that fails there is
+   * undone with the others, which are then claimed one by one, so that it fails alone.
+   */
   private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<{claims: Claimed[]; report: QueueStanding}> {
     const claims: Claimed[] = []
     /** read once for all the claims of the turn */
@@ -264,7 +268,13 @@ export class RunCoordinator {
       const deadlines = new Map(active.filter((release) => release.deadlineMs !== null).map((release) => [release.id, release.deadlineMs as number]))
       let endedUnstarted = false
       if (decision.start.length > 0) projectRecord ??= (await tx.getProject(project)) as ProjectRecord
-      for (const id of decision.start) {
+      const withoutDeadline = decision.start.filter((id) => !deadlines.has(id))
+      const together = withoutDeadline.length > 1 ? await this.claimTogether(tx, withoutDeadline, projectRecord as ProjectRecord) : null
+      if (together) {
+        claims.push(...together)
+        this.reserved += together.length
+      }
+      for (const id of together ? decision.start.filter((id) => deadlines.has(id)) : decision.start) {
         try {
           const claim = await tx.savepoint(() => this.claim(tx, id, projectRecord as ProjectRecord, deadlines.get(id) ?? null))
           if (claim) {
@@ -293,30 +303,66 @@ export class RunCoordinator {
       ...(deadlineMs !== null && {deadlineAt: after(startedAt, deadlineMs)}),
     })
     if (!release) return null
-    // A version blocked after the release was queued: it does not start (recorded as a failed start).
-    const met = blocksMet(release.resources, await tx.listBlockedVersions(release.project))
-    if (met.length > 0) throw blockedVersionError(met, `release ${id} would deploy a blocked version`)
+    const [claimed] = await this.planClaimed(tx, [release], project, startedAt)
+    return claimed
+  }
+
+  /**
+   * Claims releases that start together (none with a deadline, which each store with their own claim)
+   * with one statement per kind of write: at a wave's end or in a burst of triggers a turn claims tens,
+   * and each of their statements is a round trip on PostgreSQL. Null when one of them could not start:
+   * nothing of the others is kept then, and the caller claims them one by one.
+   */
+  private async claimTogether(tx: Store, ids: number[], project: ProjectRecord): Promise<Claimed[] | null> {
+    const startedAt = nowOf(this.ctx)
+    try {
+      return await tx.savepoint(async () => {
+        const releases = await transitionReleases(tx, ids, ['queued'], 'running', {startedAt, replica: this.replicaId, leaseExpiresAt: this.leases.leaseFromNow()})
+        return this.planClaimed(tx, releases, project, startedAt)
+      })
+    } catch (error) {
+      this.ctx.log.info({releases: ids, err: error}, 'a release of those starting together could not start; claiming them one by one')
+      return null
+    }
+  }
+
+  /**
+   * Plans claimed releases of one environment and records their tasks, and the start of their first
+   * tasks (which run once the turn has committed, without a transaction of their own after it).
+   * Throws when one of them cannot start: a version blocked after it was queued, a plan too big for
+   * the blueprint as it now is.
+   */
+  private async planClaimed(tx: Store, releases: ReleaseRecord[], project: ProjectRecord, startedAt: string): Promise<Claimed[]> {
+    if (releases.length === 0) return []
+    const {environment: environmentName} = releases[0]
+    const blocked = await tx.listBlockedVersions(project.name)
+    for (const release of releases) {
+      const met = blocksMet(release.resources, blocked)
+      if (met.length > 0) throw blockedVersionError(met, `release ${release.id} would deploy a blocked version`)
+    }
     // Versions are read again at start: an earlier release may have changed what is deployed.
-    const names = release.resources.map((resource) => resource.name)
-    const apps = new Map((await tx.listApps(release.project, release.environment, names)).map((app) => [app.name, app]))
-    const resources = release.resources.map((resource) => {
-      const deployed = apps.get(resource.name)?.deployedVersion ?? null
-      const action = resource.action === 'delete' ? 'delete' : deployed === null ? 'create' : 'update'
-      return {...resource, action, fromVersion: deployed} as ReleaseResource
-    })
-    const environment = environmentSpec(project, release.environment)
-    const planInput = {blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps}
-    // The blueprint may have grown since the trigger.
-    checkPlanSize(planInput)
-    const plan = await planReleaseInTurns(planInput)
+    const names = [...new Set(releases.flatMap((release) => release.resources.map((resource) => resource.name)))]
+    const apps = new Map((await tx.listApps(project.name, environmentName, names)).map((app) => [app.name, app]))
+    const environment = environmentSpec(project, environmentName)
     const retries = retryPolicyOf(project.blueprint.resources, environment)
-    const tasks = await tx.insertTasks(id, plan.tasks.map((task) => toNewTask(task, retries(task)?.attempts ?? 1)))
-    // Its first tasks start once the turn has committed: their start is recorded with the claim, not
-    // in a transaction of their own after it.
-    const first = firstTasks(tasks)
-    if (first.length > 0) await recordStarts(tx, release, first, startedAt)
+    const claimed: Claimed[] = []
+    for (const release of releases) {
+      const resources = release.resources.map((resource) => {
+        const deployed = apps.get(resource.name)?.deployedVersion ?? null
+        const action = resource.action === 'delete' ? 'delete' : deployed === null ? 'create' : 'update'
+        return {...resource, action, fromVersion: deployed} as ReleaseResource
+      })
+      const planInput = {blueprint: project.blueprint, environment, resources, targetOrder: release.options.targetOrder, steps: release.options.steps}
+      // The blueprint may have grown since the trigger.
+      checkPlanSize(planInput)
+      const plan = await planReleaseInTurns(planInput)
+      const tasks = await tx.insertTasks(release.id, plan.tasks.map((task) => toNewTask(task, retries(task)?.attempts ?? 1)))
+      claimed.push({release, project, environment, tasks})
+    }
+    const first = claimed.flatMap(({tasks}) => firstTasks(tasks))
+    if (first.length > 0) await recordStarts(tx, releases[0], first, startedAt)
     for (const task of first) Object.assign(task, {status: 'running', startedAt})
-    return {release, project, environment, tasks}
+    return claimed
   }
 
   /** After the turn's commit: the runs of what it claimed. */

@@ -429,8 +429,8 @@ export function firstTasks(tasks: TaskRecord[]): TaskRecord[] {
   return tasks.filter((task) => !task.dependsOn.some((key) => waitsFor(task, key)) && !task.after.some((key) => waitsFor(task, key)))
 }
 
-/** Records that tasks of one release start now: each one running, with its event, and its app Progressing. */
-export function recordStarts(store: Store, release: ReleaseRecord, tasks: TaskRecord[], at: string): Promise<void> {
+/** Records that tasks of one environment's releases start now: each one running, with its event, and its app Progressing. */
+export function recordStarts(store: Store, release: Pick<ReleaseRecord, 'project' | 'environment'>, tasks: TaskRecord[], at: string): Promise<void> {
   const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
   return store.transaction(async (tx) => {
     await startTasks(tx, release, tasks, at)

@@ -41,6 +41,16 @@ export function transitionRelease(store: Store, id: number, from: ReleaseStatus[
   })
 }
 
+/** The same compare-and-set on several releases (a turn's claims), with the event of each that moved. */
+export function transitionReleases(store: Store, ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord[]> {
+  return store.transaction(async (tx) => {
+    const moved = await tx.transitionReleases(ids, from, to, fields)
+    const at = new Date().toISOString()
+    await tx.appendEvents(moved.map((release) => releaseEvent(releaseStatusEvent(to), release, at)))
+    return moved
+  })
+}
+
 /** A task's new status, with its event: task.started when it runs, task.ended for every end. */
 export function updateTask(store: Store, release: ReleaseScope, task: TaskRecord, change: TaskChange): Promise<void> {
   return store.transaction(async (tx) => {

@@ -147,33 +147,39 @@ export async function activeMark(db: Db, project: string, environment: string): 
 }
 
 export async function transitionRelease(db: Db, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<ReleaseRecord | null> {
-  const ends = (FINAL_RELEASE_STATUSES as readonly ReleaseStatus[]).includes(to)
-  const row = await db
-    .updateTable('releases')
-    .set({
-      status: to,
-      ...(fields.startedAt !== undefined && {started_at: fields.startedAt}),
-      ...(fields.finishedAt !== undefined && {finished_at: fields.finishedAt}),
-      ...(fields.error !== undefined && {error: fields.error}),
-      ...(fields.decision && {
-        decision: fields.decision.decision,
-        decided_by: fields.decision.by,
-        decided_at: fields.decision.at,
-        decision_comment: fields.decision.comment,
-      }),
-      ...(fields.replica !== undefined && {replica: fields.replica}),
-      ...(fields.leaseExpiresAt !== undefined && {lease_expires_at: fields.leaseExpiresAt}),
-      ...(fields.deadlineAt !== undefined && {deadline_at: fields.deadlineAt}),
-      ...(fields.endReason !== undefined && {end_reason: fields.endReason}),
-      // A release that ended holds no claim; its replica stays as the one that ran it.
-      ...(ends && {lease_expires_at: null}),
-      revision: codec.nextRevision,
-    })
-    .where('id', '=', id)
-    .where('status', 'in', from)
-    .returningAll()
-    .executeTakeFirst()
+  const row = await db.updateTable('releases').set(transitionChanges(to, fields)).where('id', '=', id).where('status', 'in', from).returningAll().executeTakeFirst()
   return row ? codec.toRelease(row) : null
+}
+
+/** The same compare-and-set on several releases in one statement: those that moved, in the order of `ids`. */
+export async function transitionReleases(db: Db, ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}): Promise<ReleaseRecord[]> {
+  if (ids.length === 0) return []
+  const rows = await db.updateTable('releases').set(transitionChanges(to, fields)).where('id', 'in', ids).where('status', 'in', from).returningAll().execute()
+  const moved = new Map(rows.map((row) => [Number(row.id), codec.toRelease(row)]))
+  return ids.flatMap((id) => moved.get(id) ?? [])
+}
+
+function transitionChanges(to: ReleaseStatus, fields: ReleaseTransitionFields) {
+  const ends = (FINAL_RELEASE_STATUSES as readonly ReleaseStatus[]).includes(to)
+  return {
+    status: to,
+    ...(fields.startedAt !== undefined && {started_at: fields.startedAt}),
+    ...(fields.finishedAt !== undefined && {finished_at: fields.finishedAt}),
+    ...(fields.error !== undefined && {error: fields.error}),
+    ...(fields.decision && {
+      decision: fields.decision.decision,
+      decided_by: fields.decision.by,
+      decided_at: fields.decision.at,
+      decision_comment: fields.decision.comment,
+    }),
+    ...(fields.replica !== undefined && {replica: fields.replica}),
+    ...(fields.leaseExpiresAt !== undefined && {lease_expires_at: fields.leaseExpiresAt}),
+    ...(fields.deadlineAt !== undefined && {deadline_at: fields.deadlineAt}),
+    ...(fields.endReason !== undefined && {end_reason: fields.endReason}),
+    // A release that ended holds no claim; its replica stays as the one that ran it.
+    ...(ends && {lease_expires_at: null}),
+    revision: codec.nextRevision,
+  }
 }
 
 export async function lastReleasePerApp(db: Db, project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>> {

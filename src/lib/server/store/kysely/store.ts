@@ -252,6 +252,10 @@ export class KyselyStore implements Store {
     return releases.transitionRelease(this.db, id, from, to, fields)
   }
 
+  transitionReleases(ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}) {
+    return releases.transitionReleases(this.db, ids, from, to, fields)
+  }
+
   lastReleasePerApp(project: string, environment: string) {
     return releases.lastReleasePerApp(this.db, project, environment)
   }

@@ -64,6 +64,54 @@ describe('environment turns (SQLite)', () => {
     }
   })
 
+  describe('releases that start in one turn are claimed together', () => {
+    const names = ['a1', 'a2', 'a3', 'a4']
+    const blueprint = ['project: four', 'resources:', ...names.map((name) => `  ${name}: { version: "1.0.0", driver: simulate, simulate: { duration: 50ms } }`), 'environments:', '  prod: {}'].join('\n')
+
+    /** Four releases queued behind a freeze; deleting it admits them in one turn. */
+    async function heldThenAdmitted(t: Awaited<ReturnType<typeof createTestEngine>>, beforeAdmission: () => Promise<unknown> = async () => undefined) {
+      await t.engine.setParallel({enabled: true, max: 10, project: 'four', environment: 'prod'}, 'test')
+      const now = Date.now()
+      const freeze = await t.engine.addFreeze({project: 'four', environment: 'prod', from: new Date(now - 1000).toISOString(), to: new Date(now + 600_000).toISOString(), reason: 'hold'}, 'test')
+      const ids: number[] = []
+      for (const name of names) {
+        const outcome = await t.engine.trigger('four', 'prod', {type: 'selective', resources: [{name}], onFreeze: 'queue'}, {subject: 'test', idempotencyKey: null})
+        if ('release' in outcome) ids.push(outcome.release.id)
+      }
+      await beforeAdmission()
+      await t.engine.deleteFreeze(freeze.id, 'test')
+      const ended = await Promise.all(ids.map((id) => waitForFinal(t.engine, id)))
+      const events = (await t.store.listEvents(0, 10_000)).filter((event) => event.releaseId !== null && ids.includes(event.releaseId))
+      return {ids, ended, events}
+    }
+
+    it('their starts are written together: the four release.started events in a row, then their tasks', async () => {
+      const t = await createTestEngine(blueprint)
+      try {
+        const {ended, events} = await heldThenAdmitted(t)
+        expect(ended.map((release) => release.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded'])
+        const startKinds = events.filter((event) => event.kind === 'release.started' || event.kind === 'task.started').map((event) => event.kind)
+        expect(startKinds).toEqual(['release.started', 'release.started', 'release.started', 'release.started', 'task.started', 'task.started', 'task.started', 'task.started'])
+        expect(new Set(ended.map((release) => release.startedAt)).size).toBe(1)
+      } finally {
+        await t.close()
+      }
+    })
+
+    it('one that cannot start fails alone, with nothing of its claim kept; the others start', async () => {
+      const t = await createTestEngine(blueprint)
+      try {
+        const {ids, ended, events} = await heldThenAdmitted(t, () => t.engine.blockVersion('four', 'a2', '1.0.0', 'bad build', 'ops'))
+        expect(ended.map((release) => release.status)).toEqual(['succeeded', 'failed', 'succeeded', 'succeeded'])
+        expect(ended[1].error).toMatch(/^could not start: release \d+ would deploy a blocked version: a2 1.0.0 is blocked in project four by ops/)
+        expect(ended[1].tasks).toEqual([])
+        expect(events.filter((event) => event.releaseId === ids[1]).map((event) => event.kind)).toEqual(['release.created', 'release.queued', 'release.failed'])
+      } finally {
+        await t.close()
+      }
+    })
+  })
+
   it('every status change leaves an event in order: queued, running, each task, succeeded', async () => {
     const t = await createTestEngine()
     try {
