@@ -8,41 +8,27 @@
 // advance decides (rules/pipeline-runs.ts) in a transaction that holds the run's row; the releases it
 // asks for are then made each in its environment's turn, which holds the run's row again and checks that
 // the run still wants them, with an idempotency key per run, step and environment: an advance repeated
-// anywhere never makes a release twice.
-import {ACTIVE_STATUSES, isFinalRunStatus, type PipelineRunStatus} from '../../api/domain.js'
-import {durationText} from '../../api/duration.js'
-import type {PipelineEventData} from '../../api/event-schemas.js'
+// anywhere never makes a release twice (pipeline-releases.ts, which makes promote's release too). What the
+// API shows of runs is worked out in pipeline-views.ts.
+import {ACTIVE_STATUSES, isFinalRunStatus} from '../../api/domain.js'
 import type {EventKind} from '../../api/events.js'
-import type {
-  AppVersion,
-  PipelineDryRun,
-  PipelineRun,
-  PipelineRunEnvironment,
-  PipelineRunStage,
-  PipelineRunStep,
-  PipelineRunSummary,
-  PipelineWaitingFor,
-  PromoteRequest,
-  PromoteResponse,
-  RunPipelineRequest,
-  RunPipelineResponse,
-} from '../../api/pipeline-schemas.js'
-import type {AppState, Release} from '../../api/schemas.js'
+import type {PipelineDryRun, PipelineRun, PipelineRunSummary, PromoteRequest, PromoteResponse, RunPipelineRequest, RunPipelineResponse} from '../../api/pipeline-schemas.js'
 import type {PipelineSpec} from '../blueprint/pipelines.js'
 import {ControlPlaneError, forbidden, invalid, notFound} from '../errors.js'
-import type {PipelineLinkRecord, PipelineRunPatch, PipelineRunRecord, ProjectRecord, Store} from '../store/store.js'
+import type {PipelineRunPatch, PipelineRunRecord, ProjectRecord, Store} from '../store/store.js'
 import type {Actions} from './actions.js'
 import {refuseBlockedVersions} from './blocks.js'
 import {type EngineContext, nowOf} from './context.js'
-import {freezeHoldOf, requireProject, requireProjectEnvironment} from './lookups.js'
+import {freezeHoldOf, requireProject} from './lookups.js'
+import {PipelineReleases} from './pipeline-releases.js'
+import {ACTIVE_RUN_STATUSES, dryRunView, environmentsOf, PipelineViews, runNotFound} from './pipeline-views.js'
 import {describeFreeze} from './rules/freeze-rules.js'
 import {touches} from './rules/locks.js'
-import {describePipelineOrder, passOf, planPipeline, type PipelineApp, type PipelinePlan, releaseOrder, stepApps} from './rules/pipeline-plan.js'
+import {passOf, planPipeline, type PipelineApp, stepApps} from './rules/pipeline-plan.js'
 import {type AppFact, decideRun, type ReleaseFact, type RunDecision, type RunFacts, type RunState, type RunWaiting, stageLabel} from './rules/pipeline-runs.js'
 import {describePauses} from './rules/pauses.js'
 import type {RunCoordinator} from './runs/coordinator.js'
-import {changeApp} from './runs/transitions.js'
-import type {TriggerContext, Triggers} from './triggers.js'
+import type {Triggers} from './triggers.js'
 import type {Views} from './views.js'
 
 /** How often every replica looks at the runs under way, whatever it was told: a lost wakeup costs at most this. */
@@ -50,20 +36,9 @@ export const PIPELINE_SWEEP_MS = 1000
 /** Advances of one run that follow each other (release, look again) before the next wakeup takes over. */
 const MAX_ROUNDS = 8
 
-const ACTIVE_RUN_STATUSES: PipelineRunStatus[] = ['queued', 'running']
-
 export interface RunContext {
   subject: string
   idempotencyKey: string | null
-}
-
-function runNotFound(id: number): ControlPlaneError {
-  return new ControlPlaneError('not_found', `pipeline run ${id} not found`, {hint: 'list runs with: relctl pipeline list -p PROJECT'})
-}
-
-/** The idempotency key of a run's release: one per run, step and environment (and the release a rollback undoes). */
-export function pipelineReleaseKey(run: number, step: number, environment: string): string {
-  return `pipeline:${run}:${step + 1}:${environment}`
 }
 
 function stateOf(run: PipelineRunRecord): RunState {
@@ -104,13 +79,19 @@ export class Pipelines {
   /** runs under way at the last sweep: wakeups are ignored while there are none (the sweep finds new ones) */
   private knownActive = 0
 
+  private readonly pipelineViews: PipelineViews
+  private readonly releases: PipelineReleases
+
   constructor(
     private readonly ctx: EngineContext,
-    private readonly runs: RunCoordinator,
-    private readonly views: Views,
-    private readonly triggers: Triggers,
+    runs: RunCoordinator,
+    views: Views,
+    triggers: Triggers,
     private readonly actions: Actions,
-  ) {}
+  ) {
+    this.pipelineViews = new PipelineViews(ctx, views)
+    this.releases = new PipelineReleases(ctx, runs, views, triggers)
+  }
 
   // ---- the loop ----
 
@@ -189,8 +170,8 @@ export class Pipelines {
       const outcome = await this.decideAndRecord(id)
       if (!outcome || (outcome.decision.trigger.length === 0 && outcome.decision.rollback.length === 0)) return
       const {run, decision} = outcome
-      await Promise.all(decision.trigger.map((environment) => this.release(run, run.step, environment)))
-      for (const rollback of decision.rollback) await this.rollBack(run, rollback.step, rollback.environment, rollback.releaseId)
+      await Promise.all(decision.trigger.map((environment) => this.releases.release(run, run.step, environment)))
+      for (const rollback of decision.rollback) await this.releases.rollBack(run, rollback.step, rollback.environment, rollback.releaseId)
     }
   }
 
@@ -276,81 +257,8 @@ export class Pipelines {
   private async appendRunEvents(store: Store, run: PipelineRunRecord, kinds: EventKind[]): Promise<void> {
     if (kinds.length === 0) return
     const at = nowOf(this.ctx)
-    const data = this.summary(run)
+    const data = this.pipelineViews.summary(run)
     await store.appendEvents(kinds.map((kind) => ({kind, project: run.project, environment: null, releaseId: null, taskId: null, apps: null, data, at})))
-  }
-
-  /** The release of a step in one environment: the desired versions set, then one selective release of the step's apps. */
-  private async release(run: PipelineRunRecord, step: number, environment: string): Promise<void> {
-    const {plan} = run
-    const apps = stepApps(plan, step)
-    const label = stageLabel(plan, plan.steps[step].stage)
-    const context: TriggerContext = {
-      subject: run.createdBy,
-      idempotencyKey: pipelineReleaseKey(run.id, step, environment),
-      source: 'pipeline',
-      options: {pipeline: {run: run.id, pipeline: run.pipeline, stage: plan.steps[step].stage + 1, step: step + 1}},
-    }
-    try {
-      await this.runs.turn(run.project, environment, async (tx) => {
-        // The run's row, after the environment's turn, as every writer of runs takes them.
-        const current = await tx.lockPipelineRun(run.id)
-        if (!current || current.status !== 'running' || current.step !== step || current.error !== null) return
-        const project = await requireProjectEnvironment(tx, run.project, environment)
-        const existing = await tx.findByIdempotencyKey(context.idempotencyKey as string)
-        if (!existing) {
-          const at = nowOf(this.ctx)
-          for (const app of apps) await changeApp(tx, run.project, environment, app.name, {desiredVersion: app.version}, at)
-        }
-        const {release} = await this.triggers.createRelease(
-          tx,
-          project,
-          environment,
-          {type: 'selective', resources: apps.map((app) => ({name: app.name})), comment: `pipeline ${run.pipeline} run ${run.id}, ${label}${run.comment ? `: ${run.comment}` : ''}`},
-          context,
-        )
-        await tx.insertPipelineLink({runId: run.id, step, environment, kind: 'deploy', releaseId: release.id, note: null, createdAt: release.createdAt})
-      })
-    } catch (error) {
-      await this.refused(run, step, environment, 'deploy', error)
-    }
-  }
-
-  /** A rollback of one release of the failed pass: an ordinary rollback release. */
-  private async rollBack(run: PipelineRunRecord, step: number, environment: string, releaseId: number): Promise<void> {
-    const {plan} = run
-    try {
-      const outcome = await this.triggers.rollback(
-        releaseId,
-        {comment: `pipeline ${run.pipeline} run ${run.id}: rollback of release ${releaseId} (${stageLabel(plan, plan.steps[step].stage)} failed)`},
-        {
-          subject: run.createdBy,
-          idempotencyKey: `${pipelineReleaseKey(run.id, step, environment)}:rollback`,
-          source: 'pipeline',
-          options: {pipeline: {run: run.id, pipeline: run.pipeline, stage: plan.steps[step].stage + 1, step: step + 1}},
-        },
-      )
-      if ('release' in outcome) {
-        await this.ctx.store.insertPipelineLink({runId: run.id, step, environment, kind: 'rollback', releaseId: outcome.release.id, note: null, createdAt: outcome.release.createdAt})
-      }
-    } catch (error) {
-      await this.refused(run, step, environment, 'rollback', error)
-    }
-  }
-
-  /**
-   * A release the control plane refused to make. A pause or a freeze passes (the run waits; the next
-   * look tries again); any other refusal (a blocked version, say) is recorded as the step's outcome in that environment, which fails it.
-   */
-  private async refused(run: PipelineRunRecord, step: number, environment: string, kind: 'deploy' | 'rollback', error: unknown): Promise<void> {
-    const holds = error instanceof ControlPlaneError && (error.code === 'paused' || error.code === 'frozen')
-    if (!(error instanceof ControlPlaneError) || holds || error.code === 'state_lock' || error.code === 'internal') {
-      if (!holds) this.ctx.log.error({runId: run.id, environment, err: error}, 'could not make a pipeline release; trying again')
-      return
-    }
-    const note = `${kind === 'deploy' ? 'could not release' : 'not rolled back'}: ${error.message}`
-    await this.ctx.store.insertPipelineLink({runId: run.id, step, environment, kind, releaseId: null, note, createdAt: nowOf(this.ctx)})
-    this.ctx.log.warn({runId: run.id, environment, kind, note}, 'pipeline release refused')
   }
 
   // ---- runs: start, read, decide ----
@@ -378,7 +286,7 @@ export class Pipelines {
     const plan = planPipeline(project.blueprint, pipeline, versions)
     const held = await this.firstStageHold(project.name, plan.steps[0].environments)
     const older = pipeline.queue === 'fifo' ? (await store.listPipelineRuns({project: project.name, pipeline: pipeline.name, statuses: ACTIVE_RUN_STATUSES, order: 'asc', limit: 1}))[0] : undefined
-    if (request.dryRun) return this.dryRun(project, pipeline, plan, older, held)
+    if (request.dryRun) return dryRunView(project, pipeline, plan, older, held)
     if (held) throw new ControlPlaneError(held.reason === 'paused' ? 'paused' : 'frozen', `${held.message}; the run's first stage could not start, so no run was recorded`, {hint: held.hint})
     if (older && request.onConflict === 'fail') {
       throw new ControlPlaneError('state_lock', `run ${older.id} of pipeline ${pipeline.name} is ${older.status} (queue: fifo), and this run would wait for it; nothing was recorded`, {
@@ -451,63 +359,18 @@ export class Pipelines {
     return null
   }
 
-  private dryRun(project: ProjectRecord, pipeline: PipelineSpec, plan: PipelinePlan, older: PipelineRunRecord | undefined, held: {reason: 'paused' | 'freeze'; message: string} | null): PipelineDryRun {
-    const {blueprint} = project
-    const wouldWaitFor: PipelineWaitingFor | null = held
-      ? {reason: held.reason, message: `${held.message}; a run would be refused now`}
-      : older
-        ? {reason: 'queue', message: `would wait for run ${older.id} of pipeline ${pipeline.name} to end (queue: fifo)`, runs: [older.id]}
-        : null
-    return {
-      dryRun: true,
-      project: project.name,
-      pipeline: pipeline.name,
-      versions: plan.apps,
-      services: plan.services,
-      queue: plan.queue,
-      onFailure: plan.onFailure,
-      stages: plan.stages.map((stage, index) => ({stage: index + 1, name: stage.name, environments: stage.environments, order: stage.order, gate: gateView(stage.gate)})),
-      steps: plan.steps.map((step, index) => ({
-        step: index + 1,
-        stage: step.stage + 1,
-        service: step.service,
-        environments: step.environments.map((environment) => {
-          const apps = stepApps(plan, index).map((app) => app.name)
-          return {environment, apps, order: releaseOrder(blueprint, environment, apps)}
-        }),
-      })),
-      order: describePipelineOrder(blueprint, plan),
-      wouldWaitFor,
-    }
-  }
-
-  async getRun(id: number): Promise<PipelineRun> {
-    const run = await this.ctx.store.getPipelineRun(id)
-    if (!run) throw runNotFound(id)
-    return this.runView(run)
+  getRun(id: number): Promise<PipelineRun> {
+    return this.pipelineViews.getRun(id)
   }
 
   /** Runs newest first (with `visible`: those it lets through, its grants, say). */
-  async listRuns(projectName: string, filter: {pipeline?: string; active?: boolean; limit: number; visible?: (environments: string[]) => boolean}): Promise<PipelineRunSummary[]> {
-    const project = await requireProject(this.ctx.store, projectName)
-    const runs = await this.ctx.store.listPipelineRuns({project: project.name, pipeline: filter.pipeline, statuses: filter.active ? ACTIVE_RUN_STATUSES : undefined, limit: filter.limit})
-    return runs.filter((run) => !filter.visible || filter.visible(Pipelines.environmentsOf(run, 'all'))).map((run) => this.summary(run))
+  listRuns(projectName: string, filter: {pipeline?: string; active?: boolean; limit: number; visible?: (environments: string[]) => boolean}): Promise<PipelineRunSummary[]> {
+    return this.pipelineViews.listRuns(projectName, filter)
   }
 
-  /**
-   * What access rules read: the environments a run touches ('all'), or those whose approval it needs
-   * ('gate'): the stage it waits at, else the stages with an approval gate (so that an approver asked
-   * about a run that no longer waits hears why, rather than that he may not).
-   */
+  /** What access rules read: the environments a run touches ('all'), or those whose approval it needs ('gate'). */
   static environmentsOf(run: PipelineRunRecord, which: 'all' | 'gate'): string[] {
-    const {stages} = run.plan
-    if (which === 'gate') {
-      const stage = run.waiting?.reason === 'approval' && run.waiting.stage !== undefined ? run.waiting.stage : null
-      if (stage !== null) return stages[stage].environments
-      const gated = stages.filter((candidate) => candidate.gate.approval)
-      if (gated.length > 0) return gated.flatMap((candidate) => candidate.environments)
-    }
-    return stages.flatMap((candidate) => candidate.environments)
+    return environmentsOf(run, which)
   }
 
   async approve(id: number, subject: string, comment: string | null): Promise<PipelineRun> {
@@ -578,123 +441,12 @@ export class Pipelines {
     return this.getRun(id)
   }
 
-  // ---- views ----
-
-  summary(run: PipelineRunRecord): PipelineEventData {
-    const {plan} = run
-    const at = Math.min(run.step, plan.steps.length - 1)
-    const final = isFinalRunStatus(run.status)
-    return {
-      id: run.id,
-      project: run.project,
-      pipeline: run.pipeline,
-      status: run.status,
-      versions: plan.apps,
-      services: plan.services,
-      queue: plan.queue,
-      onFailure: plan.onFailure,
-      stage: plan.steps[at].stage + 1,
-      step: at + 1,
-      steps: plan.steps.length,
-      waitingFor: final || !run.waiting ? null : waitingView(run.waiting, this.ctx.clock().getTime()),
-      supersededBy: run.supersededBy,
-      approvals: run.approvals.map((approval) => ({...approval, stage: approval.stage + 1})),
-      decision: run.decision,
-      error: run.error,
-      createdBy: run.createdBy,
-      source: run.source,
-      comment: run.comment,
-      idempotencyKey: run.idempotencyKey,
-      createdAt: run.createdAt,
-      startedAt: run.startedAt,
-      finishedAt: run.finishedAt,
-    }
-  }
-
-  /** The tree: stage -> step -> environment -> release (with its tasks), each with its status. */
-  private async runView(run: PipelineRunRecord): Promise<PipelineRun> {
-    const {plan} = run
-    const links = await this.ctx.store.listPipelineLinks(run.id)
-    const releases = new Map<number, Release>()
-    for (const link of links) if (link.releaseId !== null) releases.set(link.releaseId, await this.views.getRelease(link.releaseId))
-    const final = isFinalRunStatus(run.status)
-    const find = (step: number, environment: string, kind: PipelineLinkRecord['kind']) => links.find((link) => link.step === step && link.environment === environment && link.kind === kind)
-    const steps: PipelineRunStep[] = plan.steps.map((step, index) => {
-      const environments: PipelineRunEnvironment[] = step.environments.map((environment) => {
-        const deploy = find(index, environment, 'deploy')
-        const rollback = find(index, environment, 'rollback')
-        return {
-          environment,
-          apps: stepApps(plan, index),
-          release: deploy?.releaseId ? (releases.get(deploy.releaseId) ?? null) : null,
-          rollback: rollback?.releaseId ? (releases.get(rollback.releaseId) ?? null) : null,
-          note: deploy?.note ?? rollback?.note ?? null,
-        }
-      })
-      return {step: index + 1, service: step.service, status: stepStatus(run, index, environments, final), environments}
-    })
-    const stages: PipelineRunStage[] = plan.stages.map((stage, index) => {
-      const own = steps.filter((_, stepIndex) => plan.steps[stepIndex].stage === index)
-      const current = !final && run.step < plan.steps.length && plan.steps[run.step].stage === index ? steps[run.step] : undefined
-      return {stage: index + 1, name: stage.name, environments: stage.environments, order: stage.order, gate: gateView(stage.gate), status: stageStatus(own, current, final), steps: own}
-    })
-    return {...this.summary(run), stages}
-  }
-
   // ---- promote ----
 
   /** The versions deployed and stable in `from` become the desired versions of `to`, released there at once. */
-  async promote(projectName: string, to: string, request: PromoteRequest, context: RunContext): Promise<PromoteResponse> {
-    const {store} = this.ctx
-    const project = await requireProjectEnvironment(store, projectName, to)
-    await requireProjectEnvironment(store, projectName, request.from)
-    if (request.from === to) throw invalid(`--from and --to are both ${to}; promote moves versions from one environment to another`)
-    const source = await this.views.appStates(project.name, request.from)
-    const names = request.apps ? [...new Set(request.apps)] : source.filter((app) => !app.removedFromBlueprint).map((app) => app.name)
-    const unknown = names.filter((name) => !source.some((app) => app.name === name))
-    if (unknown.length > 0) throw notFound(`app${unknown.length > 1 ? 's' : ''}`, unknown.join(', '), source.map((app) => app.name), undefined, `${project.name}/${request.from}`)
-    const chosen = names.map((name) => source.find((app) => app.name === name) as AppState)
-    const offending = chosen.filter((app) => app.deployedVersion === null || !app.stable)
-    if (offending.length > 0) {
-      const stable = chosen.filter((app) => !offending.includes(app)).map((app) => app.name)
-      throw invalid(
-        `cannot promote from ${request.from}: ${offending.map(unstableText).join('; ')}; promote moves only versions that are deployed and stable (Synced, Healthy, no release under way) in the source`,
-        `wait for ${offending.length > 1 ? 'them' : 'it'} (relctl release wait ${offending.map((app) => app.name).join(',')} -p ${project.name} -e ${request.from})${stable.length > 0 ? `, or promote the others: --apps ${stable.join(',')}` : ''}`,
-      )
-    }
-    const versions: AppVersion[] = chosen.map((app) => ({name: app.name, version: app.deployedVersion as string}))
-    const outcome = await this.runs.turn(project.name, to, async (tx) => {
-      const existing = context.idempotencyKey ? await tx.findByIdempotencyKey(context.idempotencyKey) : null
-      if (existing) {
-        if (existing.project !== project.name || existing.environment !== to) throw invalid(`idempotency key "${context.idempotencyKey}" was already used for release ${existing.id} of ${existing.project}/${existing.environment}`, 'use a new key for a different request')
-        return {releaseId: existing.id, unchanged: []}
-      }
-      const target = await tx.listApps(project.name, to, names)
-      const at = nowOf(this.ctx)
-      for (const {name, version} of versions) {
-        if (target.find((app) => app.name === name)?.desiredVersion !== version) await changeApp(tx, project.name, to, name, {desiredVersion: version}, at)
-      }
-      const moving = versions.filter(({name, version}) => target.find((app) => app.name === name)?.deployedVersion !== version)
-      const unchanged = versions.filter((app) => !moving.includes(app)).map((app) => app.name)
-      if (moving.length === 0) return {releaseId: null, unchanged}
-      const {release} = await this.triggers.createRelease(
-        tx,
-        project,
-        to,
-        {type: 'selective', resources: moving.map(({name}) => ({name})), comment: request.comment ?? `promoted from ${request.from}`, source: request.source ?? 'api'},
-        {...context, options: {promotedFrom: request.from}},
-      )
-      return {releaseId: release.id, unchanged}
-    })
-    const release = outcome.releaseId === null ? null : (this.runs.runOf(outcome.releaseId)?.snapshot() ?? (await this.views.getRelease(outcome.releaseId)))
-    return {from: request.from, to, versions, release, unchanged: outcome.unchanged}
+  promote(projectName: string, to: string, request: PromoteRequest, context: RunContext): Promise<PromoteResponse> {
+    return this.releases.promote(projectName, to, request, context)
   }
-}
-
-function unstableText(app: AppState): string {
-  if (app.deployedVersion === null) return `${app.name} is not deployed`
-  const active = app.activeReleases.map((release) => `release ${release.id} ${release.status.replace('_', ' ')}`).join(', ')
-  return `${app.name} is ${app.sync}/${app.health} (deployed ${app.deployedVersion}, desired ${app.desiredVersion ?? '-'})${active ? `, ${active}` : ''}`
 }
 
 /** The apps of an environment among those named, as a soak reads them. */
@@ -705,43 +457,4 @@ async function appFacts(store: Store, project: string, environment: string, name
     const busy = active.some((release) => touches(release.lockSet, app.name))
     return {environment, name: app.name, sync, health: app.health, stable: sync === 'Synced' && app.health === 'Healthy' && !busy, updatedAt: app.updatedAt}
   })
-}
-
-function gateView(gate: PipelinePlan['stages'][number]['gate']) {
-  return {soak: gate.soakMs === null ? null : durationText(gate.soakMs), soakMs: gate.soakMs, approval: gate.approval}
-}
-
-function waitingView(waiting: RunWaiting, now: number): PipelineWaitingFor {
-  const {stage, until, ...rest} = waiting
-  return {
-    ...rest,
-    ...(stage !== undefined && {stage: stage + 1}),
-    ...(until !== undefined && {until, leftMs: Math.max(0, Date.parse(until) - now)}),
-  }
-}
-
-type PartStatus = PipelineRunStep['status']
-
-function stepStatus(run: PipelineRunRecord, index: number, environments: PipelineRunEnvironment[], final: boolean): PartStatus {
-  const current = !final && index === run.step
-  const statuses = environments.map((environment) => (environment.release ? environment.release.status : environment.note ? 'failed' : null))
-  if (statuses.every((status) => status === null)) {
-    if (final) return 'skipped'
-    return current && run.waiting && ['approval', 'paused', 'queue'].includes(run.waiting.reason) ? 'waiting' : 'pending'
-  }
-  if (statuses.some((status) => status !== null && ACTIVE_STATUSES.includes(status as Release['status']))) return 'running'
-  if (statuses.some((status) => status === 'failed' || status === 'rejected')) return 'failed'
-  if (statuses.some((status) => status === 'cancelled')) return 'cancelled'
-  if (statuses.some((status) => status === null)) return final ? 'skipped' : 'running'
-  return current && run.waiting?.reason === 'soak' ? 'soaking' : 'succeeded'
-}
-
-function stageStatus(steps: PipelineRunStep[], current: PipelineRunStep | undefined, final: boolean): PartStatus {
-  if (current && current.status !== 'succeeded') return current.status
-  const statuses = steps.map((step) => step.status)
-  for (const status of ['failed', 'cancelled'] as const) if (statuses.includes(status)) return status
-  if (statuses.every((status) => status === 'succeeded')) return 'succeeded'
-  if (statuses.every((status) => status === 'pending')) return 'pending'
-  if (statuses.every((status) => status === 'skipped')) return 'skipped'
-  return final ? 'skipped' : 'running'
 }
