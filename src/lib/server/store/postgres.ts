@@ -3,7 +3,8 @@
 import {Kysely, PostgresDialect, sql} from 'kysely'
 import pg from 'pg'
 
-import {type DialectQuirks, KyselyStore} from './kysely/store.js'
+import type {DialectQuirks} from './kysely/quirks.js'
+import {KyselyStore} from './kysely/store.js'
 import {parseAdmitPayload, WAKEUP_CHANNELS} from './kysely/replicas.js'
 import {migrateToLatest} from './schema/migrations.js'
 import type {Store, WakeupHandlers} from './store.js'

@@ -1,6 +1,8 @@
 // KyselyStore: the Store on Kysely, one set of queries for SQLite and PostgreSQL, by concern in this
 // folder (catalog, releases, logs, settings, schedules, replicas). What the databases do differently
-// beyond the SQL Kysely writes for both (locks, notifications) comes in as DialectQuirks.
+// beyond the SQL Kysely writes for both (locks, notifications) comes in as DialectQuirks (quirks.ts).
+// Here: transactions and savepoints, the policy cache, events and wakeups, and the concerns they touch;
+// the concerns that go straight to their query module are inherited from KyselyStoreBase (store-base.ts).
 import {type Kysely, sql, type Transaction} from 'kysely'
 
 import type {Database} from '../schema/tables.js'
@@ -12,98 +14,46 @@ import type {
   DeliveryStatus,
   NewDelivery,
   NewNotification,
-  AuditFilter,
   EnvironmentRecord,
   FreezeRecord,
-  NewAuditEntry,
   NewFreeze,
   NewEvent,
-  NewLogLine,
-  NewPipelineRun,
-  NewRelease,
-  NewTask,
-  PipelineLinkRecord,
-  PipelineRunFilter,
-  PipelineRunPatch,
   ProjectRecord,
-  ReleaseFilter,
-  ReleaseTransitionFields,
   ReplicaRecord,
-  ScheduleRecord,
   SettingsRecord,
   Store,
-  StoredLogLine,
-  TokenRecord,
-  TaskPatch,
 } from '../store.js'
-import type {ReleaseStatus} from '../../../api/domain.js'
-import type {Approval, BlockedVersion, PauseState, ScheduleRun, SettingsChange} from '../../../api/schemas.js'
-import * as access from './access.js'
+import type {BlockedVersion, PauseState, SettingsChange} from '../../../api/schemas.js'
 import * as catalog from './catalog.js'
+import {CommitListeners} from './commit-listeners.js'
 import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
 import * as freezes from './freezes.js'
 import * as notifications from './notifications.js'
-import * as pipelines from './pipelines.js'
-import * as logs from './logs.js'
+import {PolicyReads} from './policy-reads.js'
+import type {DialectQuirks} from './quirks.js'
 import * as releases from './releases.js'
 import * as replicas from './replicas.js'
-import {admitPayload, WAKEUP_CHANNELS, type WakeupChannel} from './replicas.js'
-import * as schedules from './schedules.js'
+import {admitPayload, WAKEUP_CHANNELS} from './replicas.js'
+import {KyselyStoreBase} from './store-base.js'
 import * as settings from './settings.js'
 
-/** Who hears, in this process, that a commit appended events. */
-class CommitListeners {
-  private readonly listeners = new Set<() => void>()
-
-  add(listener: () => void) {
-    this.listeners.add(listener)
-  }
-
-  eventsCommitted() {
-    for (const listener of this.listeners) {
-      try {
-        listener()
-      } catch {
-        // A wakeup is a hint: a listener that throws loses this one, its next read catches up.
-      }
-    }
-  }
-}
-
-export interface DialectQuirks {
-  readonly dialect: 'sqlite' | 'postgres'
-  /** Inside a transaction: holds the environment's admission turn until it ends. */
-  lockEnvironment(trx: Transaction<Database>, project: string, environment: string): Promise<void>
-  /**
-   * Inside a transaction, before it writes its events: keeps event sequence numbers in commit order
-   * until it ends, and tells every replica at its commit that events were appended.
-   */
-  lockEventOrder(trx: Transaction<Database>): Promise<void>
-  /** A notification every replica receives once the current transaction commits. */
-  notify(db: Db, channel: WakeupChannel, payload: string): Promise<void>
-  listen(handlers: WakeupHandlers): Promise<void>
-  /** Stops listening (the connections themselves close with Kysely). */
-  close(): Promise<void>
-}
-
-export class KyselyStore implements Store {
-  readonly dialect: 'sqlite' | 'postgres'
+export class KyselyStore extends KyselyStoreBase implements Store {
   /** savepoints taken in this transaction: each gets its own name */
   private savepoints = 0
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly quirks: DialectQuirks,
     private readonly commitListeners = new CommitListeners(),
     /** shared by the stores of this database's transactions */
-    private readonly listedReleases = new releases.ListedReleases(),
+    listedReleases = new releases.ListedReleases(),
     /** in a transaction: its events, written just before its commit (null outside one) */
     private readonly pendingEvents: NewEvent[] | null = null,
-    /** in a transaction: what it has read of the policy tables (null outside one); see remembered() */
-    private readonly policyReads: Map<string, Promise<unknown>> | null = null,
+    /** in a transaction: what it has read of the policy tables (null outside one); see PolicyReads */
+    private readonly policyReads: PolicyReads | null = null,
   ) {
-    this.dialect = quirks.dialect
+    super(db, quirks.dialect, listedReleases)
   }
 
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
@@ -111,7 +61,7 @@ export class KyselyStore implements Store {
     let appended = false
     const result = await (this.db as Kysely<Database>).transaction().execute(async (trx) => {
       const events: NewEvent[] = []
-      const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events, new Map()))
+      const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events, new PolicyReads()))
       if (events.length > 0) {
         await this.writeEvents(trx, events)
         appended = true
@@ -142,23 +92,9 @@ export class KyselyStore implements Store {
     }
   }
 
-  /**
-   * In a transaction, a read of the policy tables (projects, environments, settings, pauses, freezes,
-   * blocked versions) is made once and its answer given again, until the transaction writes one of
-   * them: a turn of 16 triggers read the same project, settings, pauses and freezes for each trigger and
-   * again for the admission. Outside a transaction every read goes to the database. The answers are
-   * shared: callers do not change them.
-   */
+  /** A read of a policy table: in a transaction, made once until it writes one (see PolicyReads); outside one, made every time. */
   private remembered<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const reads = this.policyReads
-    if (!reads) return read()
-    let answer = reads.get(key) as Promise<T> | undefined
-    if (!answer) {
-      answer = read()
-      reads.set(key, answer)
-      answer.catch(() => reads.delete(key))
-    }
-    return answer
+    return this.policyReads ? this.policyReads.remembered(key, read) : read()
   }
 
   /** A write to a policy table: what this transaction remembers of them is read again. */
@@ -218,94 +154,6 @@ export class KyselyStore implements Store {
 
   deleteApp(project: string, environment: string, name: string) {
     return catalog.deleteApp(this.db, project, environment, name)
-  }
-
-  insertRelease(release: NewRelease) {
-    return releases.insertRelease(this.db, release)
-  }
-
-  findByIdempotencyKey(key: string) {
-    return releases.findByIdempotencyKey(this.db, key)
-  }
-
-  getRelease(id: number) {
-    return releases.getRelease(this.db, id)
-  }
-
-  listReleases(filter: ReleaseFilter) {
-    return releases.listReleases(this.db, this.listedReleases, filter)
-  }
-
-  activeLocks(project: string, environment: string) {
-    return releases.activeLocks(this.db, project, environment)
-  }
-
-  expiredQueued(before: string) {
-    return releases.expiredQueued(this.db, before)
-  }
-
-  activeMark(project: string, environment: string) {
-    return releases.activeMark(this.db, project, environment)
-  }
-
-  transitionRelease(id: number, from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}) {
-    return releases.transitionRelease(this.db, id, from, to, fields)
-  }
-
-  transitionReleases(ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields: ReleaseTransitionFields = {}) {
-    return releases.transitionReleases(this.db, ids, from, to, fields)
-  }
-
-  lastReleasePerApp(project: string, environment: string) {
-    return releases.lastReleasePerApp(this.db, project, environment)
-  }
-
-  insertTasks(releaseId: number, tasks: NewTask[]) {
-    return releases.insertTasks(this.db, releaseId, tasks)
-  }
-
-  listTasks(releaseId: number) {
-    return releases.listTasks(this.db, releaseId)
-  }
-
-  updateTask(id: number, patch: TaskPatch) {
-    return releases.updateTask(this.db, id, patch)
-  }
-
-  updateTasks(ids: number[], patch: TaskPatch) {
-    return releases.updateTasks(this.db, ids, patch)
-  }
-
-  appendLogs(lines: NewLogLine[]): Promise<number[]> {
-    return logs.appendLogs(this.db, lines)
-  }
-
-  logLinesBetween(releaseId: number, fromId: number, toId: number): Promise<StoredLogLine[]> {
-    return logs.logLinesBetween(this.db, releaseId, fromId, toId)
-  }
-
-  readLogs(releaseId: number, afterId: number, limit: number, filter: {resource?: string; target?: string} = {}): Promise<StoredLogLine[]> {
-    return logs.readLogs(this.db, releaseId, afterId, limit, filter)
-  }
-
-  logsDeletedAt(releaseId: number): Promise<string | null> {
-    return logs.logsDeletedAt(this.db, releaseId)
-  }
-
-  deleteLogsEndedBefore(cutoff: string, at: string, limit: number): Promise<number[]> {
-    return logs.deleteLogsEndedBefore(this.db, cutoff, at, limit)
-  }
-
-  appHistory(project: string, environment: string, app: string, limit: number) {
-    return releases.appHistory(this.db, project, environment, app, limit)
-  }
-
-  addApproval(releaseId: number, approval: Approval) {
-    return access.addApproval(this.db, releaseId, approval)
-  }
-
-  listApprovals(releaseId: number) {
-    return access.listApprovals(this.db, releaseId)
   }
 
   getSettings(project: string | null, environment: string | null) {
@@ -377,84 +225,6 @@ export class KyselyStore implements Store {
 
   listBlockedVersions(project: string, app?: string) {
     return this.remembered(`blocked\u0000${project}\u0000${app ?? ''}`, () => freezes.listBlockedVersions(this.db, project, app))
-  }
-
-  getSchedule(project: string, environment: string) {
-    return schedules.getSchedule(this.db, project, environment)
-  }
-
-  listSchedules() {
-    return schedules.listSchedules(this.db)
-  }
-
-  upsertSchedule(schedule: ScheduleRecord) {
-    return schedules.upsertSchedule(this.db, schedule)
-  }
-
-  deleteSchedule(project: string, environment: string) {
-    return schedules.deleteSchedule(this.db, project, environment)
-  }
-
-  setSchedulePaused(project: string, environment: string, paused: boolean, at: string) {
-    return schedules.setSchedulePaused(this.db, project, environment, paused, at)
-  }
-
-  advanceSchedule(project: string, environment: string, expectedNextRunAt: string, nextRunAt: string) {
-    return schedules.advanceSchedule(this.db, project, environment, expectedNextRunAt, nextRunAt)
-  }
-
-  insertScheduleRuns(project: string, environment: string, runs: ScheduleRun[]) {
-    return schedules.insertScheduleRuns(this.db, project, environment, runs)
-  }
-
-  listScheduleRuns(project: string, environment: string, limit: number) {
-    return schedules.listScheduleRuns(this.db, project, environment, limit)
-  }
-
-  // ---- tokens and the audit log ----
-
-  insertToken(token: TokenRecord) {
-    return access.insertToken(this.db, token)
-  }
-
-  putToken(token: TokenRecord) {
-    return access.putToken(this.db, token)
-  }
-
-  tokenByHash(hash: string) {
-    return access.tokenByHash(this.db, hash)
-  }
-
-  getToken(name: string) {
-    return access.getToken(this.db, name)
-  }
-
-  listTokens() {
-    return access.listTokens(this.db)
-  }
-
-  rotateToken(name: string, hash: string, expiresAt: string | null, rotatedAt: string) {
-    return access.rotateToken(this.db, name, hash, expiresAt, rotatedAt)
-  }
-
-  deleteToken(name: string) {
-    return access.deleteToken(this.db, name)
-  }
-
-  touchToken(name: string, at: string) {
-    return access.touchToken(this.db, name, at)
-  }
-
-  appendAudit(entry: NewAuditEntry) {
-    return access.appendAudit(this.db, entry)
-  }
-
-  listAudit(filter: AuditFilter) {
-    return access.listAudit(this.db, filter)
-  }
-
-  deleteAuditBefore(cutoff: string, limit: number) {
-    return access.deleteAuditBefore(this.db, cutoff, limit)
   }
 
   // ---- replicas: the admission turn, claims and leases, cancels, wakeups ----
@@ -616,47 +386,4 @@ export class KyselyStore implements Store {
   pruneDeliveries(cutoff: string, limit: number) {
     return inTransaction(this.db, (trx) => notifications.pruneDeliveries(trx, cutoff, limit))
   }
-
-  // ---- pipeline runs ----
-
-  insertPipelineRun(run: NewPipelineRun) {
-    return pipelines.insertPipelineRun(this.db, run)
-  }
-
-  getPipelineRun(id: number) {
-    return pipelines.getPipelineRun(this.db, id)
-  }
-
-  findPipelineRunByKey(key: string) {
-    return pipelines.findPipelineRunByKey(this.db, key)
-  }
-
-  lockPipelineRun(id: number) {
-    return pipelines.lockPipelineRun(this.db, this.dialect, id)
-  }
-
-  listPipelineRuns(filter: PipelineRunFilter) {
-    return pipelines.listPipelineRuns(this.db, filter)
-  }
-
-  updatePipelineRun(id: number, patch: PipelineRunPatch) {
-    return pipelines.updatePipelineRun(this.db, id, patch)
-  }
-
-  insertPipelineLink(link: PipelineLinkRecord) {
-    return pipelines.insertPipelineLink(this.db, link)
-  }
-
-  listPipelineLinks(runId: number) {
-    return pipelines.listPipelineLinks(this.db, runId)
-  }
-}
-
-/** One process on its own database (SQLite): every transaction already holds the one connection, and nobody else listens. */
-export const ONE_PROCESS_QUIRKS: Omit<DialectQuirks, 'dialect'> = {
-  async lockEnvironment() {},
-  async lockEventOrder() {},
-  async notify() {},
-  async listen() {},
-  async close() {},
 }
