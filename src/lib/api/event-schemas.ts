@@ -4,7 +4,8 @@ import {type Static, type TSchema, Type} from '@sinclair/typebox'
 
 import {EVENT_KINDS, type EventKind} from './events.js'
 import {PipelineRunSummary} from './pipeline-schemas.js'
-import {AppState, BlockedVersion, Freeze, LogLine, Name, nullable, NullableInteger, NullableString, PauseState, QUEUE_MODE_VALUES, Release, ScheduleRun, SettingsChange, Task} from './schemas.js'
+import {AppState, BlockedVersion, LogLine, Name, nullable, NullableInteger, NullableString, Release, Task} from './schemas.js'
+import {Freeze, PauseState, QUEUE_MODE_VALUES, ScheduleRun, SettingsChange} from './environment-schemas.js'
 
 export const ReleaseEventData = Type.Omit(Release, ['tasks', 'queuePosition', 'waitingFor'], {description: 'the release after the change'})
 

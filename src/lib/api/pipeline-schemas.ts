@@ -4,10 +4,9 @@
 import {type Static, Type} from '@sinclair/typebox'
 
 import {NAME_PATTERN, PIPELINE_RUN_STATUSES, PIPELINE_WAIT_REASONS, VERSION_PATTERN} from './domain.js'
-import {literals, Name, nullable, NullableInteger, NullableString, Release} from './schemas.js'
+import {literals, Name, nullable, NullableInteger, NullableString, Release, Text} from './schemas.js'
 
 const Order = literals(['parallel', 'sequential'] as const)
-const Text = Type.String({maxLength: 2000, pattern: '^[^\\u0000]*$'})
 
 export const AppVersion = Type.Object({name: Type.String({pattern: NAME_PATTERN.source}), version: Type.String({pattern: VERSION_PATTERN.source, maxLength: 200})}, {additionalProperties: false})
 

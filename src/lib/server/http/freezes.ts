@@ -1,7 +1,8 @@
 import {Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
 
-import {AddFreezeRequest, Freeze, Name} from '../../api/schemas.js'
+import {Name} from '../../api/schemas.js'
+import {AddFreezeRequest, Freeze} from '../../api/environment-schemas.js'
 import type {Engine} from '../engine/engine.js'
 import {actorOf, reachesInto} from './auth.js'
 import {errorResponses, FreezeParams} from './common.js'

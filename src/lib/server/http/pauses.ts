@@ -1,6 +1,6 @@
 import type {FastifyInstance} from 'fastify'
 
-import {PauseRequest, PauseResponse, ResumeResponse, Schedule, SetScheduleRequest} from '../../api/schemas.js'
+import {PauseRequest, PauseResponse, ResumeResponse, Schedule, SetScheduleRequest} from '../../api/environment-schemas.js'
 import type {Engine} from '../engine/engine.js'
 import {actorOf} from './auth.js'
 import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'

@@ -1,7 +1,8 @@
 import {Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
 
-import {ApplyRequest, ApplyResponse, Environment, Project} from '../../api/schemas.js'
+import {ApplyRequest, ApplyResponse, Project} from '../../api/schemas.js'
+import {Environment} from '../../api/environment-schemas.js'
 import type {Engine} from '../engine/engine.js'
 import {canRead, reachesInto} from './auth.js'
 import {EnvironmentParams, errorResponses, ProjectParams} from './common.js'

@@ -1,7 +1,8 @@
 import {Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
 
-import {Name, SetApprovalRequest, SetParallelRequest, SetQueueRequest, SettingsView} from '../../api/schemas.js'
+import {Name} from '../../api/schemas.js'
+import {SetApprovalRequest, SetParallelRequest, SetQueueRequest, SettingsView} from '../../api/environment-schemas.js'
 import type {Engine} from '../engine/engine.js'
 import {actorOf} from './auth.js'
 import {errorResponses} from './common.js'
