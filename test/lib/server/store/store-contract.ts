@@ -508,6 +508,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await tx.saveSettings(settings, [])
         expect((await tx.settingsFor('shop', 'prod')).environment).toEqual(settings)
         expect(await tx.getSettings('shop', 'prod')).toEqual(settings)
+        // The control plane's scope (null) is not a project or environment named "null".
+        await tx.saveSettings({...settings, project: null, environment: null}, [])
+        expect(await tx.getSettings(null, null)).toEqual({...settings, project: null, environment: null})
+        expect(await tx.getSettings('null', 'null')).toBeNull()
 
         expect(await tx.listBlockedVersions('shop')).toEqual([])
         const block = {project: 'shop', app: 'api', version: '3.3.0', reason: 'memory leak', by: 'ada', at: at(1)}

@@ -35,3 +35,11 @@ export class PolicyReads {
     this.answers.clear()
   }
 }
+
+/**
+ * The key of one read: the table and the scope it was read for. JSON keeps a null scope (the control
+ * plane, the whole project) apart from a project or environment that is named "null".
+ */
+export function policyKey(table: string, ...scope: (string | null | undefined)[]): string {
+  return `${table}${JSON.stringify(scope)}`
+}

@@ -30,7 +30,7 @@ import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
 import * as freezes from './freezes.js'
 import * as notifications from './notifications.js'
-import {PolicyReads} from './policy-reads.js'
+import {policyKey, PolicyReads} from './policy-reads.js'
 import type {DialectQuirks} from './quirks.js'
 import * as releases from './releases.js'
 import * as replicas from './replicas.js'
@@ -109,7 +109,7 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   }
 
   getProject(name: string) {
-    return this.remembered(`project\u0000${name}`, () => catalog.getProject(this.db, name))
+    return this.remembered(policyKey('project', name), () => catalog.getProject(this.db, name))
   }
 
   listProjects() {
@@ -125,7 +125,7 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   }
 
   getEnvironment(project: string, name: string) {
-    return this.remembered(`environment\u0000${project}\u0000${name}`, () => catalog.getEnvironment(this.db, project, name))
+    return this.remembered(policyKey('environment', project, name), () => catalog.getEnvironment(this.db, project, name))
   }
 
   insertEnvironment(environment: EnvironmentRecord) {
@@ -157,11 +157,11 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   }
 
   getSettings(project: string | null, environment: string | null) {
-    return this.remembered(`settings\u0000${project}\u0000${environment}`, () => settings.getSettings(this.db, project, environment))
+    return this.remembered(policyKey('settings', project, environment), () => settings.getSettings(this.db, project, environment))
   }
 
   settingsFor(project: string, environment: string) {
-    return this.remembered(`settingsFor\u0000${project}\u0000${environment}`, () => settings.settingsFor(this.db, project, environment))
+    return this.remembered(policyKey('settingsFor', project, environment), () => settings.settingsFor(this.db, project, environment))
   }
 
   listSettings() {
@@ -177,7 +177,7 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   }
 
   listPauses(project: string | null, environment: string | null) {
-    return this.remembered(`pauses\u0000${project}\u0000${environment}`, () => settings.listPauses(this.db, project, environment))
+    return this.remembered(policyKey('pauses', project, environment), () => settings.listPauses(this.db, project, environment))
   }
 
   addPause(pause: PauseState) {
@@ -204,7 +204,7 @@ export class KyselyStore extends KyselyStoreBase implements Store {
 
   async freezesFor(project: string, environment: string, now: string) {
     // The freezes not ended at the first read's time: a later time only ends some of them; an earlier one reads again.
-    const key = `freezes\u0000${project}\u0000${environment}`
+    const key = policyKey('freezes', project, environment)
     const first = (await this.policyReads?.get(key)) as {now: string; freezes: FreezeRecord[]} | undefined
     if (first && first.now <= now) return first.freezes.filter((freeze) => freeze.to === null || freeze.to > now)
     this.policyReads?.delete(key)
@@ -224,7 +224,7 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   }
 
   listBlockedVersions(project: string, app?: string) {
-    return this.remembered(`blocked\u0000${project}\u0000${app ?? ''}`, () => freezes.listBlockedVersions(this.db, project, app))
+    return this.remembered(policyKey('blocked', project, app), () => freezes.listBlockedVersions(this.db, project, app))
   }
 
   // ---- replicas: the admission turn, claims and leases, cancels, wakeups ----
