@@ -31,24 +31,25 @@ type ReleaseScope = Pick<ReleaseRecord, 'project' | 'environment'>
 export function transitionRelease(store: Store, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null> {
   return store.transaction(async (tx) => {
     const release = await tx.transitionRelease(id, from, to, fields)
-    if (release) {
-      const at = new Date().toISOString()
-      // An approval is news of its own, before the queued that follows from it.
-      const kinds: EventKind[] = fields?.decision?.decision === 'approved' ? ['release.approved', releaseStatusEvent(to)] : [releaseStatusEvent(to)]
-      await tx.appendEvents(kinds.map((kind) => releaseEvent(kind, release, at)))
-    }
+    if (release) await tx.appendEvents(transitionEvents(release, to, fields))
     return release
   })
 }
 
-/** The same compare-and-set on several releases (a turn's claims), with the event of each that moved. */
+/** The same compare-and-set on several releases (a turn's claims), with the events of each that moved. */
 export function transitionReleases(store: Store, ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord[]> {
   return store.transaction(async (tx) => {
     const moved = await tx.transitionReleases(ids, from, to, fields)
-    const at = new Date().toISOString()
-    await tx.appendEvents(moved.map((release) => releaseEvent(releaseStatusEvent(to), release, at)))
+    await tx.appendEvents(moved.flatMap((release) => transitionEvents(release, to, fields)))
     return moved
   })
+}
+
+/** What a release that moved to `to` tells: its new status, after its approval when an approval moved it. */
+function transitionEvents(release: ReleaseRecord, to: ReleaseStatus, fields?: ReleaseTransitionFields): NewEvent[] {
+  const at = new Date().toISOString()
+  const kinds: EventKind[] = fields?.decision?.decision === 'approved' ? ['release.approved', releaseStatusEvent(to)] : [releaseStatusEvent(to)]
+  return kinds.map((kind) => releaseEvent(kind, release, at))
 }
 
 /** A task's new status, with its event: task.started when it runs, task.ended for every end. */
