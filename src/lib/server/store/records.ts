@@ -72,6 +72,12 @@ export type NewTask = Omit<Task, 'id' | 'status' | 'exitCode' | 'error' | 'start
 
 export type TaskRecord = Task & {releaseId: number}
 
+/** A release's planned tasks, to be inserted. */
+export interface ReleaseTasks {
+  releaseId: number
+  tasks: NewTask[]
+}
+
 export interface NewLogLine {
   releaseId: number
   taskId: number | null

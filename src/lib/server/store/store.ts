@@ -24,7 +24,7 @@ import type {
   NewNotification,
   NewPipelineRun,
   NewRelease,
-  NewTask,
+  ReleaseTasks,
   NotificationRecord,
   PipelineLinkRecord,
   PipelineRunFilter,
@@ -120,7 +120,8 @@ export interface ReleaseStore {
   /** The latest ended release per app of an environment, among those that listed it. */
   lastReleasePerApp(project: string, environment: string): Promise<Map<string, Pick<ReleaseRecord, 'id' | 'status' | 'type'>>>
 
-  insertTasks(releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]>
+  /** The tasks of several releases, in one statement where they fit (releases claimed together): each release's tasks as inserted, in the order of `plans`. */
+  insertTasks(plans: ReleaseTasks[]): Promise<TaskRecord[][]>
   listTasks(releaseId: number): Promise<TaskRecord[]>
   updateTask(id: number, patch: TaskPatch): Promise<void>
   /** The same change to several tasks, in one statement (tasks that start together). */

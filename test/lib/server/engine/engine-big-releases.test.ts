@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {Engine} from '../../../../src/lib/server/engine/engine.js'
 import {MAX_PLAN_TASKS} from '../../../../src/lib/server/engine/rules/plan-size.js'
-import type {Store} from '../../../../src/lib/server/store/store.js'
+import type {ReleaseTasks, Store} from '../../../../src/lib/server/store/store.js'
 import {caught, createTestEngine, quietLog, type TestEngine, waitFor, waitForFinal} from '../../../helpers/engine.js'
 
 /** A blueprint of `resources` quick simulate resources in chains of ten, and one environment with `targets` targets. */
@@ -152,7 +152,7 @@ describe('a release that cannot start', () => {
     const behind = (await queued('prod'))?.release.id as number
     const elsewhere = (await queued('staging'))?.release.id as number
 
-    const engine = new Engine({store: failingOnce(t.store, 'insertTasks', 'disk I/O error (injected)', (releaseId) => releaseId === blocked), log: quietLog})
+    const engine = new Engine({store: failingOnce(t.store, 'insertTasks', 'disk I/O error (injected)', (plans) => (plans as ReleaseTasks[]).some((plan) => plan.releaseId === blocked)), log: quietLog})
     await engine.start()
     const failed = await waitForFinal(engine, blocked)
     expect(failed.status).toBe('failed')

@@ -62,8 +62,11 @@ describe('SQLite store commits', () => {
 
   it('lets progress reports wait for the next durable commit', async () => {
     const {release} = await store.transaction((tx) => tx.insertRelease(newRelease()))
-    const [task] = await store.insertTasks(release.id, [
-      {key: 'api', kind: 'deploy', resource: 'api', hook: null, target: null, step: null, action: 'update', fromVersion: '1', toVersion: '2', dependsOn: [], after: [], level: 0},
+    const [[task]] = await store.insertTasks([
+      {
+        releaseId: release.id,
+        tasks: [{key: 'api', kind: 'deploy', resource: 'api', hook: null, target: null, step: null, action: 'update', fromVersion: '1', toVersion: '2', dependsOn: [], after: [], level: 0}],
+      },
     ])
     const durable = fsyncs.completed
     await store.transaction(async (tx) => {

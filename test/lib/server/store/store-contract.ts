@@ -282,11 +282,29 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(Object.fromEntries(last)).toEqual({api: {id: a.id, status: 'succeeded', type: 'full'}, web: {id: b.id, status: 'rejected', type: 'full'}})
     })
 
+    it('inserts the tasks of several releases at once, and gives each release back its own, in order', async () => {
+      const {release: a} = await store.insertRelease(newRelease())
+      const {release: b} = await store.insertRelease(newRelease())
+      const {release: c} = await store.insertRelease(newRelease())
+      // 400 tasks each: their rows span several statements, a statement's rows span releases.
+      const plan = (prefix: string) => Array.from({length: 400}, (_, i) => newTask(`${prefix}-${i}`))
+      const inserted = await store.insertTasks([
+        {releaseId: b.id, tasks: plan('b')},
+        {releaseId: a.id, tasks: []},
+        {releaseId: c.id, tasks: plan('c')},
+      ])
+      expect(inserted.map((tasks) => tasks.length)).toEqual([400, 0, 400])
+      expect(inserted[0].map((task) => task.resource)).toEqual(plan('b').map((task) => task.resource))
+      expect(inserted[2].every((task) => task.releaseId === c.id)).toBe(true)
+      expect((await store.listTasks(b.id)).map((task) => task.id).sort((x, y) => x - y)).toEqual(inserted[0].map((task) => task.id).sort((x, y) => x - y))
+      expect(await store.listTasks(a.id)).toEqual([])
+    })
+
     it('keeps tasks, in batches above 999 bound parameters', async () => {
       const {release} = await store.insertRelease(newRelease())
       const tasks = Array.from({length: 700}, (_, i) => newTask(`app-${i}`, {level: i % 3}))
       tasks.push(newTask('beforeTarget@eu', {kind: 'hook', resource: null, hook: 'beforeTarget', target: 'eu'}))
-      const inserted = await store.insertTasks(release.id, tasks)
+      const inserted = (await store.insertTasks([{releaseId: release.id, tasks}]))[0]
       expect(inserted).toHaveLength(701)
       expect(new Set(inserted.map((task) => task.id)).size).toBe(701)
       expect(inserted[700]).toMatchObject({resource: null, hook: 'beforeTarget', target: 'eu', status: 'pending', releaseId: release.id})
@@ -301,7 +319,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(after.filter((task) => task.status === 'running' && task.startedAt === at(3)).map((task) => task.id).sort()).toEqual([...starting].sort())
       expect(after.find((task) => task.id === inserted[700].id)).toMatchObject({status: 'pending', startedAt: null})
       // Attempts: how many a task may take, and the one it is at.
-      const [retried] = await store.insertTasks(release.id, [newTask('flaky', {attempts: 3})])
+      const [retried] = (await store.insertTasks([{releaseId: release.id, tasks: [newTask('flaky', {attempts: 3})]}]))[0]
       expect(retried).toMatchObject({attempt: 1, attempts: 3})
       await store.updateTask(retried.id, {status: 'running', attempt: 2})
       expect((await store.listTasks(release.id)).find((task) => task.id === retried.id)).toMatchObject({status: 'running', attempt: 2, attempts: 3})
@@ -332,7 +350,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     it('lists an app history of successful deploys', async () => {
       const {release} = await store.insertRelease(newRelease({status: 'succeeded'}))
-      const [deploy, failed] = await store.insertTasks(release.id, [newTask('api'), newTask('api', {key: 'api@2'})])
+      const [deploy, failed] = (await store.insertTasks([{releaseId: release.id, tasks: [newTask('api'), newTask('api', {key: 'api@2'})]}]))[0]
       await store.updateTask(deploy.id, {status: 'succeeded', finishedAt: at(3)})
       await store.updateTask(failed.id, {status: 'failed', finishedAt: at(4)})
       expect(await store.appHistory('shop', 'prod', 'api', 10)).toEqual([

@@ -5,7 +5,7 @@
 // finish records the outcome in the environment's next turn, which admits again. Leases (runs/leases.ts)
 // keep a run owned while this replica answers; any replica ends the runs of one that stopped answering.
 import type {ReleaseResource, Replica} from '../../../api/schemas.js'
-import type {NewTask, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
+import type {NewTask, ProjectRecord, ReleaseRecord, ReleaseTasks, Store, TaskRecord} from '../../store/store.js'
 import type {EnvironmentSpec} from '../../blueprint/blueprint.js'
 import {formatDuration} from '../../../api/duration.js'
 import type {EngineContext} from '../context.js'
@@ -345,7 +345,7 @@ export class RunCoordinator {
     const apps = new Map((await tx.listApps(project.name, environmentName, names)).map((app) => [app.name, app]))
     const environment = environmentSpec(project, environmentName)
     const retries = retryPolicyOf(project.blueprint.resources, environment)
-    const claimed: Claimed[] = []
+    const plans: ReleaseTasks[] = []
     for (const release of releases) {
       const resources = release.resources.map((resource) => {
         const deployed = apps.get(resource.name)?.deployedVersion ?? null
@@ -356,9 +356,10 @@ export class RunCoordinator {
       // The blueprint may have grown since the trigger.
       checkPlanSize(planInput)
       const plan = await planReleaseInTurns(planInput)
-      const tasks = await tx.insertTasks(release.id, plan.tasks.map((task) => toNewTask(task, retries(task)?.attempts ?? 1)))
-      claimed.push({release, project, environment, tasks})
+      plans.push({releaseId: release.id, tasks: plan.tasks.map((task) => toNewTask(task, retries(task)?.attempts ?? 1))})
     }
+    const inserted = await tx.insertTasks(plans)
+    const claimed: Claimed[] = releases.map((release, index) => ({release, project, environment, tasks: inserted[index]}))
     const first = claimed.flatMap(({tasks}) => firstTasks(tasks))
     if (first.length > 0) await recordStarts(tx, releases[0], first, startedAt)
     for (const task of first) Object.assign(task, {status: 'running', startedAt})

@@ -1,7 +1,7 @@
 // Releases and their tasks: insert once per idempotency key, compare-and-set transitions, queue reads.
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../../api/domain.js'
 import type {Release} from '../../../api/schemas.js'
-import type {ActiveLock, AppHistoryRow, NewRelease, NewTask, ReleaseFilter, ReleaseRecord, ReleaseTransitionFields, TaskPatch, TaskRecord} from '../store.js'
+import type {ActiveLock, AppHistoryRow, NewRelease, ReleaseFilter, ReleaseRecord, ReleaseTasks, ReleaseTransitionFields, TaskPatch, TaskRecord} from '../store.js'
 import {eventLoopSlices, rowBatches, valueBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
@@ -203,16 +203,19 @@ export async function lastReleasePerApp(db: Db, project: string, environment: st
   return last
 }
 
-export async function insertTasks(db: Db, releaseId: number, tasks: NewTask[]): Promise<TaskRecord[]> {
-  const rows = tasks.map((task) => codec.taskRow(releaseId, task))
-  const inserted: TaskRecord[] = []
+export async function insertTasks(db: Db, plans: ReleaseTasks[]): Promise<TaskRecord[][]> {
+  const rows = plans.flatMap(({releaseId, tasks}) => tasks.map((task) => codec.taskRow(releaseId, task)))
+  const inserted = new Map<number, TaskRecord[]>(plans.map(({releaseId}) => [releaseId, []]))
   // A big plan is thousands of rows: timers and requests run between its statements.
   const betweenStatements = eventLoopSlices()
   for (const batch of rowBatches(rows)) {
     await betweenStatements()
-    for (const row of await db.insertInto('tasks').values(batch).returningAll().execute()) inserted.push(codec.toTask(row))
+    for (const row of await db.insertInto('tasks').values(batch).returningAll().execute()) {
+      const task = codec.toTask(row)
+      inserted.get(task.releaseId)?.push(task)
+    }
   }
-  return inserted
+  return plans.map(({releaseId}) => inserted.get(releaseId) ?? [])
 }
 
 const tasksOf = precompiled((db: Db, releaseId: number) => db.selectFrom('tasks').selectAll().where('release_id', '=', releaseId).orderBy('level').orderBy('id'))

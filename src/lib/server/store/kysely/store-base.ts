@@ -9,7 +9,7 @@ import type {
   NewLogLine,
   NewPipelineRun,
   NewRelease,
-  NewTask,
+  ReleaseTasks,
   PipelineLinkRecord,
   PipelineRunFilter,
   PipelineRunPatch,
@@ -76,8 +76,8 @@ export abstract class KyselyStoreBase {
     return releases.lastReleasePerApp(this.db, project, environment)
   }
 
-  insertTasks(releaseId: number, tasks: NewTask[]) {
-    return releases.insertTasks(this.db, releaseId, tasks)
+  insertTasks(plans: ReleaseTasks[]) {
+    return releases.insertTasks(this.db, plans)
   }
 
   listTasks(releaseId: number) {
