@@ -1,4 +1,5 @@
 // The store contract: what every Store does, registered once and run on SQLite and on PostgreSQL.
+import fc from 'fast-check'
 import {type Kysely, sql} from 'kysely'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
@@ -199,6 +200,71 @@ export function storeContract(name: string, factory: StoreFactory): void {
         {id: b.id, status: 'pending_approval', lockSet: '*', overridesFreeze: true, deadlineMs: 60_000},
       ])
       expect(await store.getRelease(b.id)).toMatchObject({freezeOverride: {by: 'bo', reason: 'incident 4411', at: T0}, options: {deadlineMs: 60_000}, deadlineAt: null, expiresAt: null, endReason: null})
+    })
+
+    it('in a transaction, an environment\'s active releases are read exactly after any mix of commits, rollbacks and updates (a queue the store keeps between transactions)', async () => {
+      type Step =
+        | {kind: 'queue' | 'queue then roll back' | 'queue in a savepoint that fails'; locks: string[]; pending: boolean}
+        | {kind: 'start' | 'end' | 'approve' | 'cancel request'; pick: number}
+      const locks = fc.subarray(['api', 'web', 'db'], {minLength: 1})
+      const step: fc.Arbitrary<Step> = fc.oneof(
+        fc.record({kind: fc.constantFrom('queue' as const, 'queue then roll back' as const, 'queue in a savepoint that fails' as const), locks, pending: fc.boolean()}),
+        fc.record({kind: fc.constantFrom('start' as const, 'end' as const, 'approve' as const, 'cancel request' as const), pick: fc.nat()}),
+      )
+      const rolledBack = new Error('rolled back (by the test)')
+      let runs = 0
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, {minLength: 1, maxLength: 12}), async (steps) => {
+          // Each run has an environment of its own: what an earlier run kept must not leak into it.
+          const environment = `prop-${++runs}`
+          await store.insertEnvironment({project: 'shop', name: environment, createdAt: T0})
+          const read = () => store.transaction((tx) => tx.activeLocks('shop', environment))
+          for (const next of steps) {
+            const active = await store.activeLocks('shop', environment)
+            if (next.kind === 'queue' || next.kind === 'queue then roll back' || next.kind === 'queue in a savepoint that fails') {
+              const release = newRelease({environment, lockSet: next.locks, status: next.pending ? 'pending_approval' : 'queued'})
+              await store
+                .transaction(async (tx) => {
+                  if (next.kind === 'queue in a savepoint that fails') {
+                    await tx
+                      .savepoint(async () => {
+                        await tx.insertRelease({...release, lockSet: ['lost']})
+                        await tx.activeLocks('shop', environment)
+                        throw rolledBack
+                      })
+                      .catch(() => undefined)
+                  }
+                  await tx.insertRelease(release)
+                  // After a failed savepoint, no read: what the savepoint read must not be kept.
+                  if (next.kind !== 'queue in a savepoint that fails') await tx.activeLocks('shop', environment)
+                  if (next.kind === 'queue then roll back') throw rolledBack
+                })
+                .catch((error) => {
+                  if (error !== rolledBack) throw error
+                })
+            } else if (active.length > 0) {
+              const target = active[next.pick % active.length]
+              if (next.kind === 'start') await store.transitionRelease(target.id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+              if (next.kind === 'end') await store.transitionRelease(target.id, ['queued', 'running', 'pending_approval'], 'cancelled', {finishedAt: at(2)})
+              if (next.kind === 'approve') await store.transitionRelease(target.id, ['pending_approval'], 'queued')
+              if (next.kind === 'cancel request') await store.requestCancel(target.id, 'ada', at(3))
+            }
+            // Read in a transaction (where the store may use what it kept), against a read outside one.
+            expect(await read()).toEqual(await store.activeLocks('shop', environment))
+          }
+        }),
+        {numRuns: 40},
+      )
+    })
+
+    it('in a transaction, the active releases of an environment read again are the same objects where nothing changed, on SQLite', async () => {
+      const a = (await store.insertRelease(newRelease())).release
+      const first = await store.transaction((tx) => tx.activeLocks('shop', 'prod'))
+      const b = (await store.insertRelease(newRelease({lockSet: ['web']}))).release
+      const second = await store.transaction((tx) => tx.activeLocks('shop', 'prod'))
+      expect(second.map((lock) => lock.id)).toEqual([a.id, b.id])
+      // SQLite kept the first read and read only the release queued since; PostgreSQL reads them all.
+      expect(second[0] === first[0]).toBe((store as unknown as {dialect: string}).dialect === 'sqlite')
     })
 
     it('records a deadline with the claim and why the engine ended a release; finds the queued releases past their expiry', async () => {

@@ -98,25 +98,49 @@ export async function listReleases(db: Db, listed: ListedReleases, filter: Relea
   return revisions.map((row, index) => releases[index] ?? (read.get(Number(row.id)) as ReleaseRecord))
 }
 
-const activeLockRows = precompiled((db: Db, project: string, environment: string) =>
+const activeLockRows = precompiled((db: Db, project: string, environment: string, afterId: number) =>
   db
     .selectFrom('releases')
-    .select(['id', 'status', 'lock_set', 'freeze_override', 'deadline_ms'])
+    .select(['id', 'status', 'lock_set', 'freeze_override', 'deadline_ms', 'revision'])
     .where('project', '=', project)
     .where('environment', '=', environment)
     .where('status', 'in', ACTIVE_STATUSES)
+    .where('id', '>', afterId)
     .orderBy('id'),
 )
 
-export async function activeLocks(db: Db, project: string, environment: string): Promise<ActiveLock[]> {
-  const rows = await activeLockRows(db, project, environment)
+/** An environment's active releases with an id above `afterId` (all of them by default), in id order, each with its row's revision. */
+export async function activeLockRevisions(db: Db, project: string, environment: string, afterId = 0): Promise<{lock: ActiveLock; revision: number}[]> {
+  const rows = await activeLockRows(db, project, environment, afterId)
   return rows.map((row) => ({
-    id: Number(row.id),
-    status: row.status as (typeof ACTIVE_STATUSES)[number],
-    lockSet: codec.parseLockSet(row.lock_set),
-    overridesFreeze: row.freeze_override !== null,
-    deadlineMs: row.deadline_ms === null ? null : Number(row.deadline_ms),
+    lock: {
+      id: Number(row.id),
+      status: row.status as (typeof ACTIVE_STATUSES)[number],
+      lockSet: codec.parseLockSet(row.lock_set),
+      overridesFreeze: row.freeze_override !== null,
+      deadlineMs: row.deadline_ms === null ? null : Number(row.deadline_ms),
+    },
+    revision: Number(row.revision),
   }))
+}
+
+export async function activeLocks(db: Db, project: string, environment: string): Promise<ActiveLock[]> {
+  return (await activeLockRevisions(db, project, environment)).map(({lock}) => lock)
+}
+
+const activeStampRow = precompiled((db: Db, project: string, environment: string) =>
+  db
+    .selectFrom('releases')
+    .select((eb) => [eb.fn.countAll().as('count'), eb.fn.sum('revision').as('revisions')])
+    .where('project', '=', project)
+    .where('environment', '=', environment)
+    .where('status', 'in', ACTIVE_STATUSES),
+)
+
+/** How many active releases an environment has and the sum of their revisions: one aggregate over the queue index. */
+export async function activeStamp(db: Db, project: string, environment: string): Promise<{count: number; revisions: number}> {
+  const [row] = await activeStampRow(db, project, environment)
+  return {count: Number(row?.count ?? 0), revisions: Number(row?.revisions ?? 0)}
 }
 
 export async function expiredQueued(db: Db, before: string): Promise<ReleaseRecord[]> {

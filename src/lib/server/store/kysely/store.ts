@@ -25,6 +25,7 @@ import type {
 } from '../store.js'
 import type {BlockedVersion, PauseState, SettingsChange} from '../../../api/schemas.js'
 import * as catalog from './catalog.js'
+import {ActiveSets} from './active-sets.js'
 import {CommitListeners} from './commit-listeners.js'
 import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
@@ -52,6 +53,10 @@ export class KyselyStore extends KyselyStoreBase implements Store {
     private readonly pendingEvents: NewEvent[] | null = null,
     /** in a transaction: what it has read of the policy tables (null outside one); see PolicyReads */
     private readonly policyReads: PolicyReads | null = null,
+    /** environments' active releases as committed transactions read them: SQLite only (see ActiveSets) */
+    private readonly activeSets: ActiveSets | null = quirks.dialect === 'sqlite' ? new ActiveSets() : null,
+    /** in a transaction: what to do once it has committed (null outside one) */
+    private readonly afterCommit: (() => void)[] | null = null,
   ) {
     super(db, quirks.dialect, listedReleases)
   }
@@ -59,15 +64,17 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this)
     let appended = false
+    const afterCommit: (() => void)[] = []
     const result = await (this.db as Kysely<Database>).transaction().execute(async (trx) => {
       const events: NewEvent[] = []
-      const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events, new PolicyReads()))
+      const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events, new PolicyReads(), this.activeSets, afterCommit))
       if (events.length > 0) {
         await this.writeEvents(trx, events)
         appended = true
       }
       return value
     })
+    for (const committed of afterCommit) committed()
     if (appended) this.commitListeners.eventsCommitted()
     return result
   }
@@ -76,6 +83,7 @@ export class KyselyStore extends KyselyStoreBase implements Store {
     if (!this.db.isTransaction) throw new Error('savepoint must run inside store.transaction()')
     const name = sql.id(`sp_${++this.savepoints}`)
     const eventsBefore = this.pendingEvents?.length ?? 0
+    const afterCommitBefore = this.afterCommit?.length ?? 0
     await sql`savepoint ${name}`.execute(this.db)
     try {
       const result = await fn()
@@ -86,8 +94,9 @@ export class KyselyStore extends KyselyStoreBase implements Store {
       await sql`release savepoint ${name}`.execute(this.db)
       // A policy change it made is undone too.
       this.policyReads?.clear()
-      // What was undone recorded no events either.
+      // What was undone recorded no events either, and what it read is not kept.
       if (this.pendingEvents) this.pendingEvents.length = eventsBefore
+      if (this.afterCommit) this.afterCommit.length = afterCommitBefore
       throw error
     }
   }
@@ -106,6 +115,13 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   async close(): Promise<void> {
     await this.quirks.close()
     await (this.db as Kysely<Database>).destroy()
+  }
+
+  async activeLocks(project: string, environment: string) {
+    if (!this.activeSets || !this.afterCommit) return super.activeLocks(project, environment)
+    const {locks, keep} = await this.activeSets.read(this.db, project, environment)
+    this.afterCommit.push(keep)
+    return locks
   }
 
   getProject(name: string) {
