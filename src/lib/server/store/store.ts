@@ -66,7 +66,8 @@ export interface TokenStore {
 
 /** The audit log: appended to, listed newest first, and cut by the retention cleanup only. */
 export interface AuditStore {
-  appendAudit(entry: NewAuditEntry): Promise<void>
+  /** Entries in their order, all or none. */
+  appendAudit(entries: NewAuditEntry[]): Promise<void>
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>
   /** Deletes up to `limit` entries older than the cutoff; returns how many. */
   deleteAuditBefore(cutoff: string, limit: number): Promise<number>

@@ -486,9 +486,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
         address: '127.0.0.1',
         detail: null,
       }
-      await store.appendAudit(entry)
-      await store.appendAudit({...entry, at: at(1), actor: 'bo', environment: 'staging', status: 403, outcome: 'denied', detail: 'forbidden: no'})
-      await store.appendAudit({...entry, at: at(2), actor: null, project: null, environment: null, status: 401, outcome: 'unauthenticated'})
+      await store.appendAudit([entry])
+      await store.appendAudit([{...entry, at: at(1), actor: 'bo', environment: 'staging', status: 403, outcome: 'denied', detail: 'forbidden: no'}])
+      await store.appendAudit([{...entry, at: at(2), actor: null, project: null, environment: null, status: 401, outcome: 'unauthenticated'}])
       const all = await store.listAudit({limit: 10})
       expect(all.map((listed) => listed.at)).toEqual([at(2), at(1), T0])
       expect(all[2]).toEqual({id: all[2].id, ...entry})
@@ -502,6 +502,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.deleteAuditBefore(at(2), 1)).toBe(1)
       expect(await store.deleteAuditBefore(at(2), 10)).toBe(1)
       expect((await store.listAudit({limit: 10})).map((listed) => listed.at)).toEqual([at(2)])
+      // Many at once (a group commit): in their order, across several statements.
+      const many = Array.from({length: 300}, (_, index) => ({...entry, at: at(3), actor: `user-${index}`}))
+      await store.appendAudit(many)
+      expect((await store.listAudit({since: at(3), limit: 1000})).map((listed) => listed.actor).reverse()).toEqual(many.map((listed) => listed.actor))
     })
 
     it('records each approver of a release once', async () => {

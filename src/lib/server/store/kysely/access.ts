@@ -3,7 +3,8 @@ import type {AuditEntry} from '../../../api/access.js'
 import type {Approval} from '../../../api/schemas.js'
 import type {AuditFilter, NewAuditEntry, TokenRecord} from '../store.js'
 import * as codec from './codecs.js'
-import {byCodePoint, type Db, precompiled} from './db.js'
+import {rowBatches} from './batches.js'
+import {byCodePoint, type Db, inTransaction, precompiled} from './db.js'
 
 const tokenByHashRows = precompiled((db: Db, hash: string) => db.selectFrom('tokens').selectAll().where('hash', '=', hash))
 
@@ -62,8 +63,15 @@ export async function touchToken(db: Db, name: string, at: string): Promise<void
   await db.updateTable('tokens').set({last_used_at: at}).where('name', '=', name).execute()
 }
 
-export async function appendAudit(db: Db, entry: NewAuditEntry): Promise<void> {
-  await db.insertInto('audit').values(codec.auditRow(entry)).execute()
+export async function appendAudit(db: Db, entries: NewAuditEntry[]): Promise<void> {
+  const batches = rowBatches(entries.map(codec.auditRow))
+  // One statement is atomic by itself; several share a transaction, so that none is kept alone.
+  if (batches.length === 1) await db.insertInto('audit').values(batches[0]).execute()
+  else if (batches.length > 1) {
+    await inTransaction(db, async (trx) => {
+      for (const batch of batches) await trx.insertInto('audit').values(batch).execute()
+    })
+  }
 }
 
 export async function listAudit(db: Db, filter: AuditFilter): Promise<AuditEntry[]> {

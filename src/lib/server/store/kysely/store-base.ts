@@ -192,8 +192,8 @@ export abstract class KyselyStoreBase {
     return access.touchToken(this.db, name, at)
   }
 
-  appendAudit(entry: NewAuditEntry) {
-    return access.appendAudit(this.db, entry)
+  appendAudit(entries: NewAuditEntry[]) {
+    return access.appendAudit(this.db, entries)
   }
 
   listAudit(filter: AuditFilter) {
