@@ -86,6 +86,12 @@ export function splitList(text: string): string[] {
 /** A release that still holds its environment's queue or locks: waiting for approval, queued or running. */
 export const ACTIVE_STATUSES: ReleaseStatus[] = ['pending_approval', 'queued', 'running']
 
+/** A listing of one environment's queue: every active status, oldest first (the head of its queue when it has a limit). */
+export function isQueueListing(filter: {project?: string; environment?: string; statuses?: readonly ReleaseStatus[]; order?: 'asc' | 'desc'}): boolean {
+  const statuses = new Set(filter.statuses ?? [])
+  return Boolean(filter.project && filter.environment) && filter.order === 'asc' && statuses.size === ACTIVE_STATUSES.length && ACTIVE_STATUSES.every((status) => statuses.has(status))
+}
+
 export function isFinalStatus(status: ReleaseStatus): boolean {
   return (FINAL_RELEASE_STATUSES as readonly string[]).includes(status)
 }

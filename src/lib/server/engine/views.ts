@@ -1,7 +1,7 @@
 // Read models: what the API shows of projects, environments, apps and releases. What is derived and not
 // stored is worked out here: an app's sync and stability, a queued release's position and what it waits
 // for (the admission rule run again on the environment's queue).
-import {ACTIVE_STATUSES, appSync, type ReleaseStatus} from '../../api/domain.js'
+import {ACTIVE_STATUSES, appSync, isQueueListing, type ReleaseStatus} from '../../api/domain.js'
 import type {AppHistoryEntry, AppState, Environment, LogsResponse, Release, Schedule, WaitingFor} from '../../api/schemas.js'
 import {plainEnvironment} from '../blueprint/blueprint.js'
 import {notFound} from '../errors.js'
@@ -210,9 +210,7 @@ export class Views {
    * decides for the listed ones, so the queue need not be read again.
    */
   private async queueHead(filter: ReleaseFilter, listed: ReleaseRecord[]): Promise<ActiveRelease[] | undefined> {
-    const statuses = new Set(filter.statuses)
-    const everyActiveStatus = statuses.size === ACTIVE_STATUSES.length && ACTIVE_STATUSES.every((status) => statuses.has(status))
-    if (!filter.project || !filter.environment || filter.order !== 'asc' || !everyActiveStatus) return undefined
+    if (!isQueueListing(filter)) return undefined
     const head = listed.map(({id, status, lockSet}) => ({id, status: status as ActiveRelease['status'], lockSet}))
     if (filter.limit === undefined || listed.length < filter.limit) return head
     const last = listed.length > 0 ? listed[listed.length - 1].id : 0

@@ -4,6 +4,9 @@ import {type Kysely, sql} from 'kysely'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import type {Blueprint} from '../../../../src/lib/server/blueprint/blueprint.js'
+import type {ReleaseStatus} from '../../../../src/lib/api/domain.js'
+import {activeLocks as activeLocksOfTable} from '../../../../src/lib/server/store/kysely/releases.js'
+import type {Database} from '../../../../src/lib/server/store/schema/tables.js'
 import type {NewPipelineRun, NewRelease, NewTask, Store} from '../../../../src/lib/server/store/store.js'
 
 export interface StoreFactory {
@@ -202,7 +205,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.getRelease(b.id)).toMatchObject({freezeOverride: {by: 'bo', reason: 'incident 4411', at: T0}, options: {deadlineMs: 60_000}, deadlineAt: null, expiresAt: null, endReason: null})
     })
 
-    it('in a transaction, an environment\'s active releases are read exactly after any mix of commits, rollbacks and updates (a queue the store keeps between transactions)', async () => {
+    it('an environment\'s active releases and its queue listing are read exactly after any mix of commits, rollbacks and updates (a queue the store keeps between transactions)', async () => {
       type Step =
         | {kind: 'queue' | 'queue then roll back' | 'queue in a savepoint that fails'; locks: string[]; pending: boolean}
         | {kind: 'start' | 'end' | 'approve' | 'cancel request'; pick: number}
@@ -249,8 +252,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
               if (next.kind === 'approve') await store.transitionRelease(target.id, ['pending_approval'], 'queued')
               if (next.kind === 'cancel request') await store.requestCancel(target.id, 'ada', at(3))
             }
-            // Read in a transaction (where the store may use what it kept), against a read outside one.
-            expect(await read()).toEqual(await store.activeLocks('shop', environment))
+            // What the store may take from what it kept, against a read of the table.
+            const table = await activeLocksOfTable((store as unknown as {db: Kysely<Database>}).db, 'shop', environment)
+            expect(await read()).toEqual(table)
+            expect(await store.activeLocks('shop', environment)).toEqual(table)
+            const queue = {project: 'shop', environment, statuses: ['running', 'queued', 'pending_approval'] as ReleaseStatus[], order: 'asc' as const}
+            const queueOfTable = await store.transaction((tx) => tx.listReleases(queue))
+            expect(queueOfTable.map((release) => release.id)).toEqual(table.map((lock) => lock.id))
+            expect(await store.listReleases(queue)).toEqual(queueOfTable)
+            expect(await store.listReleases({...queue, limit: 2})).toEqual(queueOfTable.slice(0, 2))
           }
         }),
         {numRuns: 40},

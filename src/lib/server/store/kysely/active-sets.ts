@@ -1,6 +1,6 @@
 // An environment's active releases as a committed transaction last read them (SQLite only), so that the
-// next admission turn reads the releases queued since and two numbers, not the whole queue: behind a
-// queue of 1,000, reading it was 40% of a trigger's CPU in bench/api.
+// next admission turn, or the next listing of the queue, reads the releases queued since and two numbers,
+// not the whole queue: behind a queue of 1,000, reading it was 40% of a trigger's CPU in bench/api.
 //
 // Exact, not a guess. A kept set is used only when its releases, the active ones with ids up to its last,
 // still number what they did and their revisions still sum to what they did; nothing else can change them
@@ -17,12 +17,18 @@ import type {ActiveLock} from '../store.js'
 import type {Db} from './db.js'
 import * as releases from './releases.js'
 
+/** An active release as the queue shows it, with its row's revision. */
+export interface ActiveRow {
+  lock: ActiveLock
+  revision: number
+}
+
 interface KeptSet {
   count: number
   revisions: number
   /** the last id of the range; 0 for an empty queue */
   last: number
-  locks: readonly ActiveLock[]
+  rows: readonly ActiveRow[]
 }
 
 const sumOf = (rows: {revision: number}[]) => rows.reduce((sum, row) => sum + row.revision, 0)
@@ -32,8 +38,8 @@ export class ActiveSets {
   private static readonly KEPT = 1000
   private readonly kept = new Map<string, KeptSet>()
 
-  /** Inside a transaction: the environment's active releases, and what to keep once it has committed. */
-  async read(trx: Db, project: string, environment: string): Promise<{locks: ActiveLock[]; keep: () => void}> {
+  /** Inside a transaction: the environment's active releases in id order, and what to keep once it has committed. */
+  async read(trx: Db, project: string, environment: string): Promise<{rows: readonly ActiveRow[]; keep: () => void}> {
     const key = JSON.stringify([project, environment])
     const kept = this.kept.get(key)
     let read: KeptSet | undefined
@@ -41,15 +47,15 @@ export class ActiveSets {
       const after = await releases.activeLockRevisions(trx, project, environment, kept.last)
       const whole = await releases.activeStamp(trx, project, environment)
       if (whole.count - after.length === kept.count && whole.revisions - sumOf(after) === kept.revisions) {
-        read = {...whole, last: after.at(-1)?.lock.id ?? kept.last, locks: after.length > 0 ? [...kept.locks, ...after.map(({lock}) => lock)] : kept.locks}
+        read = {...whole, last: after.at(-1)?.lock.id ?? kept.last, rows: after.length > 0 ? [...kept.rows, ...after] : kept.rows}
       }
     }
     if (!read) {
       const rows = await releases.activeLockRevisions(trx, project, environment)
-      read = {count: rows.length, revisions: sumOf(rows), last: rows.at(-1)?.lock.id ?? 0, locks: rows.map(({lock}) => lock)}
+      read = {count: rows.length, revisions: sumOf(rows), last: rows.at(-1)?.lock.id ?? 0, rows}
     }
     const entry = read
-    return {locks: [...entry.locks], keep: () => this.keep(key, entry)}
+    return {rows: entry.rows, keep: () => this.keep(key, entry)}
   }
 
   private keep(key: string, entry: KeptSet) {

@@ -81,21 +81,29 @@ function filteredReleases(db: Db, filter: ReleaseFilter) {
 export async function listReleases(db: Db, listed: ListedReleases, filter: ReleaseFilter): Promise<ReleaseRecord[]> {
   const wholeRows = async () => (await filteredReleases(db, filter).selectAll().execute()).map(codec.toRelease)
   if (db.isTransaction) return wholeRows()
-  const revisions = await filteredReleases(db, filter).select(['id', 'revision']).execute()
-  const releases = revisions.map((row) => listed.get(Number(row.id), row.revision))
-  const changed = new Map(revisions.flatMap((row, index) => (releases[index] ? [] : [[Number(row.id), row.revision] as const])))
+  const revisions = (await filteredReleases(db, filter).select(['id', 'revision']).execute()).map((row) => ({id: Number(row.id), revision: row.revision}))
+  return releasesAt(db, listed, revisions, wholeRows)
+}
+
+/**
+ * Outside a transaction: the releases with these ids, each as it was at its revision, from what listings
+ * kept and else read; `reread` when one changed again since its revision was read.
+ */
+export async function releasesAt(db: Db, listed: ListedReleases, revisions: {id: number; revision: number}[], reread: () => Promise<ReleaseRecord[]>): Promise<ReleaseRecord[]> {
+  const releases = revisions.map(({id, revision}) => listed.get(id, revision))
+  const changed = new Map(revisions.flatMap(({id, revision}, index) => (releases[index] ? [] : [[id, revision] as const])))
   const read = new Map<number, ReleaseRecord>()
   for (const batch of valueBatches([...changed.keys()], 0)) {
     for (const row of await db.selectFrom('releases').selectAll().where('id', 'in', batch).execute()) {
       // A release that changed again since the first read: the two reads are not of one state (it may
       // have left the filter, which a limit would not see), so the listing is read again in one query.
-      if (row.revision !== changed.get(Number(row.id))) return wholeRows()
+      if (row.revision !== changed.get(Number(row.id))) return reread()
       const release = codec.toRelease(row)
       read.set(release.id, release)
       listed.keep(row.revision, release)
     }
   }
-  return revisions.map((row, index) => releases[index] ?? (read.get(Number(row.id)) as ReleaseRecord))
+  return revisions.map(({id}, index) => releases[index] ?? (read.get(id) as ReleaseRecord))
 }
 
 const activeLockRows = precompiled((db: Db, project: string, environment: string, afterId: number) =>

@@ -19,13 +19,15 @@ import type {
   NewFreeze,
   NewEvent,
   ProjectRecord,
+  ReleaseFilter,
   ReplicaRecord,
   SettingsRecord,
   Store,
 } from '../store.js'
 import type {BlockedVersion, PauseState, SettingsChange} from '../../../api/schemas.js'
 import * as catalog from './catalog.js'
-import {ActiveSets} from './active-sets.js'
+import {isQueueListing} from '../../../api/domain.js'
+import {type ActiveRow, ActiveSets} from './active-sets.js'
 import {CommitListeners} from './commit-listeners.js'
 import {type Db, inTransaction} from './db.js'
 import * as eventQueries from './events.js'
@@ -118,10 +120,24 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   }
 
   async activeLocks(project: string, environment: string) {
-    if (!this.activeSets || !this.afterCommit) return super.activeLocks(project, environment)
-    const {locks, keep} = await this.activeSets.read(this.db, project, environment)
+    if (!this.activeSets) return super.activeLocks(project, environment)
+    return (await this.activeRows(this.activeSets, project, environment)).map(({lock}) => lock)
+  }
+
+  /** Inside a transaction, the environment's active releases from what is kept (see ActiveSets); outside one, in one of their own. */
+  private async activeRows(activeSets: ActiveSets, project: string, environment: string): Promise<readonly ActiveRow[]> {
+    if (!this.afterCommit) return this.transaction((tx) => (tx as KyselyStore).activeRows(activeSets, project, environment))
+    const {rows, keep} = await activeSets.read(this.db, project, environment)
     this.afterCommit.push(keep)
-    return locks
+    return rows
+  }
+
+  async listReleases(filter: ReleaseFilter) {
+    // A listing of an environment's queue, oldest first, is the kept queue's head.
+    if (!this.activeSets || this.afterCommit || !isQueueListing(filter)) return super.listReleases(filter)
+    const rows = await this.activeRows(this.activeSets, filter.project as string, filter.environment as string)
+    const listed = filter.limit ? rows.slice(0, filter.limit) : rows
+    return releases.releasesAt(this.db, this.listedReleases, listed.map(({lock, revision}) => ({id: lock.id, revision})), () => super.listReleases(filter))
   }
 
   getProject(name: string) {
