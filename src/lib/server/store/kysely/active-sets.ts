@@ -33,6 +33,13 @@ interface KeptSet {
 
 const sumOf = (rows: {revision: number}[]) => rows.reduce((sum, row) => sum + row.revision, 0)
 
+/** Rows as read: kept, so shared by the turns and listings that read them after, hence frozen. */
+async function rowsAfter(trx: Db, project: string, environment: string, afterId?: number): Promise<ActiveRow[]> {
+  const rows = await releases.activeLockRevisions(trx, project, environment, afterId)
+  for (const row of rows) Object.freeze(Object.freeze(row).lock)
+  return rows
+}
+
 export class ActiveSets {
   /** environments kept; the least recently kept goes first */
   private static readonly KEPT = 1000
@@ -44,14 +51,14 @@ export class ActiveSets {
     const kept = this.kept.get(key)
     let read: KeptSet | undefined
     if (kept) {
-      const after = await releases.activeLockRevisions(trx, project, environment, kept.last)
+      const after = await rowsAfter(trx, project, environment, kept.last)
       const whole = await releases.activeStamp(trx, project, environment)
       if (whole.count - after.length === kept.count && whole.revisions - sumOf(after) === kept.revisions) {
         read = {...whole, last: after.at(-1)?.lock.id ?? kept.last, rows: after.length > 0 ? [...kept.rows, ...after] : kept.rows}
       }
     }
     if (!read) {
-      const rows = await releases.activeLockRevisions(trx, project, environment)
+      const rows = await rowsAfter(trx, project, environment)
       read = {count: rows.length, revisions: sumOf(rows), last: rows.at(-1)?.lock.id ?? 0, rows}
     }
     const entry = read
