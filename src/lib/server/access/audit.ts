@@ -48,7 +48,9 @@ export class AuditLog {
         await this.store.appendAudit(batch.map(({entry}) => entry))
         for (const {resolve} of batch) resolve()
       } catch (error) {
-        for (const {reject} of batch) reject(error)
+        // One entry the database refuses must not lose the others: each is written alone again.
+        if (batch.length === 1) batch[0].reject(error)
+        else for (const waiting of batch) await this.store.appendAudit([waiting.entry]).then(waiting.resolve, waiting.reject)
       }
     }
     this.writing = false

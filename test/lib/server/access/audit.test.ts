@@ -43,19 +43,41 @@ describe('AuditLog', () => {
     }
   })
 
-  it('a write that fails rejects the appends of its batch only; the next batch is stored', async () => {
+  it('an entry the database refuses in a batch fails alone: the others of its batch are stored', async () => {
     const audit = new AuditLog(t.store, 86_400_000, quietLog)
     const original = t.store.appendAudit.bind(t.store)
-    let calls = 0
     const writes = vi.spyOn(t.store, 'appendAudit').mockImplementation(async (entries) => {
-      if (++calls === 2) throw new Error('disk I/O error (injected)')
+      if (entries.some((stored) => stored.actor === 'refused')) throw new Error('invalid byte sequence (injected)')
+      return original(entries)
+    })
+    try {
+      const first = audit.append(entry('before'))
+      const batch = [audit.append(entry('kept-1')), audit.append(entry('refused')), audit.append(entry('kept-2'))]
+      await first
+      expect((await Promise.allSettled(batch)).map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+      const actors = (await t.store.listAudit({limit: 1000})).map((stored) => stored.actor)
+      expect(actors).toEqual(expect.arrayContaining(['kept-1', 'kept-2']))
+      expect(actors).not.toContain('refused')
+    } finally {
+      writes.mockRestore()
+    }
+  })
+
+  it('while the database refuses every write, the waiting appends are rejected; once it accepts again, the next ones are stored', async () => {
+    const audit = new AuditLog(t.store, 86_400_000, quietLog)
+    const original = t.store.appendAudit.bind(t.store)
+    let down = false
+    const writes = vi.spyOn(t.store, 'appendAudit').mockImplementation(async (entries) => {
+      if (down) throw new Error('disk I/O error (injected)')
       return original(entries)
     })
     try {
       const first = audit.append(entry('first'))
+      down = true
       const failing = [audit.append(entry('lost-1')), audit.append(entry('lost-2'))]
       await first
       expect((await Promise.allSettled(failing)).map((outcome) => outcome.status)).toEqual(['rejected', 'rejected'])
+      down = false
       await audit.append(entry('after'))
       const actors = (await t.store.listAudit({limit: 1000})).map((stored) => stored.actor)
       expect(actors).toEqual(expect.arrayContaining(['first', 'after']))

@@ -516,6 +516,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const many = Array.from({length: 300}, (_, index) => ({...entry, at: at(3), actor: `user-${index}`}))
       await store.appendAudit(many)
       expect((await store.listAudit({since: at(3), limit: 1000})).map((listed) => listed.actor).reverse()).toEqual(many.map((listed) => listed.actor))
+      // A request's path with %00 in it: PostgreSQL stores no NUL in text; the entry keeps U+2400 in its place.
+      await store.appendAudit([{...entry, at: at(4), path: '/v1/projects/ev\0il/environments/prod/releases', project: 'ev\0il', outcome: 'unauthenticated', status: 401}])
+      expect(await store.listAudit({since: at(4), limit: 10})).toMatchObject([{path: '/v1/projects/ev\u2400il/environments/prod/releases', project: 'ev\u2400il'}])
     })
 
     it('records each approver of a release once', async () => {

@@ -168,20 +168,26 @@ export function toToken(row: Selectable<TokensTable>): TokenRecord {
   }
 }
 
+/**
+ * What a request named goes into its audit entry as it came, even a refused one: but PostgreSQL stores no
+ * NUL in text, so a NUL (a path with %00 in it) is kept as U+2400, the symbol for it.
+ */
+const storable = <T extends string | null>(text: T): T => (text === null ? text : (text.replaceAll('\0', '\u2400') as T))
+
 export function auditRow(entry: NewAuditEntry): Insertable<AuditTable> {
   return {
     at: entry.at,
-    actor: entry.actor,
+    actor: storable(entry.actor),
     action: entry.action,
-    method: entry.method,
-    path: entry.path,
-    project: entry.project,
-    environment: entry.environment,
-    target: entry.target,
+    method: storable(entry.method),
+    path: storable(entry.path),
+    project: storable(entry.project),
+    environment: storable(entry.environment),
+    target: storable(entry.target),
     status: entry.status,
     outcome: entry.outcome,
-    address: entry.address,
-    detail: entry.detail,
+    address: storable(entry.address),
+    detail: storable(entry.detail),
   }
 }
 
