@@ -208,11 +208,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
     it('an environment\'s active releases and its queue listing are read exactly after any mix of commits, rollbacks and updates (a queue the store keeps between transactions)', async () => {
       type Step =
         | {kind: 'queue' | 'queue then roll back' | 'queue in a savepoint that fails'; locks: string[]; pending: boolean}
-        | {kind: 'start' | 'end' | 'approve' | 'cancel request'; pick: number}
+        | {kind: 'start' | 'end' | 'approve' | 'cancel request' | 'read, then start in the same transaction'; pick: number}
       const locks = fc.subarray(['api', 'web', 'db'], {minLength: 1})
       const step: fc.Arbitrary<Step> = fc.oneof(
         fc.record({kind: fc.constantFrom('queue' as const, 'queue then roll back' as const, 'queue in a savepoint that fails' as const), locks, pending: fc.boolean()}),
-        fc.record({kind: fc.constantFrom('start' as const, 'end' as const, 'approve' as const, 'cancel request' as const), pick: fc.nat()}),
+        fc.record({kind: fc.constantFrom('start' as const, 'end' as const, 'approve' as const, 'cancel request' as const, 'read, then start in the same transaction' as const), pick: fc.nat()}),
       )
       const rolledBack = new Error('rolled back (by the test)')
       let runs = 0
@@ -251,6 +251,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
               if (next.kind === 'end') await store.transitionRelease(target.id, ['queued', 'running', 'pending_approval'], 'cancelled', {finishedAt: at(2)})
               if (next.kind === 'approve') await store.transitionRelease(target.id, ['pending_approval'], 'queued')
               if (next.kind === 'cancel request') await store.requestCancel(target.id, 'ada', at(3))
+              if (next.kind === 'read, then start in the same transaction') {
+                // As an admission turn does: what it read is kept, then its claim changes a release.
+                await store.transaction(async (tx) => {
+                  await tx.activeLocks('shop', environment)
+                  await tx.transitionRelease(target.id, ['queued'], 'running', {startedAt: at(1), replica: 'r1', leaseExpiresAt: at(16)})
+                })
+              }
             }
             // What the store may take from what it kept, against a read of the table.
             const table = await activeLocksOfTable((store as unknown as {db: Kysely<Database>}).db, 'shop', environment)
