@@ -274,6 +274,19 @@ export function storeContract(name: string, factory: StoreFactory): void {
       )
     })
 
+    it('on SQLite, the database refuses a change of a release\'s row that does not count up its revision, and an ended release made active again', async () => {
+      const {release} = await store.insertRelease(newRelease())
+      const db = (store as unknown as {db: Kysely<Database>}).db
+      const sqlite = (store as unknown as {dialect: string}).dialect === 'sqlite'
+      const unrevised = sql`update releases set comment = 'quietly' where id = ${release.id}`.execute(db)
+      if (sqlite) await expect(unrevised).rejects.toThrow(/without counting up its revision/)
+      else await unrevised
+      await store.transitionRelease(release.id, ['queued'], 'cancelled', {finishedAt: at(1)})
+      const revived = sql`update releases set status = 'queued', revision = revision + 1 where id = ${release.id}`.execute(db)
+      if (sqlite) await expect(revived).rejects.toThrow(/cannot become active again/)
+      else await revived
+    })
+
     it('in a transaction, the active releases of an environment read again are the same objects where nothing changed, on SQLite', async () => {
       const a = (await store.insertRelease(newRelease())).release
       const first = await store.transaction((tx) => tx.activeLocks('shop', 'prod'))

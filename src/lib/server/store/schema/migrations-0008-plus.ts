@@ -1,5 +1,5 @@
 // Migrations 0008 onwards: tokens and the audit log, freezes, retries and deadlines, the release
-// revision, pipelines. Append new ones here; never edit a shipped one.
+// revision, pipelines, the rules of a release's row. Append new ones here; never edit a shipped one.
 import {type Migration, sql} from 'kysely'
 
 import {type Db, type Dialect, serialKeyFor} from './migrations-shared.js'
@@ -170,6 +170,21 @@ export function migrationsFrom0008(dialect: Dialect): Record<string, Migration> 
       },
       async down(db: Db) {
         for (const table of ['pipeline_run_releases', 'pipeline_runs']) await sql`drop table if exists ${sql.table(table)}`.execute(db)
+      },
+    },
+    '0012_release_row_rules': {
+      // What the kept queue on SQLite stands on (store/kysely/active-sets.ts), enforced by the database:
+      // every change of a release's row counts up its revision, and an ended release stays ended.
+      // PostgreSQL keeps no queue, and needs neither.
+      async up(db: Db) {
+        if (dialect !== 'sqlite') return
+        await sql`create trigger releases_revision_moves before update on releases when new.revision <= old.revision begin select raise(abort, 'a release''s row changed without counting up its revision'); end`.execute(db)
+        await sql`create trigger releases_stay_ended before update of status on releases when old.status not in ('pending_approval', 'queued', 'running') and new.status in ('pending_approval', 'queued', 'running') begin select raise(abort, 'an ended release cannot become active again'); end`.execute(db)
+      },
+      async down(db: Db) {
+        if (dialect !== 'sqlite') return
+        await sql`drop trigger if exists releases_revision_moves`.execute(db)
+        await sql`drop trigger if exists releases_stay_ended`.execute(db)
       },
     },
   }
