@@ -13,15 +13,9 @@
 // after the range, and the range's are what remains after taking those rows away. A set is kept only once
 // the transaction that read it has committed: SQLite gives a rolled-back insert's id to the next release.
 // PostgreSQL keeps none: there the extra statement is a round trip dearer than the rows it saves.
-import type {ActiveLock} from '../store.js'
 import type {Db} from './db.js'
 import * as releases from './releases.js'
-
-/** An active release as the queue shows it, with its row's revision. */
-export interface ActiveRow {
-  lock: ActiveLock
-  revision: number
-}
+import type {ActiveRow} from './releases.js'
 
 interface KeptSet {
   count: number
@@ -31,7 +25,7 @@ interface KeptSet {
   rows: readonly ActiveRow[]
 }
 
-const sumOf = (rows: {revision: number}[]) => rows.reduce((sum, row) => sum + row.revision, 0)
+const sumOf = (rows: readonly ActiveRow[]) => rows.reduce((sum, row) => sum + row.revision, 0)
 
 /** Rows as read: kept, so shared by the turns and listings that read them after, hence frozen. */
 async function rowsAfter(trx: Db, project: string, environment: string, afterId?: number): Promise<ActiveRow[]> {

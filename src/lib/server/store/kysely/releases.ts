@@ -117,8 +117,14 @@ const activeLockRows = precompiled((db: Db, project: string, environment: string
     .orderBy('id'),
 )
 
-/** An environment's active releases with an id above `afterId` (all of them by default), in id order, each with its row's revision. */
-export async function activeLockRevisions(db: Db, project: string, environment: string, afterId = 0): Promise<{lock: ActiveLock; revision: number}[]> {
+/** An active release as the queue shows it, with its row's revision. */
+export interface ActiveRow {
+  lock: ActiveLock
+  revision: number
+}
+
+/** An environment's active releases with an id above `afterId` (all of them by default), in id order. */
+export async function activeLockRevisions(db: Db, project: string, environment: string, afterId = 0): Promise<ActiveRow[]> {
   const rows = await activeLockRows(db, project, environment, afterId)
   return rows.map((row) => ({
     lock: {
