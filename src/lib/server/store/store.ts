@@ -325,7 +325,11 @@ export interface ReplicaStore {
   getReplica(id: string): Promise<ReplicaRecord | null>
   /** Replicas whose heartbeat is at or after the instant given, oldest first. */
   listReplicas(heartbeatSince: string): Promise<ReplicaRecord[]>
-  /** Records a heartbeat and renews the lease of every release the replica runs; returns how many it renewed. */
+  /**
+   * Records a heartbeat and renews the lease of every release the replica runs, but for one whose row
+   * another transaction holds right now (it is being ended or claimed; the next heartbeat renews it);
+   * returns how many it renewed.
+   */
   heartbeat(replica: string, at: string, leaseExpiresAt: string): Promise<number>
   setReplicaStopping(replica: string): Promise<void>
   deleteReplica(replica: string): Promise<void>

@@ -1011,6 +1011,36 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       expect(order).toEqual(['first commits', 'second locked'])
     })
 
+    it('renews leases without waiting for a run another transaction holds, so a heartbeat and a turn never wait for each other', async () => {
+      const {store, other} = await seeded()
+      const [held, free] = [(await store.insertRelease(newRelease())).release, (await store.insertRelease(newRelease())).release]
+      for (const {id} of [held, free]) await store.transitionRelease(id, ['queued'], 'running', {replica: 'r1', leaseExpiresAt: at(15)})
+      // A turn that holds one run's row (it records its cancel request) and has not committed yet.
+      const {wait: committing, open: commit} = gate()
+      let holding!: () => void
+      const rowHeld = new Promise<void>((resolve) => (holding = resolve))
+      const turn = store.transaction(async (tx) => {
+        await tx.requestCancel(held.id, 'ada', at(2))
+        holding()
+        await committing
+        // Then it wants the other run's row too: had the heartbeat waited for the first while holding
+        // this one, the two would wait for each other.
+        await tx.requestCancel(free.id, 'ada', at(2))
+      })
+      await rowHeld
+      let renewed = false
+      const heartbeat = other.heartbeat('r1', at(10), at(25)).finally(() => (renewed = true))
+      await eventually(async () => renewed || (await factory.waitingForLocks()) > 0, 'the heartbeat to renew, or to wait for the turn')
+      expect(renewed ? 'renewed' : 'waits for the turn').toBe('renewed')
+      expect(await heartbeat).toBe(1)
+      commit()
+      await turn
+      expect(await store.getRelease(free.id)).toMatchObject({leaseExpiresAt: at(25)})
+      expect(await store.getRelease(held.id)).toMatchObject({leaseExpiresAt: at(15)})
+      expect((await store.cancelRequests('r1')).map((request) => request.releaseId)).toEqual([held.id, free.id])
+      expect(await other.heartbeat('r1', at(20), at(35))).toBe(2)
+    })
+
     it('wakes events listeners of this store and of another one after a commit that appended events', async () => {
       const {store, other} = await seeded()
       let here = 0

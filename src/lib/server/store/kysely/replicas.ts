@@ -39,14 +39,22 @@ export async function listReplicas(db: Db, heartbeatSince: string): Promise<Repl
   return rows.map(codec.toReplica)
 }
 
-export function heartbeat(db: Db, replica: string, at: string, leaseExpiresAt: string): Promise<number> {
+/**
+ * Renews the replica's row and the leases of its runs. On PostgreSQL it skips a run whose row another
+ * transaction holds: a turn that is ending or claiming it. Waiting for it instead, while holding the
+ * rows renewed so far, could close a cycle with a turn that then wants one of those (PostgreSQL ends
+ * the cycle only after its deadlock_timeout, a second, during which the environment admits nothing). A
+ * run skipped is renewed by the next heartbeat, a third of a lease later.
+ */
+export function heartbeat(db: Db, dialect: 'sqlite' | 'postgres', replica: string, at: string, leaseExpiresAt: string): Promise<number> {
   return inTransaction(db, async (db) => {
     await db.updateTable('replicas').set({heartbeat_at: at}).where('id', '=', replica).execute()
+    const runs = db.selectFrom('releases').select('id').where('replica', '=', replica).where('status', '=', 'running')
     const renewed = await db
       .updateTable('releases')
       .set({lease_expires_at: leaseExpiresAt, revision: codec.nextRevision})
-      .where('replica', '=', replica)
-      .where('status', '=', 'running')
+      // SQLite has one writer at a time: no row is ever held by another transaction.
+      .where('id', 'in', dialect === 'postgres' ? runs.forUpdate().skipLocked() : runs)
       .executeTakeFirst()
     return Number(renewed.numUpdatedRows)
   })

@@ -293,7 +293,7 @@ export class KyselyStore extends KyselyStoreBase implements Store {
   }
 
   heartbeat(replica: string, at: string, leaseExpiresAt: string) {
-    return replicas.heartbeat(this.db, replica, at, leaseExpiresAt)
+    return replicas.heartbeat(this.db, this.quirks.dialect, replica, at, leaseExpiresAt)
   }
 
   setReplicaStopping(replica: string) {
