@@ -22,7 +22,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
-import {processCpuMs, throwawayDatabase} from './postgres.mjs'
+import {controlPlaneCpuMs, throwawayDatabase} from './postgres.mjs'
 import {stopServer, whenListening} from './server.mjs'
 
 const {values} = parseArgs({
@@ -139,9 +139,9 @@ async function api(method, path, body) {
   return data
 }
 
-/** CPU time (user + system) the control plane process has used, in ms: steadier than wall time on a busy machine. */
+/** CPU time (user + system) the control plane has used (its deploy supervisor included), in ms: steadier than wall time on a busy machine. */
 function serverCpuMs() {
-  return processCpuMs(server.pid)
+  return controlPlaneCpuMs(server.pid)
 }
 
 const triggersPath = (environment) => `/v1/projects/bench/environments/${environment}/releases`

@@ -18,7 +18,7 @@ import {parseArgs} from 'node:util'
 
 import {Pool} from 'undici'
 
-import {processCpuMs, throwawayDatabase} from './postgres.mjs'
+import {controlPlaneCpuMs, throwawayDatabase} from './postgres.mjs'
 import {stopServer, whenListening} from './server.mjs'
 
 const {values} = parseArgs({
@@ -127,30 +127,21 @@ async function api(method, path, body, plane = planes[0]) {
   return data
 }
 
-/** CPU time (user + system) the control plane processes have used, in ms: steadier than wall time on a busy machine. */
+/**
+ * CPU time (user + system) the control planes have used, in ms, their deploy supervisors included:
+ * steadier than wall time on a busy machine.
+ */
 function serverCpuMs() {
-  if (process.env.BENCH_DIAG) for (const plane of planes) console.log(`  (control plane ${plane.replicaId ?? ''} CPU ${processCpuMs(plane.process.pid)} ms)`)
-  return planes.reduce((sum, plane) => sum + processCpuMs(plane.process.pid), 0)
-}
-
-/** Triggers a release and waits for it to succeed. */
-async function runToEnd(request, environment, plane) {
-  const {release} = await api('POST', `/v1/projects/bench/environments/${environment}/releases`, request, plane)
-  const deadline = Date.now() + 60_000
-  for (let current = release; ; current = await api('GET', `/v1/releases/${release.id}`, undefined, plane)) {
-    if (current.status === 'succeeded') return
-    if (!['queued', 'running'].includes(current.status) || Date.now() > deadline) throw new Error(`the warm-up release ${release.id} is ${current.status}: ${current.error ?? 'not done after 60 s'}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+  return planes.reduce((sum, plane) => sum + controlPlaneCpuMs(plane.process.pid), 0)
 }
 
 /** Waits for no release of the bench to be active; a deadline names what is stuck instead of hanging. */
-async function waitUntilAllEnded(deadlineMs) {
+async function waitUntilAllEnded(environment, deadlineMs) {
   const deadline = Date.now() + deadlineMs
   // Poll lightly: the bench should not load the control plane it measures.
-  while ((await api('GET', '/v1/releases?project=bench&environment=perf&active=true&limit=1')).length > 0) {
+  while ((await api('GET', `/v1/releases?project=bench&environment=${environment}&active=true&limit=1`)).length > 0) {
     if (Date.now() > deadline) {
-      const active = await api('GET', `/v1/releases?project=bench&environment=perf&active=true&limit=${N}`)
+      const active = await api('GET', `/v1/releases?project=bench&environment=${environment}&active=true&limit=${N}`)
       const byStatus = Object.entries(groupBy(active, (release) => `${release.status}${release.replica ? ` on ${release.replica}` : ''}`))
       throw new Error(`${active.length} release(s) still active after ${deadlineMs / 1000} s: ${byStatus.map(([key, list]) => `${list.length} ${key}`).join(', ')}; e.g. ${JSON.stringify(active[0])}`)
     }
@@ -167,6 +158,37 @@ function groupBy(items, key) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
 
+/**
+ * Sends the N triggers to the environment at once (with replicas, to each in turn, as a load balancer
+ * would spread them), waits for every release to end, and measures the run.
+ */
+async function burst(environment) {
+  const benchCpuBefore = process.cpuUsage()
+  const cpuBefore = serverCpuMs()
+  const databaseCpuBefore = database?.serverCpuMs() ?? null
+  const triggerStart = Date.now()
+  await Promise.all(names.map((name, index) => api('POST', `/v1/projects/bench/environments/${environment}/releases`, {type: 'selective', resources: [{name}]}, planes[index % planes.length])))
+  const triggerMs = Date.now() - triggerStart
+  const benchCpu = process.cpuUsage(benchCpuBefore)
+
+  const ideal = Math.ceil(N / M) * DEPLOY_SECONDS * 1000
+  // Ten times the ideal and a minute more: far beyond a slow run, well short of a hung one.
+  await waitUntilAllEnded(environment, 10 * ideal + 60_000)
+  const releases = await api('GET', `/v1/releases?project=bench&environment=${environment}&limit=${N}`)
+  const cpuPerRelease = (serverCpuMs() - cpuBefore) / N
+  const databaseCpuPerRelease = databaseCpuBefore === null ? null : (database.serverCpuMs() - databaseCpuBefore) / N
+  if (releases.length !== N) throw new Error(`${releases.length} releases recorded for ${N} triggers in ${environment}`)
+  const failed = releases.filter((release) => release.status !== 'succeeded')
+  if (failed.length > 0) throw new Error(`${failed.length} release(s) in ${environment} did not succeed, e.g. ${JSON.stringify(failed[0])}`)
+
+  const first = Math.min(...releases.map((release) => Date.parse(release.createdAt)))
+  const last = Math.max(...releases.map((release) => Date.parse(release.finishedAt)))
+  const makespan = last - first
+  // Per release: wall time from start to finish beyond the deploy itself (planning, process start, bookkeeping).
+  const runOverhead = releases.map((release) => Date.parse(release.finishedAt) - Date.parse(release.startedAt) - DEPLOY_SECONDS * 1000)
+  return {triggerMs, benchCpuMs: (benchCpu.user + benchCpu.system) / 1000, ratio: makespan / ideal, makespan, ideal, runOverhead, cpuPerRelease, databaseCpuPerRelease, releases, first}
+}
+
 try {
   if (REPLICAS > 0) {
     databaseReady = throwawayDatabase('relctl_bench_parallel')
@@ -178,49 +200,27 @@ try {
     await startPlane({})
   }
   await api('POST', '/v1/projects', {content: blueprint, file: 'relctl.yaml', baseDir: work})
-  await api('PUT', '/v1/settings/parallel', {project: 'bench', environment: 'perf', enabled: true, max: M})
-  // One release in another environment first, on every control plane: a control plane's first release
-  // compiles the code it runs (about a tenth of a second here), which a control plane that has been up
-  // for a while has done long ago; the measure is of the releases, not of that.
-  for (const plane of planes) await runToEnd({type: 'selective', resources: [{name: names[0]}]}, 'warmup', plane)
+  for (const environment of ['warmup', 'perf']) await api('PUT', '/v1/settings/parallel', {project: 'bench', environment, enabled: true, max: M})
   // The triggers go out over connections already open, as those of N CI jobs on their own machines do:
   // this one process opening N connections at once spreads its own requests over a quarter of a second.
   await Promise.all(names.map((_, index) => api('GET', '/healthz', undefined, planes[index % planes.length])))
 
-  const benchCpuBefore = process.cpuUsage()
-  const cpuBefore = serverCpuMs()
-  const databaseCpuBefore = database?.serverCpuMs() ?? null
-  const triggerStart = Date.now()
-  // With replicas, the triggers go to each in turn, as a load balancer would spread them.
-  await Promise.all(names.map((name, index) => api('POST', '/v1/projects/bench/environments/perf/releases', {type: 'selective', resources: [{name}]}, planes[index % planes.length])))
-  const triggerMs = Date.now() - triggerStart
-  const benchCpu = process.cpuUsage(benchCpuBefore)
-
-  const ideal = Math.ceil(N / M) * DEPLOY_SECONDS * 1000
-  // Ten times the ideal and a minute more: far beyond a slow run, well short of a hung one.
-  await waitUntilAllEnded(10 * ideal + 60_000)
-  const releases = await api('GET', `/v1/releases?project=bench&environment=perf&limit=${N}`)
-  const cpuPerRelease = (serverCpuMs() - cpuBefore) / N
-  const databaseCpuPerRelease = databaseCpuBefore === null ? null : (database.serverCpuMs() - databaseCpuBefore) / N
-  if (releases.length !== N) throw new Error(`${releases.length} releases recorded for ${N} triggers`)
-  const failed = releases.filter((release) => release.status !== 'succeeded')
-  if (failed.length > 0) throw new Error(`${failed.length} release(s) did not succeed, e.g. ${JSON.stringify(failed[0])}`)
+  // The same burst twice, in two environments: the measure is of the second. A control plane compiles
+  // its code paths while it serves its first hundreds of releases (V8 optimises a function once it is
+  // hot; with two replicas a third of their CPU in the first burst went to that compiler's threads),
+  // which one that has been up a while has done long ago. The first burst is printed too.
+  const justStarted = await burst('warmup')
+  const {triggerMs, benchCpuMs, ratio, makespan, ideal, runOverhead, cpuPerRelease, databaseCpuPerRelease, releases, first} = await burst('perf')
   const ranBy = groupBy(releases, (release) => release.replica ?? 'none')
-
-  const first = Math.min(...releases.map((release) => Date.parse(release.createdAt)))
-  const last = Math.max(...releases.map((release) => Date.parse(release.finishedAt)))
-  const makespan = last - first
-  const ratio = makespan / ideal
-  // Per release: wall time from start to finish beyond the deploy itself (planning, process start, bookkeeping).
-  const runOverhead = releases.map((release) => Date.parse(release.finishedAt) - Date.parse(release.startedAt) - DEPLOY_SECONDS * 1000)
 
   const store = REPLICAS > 0 ? `${REPLICAS} replica${REPLICAS > 1 ? 's' : ''} on ${database.label}` : 'one control plane on SQLite'
   console.log(`bench/parallel: N=${N} releases, max parallel M=${M}, deploy = sleep ${DEPLOY_SECONDS}s (exec driver), ${store}`)
-  console.log(`  triggers accepted:      ${N} in ${triggerMs} ms (${(triggerMs / N).toFixed(1)} ms each, concurrent; the bench sending them: ${((benchCpu.user + benchCpu.system) / 1000).toFixed(0)} ms of CPU)`)
+  console.log(`  just started:           the same burst first, in another environment: makespan/ideal ${justStarted.ratio.toFixed(3)}, control plane CPU ${justStarted.cpuPerRelease.toFixed(1)} ms per release`)
+  console.log(`  triggers accepted:      ${N} in ${triggerMs} ms (${(triggerMs / N).toFixed(1)} ms each, concurrent; the bench sending them: ${benchCpuMs.toFixed(0)} ms of CPU)`)
   console.log(`  makespan:               ${(makespan / 1000).toFixed(2)} s   (first trigger to last finish)`)
   console.log(`  ideal:                  ${(ideal / 1000).toFixed(2)} s   (ceil(N/M) x ${DEPLOY_SECONDS} s)`)
   console.log(`  engine overhead:        median ${median(runOverhead)} ms, p95 ${percentile(runOverhead, 0.95)} ms per release (start to finish beyond the deploy)`)
-  console.log(`  control plane CPU:      ${cpuPerRelease.toFixed(1)} ms per release (user + system, all work for it${planes.length > 1 ? `, summed over the ${planes.length} replicas` : ''})`)
+  console.log(`  control plane CPU:      ${cpuPerRelease.toFixed(1)} ms per release (user + system of the server and its deploy supervisor, all work for it${planes.length > 1 ? `, summed over the ${planes.length} replicas` : ''})`)
   if (databaseCpuPerRelease !== null) console.log(`  PostgreSQL CPU:         ${databaseCpuPerRelease.toFixed(1)} ms per release (its server processes, not counted above)`)
   if (REPLICAS > 0) console.log(`  releases per replica:   ${planes.map(({replicaId}) => `${replicaId} ${ranBy[replicaId]?.length ?? 0}`).join(', ')}`)
   console.log(`  ratio makespan/ideal:   ${ratio.toFixed(3)}   (target <= ${TARGET})`)

@@ -60,6 +60,35 @@ export function processCpuMs(pid, {children = false} = {}) {
 }
 
 /**
+ * CPU time (ms) of a control plane: its server process and the children it runs (the deploy supervisor),
+ * each its own time only: the deploys are the supervisor's children, and their time is theirs.
+ */
+export function controlPlaneCpuMs(pid) {
+  let total = processCpuMs(pid)
+  for (const child of childrenOf(pid)) {
+    try {
+      total += processCpuMs(child)
+    } catch {
+      // it ended while we looked: its time is now in the server's reaped children, which are not counted
+    }
+  }
+  return total
+}
+
+function childrenOf(pid) {
+  const children = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pid) children.push(entry)
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children
+}
+
+/**
  * A new database, on RELCTL_BENCH_DATABASE_URL's server or on a cluster started for it.
  * Returns {url, label, serverCpuMs, stop}: serverCpuMs() is the CPU PostgreSQL has spent so far (its
  * postmaster, the backends it reaped and the live ones), or null on a server the bench did not start;
@@ -126,13 +155,11 @@ export async function throwawayDatabase(prefix = 'relctl_bench') {
 
 function clusterCpuMs(postmaster) {
   let total = processCpuMs(postmaster, {children: true})
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
+  for (const backend of childrenOf(postmaster)) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      if (Number(stat.split(') ')[1].split(' ')[1]) === postmaster) total += processCpuMs(entry)
+      total += processCpuMs(backend)
     } catch {
-      // the process ended while we looked: the postmaster has reaped it, its time is in its children's
+      // the backend ended while we looked: the postmaster has reaped it, its time is in its children's
     }
   }
   return total

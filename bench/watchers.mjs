@@ -26,7 +26,7 @@ import {parseArgs} from 'node:util'
 
 import {createParser} from 'eventsource-parser'
 
-import {processCpuMs, throwawayDatabase} from './postgres.mjs'
+import {controlPlaneCpuMs, throwawayDatabase} from './postgres.mjs'
 import {apiOf, stopServer, whenListening} from './server.mjs'
 
 const {values} = parseArgs({
@@ -116,9 +116,9 @@ function rssMb() {
 }
 
 async function idleCpuPercent() {
-  const before = processCpuMs(server.pid)
+  const before = controlPlaneCpuMs(server.pid)
   await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000))
-  return ((processCpuMs(server.pid) - before) / (IDLE_SECONDS * 1000)) * 100
+  return ((controlPlaneCpuMs(server.pid) - before) / (IDLE_SECONDS * 1000)) * 100
 }
 
 /**
