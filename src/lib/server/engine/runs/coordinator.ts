@@ -4,6 +4,8 @@
 // (queued -> running, owner, lease) with their plans. After the commit the claimed runs start here; a
 // finish records the outcome in the environment's next turn, which admits again. Leases (runs/leases.ts)
 // keep a run owned while this replica answers; any replica ends the runs of one that stopped answering.
+import {setTimeout as sleep} from 'node:timers/promises'
+
 import type {ReleaseResource, Replica} from '../../../api/schemas.js'
 import type {NewTask, ProjectRecord, ReleaseRecord, ReleaseTasks, Store, TaskRecord} from '../../store/store.js'
 import type {EnvironmentSpec} from '../../blueprint/blueprint.js'
@@ -21,6 +23,10 @@ import {LogWriter} from './log-writer.js'
 import {firstTasks, recordStarts, type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
 import {appendLogLines, changeApp, transitionRelease, transitionReleases, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
+
+/** A release's end that could not be recorded is tried again after this long, doubling up to END_RETRY_MAX_MS. */
+const END_RETRY_FIRST_MS = 100
+const END_RETRY_MAX_MS = 5000
 
 export const RECOVERY_LOG_LINE = 'the control plane stopped while this task ran; its processes were stopped by the supervisor'
 
@@ -47,6 +53,8 @@ export class RunCoordinator {
   /** claimed in a turn that has not committed yet: counted against capacity */
   private reserved = 0
   private admitting = true
+  /** shut down past its grace: a release's end that cannot be recorded is no longer tried again */
+  private pastGrace = false
   private readonly logs: LogWriter
   private readonly turns: EnvironmentTurns<Claimed, QueueStanding>
   readonly leases: ReplicaLeases
@@ -164,6 +172,7 @@ export class RunCoordinator {
       })
       const allDone = Promise.all(running.map((run) => run.done.then(() => run.finished)))
       if ((await Promise.race([allDone, graceOver])) === 'timeout') {
+        this.pastGrace = true
         for (const run of this.runs.values()) run.stop('interrupted')
       }
       clearTimeout(timer)
@@ -380,25 +389,42 @@ export class RunCoordinator {
     }
   }
 
-  /** Records the outcome in the environment's turn, which admits what waited for it. */
+  /**
+   * Records the outcome in the environment's turn, which admits what waited for it. A turn that fails
+   * (the database went away for a moment, a deadlock) is tried again until it records the end: else
+   * the release would stay running, its lease renewed by this replica, holding its apps for good. Only
+   * a shutdown past its grace gives up: the lease then lapses, and another replica (on SQLite, this
+   * one's next start) records the release as interrupted.
+   */
   private async finish(run: ReleaseRun, outcome: ReleaseOutcome): Promise<void> {
     const {id, project, environment} = run.release
     const wasFull = this.freeCapacity() <= 0
     try {
-      await this.turn(project, environment, async (tx) => {
-        await run.recordLastEnd(tx)
-        const ended = await transitionRelease(tx, id, ['running'], outcome.status, {
-          finishedAt: nowOf(this.ctx),
-          error: outcome.error,
-          ...(outcome.endReason && {endReason: outcome.endReason}),
-        })
-        // A stopping replica starts nothing: the others are told that the environment may move.
-        if (!this.admitting) await tx.notifyAdmit(project, environment)
-        return ended
-      })
-      this.ctx.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
-    } catch (error) {
-      this.ctx.log.error({releaseId: id, err: error}, 'could not record the end of a release')
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.turn(project, environment, async (tx) => {
+            await run.recordLastEnd(tx)
+            const ended = await transitionRelease(tx, id, ['running'], outcome.status, {
+              finishedAt: nowOf(this.ctx),
+              error: outcome.error,
+              ...(outcome.endReason && {endReason: outcome.endReason}),
+            })
+            // A stopping replica starts nothing: the others are told that the environment may move.
+            if (!this.admitting) await tx.notifyAdmit(project, environment)
+            return ended
+          })
+          this.ctx.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
+          break
+        } catch (error) {
+          if (this.pastGrace) {
+            this.ctx.log.error({releaseId: id, err: error}, 'could not record the end of a release; shutting down, it is left to its lease')
+            break
+          }
+          const retryMs = Math.min(END_RETRY_MAX_MS, END_RETRY_FIRST_MS * 2 ** (attempt - 1))
+          this.ctx.log.error({releaseId: id, err: error, attempt, retryMs}, 'could not record the end of a release; trying again')
+          await sleep(retryMs)
+        }
+      }
     } finally {
       this.runs.delete(id)
     }

@@ -15,7 +15,7 @@ import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {LogWriter} from './log-writer.js'
-import {appendLogLines, changeApp, changeApps, deleteApp, startTasks, updateTask} from './transitions.js'
+import {appendLogLines, changeApp, changeApps, deleteApp, type ReleaseLogLine, startTasks, updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted' | 'deadline'
 
@@ -64,6 +64,8 @@ export class ReleaseRun {
   private unsettled: number
   /** the end of the last task, for the turn that finishes the release to record */
   private lastEnd: ((tx: Store) => Promise<void>) | null = null
+  /** the log lines that turn records, taken from the writer's buffer */
+  private readonly lastLines: ReleaseLogLine[] = []
   private readonly specs: Map<string, ResourceSpec>
   private readonly haltingSteps: Set<string>
   private readonly retryPolicy: (task: TaskRecord) => RetryPolicy | null
@@ -270,13 +272,14 @@ export class ReleaseRun {
     else await this.store.transaction(record)
   }
 
-  /** In the turn that records the release's end: its last log lines and the end of its last task, which waited for it. */
+  /**
+   * In the turn that records the release's end: its last log lines and the end of its last task, which
+   * waited for it. Kept until that turn commits: a turn that failed is tried again with them.
+   */
   async recordLastEnd(tx: Store): Promise<void> {
-    const lines = this.logs.takeLinesOf(this.release.id)
-    if (lines.length > 0) await appendLogLines(tx, lines)
-    const record = this.lastEnd
-    this.lastEnd = null
-    await record?.(tx)
+    this.lastLines.push(...this.logs.takeLinesOf(this.release.id))
+    if (this.lastLines.length > 0) await appendLogLines(tx, this.lastLines)
+    await this.lastEnd?.(tx)
   }
 
   private appChange(task: TaskRecord, siblings: TaskRecord[]): Parameters<Store['updateApp']>[3] | 'delete' | null {

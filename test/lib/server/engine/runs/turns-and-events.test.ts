@@ -1,10 +1,11 @@
 // Environment turns and the events table, on a real engine over SQLite and over PostgreSQL: a burst of
 // triggers shares turns and a failing one is undone alone; every status change leaves an event, in the
 // order the changes happened; two engines on one PostgreSQL database admit as one.
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
 import {Engine} from '../../../../../src/lib/server/engine/engine.js'
 import {MAX_CHANGES_PER_TURN} from '../../../../../src/lib/server/engine/runs/turns.js'
+import {KyselyStore} from '../../../../../src/lib/server/store/kysely/store.js'
 import {openPostgresStore} from '../../../../../src/lib/server/store/postgres.js'
 import type {Store, StoredEvent} from '../../../../../src/lib/server/store/store.js'
 import {caught, createTestEngine, quietLog, SHOP_BLUEPRINT, tempDir, waitFor, waitForFinal} from '../../../../helpers/engine.js'
@@ -144,6 +145,36 @@ describe('environment turns (SQLite)', () => {
       const cancelled = await caught(t.engine.cancel(release.id, 'test'))
       expect(cancelled.message).toContain('already succeeded')
     } finally {
+      await t.close()
+    }
+  })
+})
+
+describe('a release whose end the database refused', () => {
+  it('is recorded by the next try, with its last task and log lines: it does not stay running', async () => {
+    const t = await createTestEngine()
+    const transition = KyselyStore.prototype.transitionRelease
+    let refused = 0
+    // The database refuses the first end of a release (as when its connection dropped in the turn).
+    const spy = vi.spyOn(KyselyStore.prototype, 'transitionRelease').mockImplementation(function (this: KyselyStore, ...args: Parameters<KyselyStore['transitionRelease']>) {
+      if (args[2] === 'succeeded' && refused === 0) {
+        refused++
+        return Promise.reject(new Error('Connection terminated unexpectedly'))
+      }
+      return transition.apply(this, args)
+    })
+    try {
+      const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'worker'}]}, {subject: 'test', idempotencyKey: null})
+      if (!('release' in outcome)) throw new Error('expected a release')
+      const ended = await waitForFinal(t.engine, outcome.release.id)
+      expect(refused).toBe(1)
+      expect(ended.status).toBe('succeeded')
+      expect(ended.tasks?.map(({key, status}) => ({key, status}))).toEqual([{key: 'worker', status: 'succeeded'}])
+      expect((await t.store.listApps('shop', 'staging', ['worker']))[0]).toMatchObject({health: 'Healthy', deployedVersion: expect.any(String)})
+      const lines = (await t.engine.readLogs(outcome.release.id, 0, 100)).lines.map((line) => line.line)
+      expect(lines.filter((line) => line.startsWith(`release ${outcome.release.id} (selective) started`))).toHaveLength(1)
+    } finally {
+      spy.mockRestore()
       await t.close()
     }
   })
