@@ -379,7 +379,9 @@ export class RunCoordinator {
   private startClaimed(claimed: Claimed[]): void {
     for (const {release, project, environment, tasks} of claimed) {
       this.reserved--
-      const run = new ReleaseRun(this.ctx.store, release, project, environment, tasks, this.logs, () => nowOf(this.ctx), this.ctx.passEnv)
+      const run = new ReleaseRun(this.ctx.store, release, project, environment, tasks, this.logs, () => nowOf(this.ctx), this.ctx.passEnv, (error) =>
+        this.ctx.log.error({releaseId: release.id, err: error}, 'could not record a change of a running release; it is recorded with its end'),
+      )
       run.finished = run.done.then(
         (outcome) => this.finish(run, outcome),
         (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),

@@ -62,8 +62,11 @@ export class ReleaseRun {
   private readonly endedOfResource = new Map<string, number>()
   /** tasks whose end is not recorded yet */
   private unsettled: number
-  /** the end of the last task, for the turn that finishes the release to record */
-  private lastEnd: ((tx: Store) => Promise<void>) | null = null
+  /**
+   * Changes of this run's tasks that the turn finishing the release records: the last task's end, and
+   * every change since one the database refused (they keep their order).
+   */
+  private readonly unwritten: ((tx: Store) => Promise<void>)[] = []
   /** the log lines that turn records, taken from the writer's buffer */
   private readonly lastLines: ReleaseLogLine[] = []
   private readonly specs: Map<string, ResourceSpec>
@@ -82,6 +85,8 @@ export class ReleaseRun {
     private readonly logs: LogWriter,
     private readonly now: () => string,
     private readonly passEnv: readonly string[],
+    /** a change of its tasks the database refused: it waits for the release's end (see write) */
+    private readonly onWriteError: (error: unknown) => void,
   ) {
     for (const task of tasks) {
       if (task.resource === null) continue
@@ -268,18 +273,35 @@ export class ReleaseRun {
     }
     this.unsettled--
     // The last task's end is recorded with the release's own, in the turn that finishes it.
-    if (this.unsettled === 0) this.lastEnd = record
-    else await this.store.transaction(record)
+    if (this.unsettled === 0) this.unwritten.push(record)
+    else await this.write(record)
   }
 
   /**
-   * In the turn that records the release's end: its last log lines and the end of its last task, which
-   * waited for it. Kept until that turn commits: a turn that failed is tried again with them.
+   * Records a change of this run's tasks in a transaction of its own. Once the database has refused one
+   * (a dropped connection, a deadlock), that one and every later one wait for the turn that finishes the
+   * release, which is tried until it succeeds: none is lost, and they stay in order. The run goes on.
+   */
+  private async write(change: (tx: Store) => Promise<void>): Promise<void> {
+    if (this.unwritten.length === 0) {
+      try {
+        await this.store.transaction(change)
+        return
+      } catch (error) {
+        this.onWriteError(error)
+      }
+    }
+    this.unwritten.push(change)
+  }
+
+  /**
+   * In the turn that records the release's end: its last log lines, the end of its last task and what
+   * was left unwritten before. Kept until that turn commits: a turn that failed is tried again with them.
    */
   async recordLastEnd(tx: Store): Promise<void> {
     this.lastLines.push(...this.logs.takeLinesOf(this.release.id))
     if (this.lastLines.length > 0) await appendLogLines(tx, this.lastLines)
-    await this.lastEnd?.(tx)
+    for (const change of this.unwritten) await change(tx)
   }
 
   private appChange(task: TaskRecord, siblings: TaskRecord[]): Parameters<Store['updateApp']>[3] | 'delete' | null {
@@ -329,7 +351,7 @@ export class ReleaseRun {
       task.startedAt ??= at
       this.startedTargets.add(task.target)
     }
-    const recorded = startRecorded ? Promise.resolve() : recordStarts(this.store, this.release, tasks, at)
+    const recorded = startRecorded ? Promise.resolve() : this.write((tx) => recordStarts(tx, this.release, tasks, at))
     for (const task of tasks) void recorded.then(() => this.runTask(task)).finally(() => ended(task))
   }
 
@@ -388,7 +410,8 @@ export class ReleaseRun {
         return this.stoppedResult(task, 'stopped between attempts')
       }
       task.attempt++
-      await updateTask(this.store, this.release, task, {status: 'running', attempt: task.attempt})
+      const attempt = task.attempt
+      await this.write((tx) => updateTask(tx, this.release, task, {status: 'running', attempt}))
       this.log(task, 'system', `attempt ${task.attempt}/${task.attempts}`)
       result = task.kind === 'hook' ? await this.runHook(task) : await this.runDeploy(task)
     }

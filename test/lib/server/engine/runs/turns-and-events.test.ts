@@ -180,6 +180,38 @@ describe('a release whose end the database refused', () => {
   })
 })
 
+describe('a task change the database refused while the release ran', () => {
+  it('is recorded with the release\'s end, with the changes after it, in order; the run goes on', async () => {
+    const t = await createTestEngine()
+    const update = KyselyStore.prototype.updateTask
+    let refused = 0
+    // The database refuses the end of the release's first task (as when its connection dropped).
+    const spy = vi.spyOn(KyselyStore.prototype, 'updateTask').mockImplementation(function (this: KyselyStore, ...args: Parameters<KyselyStore['updateTask']>) {
+      if (args[1].status === 'succeeded' && refused === 0) {
+        refused++
+        return Promise.reject(new Error('Connection terminated unexpectedly'))
+      }
+      return update.apply(this, args)
+    })
+    try {
+      const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'db'}, {name: 'api'}]}, {subject: 'test', idempotencyKey: null})
+      if (!('release' in outcome)) throw new Error('expected a release')
+      const ended = await waitForFinal(t.engine, outcome.release.id)
+      expect(refused).toBe(1)
+      expect(ended.status).toBe('succeeded')
+      expect(ended.tasks?.map(({key, status, startedAt, finishedAt}) => ({key, status, started: startedAt !== null, finished: finishedAt !== null}))).toEqual([
+        {key: 'db', status: 'succeeded', started: true, finished: true},
+        {key: 'api', status: 'succeeded', started: true, finished: true},
+      ])
+      const taskEvents = (await eventsOf(t.store, outcome.release.id)).filter((event) => event.kind.startsWith('task.'))
+      expect(taskEvents.map((event) => `${event.kind}:${(event.data as {key: string}).key}`)).toEqual(['task.started:db', 'task.ended:db', 'task.started:api', 'task.ended:api'])
+    } finally {
+      spy.mockRestore()
+      await t.close()
+    }
+  })
+})
+
 describe('two engines on one PostgreSQL database', () => {
   it('admit as one: releases of one environment never overlap, and each runs on the engine that claimed it', async () => {
     const url = await freshDatabase()
