@@ -355,9 +355,18 @@ export class ReleaseRun {
     for (const task of tasks) void recorded.then(() => this.runTask(task)).finally(() => ended(task))
   }
 
+  /** Runs a task to its end and records it; never rejects (its caller does not wait for it). */
   private async runTask(task: TaskRecord): Promise<void> {
     if (task.attempts > 1) this.log(task, 'system', `attempt 1/${task.attempts}`)
-    await this.settle(task, await this.attempts(task))
+    let result: TaskResult
+    try {
+      result = await this.attempts(task)
+    } catch (error) {
+      // A driver that throws instead of answering (a hook's; runDeploy answers a deploy's itself): the task fails.
+      this.log(task, 'system', `${task.key} failed: internal error: ${(error as Error).message}`)
+      result = {status: 'failed', exitCode: null, error: `internal error: ${(error as Error).message}`}
+    }
+    await this.settle(task, result)
   }
 
   private async runHook(task: TaskRecord): Promise<TaskResult> {

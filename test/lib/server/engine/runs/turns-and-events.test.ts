@@ -3,6 +3,7 @@
 // order the changes happened; two engines on one PostgreSQL database admit as one.
 import {describe, expect, it, vi} from 'vitest'
 
+import {execDriver} from '../../../../../src/lib/server/drivers/exec.js'
 import {Engine} from '../../../../../src/lib/server/engine/engine.js'
 import {MAX_CHANGES_PER_TURN} from '../../../../../src/lib/server/engine/runs/turns.js'
 import {KyselyStore} from '../../../../../src/lib/server/store/kysely/store.js'
@@ -205,6 +206,34 @@ describe('a task change the database refused while the release ran', () => {
       ])
       const taskEvents = (await eventsOf(t.store, outcome.release.id)).filter((event) => event.kind.startsWith('task.'))
       expect(taskEvents.map((event) => `${event.kind}:${(event.data as {key: string}).key}`)).toEqual(['task.started:db', 'task.ended:db', 'task.started:api', 'task.ended:api'])
+    } finally {
+      spy.mockRestore()
+      await t.close()
+    }
+  })
+})
+
+describe('a driver that throws instead of answering', () => {
+  it('fails its task, and the release ends failed: the run does not lose it', async () => {
+    const t = await createTestEngine(`project: shop
+resources:
+  web:
+    driver: simulate
+    simulate: { duration: 10ms }
+environments:
+  prod:
+    targets: [eu-1]
+    rollout: { targets: sequential }
+    hooks: { beforeTarget: ./hook.sh }
+`)
+    const spy = vi.spyOn(execDriver, 'runHook').mockRejectedValue(new Error('spawn /bin/sh EAGAIN'))
+    try {
+      const outcome = await t.engine.trigger('shop', 'prod', {type: 'selective', resources: [{name: 'web'}]}, {subject: 'test', idempotencyKey: null})
+      if (!('release' in outcome)) throw new Error('expected a release')
+      const ended = await waitForFinal(t.engine, outcome.release.id)
+      expect(spy).toHaveBeenCalledTimes(1)
+      expect(ended.status).toBe('failed')
+      expect(ended.tasks?.find((task) => task.key === 'beforeTarget@eu-1')).toMatchObject({status: 'failed', error: 'internal error: spawn /bin/sh EAGAIN'})
     } finally {
       spy.mockRestore()
       await t.close()
