@@ -421,6 +421,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await store.listTasks(release.id)).find((task) => task.id === retried.id)).toMatchObject({status: 'running', attempt: 2, attempts: 3})
     })
 
+    it('keeps a log line with a NUL in it (a deploy printed one): the NUL as U+2400, which PostgreSQL stores', async () => {
+      const {release} = await store.insertRelease(newRelease())
+      await store.appendLogs([{releaseId: release.id, taskId: null, resource: 'web', target: null, stream: 'stdout', line: 'before\0after', at: at(1)}])
+      expect((await store.readLogs(release.id, 0, 10)).map((line) => line.line)).toEqual(['before\u2400after'])
+    })
+
     it('keeps log lines, pages them, and deletes those of old releases', async () => {
       const {release} = await store.insertRelease(newRelease({status: 'succeeded'}))
       await store.transitionRelease(release.id, ['succeeded'], 'succeeded', {finishedAt: at(10)})
@@ -1039,6 +1045,25 @@ export function sharedStoreContract(name: string, factory: SharedStoreFactory): 
       expect(await store.getRelease(held.id)).toMatchObject({leaseExpiresAt: at(15)})
       expect((await store.cancelRequests('r1')).map((request) => request.releaseId)).toEqual([held.id, free.id])
       expect(await other.heartbeat('r1', at(20), at(35))).toBe(2)
+    })
+
+    it('renews the lease of a run whose log lines another transaction is writing (their foreign key does not hold it back)', async () => {
+      const {store, other} = await seeded()
+      const {release} = await store.insertRelease(newRelease())
+      await store.transitionRelease(release.id, ['queued'], 'running', {replica: 'r1', leaseExpiresAt: at(15)})
+      const {wait: committing, open: commit} = gate()
+      let writing!: () => void
+      const linesWritten = new Promise<void>((resolve) => (writing = resolve))
+      const flush = store.transaction(async (tx) => {
+        await tx.appendLogs([{releaseId: release.id, taskId: null, resource: 'web', target: null, stream: 'stdout', line: 'deploying', at: at(2)}])
+        writing()
+        await committing
+      })
+      await linesWritten
+      expect(await other.heartbeat('r1', at(10), at(25))).toBe(1)
+      commit()
+      await flush
+      expect(await store.getRelease(release.id)).toMatchObject({leaseExpiresAt: at(25)})
     })
 
     it('wakes events listeners of this store and of another one after a commit that appended events', async () => {

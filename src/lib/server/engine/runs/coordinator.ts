@@ -21,7 +21,7 @@ import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
 import {firstTasks, recordStarts, type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
-import {appendLogLines, changeApp, transitionRelease, transitionReleases, updateTask} from './transitions.js'
+import {appendLogLines, changeApp, endRun, transitionRelease, transitionReleases, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
 
 /** A release's end that could not be recorded is tried again after this long, doubling up to END_RETRY_MAX_MS. */
@@ -404,18 +404,16 @@ export class RunCoordinator {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.turn(project, environment, async (tx) => {
-            await run.recordLastEnd(tx)
-            const ended = await transitionRelease(tx, id, ['running'], outcome.status, {
-              finishedAt: nowOf(this.ctx),
-              error: outcome.error,
-              ...(outcome.endReason && {endReason: outcome.endReason}),
-            })
+          const ended = await this.turn(project, environment, async (tx) => {
+            await run.recordLastLines(tx)
+            const fields = {finishedAt: nowOf(this.ctx), error: outcome.error, ...(outcome.endReason && {endReason: outcome.endReason})}
+            const moved = await endRun(tx, id, outcome.status, fields, (tx) => run.recordUnwritten(tx))
             // A stopping replica starts nothing: the others are told that the environment may move.
             if (!this.admitting) await tx.notifyAdmit(project, environment)
-            return ended
+            return moved
           })
-          this.ctx.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
+          if (ended) this.ctx.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
+          else this.ctx.log.warn({releaseId: id, status: outcome.status}, 'release had already been ended by another replica (its lease had lapsed); its end here is not recorded')
           break
         } catch (error) {
           if (this.pastGrace) {

@@ -201,7 +201,7 @@ export class ReleaseRun {
         hasEnded(key)
       }
     }
-    // Its lines already on their way are stored before its end; the rest go with the end (recordLastEnd).
+    // Its lines already on their way are stored before its end; the rest go with the end (recordLastLines).
     await this.logs.written()
     return this.outcome()
   }
@@ -279,8 +279,9 @@ export class ReleaseRun {
 
   /**
    * Records a change of this run's tasks in a transaction of its own. Once the database has refused one
-   * (a dropped connection, a deadlock), that one and every later one wait for the turn that finishes the
-   * release, which is tried until it succeeds: none is lost, and they stay in order. The run goes on.
+   * (a dropped connection, a deadlock), that one and every change made after it wait for the turn that
+   * finishes the release, which is tried until it succeeds: none is lost, and a task's changes keep
+   * their order (its next change is made only once the one before is written or deferred). The run goes on.
    */
   private async write(change: (tx: Store) => Promise<void>): Promise<void> {
     if (this.unwritten.length === 0) {
@@ -295,12 +296,16 @@ export class ReleaseRun {
   }
 
   /**
-   * In the turn that records the release's end: its last log lines, the end of its last task and what
-   * was left unwritten before. Kept until that turn commits: a turn that failed is tried again with them.
+   * In the turn that records the release's end: its last log lines. Kept until that turn commits: a
+   * turn that failed is tried again with them.
    */
-  async recordLastEnd(tx: Store): Promise<void> {
+  async recordLastLines(tx: Store): Promise<void> {
     this.lastLines.push(...this.logs.takeLinesOf(this.release.id))
     if (this.lastLines.length > 0) await appendLogLines(tx, this.lastLines)
+  }
+
+  /** In the turn that records the release's end, when it ends here: its last task's end and what was left unwritten before, in order. */
+  async recordUnwritten(tx: Store): Promise<void> {
     for (const change of this.unwritten) await change(tx)
   }
 

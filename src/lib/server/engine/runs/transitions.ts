@@ -36,6 +36,22 @@ export function transitionRelease(store: Store, id: number, from: ReleaseStatus[
   })
 }
 
+/**
+ * A run's end: the compare-and-set running -> `to` and, only when the release moved, `alongside`: what
+ * its end carries (its last task's end, changes of its tasks not written yet), whose events come before
+ * the release's own. Null when it had already ended: another replica's sweep recorded it first, and
+ * what that recorded of its tasks and apps stands.
+ */
+export function endRun(store: Store, id: number, to: ReleaseStatus, fields: ReleaseTransitionFields, alongside: (tx: Store) => Promise<void>): Promise<ReleaseRecord | null> {
+  return store.transaction(async (tx) => {
+    const release = await tx.transitionRelease(id, ['running'], to, fields)
+    if (!release) return null
+    await alongside(tx)
+    await tx.appendEvents(transitionEvents(release, to, fields))
+    return release
+  })
+}
+
 /** The same compare-and-set on several releases (a turn's claims), with the events of each that moved. */
 export function transitionReleases(store: Store, ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord[]> {
   return store.transaction(async (tx) => {

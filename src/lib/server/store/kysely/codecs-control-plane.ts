@@ -26,7 +26,7 @@ import type {
   ReplicasTable,
   TokensTable,
 } from '../schema/tables.js'
-import {bit, id, nullableId} from './codecs-shared.js'
+import {bit, id, nullableId, storable} from './codecs-shared.js'
 
 export function replicaRow(replica: ReplicaRecord): Insertable<ReplicasTable> {
   return {
@@ -168,12 +168,7 @@ export function toToken(row: Selectable<TokensTable>): TokenRecord {
   }
 }
 
-/**
- * What a request named goes into its audit entry as it came, even a refused one: but PostgreSQL stores no
- * NUL in text, so a NUL (a path with %00 in it) is kept as U+2400, the symbol for it.
- */
-const storable = <T extends string | null>(text: T): T => (text === null ? text : (text.replaceAll('\0', '\u2400') as T))
-
+/** What a request named goes into its audit entry as it came, even a refused one (see storable). */
 export function auditRow(entry: NewAuditEntry): Insertable<AuditTable> {
   return {
     at: entry.at,

@@ -18,7 +18,7 @@ import type {
   TaskRecord,
 } from '../store.js'
 import type {ApprovalsTable, PipelineRunReleasesTable, PipelineRunsTable, ReleasesTable, TaskLogsTable, TasksTable} from '../schema/tables.js'
-import {bit, deepFreeze, id, nullableId} from './codecs-shared.js'
+import {bit, deepFreeze, id, nullableId, storable} from './codecs-shared.js'
 
 /** The revision a release's row gets in every update of it: listings read again only the rows whose revision moved. */
 export const nextRevision = sql<number>`revision + 1`
@@ -152,8 +152,9 @@ export function toTask(row: Selectable<TasksTable>): TaskRecord {
   }
 }
 
+/** A deploy's output line as it printed it (see storable: a NUL would make PostgreSQL refuse the batch). */
 export function logLineRow(line: NewLogLine): Insertable<TaskLogsTable> {
-  return {release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: line.line, at: line.at, attempt: line.attempt ?? null}
+  return {release_id: line.releaseId, task_id: line.taskId, resource: line.resource, target: line.target, stream: line.stream, line: storable(line.line), at: line.at, attempt: line.attempt ?? null}
 }
 
 export function toLogLine(row: Selectable<TaskLogsTable>): StoredLogLine {

@@ -44,7 +44,9 @@ export async function listReplicas(db: Db, heartbeatSince: string): Promise<Repl
  * transaction holds: a turn that is ending or claiming it. Waiting for it instead, while holding the
  * rows renewed so far, could close a cycle with a turn that then wants one of those (PostgreSQL ends
  * the cycle only after its deadlock_timeout, a second, during which the environment admits nothing). A
- * run skipped is renewed by the next heartbeat, a third of a lease later.
+ * run skipped is renewed by the next heartbeat, a third of a lease later. The lock is the one the
+ * update takes anyway (NO KEY UPDATE): a stronger one would also skip the runs whose log lines or tasks
+ * another transaction is inserting (their foreign keys hold a KEY SHARE lock on the release).
  */
 export function heartbeat(db: Db, dialect: 'sqlite' | 'postgres', replica: string, at: string, leaseExpiresAt: string): Promise<number> {
   return inTransaction(db, async (db) => {
@@ -54,7 +56,7 @@ export function heartbeat(db: Db, dialect: 'sqlite' | 'postgres', replica: strin
       .updateTable('releases')
       .set({lease_expires_at: leaseExpiresAt, revision: codec.nextRevision})
       // SQLite has one writer at a time: no row is ever held by another transaction.
-      .where('id', 'in', dialect === 'postgres' ? runs.forUpdate().skipLocked() : runs)
+      .where('id', 'in', dialect === 'postgres' ? runs.forNoKeyUpdate().skipLocked() : runs)
       .executeTakeFirst()
     return Number(renewed.numUpdatedRows)
   })

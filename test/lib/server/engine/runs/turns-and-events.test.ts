@@ -174,6 +174,46 @@ describe('a release whose end the database refused', () => {
       expect((await t.store.listApps('shop', 'staging', ['worker']))[0]).toMatchObject({health: 'Healthy', deployedVersion: expect.any(String)})
       const lines = (await t.engine.readLogs(outcome.release.id, 0, 100)).lines.map((line) => line.line)
       expect(lines.filter((line) => line.startsWith(`release ${outcome.release.id} (selective) started`))).toHaveLength(1)
+      // Its last line was still in the writer's buffer when the first try took it: the next try wrote it.
+      expect(lines.filter((line) => line.startsWith('deployed worker'))).toHaveLength(1)
+    } finally {
+      spy.mockRestore()
+      await t.close()
+    }
+  })
+})
+
+describe('a release ended elsewhere while its end was tried again', () => {
+  it('keeps what the other replica recorded: the next try writes none of the run\'s own task and app changes', async () => {
+    const t = await createTestEngine()
+    const transition = KyselyStore.prototype.transitionRelease
+    let tries = 0
+    let release = 0
+    let task = 0
+    const spy = vi.spyOn(KyselyStore.prototype, 'transitionRelease').mockImplementation(function (this: KyselyStore, ...args: Parameters<KyselyStore['transitionRelease']>) {
+      if (args[2] !== 'succeeded') return transition.apply(this, args)
+      tries++
+      if (tries > 1) return transition.apply(this, args)
+      // The first try is refused, and meanwhile another replica's sweep ends the release (its lease lapsed).
+      void t.store.transitionRelease(release, ['running'], 'failed', {finishedAt: new Date().toISOString(), error: 'replica r0 stopped answering'})
+      void t.store.updateTask(task, {status: 'interrupted', finishedAt: new Date().toISOString()})
+      return Promise.reject(new Error('Connection terminated unexpectedly'))
+    })
+    try {
+      const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'worker'}]}, {subject: 'test', idempotencyKey: null})
+      if (!('release' in outcome)) throw new Error('expected a release')
+      release = outcome.release.id
+      task = outcome.release.tasks?.[0].id as number
+      await waitFor(() => tries === 2, 'the second try of the end')
+      // Turns of one environment run one after another: once a later release there has ended, that try has committed.
+      const later = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'db'}]}, {subject: 'test', idempotencyKey: null})
+      if (!('release' in later)) throw new Error('expected a release')
+      await waitForFinal(t.engine, later.release.id)
+      const ended = await t.engine.getRelease(release)
+      expect(ended).toMatchObject({status: 'failed', error: 'replica r0 stopped answering'})
+      expect(ended.tasks?.map(({key, status}) => ({key, status}))).toEqual([{key: 'worker', status: 'interrupted'}])
+      expect((await t.store.listApps('shop', 'staging', ['worker']))[0].deployedVersion).toBeNull()
+      expect((await eventsOf(t.store, release)).map((event) => event.kind)).not.toContain('task.ended')
     } finally {
       spy.mockRestore()
       await t.close()
