@@ -101,7 +101,9 @@ export class DeploySupervisor {
     if (!existsSync(script)) throw new Error(`the deploy supervisor's script ${script} is missing; build relctl (npm run build)`)
     // Its own process group: a Ctrl+C meant for the control plane must not kill the deploys' keeper.
     // No stdout: that is the control plane's (server start --json); its stderr is for a crash report.
-    const child = fork(script, [], {detached: true, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc']})
+    // V8 without its helper threads: fewer threads of it on other cores for each fork to reach. In nine
+    // alternating pairs of 1,000 spawns it used less CPU per spawn in seven (median 1.26 against 1.39 ms).
+    const child = fork(script, [], {detached: true, execArgv: ['--single-threaded'], stdio: ['ignore', 'ignore', 'inherit', 'ipc']})
     this.child = child
     if (this.pidFile && child.pid !== undefined) writeFileSync(this.pidFile, String(child.pid))
     child.on('message', (message: FromSupervisor) => this.receive(message))
