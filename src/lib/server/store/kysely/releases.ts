@@ -142,18 +142,19 @@ export async function activeLocks(db: Db, project: string, environment: string):
   return (await activeLockRevisions(db, project, environment)).map(({lock}) => lock)
 }
 
-const activeStampRow = precompiled((db: Db, project: string, environment: string) =>
+/** An environment's active releases in one aggregate over the queue index: their count, revision sum and last id. */
+const activeAggregate = precompiled((db: Db, project: string, environment: string) =>
   db
     .selectFrom('releases')
-    .select((eb) => [eb.fn.countAll().as('count'), eb.fn.sum('revision').as('revisions')])
+    .select((eb) => [eb.fn.countAll().as('count'), eb.fn.sum('revision').as('revisions'), eb.fn.max('id').as('last')])
     .where('project', '=', project)
     .where('environment', '=', environment)
     .where('status', 'in', ACTIVE_STATUSES),
 )
 
-/** How many active releases an environment has and the sum of their revisions: one aggregate over the queue index. */
+/** How many active releases an environment has and the sum of their revisions. */
 export async function activeStamp(db: Db, project: string, environment: string): Promise<{count: number; revisions: number}> {
-  const [row] = await activeStampRow(db, project, environment)
+  const [row] = await activeAggregate(db, project, environment)
   return {count: Number(row?.count ?? 0), revisions: Number(row?.revisions ?? 0)}
 }
 
@@ -169,18 +170,10 @@ export async function expiredQueued(db: Db, before: string): Promise<ReleaseReco
   return rows.map(codec.toRelease)
 }
 
-const activeCount = precompiled((db: Db, project: string, environment: string) =>
-  db
-    .selectFrom('releases')
-    .select((eb) => [eb.fn.countAll().as('count'), eb.fn.max('id').as('last')])
-    .where('project', '=', project)
-    .where('environment', '=', environment)
-    .where('status', 'in', ACTIVE_STATUSES),
-)
 export async function activeMark(db: Db, project: string, environment: string): Promise<string> {
   // The count and the last id see a release queued by any writer, also one that commits after a later
   // id; the last event sees every status change (events are numbered in commit order).
-  const [[{seq}], [{count, last}]] = [await lastEvent(db), await activeCount(db, project, environment)]
+  const [[{seq}], [{count, last}]] = [await lastEvent(db), await activeAggregate(db, project, environment)]
   return `${seq}:${count}:${last}`
 }
 
