@@ -46,6 +46,6 @@ export function readRetries(parent: YAMLMap, path: string, problem: Report): Ret
 }
 
 /** The wait before attempt `next` (2 for the first retry): the backoff doubled for each retry before it, at most maxBackoff. */
-export function backoffBefore(policy: RetryPolicy, next: number): number {
+export function backoffBefore(policy: Pick<RetryPolicy, 'backoffMs' | 'maxBackoffMs'>, next: number): number {
   return Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** Math.max(0, next - 2))
 }

@@ -12,7 +12,7 @@ import {effectiveSettingsOf, inBlueprintOrder, policyFor, releaseNotFound, requi
 import {type ActiveRelease, decideAdmission, queuePositions, type QueueStanding} from './rules/admission.js'
 import {windowsOf} from './rules/freeze-rules.js'
 import {touches} from './rules/locks.js'
-import {environmentKey} from './runs/coordinator.js'
+import {environmentKey} from './runs/turns.js'
 
 const SCHEDULE_RUNS_SHOWN = 20
 

@@ -9,6 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {ReleaseResource, Replica} from '../../../api/schemas.js'
 import type {NewTask, ProjectRecord, ReleaseRecord, ReleaseTasks, Store, TaskRecord} from '../../store/store.js'
 import type {EnvironmentSpec} from '../../blueprint/blueprint.js'
+import {backoffBefore} from '../../blueprint/retries.js'
 import {formatDuration} from '../../../api/duration.js'
 import type {EngineContext} from '../context.js'
 import {nowOf} from '../context.js'
@@ -20,20 +21,14 @@ import {checkPlanSize} from '../rules/plan-size.js'
 import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
-import {firstTasks, recordStarts, type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
-import {appendLogLines, changeApp, endRun, transitionRelease, transitionReleases, updateTask} from './transitions.js'
+import {firstTasks, type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
+import {appendLogLines, changeApp, recordStarts, transitionRelease, transitionReleases, updateTask} from './transitions.js'
 import {EnvironmentTurns, type Turn} from './turns.js'
 
-/** A release's end that could not be recorded is tried again after this long, doubling up to END_RETRY_MAX_MS. */
-const END_RETRY_FIRST_MS = 100
-const END_RETRY_MAX_MS = 5000
+/** A release's end that could not be recorded is tried again after 0.1 s, then twice as long each time up to 5 s. */
+const END_RETRY = {backoffMs: 100, maxBackoffMs: 5000}
 
 export const RECOVERY_LOG_LINE = 'the control plane stopped while this task ran; its processes were stopped by the supervisor'
-
-/** The key of an environment. */
-export function environmentKey(project: string, environment: string): string {
-  return `${project}\u0000${environment}`
-}
 
 /** A planned task as inserted; `attempts` comes from the blueprint's retries (1 without). */
 export function toNewTask({requires, ...task}: PlannedTask, attempts = 1): NewTask {
@@ -379,9 +374,7 @@ export class RunCoordinator {
   private startClaimed(claimed: Claimed[]): void {
     for (const {release, project, environment, tasks} of claimed) {
       this.reserved--
-      const run = new ReleaseRun(this.ctx.store, release, project, environment, tasks, this.logs, () => nowOf(this.ctx), this.ctx.passEnv, (error) =>
-        this.ctx.log.error({releaseId: release.id, err: error}, 'could not record a change of a running release; it is recorded with its end'),
-      )
+      const run = new ReleaseRun(this.ctx.store, release, project, environment, tasks, this.logs, () => nowOf(this.ctx), this.ctx.passEnv, this.ctx.log)
       run.finished = run.done.then(
         (outcome) => this.finish(run, outcome),
         (error) => this.finish(run, {status: 'failed', error: `internal error: ${(error as Error).message}`}),
@@ -405,9 +398,7 @@ export class RunCoordinator {
       for (let attempt = 1; ; attempt++) {
         try {
           const ended = await this.turn(project, environment, async (tx) => {
-            await run.recordLastLines(tx)
-            const fields = {finishedAt: nowOf(this.ctx), error: outcome.error, ...(outcome.endReason && {endReason: outcome.endReason})}
-            const moved = await endRun(tx, id, outcome.status, fields, (tx) => run.recordUnwritten(tx))
+            const moved = await run.recordEnd(tx, outcome, nowOf(this.ctx))
             // A stopping replica starts nothing: the others are told that the environment may move.
             if (!this.admitting) await tx.notifyAdmit(project, environment)
             return moved
@@ -420,7 +411,7 @@ export class RunCoordinator {
             this.ctx.log.error({releaseId: id, err: error}, 'could not record the end of a release; shutting down, it is left to its lease')
             break
           }
-          const retryMs = Math.min(END_RETRY_MAX_MS, END_RETRY_FIRST_MS * 2 ** (attempt - 1))
+          const retryMs = backoffBefore(END_RETRY, attempt + 1)
           this.ctx.log.error({releaseId: id, err: error, attempt, retryMs}, 'could not record the end of a release; trying again')
           await sleep(retryMs)
         }

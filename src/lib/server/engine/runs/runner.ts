@@ -14,8 +14,9 @@ import type {DriverResult, TaskContext} from '../../drivers/driver.js'
 import {driverFor} from '../../drivers/index.js'
 import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
+import type {Logger} from '../context.js'
 import type {LogWriter} from './log-writer.js'
-import {appendLogLines, changeApp, changeApps, deleteApp, type ReleaseLogLine, startTasks, updateTask} from './transitions.js'
+import {appendLogLines, changeApp, deleteApp, recordStarts, type ReleaseLogLine, transitionRelease, updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted' | 'deadline'
 
@@ -85,8 +86,8 @@ export class ReleaseRun {
     private readonly logs: LogWriter,
     private readonly now: () => string,
     private readonly passEnv: readonly string[],
-    /** a change of its tasks the database refused: it waits for the release's end (see write) */
-    private readonly onWriteError: (error: unknown) => void,
+    /** the control plane's own log (this.log writes the release's log lines) */
+    private readonly serverLog: Logger,
   ) {
     for (const task of tasks) {
       if (task.resource === null) continue
@@ -201,7 +202,7 @@ export class ReleaseRun {
         hasEnded(key)
       }
     }
-    // Its lines already on their way are stored before its end; the rest go with the end (recordLastLines).
+    // Its lines already on their way are stored before its end; the rest go with the end (recordEnd).
     await this.logs.written()
     return this.outcome()
   }
@@ -289,24 +290,25 @@ export class ReleaseRun {
         await this.store.transaction(change)
         return
       } catch (error) {
-        this.onWriteError(error)
+        this.serverLog.error({releaseId: this.release.id, err: error}, 'could not record a change of a running release; it is recorded with its end')
       }
     }
     this.unwritten.push(change)
   }
 
   /**
-   * In the turn that records the release's end: its last log lines. Kept until that turn commits: a
-   * turn that failed is tried again with them.
+   * In the turn that records the release's end: its last log lines and, when the release ends here
+   * (it is still running), its last task's end and what was left unwritten before, in order. The lines
+   * are kept until that turn commits: a turn that failed is tried again with them. Null when the
+   * release had already ended (another replica's sweep recorded it first).
    */
-  async recordLastLines(tx: Store): Promise<void> {
+  async recordEnd(tx: Store, outcome: ReleaseOutcome, finishedAt: string): Promise<ReleaseRecord | null> {
     this.lastLines.push(...this.logs.takeLinesOf(this.release.id))
     if (this.lastLines.length > 0) await appendLogLines(tx, this.lastLines)
-  }
-
-  /** In the turn that records the release's end, when it ends here: its last task's end and what was left unwritten before, in order. */
-  async recordUnwritten(tx: Store): Promise<void> {
-    for (const change of this.unwritten) await change(tx)
+    const fields = {finishedAt, error: outcome.error, ...(outcome.endReason && {endReason: outcome.endReason})}
+    return transitionRelease(tx, this.release.id, ['running'], outcome.status, fields, async (tx) => {
+      for (const change of this.unwritten) await change(tx)
+    })
   }
 
   private appChange(task: TaskRecord, siblings: TaskRecord[]): Parameters<Store['updateApp']>[3] | 'delete' | null {
@@ -467,15 +469,6 @@ export function firstTasks(tasks: TaskRecord[]): TaskRecord[] {
   const keys = new Set(tasks.map((task) => task.key))
   const waitsFor = (task: TaskRecord, key: string) => key !== task.key && keys.has(key)
   return tasks.filter((task) => !task.dependsOn.some((key) => waitsFor(task, key)) && !task.after.some((key) => waitsFor(task, key)))
-}
-
-/** Records that tasks of one environment's releases start now: each one running, with its event, and its app Progressing. */
-export function recordStarts(store: Store, release: Pick<ReleaseRecord, 'project' | 'environment'>, tasks: TaskRecord[], at: string): Promise<void> {
-  const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
-  return store.transaction(async (tx) => {
-    await startTasks(tx, release, tasks, at)
-    if (resources.length > 0) await changeApps(tx, release.project, release.environment, resources, {health: 'Progressing'}, at)
-  })
 }
 
 /**

@@ -27,26 +27,24 @@ export async function recordReleaseCreated(store: Store, release: ReleaseRecord,
 
 type ReleaseScope = Pick<ReleaseRecord, 'project' | 'environment'>
 
-/** Compare-and-set: the release as it now is when it was in one of `from` and is now `to`, else null. */
-export function transitionRelease(store: Store, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null> {
+/**
+ * Compare-and-set: the release as it now is when it was in one of `from` and is now `to`, else null.
+ * Only when it moved, `alongside` writes what the change carries (a run's end: its last task's end and
+ * the changes of its tasks not written yet), whose events come before the release's own: a run whose
+ * release another replica's sweep has ended meanwhile leaves what that sweep recorded as it is.
+ */
+export function transitionRelease(
+  store: Store,
+  id: number,
+  from: ReleaseStatus[],
+  to: ReleaseStatus,
+  fields?: ReleaseTransitionFields,
+  alongside?: (tx: Store) => Promise<void>,
+): Promise<ReleaseRecord | null> {
   return store.transaction(async (tx) => {
     const release = await tx.transitionRelease(id, from, to, fields)
-    if (release) await tx.appendEvents(transitionEvents(release, to, fields))
-    return release
-  })
-}
-
-/**
- * A run's end: the compare-and-set running -> `to` and, only when the release moved, `alongside`: what
- * its end carries (its last task's end, changes of its tasks not written yet), whose events come before
- * the release's own. Null when it had already ended: another replica's sweep recorded it first, and
- * what that recorded of its tasks and apps stands.
- */
-export function endRun(store: Store, id: number, to: ReleaseStatus, fields: ReleaseTransitionFields, alongside: (tx: Store) => Promise<void>): Promise<ReleaseRecord | null> {
-  return store.transaction(async (tx) => {
-    const release = await tx.transitionRelease(id, ['running'], to, fields)
     if (!release) return null
-    await alongside(tx)
+    await alongside?.(tx)
     await tx.appendEvents(transitionEvents(release, to, fields))
     return release
   })
@@ -88,6 +86,15 @@ export function startTasks(store: Store, release: ReleaseScope, tasks: TaskRecor
       change,
     )
     await tx.appendEvents(tasks.map((task) => taskEvent(release, task, change)))
+  })
+}
+
+/** Records that tasks of one environment's releases start now: each one running, with its event, and its app Progressing. */
+export function recordStarts(store: Store, release: ReleaseScope, tasks: TaskRecord[], at: string): Promise<void> {
+  const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
+  return store.transaction(async (tx) => {
+    await startTasks(tx, release, tasks, at)
+    if (resources.length > 0) await changeApps(tx, release.project, release.environment, resources, {health: 'Progressing'}, at)
   })
 }
 

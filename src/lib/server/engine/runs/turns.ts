@@ -16,6 +16,11 @@ import type {Store} from '../../store/store.js'
  */
 export const MAX_CHANGES_PER_TURN = 16
 
+/** The key of an environment. */
+export function environmentKey(project: string, environment: string): string {
+  return `${project}\u0000${environment}`
+}
+
 export interface Turn {
   project: string
   environment: string
@@ -62,7 +67,7 @@ export class EnvironmentTurns<Claim, Report> {
 
   /** As take, and with the report of the admission that ended the turn. */
   takeWithReport<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<{value: T; report: Report}> {
-    const key = `${project}\u0000${environment}`
+    const key = environmentKey(project, environment)
     let queue = this.queues.get(key)
     if (!queue) {
       queue = {pending: [], draining: false}

@@ -151,24 +151,33 @@ describe('environment turns (SQLite)', () => {
   })
 })
 
+/**
+ * The database refuses the first call of a store method whose arguments match, as when its connection
+ * dropped (`meanwhile` runs at that moment); later calls go through. `calls.matching` counts the
+ * matching calls, `calls.refused` those refused.
+ */
+function refuseFirst<K extends 'transitionRelease' | 'updateTask'>(method: K, matches: (...args: Parameters<KyselyStore[K]>) => boolean, meanwhile?: () => void) {
+  const original = KyselyStore.prototype[method] as (...args: unknown[]) => Promise<unknown>
+  const calls = {matching: 0, refused: 0}
+  const spy = vi.spyOn(KyselyStore.prototype, method).mockImplementation(function (this: KyselyStore, ...args: unknown[]) {
+    if (!(matches as (...args: unknown[]) => boolean)(...args) || calls.matching++ > 0) return original.apply(this, args)
+    calls.refused++
+    meanwhile?.()
+    return Promise.reject(new Error('Connection terminated unexpectedly'))
+  } as never)
+  return {spy, calls}
+}
+
 describe('a release whose end the database refused', () => {
   it('is recorded by the next try, with its last task and log lines: it does not stay running', async () => {
     const t = await createTestEngine()
-    const transition = KyselyStore.prototype.transitionRelease
-    let refused = 0
-    // The database refuses the first end of a release (as when its connection dropped in the turn).
-    const spy = vi.spyOn(KyselyStore.prototype, 'transitionRelease').mockImplementation(function (this: KyselyStore, ...args: Parameters<KyselyStore['transitionRelease']>) {
-      if (args[2] === 'succeeded' && refused === 0) {
-        refused++
-        return Promise.reject(new Error('Connection terminated unexpectedly'))
-      }
-      return transition.apply(this, args)
-    })
+    // The database refuses the first end of a release.
+    const {spy, calls} = refuseFirst('transitionRelease', (_id, _from, to) => to === 'succeeded')
     try {
       const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'worker'}]}, {subject: 'test', idempotencyKey: null})
       if (!('release' in outcome)) throw new Error('expected a release')
       const ended = await waitForFinal(t.engine, outcome.release.id)
-      expect(refused).toBe(1)
+      expect(calls.refused).toBe(1)
       expect(ended.status).toBe('succeeded')
       expect(ended.tasks?.map(({key, status}) => ({key, status}))).toEqual([{key: 'worker', status: 'succeeded'}])
       expect((await t.store.listApps('shop', 'staging', ['worker']))[0]).toMatchObject({health: 'Healthy', deployedVersion: expect.any(String)})
@@ -186,25 +195,19 @@ describe('a release whose end the database refused', () => {
 describe('a release ended elsewhere while its end was tried again', () => {
   it('keeps what the other replica recorded: the next try writes none of the run\'s own task and app changes', async () => {
     const t = await createTestEngine()
-    const transition = KyselyStore.prototype.transitionRelease
-    let tries = 0
     let release = 0
     let task = 0
-    const spy = vi.spyOn(KyselyStore.prototype, 'transitionRelease').mockImplementation(function (this: KyselyStore, ...args: Parameters<KyselyStore['transitionRelease']>) {
-      if (args[2] !== 'succeeded') return transition.apply(this, args)
-      tries++
-      if (tries > 1) return transition.apply(this, args)
-      // The first try is refused, and meanwhile another replica's sweep ends the release (its lease lapsed).
+    // The first try is refused, and meanwhile another replica's sweep ends the release (its lease lapsed).
+    const {spy, calls} = refuseFirst('transitionRelease', (_id, _from, to) => to === 'succeeded', () => {
       void t.store.transitionRelease(release, ['running'], 'failed', {finishedAt: new Date().toISOString(), error: 'replica r0 stopped answering'})
       void t.store.updateTask(task, {status: 'interrupted', finishedAt: new Date().toISOString()})
-      return Promise.reject(new Error('Connection terminated unexpectedly'))
     })
     try {
       const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'worker'}]}, {subject: 'test', idempotencyKey: null})
       if (!('release' in outcome)) throw new Error('expected a release')
       release = outcome.release.id
       task = outcome.release.tasks?.[0].id as number
-      await waitFor(() => tries === 2, 'the second try of the end')
+      await waitFor(() => calls.matching === 2, 'the second try of the end')
       // Turns of one environment run one after another: once a later release there has ended, that try has committed.
       const later = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'db'}]}, {subject: 'test', idempotencyKey: null})
       if (!('release' in later)) throw new Error('expected a release')
@@ -224,21 +227,13 @@ describe('a release ended elsewhere while its end was tried again', () => {
 describe('a task change the database refused while the release ran', () => {
   it('is recorded with the release\'s end, with the changes after it, in order; the run goes on', async () => {
     const t = await createTestEngine()
-    const update = KyselyStore.prototype.updateTask
-    let refused = 0
-    // The database refuses the end of the release's first task (as when its connection dropped).
-    const spy = vi.spyOn(KyselyStore.prototype, 'updateTask').mockImplementation(function (this: KyselyStore, ...args: Parameters<KyselyStore['updateTask']>) {
-      if (args[1].status === 'succeeded' && refused === 0) {
-        refused++
-        return Promise.reject(new Error('Connection terminated unexpectedly'))
-      }
-      return update.apply(this, args)
-    })
+    // The database refuses the end of the release's first task.
+    const {spy, calls} = refuseFirst('updateTask', (_id, change) => change.status === 'succeeded')
     try {
       const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'db'}, {name: 'api'}]}, {subject: 'test', idempotencyKey: null})
       if (!('release' in outcome)) throw new Error('expected a release')
       const ended = await waitForFinal(t.engine, outcome.release.id)
-      expect(refused).toBe(1)
+      expect(calls.refused).toBe(1)
       expect(ended.status).toBe('succeeded')
       expect(ended.tasks?.map(({key, status, startedAt, finishedAt}) => ({key, status, started: startedAt !== null, finished: finishedAt !== null}))).toEqual([
         {key: 'db', status: 'succeeded', started: true, finished: true},
