@@ -278,7 +278,7 @@ export class Engine {
 
   /** The replicas serving this database that are alive, with what each runs. */
   listReplicas(): Promise<Replica[]> {
-    return this.runs.replicas()
+    return this.runs.leases.replicas()
   }
 
   // ---- pipelines and promote ----

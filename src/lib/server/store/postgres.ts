@@ -4,6 +4,7 @@ import {Kysely, PostgresDialect, sql} from 'kysely'
 import pg from 'pg'
 
 import type {DialectQuirks} from './kysely/quirks.js'
+import {AT_COMMIT, fewerRoundTrips} from './postgres-round-trips.js'
 import {KyselyStore} from './kysely/store.js'
 import {parseAdmitPayload, WAKEUP_CHANNELS} from './kysely/replicas.js'
 import {migrateToLatest} from './schema/migrations.js'
@@ -159,7 +160,8 @@ function postgresQuirks(listener: Listener): DialectQuirks {
       // Sequence values are taken at insert, not at commit: without this, a reader resuming after
       // seq 7 could miss a seq 6 that committed later. The notification, delivered on commit, rides
       // along in the same statement.
-      await sql`select pg_advisory_xact_lock(${EVENTS_LOCK}), pg_notify(${WAKEUP_CHANNELS.events}, '')`.execute(trx)
+      // Held from the commit's own message on (postgres-round-trips.ts), so for no round trip at all.
+      await sql`select pg_advisory_xact_lock(${EVENTS_LOCK}), pg_notify(${WAKEUP_CHANNELS.events}, '')${sql.raw(AT_COMMIT)}`.execute(trx)
     },
     async notify(db, channel, payload) {
       // Inside a transaction PostgreSQL delivers it on commit, and not at all on rollback.
@@ -176,7 +178,10 @@ export async function openPostgresStore(url: string, options: {poolSize?: number
   const pool = new pg.Pool({...config, max: options.poolSize ?? 10})
   // An idle connection the server dropped must not take the process down; the next query reconnects.
   pool.on('error', () => undefined)
-  pool.on('connect', prepareStatements)
+  pool.on('connect', (client) => {
+    prepareStatements(client)
+    fewerRoundTrips(client)
+  })
   const db = new Kysely<Database>({dialect: new PostgresDialect({pool})})
   try {
     // Connection and login failures surface here with their own codes, not wrapped by the migrator.

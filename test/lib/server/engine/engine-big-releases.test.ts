@@ -21,17 +21,20 @@ function bigBlueprint(resources: number, targets: number): string {
   return `${lines.join('\n')}\n`
 }
 
-/** The real store, whose `method` throws once (inside transactions too), on the first call `when` picks: fault injection. */
-function failingOnce(store: Store, method: keyof Store, message: string, when: (...args: unknown[]) => boolean = () => true): Store {
+/**
+ * The real store, whose `method` throws (inside transactions too) on every call `when` picks, or on the
+ * first one only with `once`: fault injection.
+ */
+function failing(store: Store, method: keyof Store, message: string, when: (...args: unknown[]) => boolean, {once = false} = {}): Store {
   let failed = false
   const wrap = (target: Store): Store =>
     new Proxy(target, {
       get(object, property, receiver) {
         if (property === 'transaction') return (fn: (tx: Store) => Promise<unknown>) => object.transaction((tx) => fn(wrap(tx)))
         const value = Reflect.get(object, property, receiver)
-        if (property === method && !failed) {
+        if (property === method) {
           return async (...args: unknown[]) => {
-            if (failed || !when(...args)) return value.apply(object, args)
+            if ((once && failed) || !when(...args)) return value.apply(object, args)
             failed = true
             throw new Error(message)
           }
@@ -40,6 +43,15 @@ function failingOnce(store: Store, method: keyof Store, message: string, when: (
       },
     })
   return wrap(store)
+}
+
+/** Picks the task inserts of the first release it is asked about, every time. */
+function firstReleaseTasks(): (plans: unknown) => boolean {
+  let doomed: number | undefined
+  return (plans) => {
+    doomed ??= (plans as ReleaseTasks[])[0]?.releaseId
+    return (plans as ReleaseTasks[]).some((plan) => plan.releaseId === doomed)
+  }
 }
 
 /** Waits on the release row alone (cheap however many tasks it has), then reads the whole release. */
@@ -108,7 +120,7 @@ describe('a release that cannot start', () => {
   it('ends failed with the reason; the next release of its environment runs; a restarted engine starts', async () => {
     t = await createTestEngine(null)
     // The engine under test runs on the same database through a store that fails once creating tasks.
-    const engine = new Engine({store: failingOnce(t.store, 'insertTasks', 'too many SQL variables (injected)'), log: quietLog})
+    const engine = new Engine({store: failing(t.store, 'insertTasks', 'too many SQL variables (injected)', firstReleaseTasks()), log: quietLog})
     await engine.start()
     await engine.applyProject(bigBlueprint(3, 0), 'relctl.yaml', t.dir)
     const first = await engine.trigger('big', 'prod', {type: 'launch'}, {subject: 'test'})
@@ -125,6 +137,16 @@ describe('a release that cannot start', () => {
     const third = await restarted.trigger('big', 'prod', {type: 'full', force: true}, {subject: 'test'})
     expect((await waitForFinal(restarted, third.release.id)).status).toBe('succeeded')
     await restarted.shutdown(0)
+  })
+
+  it('a claim the database refuses once is made again: the turn is tried with a savepoint around each change, and the release starts', async () => {
+    t = await createTestEngine(null)
+    const engine = new Engine({store: failing(t.store, 'insertTasks', 'deadlock detected (injected)', () => true, {once: true}), log: quietLog})
+    await engine.start()
+    await engine.applyProject(bigBlueprint(3, 0), 'relctl.yaml', t.dir)
+    const {release} = await engine.trigger('big', 'prod', {type: 'launch'}, {subject: 'test'})
+    expect((await waitForFinal(engine, release.id)).status).toBe('succeeded')
+    await engine.shutdown(0)
   })
 
   it('at engine start: a queued release that cannot start ends failed, and the queue behind it runs', async () => {
@@ -152,7 +174,7 @@ describe('a release that cannot start', () => {
     const behind = (await queued('prod'))?.release.id as number
     const elsewhere = (await queued('staging'))?.release.id as number
 
-    const engine = new Engine({store: failingOnce(t.store, 'insertTasks', 'disk I/O error (injected)', (plans) => (plans as ReleaseTasks[]).some((plan) => plan.releaseId === blocked)), log: quietLog})
+    const engine = new Engine({store: failing(t.store, 'insertTasks', 'disk I/O error (injected)', (plans) => (plans as ReleaseTasks[]).some((plan) => plan.releaseId === blocked)), log: quietLog})
     await engine.start()
     const failed = await waitForFinal(engine, blocked)
     expect(failed.status).toBe('failed')

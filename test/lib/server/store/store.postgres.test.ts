@@ -4,6 +4,7 @@ import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
 import {LISTENER_NAME, openPostgresStore, prepareStatements} from '../../../../src/lib/server/store/postgres.js'
+import {AT_COMMIT, fewerRoundTrips} from '../../../../src/lib/server/store/postgres-round-trips.js'
 import {freshDatabase} from '../../../helpers/postgres.js'
 import {scaled} from '../../../helpers/timeouts.js'
 import {sharedStoreContract, storeContract} from './store-contract.js'
@@ -84,6 +85,93 @@ describe('prepared statements', () => {
     } finally {
       client.release()
       await pool.end()
+    }
+  })
+})
+
+describe('fewer round trips per transaction', () => {
+  /** A pool connection as the store sets it up, and what it sent to the server, message by message. */
+  async function connection() {
+    url = await freshDatabase()
+    const pool = new pg.Pool({connectionString: url, max: 1})
+    const sent: string[] = []
+    pool.on('connect', (client) => {
+      const send = client.query.bind(client) as (...args: unknown[]) => unknown
+      Object.assign(client, {query: (text: unknown, ...rest: unknown[]) => (sent.push(String(text)), send(text, ...rest))})
+      fewerRoundTrips(client)
+    })
+    const client = await pool.connect()
+    await client.query('create table kept (a text, n int)', [])
+    sent.length = 0
+    return {
+      client,
+      sent,
+      async close() {
+        client.release()
+        await pool.end()
+      },
+    }
+  }
+
+  it('sends BEGIN with the statement after it, and the statements marked at-commit with the COMMIT', async () => {
+    const {client, sent, close} = await connection()
+    try {
+      await client.query('begin', [])
+      await client.query('insert into kept values ($1, $2)', ["it's \\ 'quoted' ünïcode", 7])
+      expect((await client.query(`insert into kept values ($1, $2)${AT_COMMIT}`, ['$2 stays as it is', 8])).rows).toEqual([])
+      await client.query(`select pg_notify($1, '')${AT_COMMIT}`, ['relctl_test'])
+      await client.query('commit', [])
+      expect(sent).toHaveLength(2)
+      expect(sent[0]).toMatch(/^begin;\ninsert into kept values \(/)
+      expect(sent[1]).toMatch(/^insert into kept values \('\$2 stays as it is', '8'\) \/\* at commit \*\/;\nselect pg_notify\('relctl_test', ''\) \/\* at commit \*\/;\ncommit$/)
+      // The values are stored exactly, numbers typed by their column as bound parameters are.
+      expect(await query('select a, n from kept order by n')).toEqual([
+        {a: "it's \\ 'quoted' ünïcode", n: 7},
+        {a: '$2 stays as it is', n: 8},
+      ])
+    } finally {
+      await close()
+    }
+  })
+
+  it('keeps nothing of a transaction rolled back, nor of one whose held-back statement fails at its commit', async () => {
+    const {client, sent, close} = await connection()
+    try {
+      await client.query('begin', [])
+      await client.query(`insert into kept values ($1, $2)${AT_COMMIT}`, ['rolled back', 1])
+      await client.query('rollback', [])
+      // Nothing reached the server: there was no transaction to end.
+      expect(sent).toEqual([])
+
+      await client.query('begin', [])
+      await client.query('insert into kept values ($1, $2)', ['before', 2])
+      await client.query(`insert into kept values ($1, $2)${AT_COMMIT}`, ['not a number', 'x'])
+      await expect(client.query('commit', [])).rejects.toMatchObject({code: '22P02'})
+      await client.query('rollback', [])
+      expect(await query('select * from kept')).toEqual([])
+      // The connection is usable again, outside a transaction and in the next one.
+      expect((await client.query('select $1::int as n', [5])).rows).toEqual([{n: 5}])
+      await client.query('begin', [])
+      await client.query('insert into kept values ($1, $2)', ['after', 3])
+      await client.query('commit', [])
+      expect(await query('select a from kept')).toEqual([{a: 'after'}])
+    } finally {
+      await close()
+    }
+  })
+
+  it('sends held-back statements before any statement that follows them, and values it cannot write as literals apart', async () => {
+    const {client, sent, close} = await connection()
+    try {
+      await client.query('begin', [])
+      await client.query(`insert into kept values ($1, $2)${AT_COMMIT}`, ['first', 1])
+      expect((await client.query('select count(*)::int as n from kept', [])).rows).toEqual([{n: 1}])
+      await client.query('insert into kept values ($1, $2)', [{not: 'a literal'}, 2])
+      await client.query('commit', [])
+      expect(sent.slice(0, 2)).toEqual([expect.stringMatching(/^begin;\ninsert into kept .*;\nselect count/s), 'insert into kept values ($1, $2)'])
+      expect(await query('select a from kept order by n')).toEqual([{a: 'first'}, {a: '{"not":"a literal"}'}])
+    } finally {
+      await close()
     }
   })
 })

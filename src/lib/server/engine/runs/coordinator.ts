@@ -6,7 +6,7 @@
 // keep a run owned while this replica answers; any replica ends the runs of one that stopped answering.
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import type {ReleaseResource, Replica} from '../../../api/schemas.js'
+import type {ReleaseResource} from '../../../api/schemas.js'
 import type {NewTask, ProjectRecord, ReleaseRecord, ReleaseTasks, Store, TaskRecord} from '../../store/store.js'
 import type {EnvironmentSpec} from '../../blueprint/blueprint.js'
 import {backoffBefore} from '../../blueprint/retries.js'
@@ -60,7 +60,7 @@ export class RunCoordinator {
   ) {
     this.logs = new LogWriter(ctx.store, (error) => ctx.log.error({err: error}, 'could not store task log lines'))
     this.turns = new EnvironmentTurns<Claimed, QueueStanding>(ctx.store, {
-      admit: (tx, turn) => this.admitInTurn(tx, turn),
+      admit: (tx, turn, isolated) => this.admitInTurn(tx, turn, isolated),
       committed: (claims) => this.startClaimed(claims),
       aborted: (claims) => {
         this.reserved -= claims.length
@@ -176,26 +176,6 @@ export class RunCoordinator {
     await this.leases.stop()
   }
 
-  /** The replicas alive now, with what each runs. */
-  async replicas(): Promise<Replica[]> {
-    const alive = await this.leases.alive()
-    return Promise.all(
-      alive.map(async (replica) => ({
-        ...replica,
-        leaseExpiresAt: new Date(Date.parse(replica.heartbeatAt) + replica.leaseMs).toISOString(),
-        self: replica.id === this.replicaId,
-        runs: (await this.ctx.store.runsOf(replica.id)).map((release) => ({
-          releaseId: release.id,
-          project: release.project,
-          environment: release.environment,
-          type: release.type,
-          startedAt: release.startedAt,
-          leaseExpiresAt: release.leaseExpiresAt,
-        })),
-      })),
-    )
-  }
-
   /**
    * Makes a change in the environment's turn: in the transaction that decides admission there, so that
    * what it frees or queues is admitted at once, by one replica at a time.
@@ -257,43 +237,52 @@ export class RunCoordinator {
 
   /**
    * Inside the turn's transaction: decides, and claims what starts here, with its plan. Several
-   * releases that start together are claimed together (claimTogether); a claim that fails there is
-   * undone with the others, which are then claimed one by one, so that it fails alone.
+   * releases that start together are claimed together (claimTogether). Made `isolated` (see
+   * EnvironmentTurns.make), each claim runs under a savepoint: one that fails there is undone with the
+   * others, which are then claimed one by one, so that it fails alone and ends failed; otherwise a
+   * claim that fails fails the turn, which is then made again isolated.
    */
-  private async admitInTurn(tx: Store, {project, environment}: Turn): Promise<{claims: Claimed[]; report: QueueStanding}> {
+  private async admitInTurn(tx: Store, {project, environment}: Turn, isolated: boolean): Promise<{claims: Claimed[]; report: QueueStanding}> {
     const claims: Claimed[] = []
+    const claimed = (claim: Claimed | null) => {
+      if (!claim) return
+      claims.push(claim)
+      this.reserved++
+    }
     /** read once for all the claims of the turn */
     let projectRecord: ProjectRecord | undefined
-    for (;;) {
-      const capacity = this.admitting ? this.freeCapacity() : 0
-      const active = await tx.activeLocks(project, environment)
-      const decision = decideAdmission(active, await policyFor(tx, project, environment, this.ctx.clock()), capacity)
-      // --deadline of what starts, from the queue just read (few releases have one).
-      const deadlines = new Map(active.filter((release) => release.deadlineMs !== null).map((release) => [release.id, release.deadlineMs as number]))
-      let endedUnstarted = false
-      if (decision.start.length > 0) projectRecord ??= (await tx.getProject(project)) as ProjectRecord
-      const withoutDeadline = decision.start.filter((id) => !deadlines.has(id))
-      const together = withoutDeadline.length > 1 ? await this.claimTogether(tx, withoutDeadline, projectRecord as ProjectRecord) : null
-      if (together) {
-        claims.push(...together)
-        this.reserved += together.length
-      }
-      for (const id of together ? decision.start.filter((id) => deadlines.has(id)) : decision.start) {
-        try {
-          const claim = await tx.savepoint(() => this.claim(tx, id, projectRecord as ProjectRecord, deadlines.get(id) ?? null))
-          if (claim) {
-            claims.push(claim)
-            this.reserved++
+    try {
+      for (;;) {
+        const capacity = this.admitting ? this.freeCapacity() : 0
+        const active = await tx.activeLocks(project, environment)
+        const decision = decideAdmission(active, await policyFor(tx, project, environment, this.ctx.clock()), capacity)
+        // --deadline of what starts, from the queue just read (few releases have one).
+        const deadlines = new Map(active.filter((release) => release.deadlineMs !== null).map((release) => [release.id, release.deadlineMs as number]))
+        let endedUnstarted = false
+        if (decision.start.length > 0) projectRecord ??= (await tx.getProject(project)) as ProjectRecord
+        const theProject = projectRecord as ProjectRecord
+        const withoutDeadline = decision.start.filter((id) => !deadlines.has(id))
+        const together = withoutDeadline.length > 1 ? await this.claimTogether(tx, withoutDeadline, theProject, isolated) : null
+        together?.forEach(claimed)
+        for (const id of together ? decision.start.filter((id) => deadlines.has(id)) : decision.start) {
+          const claimOne = () => this.claim(tx, id, theProject, deadlines.get(id) ?? null)
+          try {
+            claimed(await (isolated ? tx.savepoint(claimOne) : claimOne()))
+          } catch (error) {
+            if (!isolated) throw error
+            // A release that cannot start ends failed in this same turn, and what waited behind it is decided again.
+            if (await this.recordStartFailure(tx, id, error)) endedUnstarted = true
           }
-        } catch (error) {
-          // A release that cannot start ends failed in this same turn, and what waited behind it is decided again.
-          if (await this.recordStartFailure(tx, id, error)) endedUnstarted = true
         }
+        if (endedUnstarted) continue
+        // Releases that wait only for room on this replica may start on another one that has it.
+        if ([...decision.waiting.values()].some((wait) => wait.reason === 'capacity')) await tx.notifyAdmit(project, environment)
+        return {claims, report: {positions: queuePositions(active, decision.start), waiting: decision.waiting}}
       }
-      if (endedUnstarted) continue
-      // Releases that wait only for room on this replica may start on another one that has it.
-      if ([...decision.waiting.values()].some((wait) => wait.reason === 'capacity')) await tx.notifyAdmit(project, environment)
-      return {claims, report: {positions: queuePositions(active, decision.start), waiting: decision.waiting}}
+    } catch (error) {
+      // None of its claims holds: the turn is rolled back.
+      this.reserved -= claims.length
+      throw error
     }
   }
 
@@ -314,16 +303,18 @@ export class RunCoordinator {
   /**
    * Claims releases that start together (none with a deadline, which each store with their own claim)
    * with one statement per kind of write: at a wave's end or in a burst of triggers a turn claims tens,
-   * and each of their statements is a round trip on PostgreSQL. Null when one of them could not start:
-   * nothing of the others is kept then, and the caller claims them one by one.
+   * and each of their statements is a round trip on PostgreSQL. Isolated, null when one of them could
+   * not start: nothing of the others is kept then, and the caller claims them one by one.
    */
-  private async claimTogether(tx: Store, ids: number[], project: ProjectRecord): Promise<Claimed[] | null> {
+  private async claimTogether(tx: Store, ids: number[], project: ProjectRecord, isolated: boolean): Promise<Claimed[] | null> {
     const startedAt = nowOf(this.ctx)
+    const claimAll = async () => {
+      const releases = await transitionReleases(tx, ids, ['queued'], 'running', {startedAt, replica: this.replicaId, leaseExpiresAt: this.leases.leaseFromNow()})
+      return this.planClaimed(tx, releases, project, startedAt)
+    }
+    if (!isolated) return claimAll()
     try {
-      return await tx.savepoint(async () => {
-        const releases = await transitionReleases(tx, ids, ['queued'], 'running', {startedAt, replica: this.replicaId, leaseExpiresAt: this.leases.leaseFromNow()})
-        return this.planClaimed(tx, releases, project, startedAt)
-      })
+      return await tx.savepoint(claimAll)
     } catch (error) {
       this.ctx.log.info({releases: ids, err: error}, 'a release of those starting together could not start; claiming them one by one')
       return null

@@ -4,6 +4,7 @@
 // owner stopped answering; its deploy supervisor has killed their deploys), cancels the queued releases
 // whose --expire-after passed, looks for cancel requests and deadlines on its own runs, and admits every
 // environment with queued releases, so that a lost wakeup costs one sweep at most.
+import type {Replica} from '../../../api/schemas.js'
 import type {CancelRequest, ReleaseRecord, ReplicaRecord, Store} from '../../store/store.js'
 import {StartupError} from '../../errors.js'
 import {replicaLost} from '../rules/events.js'
@@ -103,6 +104,25 @@ export class ReplicaLeases {
     // A replica is alive while its last heartbeat is younger than its own lease.
     const candidates = await this.store.listReplicas(new Date(now - LIVE_LOOKBACK_MS).toISOString())
     return candidates.filter((replica) => Date.parse(replica.heartbeatAt) + replica.leaseMs > now)
+  }
+
+  /** The replicas alive now, with what each runs. */
+  async replicas(): Promise<Replica[]> {
+    return Promise.all(
+      (await this.alive()).map(async (replica) => ({
+        ...replica,
+        leaseExpiresAt: new Date(Date.parse(replica.heartbeatAt) + replica.leaseMs).toISOString(),
+        self: replica.id === this.identity.id,
+        runs: (await this.store.runsOf(replica.id)).map((release) => ({
+          releaseId: release.id,
+          project: release.project,
+          environment: release.environment,
+          type: release.type,
+          startedAt: release.startedAt,
+          leaseExpiresAt: release.leaseExpiresAt,
+        })),
+      })),
+    )
   }
 
   /** Renews this replica's row and the leases of its runs; a replica that could not for a whole lease gives its runs up. */

@@ -5,8 +5,9 @@
 // for one environment at once. Changes that arrive while a turn is under way share the next one: one
 // transaction and one commit for all of them (a burst of triggers costs one fsync, not one each), up to
 // MAX_CHANGES_PER_TURN: what the turn admits starts only after all of its changes, so a burst of 200
-// triggers in one turn would start the first release only once the 200th was recorded. Each change
-// runs under a savepoint, so one that fails is undone alone and the others still commit.
+// triggers in one turn would start the first release only once the 200th was recorded. A change that
+// fails is undone alone and the others still commit (the turn is made again with a savepoint around
+// each change: see make).
 import type {Store} from '../../store/store.js'
 
 /**
@@ -31,7 +32,7 @@ export interface Turn {
  * the report says what the decision left behind (the queue), for the changes made in the turn.
  */
 export interface Admission<Claim, Report> {
-  admit(tx: Store, turn: Turn): Promise<{claims: Claim[]; report: Report}>
+  admit(tx: Store, turn: Turn, isolated: boolean): Promise<{claims: Claim[]; report: Report}>
   /** after the commit, with what the turn claimed: the caller starts those runs */
   committed(claims: Claim[]): void
   /** the transaction failed after claims were made: none of them holds */
@@ -42,6 +43,24 @@ interface Pending<Report> {
   change: ((tx: Store) => Promise<unknown>) | undefined
   resolve(value: unknown, report: Report): void
   reject(error: unknown): void
+}
+
+/** A change made without a savepoint failed: the turn is rolled back, and made again isolated unless the change was its only one. */
+class ChangeFailed extends Error {
+  constructor(cause: unknown) {
+    super('a change of the turn failed', {cause})
+  }
+}
+
+interface Outcome {
+  ok: boolean
+  value: unknown
+}
+
+interface Made<Claim, Report> {
+  outcomes: Outcome[]
+  claims: Claim[]
+  report: Report
 }
 
 interface Queue<Report> {
@@ -85,41 +104,62 @@ export class EnvironmentTurns<Claim, Report> {
     try {
       while (queue.pending.length > 0) {
         const batch = queue.pending.splice(0, MAX_CHANGES_PER_TURN)
-        const outcomes: {ok: boolean; value: unknown}[] = []
-        let claims: Claim[] = []
-        let report!: Report
+        let made: Made<Claim, Report>
         try {
-          // A turn can be long (its claims plan and insert tasks); like every transaction, it writes its
-          // events at its end, so that it holds the event-order lock only for that last write.
-          await this.store.transaction(async (tx) => {
-            await tx.lockEnvironment(turn.project, turn.environment)
-            outcomes.length = 0
-            for (const item of batch) {
-              if (!item.change) {
-                outcomes.push({ok: true, value: undefined})
-                continue
-              }
-              const change = item.change
-              try {
-                outcomes.push({ok: true, value: batch.length === 1 ? await change(tx) : await tx.savepoint(() => change(tx))})
-              } catch (error) {
-                // A lone change that fails rolls the whole turn back: nothing of it is kept.
-                if (batch.length === 1) throw error
-                outcomes.push({ok: false, value: error})
-              }
-            }
-            ;({claims, report} = await this.admission.admit(tx, turn))
+          made = await this.make(batch, turn, false).catch((error) => {
+            // A lone change that fails rolls the whole turn back: nothing of it is kept.
+            if (error instanceof ChangeFailed && batch.length === 1) throw error.cause
+            return this.make(batch, turn, true)
           })
-          if (claims.length > 0) this.admission.committed(claims)
-          batch.forEach((item, index) => (outcomes[index].ok ? item.resolve(outcomes[index].value, report) : item.reject(outcomes[index].value)))
         } catch (error) {
-          if (claims.length > 0) this.admission.aborted(claims)
           for (const item of batch) item.reject(error)
+          continue
         }
+        const {outcomes, claims, report} = made
+        if (claims.length > 0) this.admission.committed(claims)
+        batch.forEach((item, index) => (outcomes[index].ok ? item.resolve(outcomes[index].value, report) : item.reject(outcomes[index].value)))
       }
     } finally {
       queue.draining = false
       if (this.queues.get(key) === queue && queue.pending.length === 0) this.queues.delete(key)
+    }
+  }
+
+  /**
+   * One transaction for the batch: its changes, then admission. Without savepoints the first time (on
+   * PostgreSQL each is two more round trips, and a wave's end or a burst of triggers is many changes
+   * whose round trips the environment's lock waits for): a change that fails there rolls the whole
+   * transaction back, and the batch is made again with a savepoint around each change, so that the one
+   * that fails is undone alone and the others still commit.
+   */
+  private async make(batch: Pending<Report>[], turn: Turn, isolated: boolean): Promise<Made<Claim, Report>> {
+    const outcomes: Outcome[] = []
+    let claims: Claim[] = []
+    try {
+      // A turn can be long (its claims plan and insert tasks); like every transaction, it writes its
+      // events at its end, so that it holds the event-order lock only for that last write.
+      return await this.store.transaction(async (tx) => {
+        await tx.lockEnvironment(turn.project, turn.environment)
+        for (const {change} of batch) {
+          if (!change) {
+            outcomes.push({ok: true, value: undefined})
+          } else if (!isolated) {
+            outcomes.push({ok: true, value: await change(tx).catch((error: unknown) => Promise.reject(new ChangeFailed(error)))})
+          } else {
+            try {
+              outcomes.push({ok: true, value: await tx.savepoint(() => change(tx))})
+            } catch (error) {
+              outcomes.push({ok: false, value: error})
+            }
+          }
+        }
+        const admitted = await this.admission.admit(tx, turn, isolated)
+        claims = admitted.claims
+        return {outcomes, ...admitted}
+      })
+    } catch (error) {
+      if (claims.length > 0) this.admission.aborted(claims)
+      throw error
     }
   }
 }

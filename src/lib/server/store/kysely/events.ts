@@ -1,5 +1,8 @@
 // The events table: appends in commit order, reads after a sequence number, and the retention cleanup
 // with the horizon it leaves (events at or before it are gone; a reader resuming there must start over).
+import {sql} from 'kysely'
+
+import {AT_COMMIT} from '../postgres-round-trips.js'
 import type {NewEvent, StoredEvent} from '../store.js'
 import {eventLoopSlices, rowBatches} from './batches.js'
 import * as codec from './codecs.js'
@@ -20,11 +23,14 @@ export async function lastEventSeq(db: Db): Promise<number> {
   return seq === null ? 0 : Number(seq)
 }
 
-/** Run inside the transaction that holds the event-order lock (see DialectQuirks.lockEventOrder). */
+/**
+ * Run inside the transaction that holds the event-order lock (see DialectQuirks.lockEventOrder). Nothing
+ * reads their answer: on PostgreSQL they go with the commit (postgres-round-trips.ts).
+ */
 type EventRow = ReturnType<typeof codec.eventRow>
 const insertOneEvent = precompiled(
   (db: Db, kind: EventRow['kind'], project: EventRow['project'], environment: EventRow['environment'], releaseId: EventRow['release_id'], taskId: EventRow['task_id'], data: EventRow['data'], at: EventRow['at'], apps: EventRow['apps']) =>
-    db.insertInto('events').values({kind, project, environment, release_id: releaseId, task_id: taskId, data, at, apps}),
+    db.insertInto('events').values({kind, project, environment, release_id: releaseId, task_id: taskId, data, at, apps}).modifyEnd(sql.raw(AT_COMMIT)),
 )
 
 export async function insertEvents(db: Db, events: NewEvent[]): Promise<void> {
@@ -35,9 +41,15 @@ export async function insertEvents(db: Db, events: NewEvent[]): Promise<void> {
     await insertOneEvent(db, kind, project, environment, release_id, task_id, data, at, apps ?? null)
     return
   }
-  // The start of a big release is thousands of events: timers and requests run between its statements.
+  const batches = rowBatches(rows)
+  // Those of one statement go with the commit; the start of a big release is thousands of events:
+  // timers and requests run between their statements.
+  if (batches.length === 1) {
+    await db.insertInto('events').values(batches[0]).modifyEnd(sql.raw(AT_COMMIT)).execute()
+    return
+  }
   const betweenStatements = eventLoopSlices()
-  for (const batch of rowBatches(rows)) {
+  for (const batch of batches) {
     await betweenStatements()
     await db.insertInto('events').values(batch).execute()
   }

@@ -23,12 +23,15 @@ function statuses(events: StoredEvent[], kind: string): string[] {
 describe('environment turns (SQLite)', () => {
   it('a burst of triggers shares turns; one that fails is refused alone and the others are accepted', async () => {
     const t = await createTestEngine()
+    const savepoints = vi.spyOn(KyselyStore.prototype, 'savepoint')
     try {
       await t.engine.setParallel({enabled: true, max: 10, project: 'shop', environment: 'prod'}, 'test')
       const requests = Array.from({length: 20}, (_, index) =>
         t.engine.trigger('shop', 'prod', {type: 'selective', resources: [{name: index === 7 ? 'nope' : 'worker'}]}, {subject: 'test', idempotencyKey: `burst-${index}`}),
       )
       const settled = await Promise.allSettled(requests)
+      // The turn the failing one was in was made again with a savepoint around each change.
+      expect(savepoints).toHaveBeenCalled()
       const refused = settled.filter((outcome) => outcome.status === 'rejected')
       expect(refused).toHaveLength(1)
       expect(String((refused[0] as PromiseRejectedResult).reason.message)).toContain('"nope"')
@@ -40,6 +43,23 @@ describe('environment turns (SQLite)', () => {
       const spans = releases.map((release) => [Date.parse(release.startedAt as string), Date.parse(release.finishedAt as string)]).sort((a, b) => a[0] - b[0])
       for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1])
     } finally {
+      savepoints.mockRestore()
+      await t.close()
+    }
+  })
+
+  it('a burst whose changes all succeed takes no savepoint (on PostgreSQL, two round trips fewer per change and claim)', async () => {
+    const t = await createTestEngine()
+    const savepoints = vi.spyOn(KyselyStore.prototype, 'savepoint')
+    try {
+      await t.engine.setParallel({enabled: true, max: 10, project: 'shop', environment: 'prod'}, 'test')
+      const outcomes = await Promise.all(
+        Array.from({length: 12}, (_, index) => t.engine.trigger('shop', 'prod', {type: 'selective', resources: [{name: index % 2 ? 'worker' : 'web'}]}, {subject: 'test', idempotencyKey: null})),
+      )
+      for (const outcome of outcomes) expect((await waitForFinal(t.engine, 'release' in outcome ? outcome.release.id : 0)).status).toBe('succeeded')
+      expect(savepoints).not.toHaveBeenCalled()
+    } finally {
+      savepoints.mockRestore()
       await t.close()
     }
   })
