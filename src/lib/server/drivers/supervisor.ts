@@ -1,6 +1,6 @@
 // The deploy supervisor: a small long-lived child of the control plane that runs every driver command.
-// Each command runs as `/bin/sh -c` leading its own process group; its output goes back to the control
-// plane cut to the log limits (output-limits.ts), and its pipes are always drained so a deploy never
+// Each command runs as `/bin/sh -c` leading its own process group (most in a shell started ahead of
+// need: shell-pool.ts); its output goes back to the control plane cut to the log limits (output-limits.ts), and its pipes are always drained so a deploy never
 // blocks on a full pipe. When the channel to the control plane closes — the control plane exited or
 // was killed, even by SIGKILL — the supervisor stops every process group it holds (SIGTERM, a short
 // grace, SIGKILL) and exits only once they are gone, so a deploy never outlives its control plane.
@@ -8,6 +8,7 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {readdirSync, readFileSync} from 'node:fs'
 
 import {TaskOutput} from './output-limits.js'
+import {ShellPool} from './shell-pool.js'
 import type {FromSupervisor, ToSupervisor} from './supervisor-protocol.js'
 
 /** a cancel or a timeout: SIGTERM, then SIGKILL after this long */
@@ -64,8 +65,12 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+const shells = new ShellPool()
+
 function spawnTask(message: Extract<ToSupervisor, {type: 'spawn'}>) {
-  const child = spawn('/bin/sh', ['-c', message.command], {cwd: message.cwd, env: message.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+  const child =
+    shells.start(message.command, message.cwd, message.env) ??
+    spawn('/bin/sh', ['-c', message.command], {cwd: message.cwd, env: message.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
   const task: Task = {child, pid: child.pid}
   tasks.set(message.id, task)
   if (child.pid !== undefined) send({type: 'started', id: message.id, pid: child.pid})
@@ -115,6 +120,7 @@ let stopping = false
 async function stopEverything() {
   if (stopping) return
   stopping = true
+  shells.close()
   const groups = [...tasks.values()].map((task) => task.pid).filter((pid): pid is number => pid !== undefined)
   for (const pid of groups) signalGroup(pid, 'SIGTERM')
   const stubborn = await waitUntilGone(groups, ORPHAN_GRACE_MS)

@@ -1,5 +1,5 @@
 // The deploy supervisor as a real child process (run `npm run build` first: it forks dist's script).
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -85,5 +85,64 @@ describe('deploy supervisor', () => {
     expect(await next.exited).toEqual({code: 0, signal: null})
     expect(existsSync(join(dir, 'supervisor.pid'))).toBe(true)
     expect(supervisorPid()).not.toBe(first)
+  })
+})
+
+describe('shells started ahead of need', () => {
+  /** A value a careless quoting would mangle or run. */
+  const TRICKY = `it's "quoted" $(echo ran) \`echo ran\` \\ back\nsecond line ünï`
+  /** Prints the shell's pid and process group, how many clock ticks ago it started, where it runs and its whole environment. */
+  const REPORT = 'set -- $(cut -d" " -f5,22 /proc/$$/stat) $(cut -d" " -f22 /proc/self/stat); echo "pgid=$1 self=$$ age=$(($3 - $2))"; pwd; env | LC_ALL=C sort'
+
+  async function burst(supervisor: DeploySupervisor, dir: string, count: number) {
+    return Promise.all(
+      Array.from({length: count}, async () => {
+        const lines: string[] = []
+        const running = supervisor.run({command: `${REPORT}; exit 4`, cwd: dir, env: {PATH: process.env.PATH, TRICKY, EMPTY: ''}}, (line) => lines.push(line.line))
+        expect(await running.exited).toEqual({code: 4, signal: null})
+        const [, pgid, self, age] = /^pgid=(\d+) self=(\d+) age=(\d+)$/.exec(lines[0]) ?? []
+        expect(pgid).toBe(self)
+        return {age: Number(age), rest: lines.slice(1)}
+      }),
+    )
+  }
+
+  /** The supervisor's shells waiting for a command. */
+  function waitingShells(supervisorPid: number): number {
+    return readdirSync('/proc').filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === supervisorPid && readFileSync(`/proc/${entry}/cmdline`, 'utf8') === '/bin/sh\0-s\0'
+      } catch {
+        return false
+      }
+    }).length
+  }
+
+  it('run a burst of commands as a direct spawn does: own process group, directory, exactly their environment, exit code', async () => {
+    const {dir, supervisor, supervisorPid} = await started()
+    const first = await burst(supervisor, dir, 6)
+    // The pool fills once a burst is over, to the burst's size; the next burst's commands run in shells started before it.
+    await waitFor(() => waitingShells(supervisorPid()) === 6, 'six shells waiting')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const second = await burst(supervisor, dir, 6)
+    expect(second.map(({age}) => age >= 20)).toEqual(Array(6).fill(true))
+    const expected = [dir, 'EMPTY=', `PATH=${process.env.PATH}`, `PWD=${dir}`, ...`TRICKY=${TRICKY}`.split('\n')]
+    for (const {rest} of [...first, ...second]) expect(rest).toEqual(expected)
+  })
+
+  it('stop and orphan handling reach a pooled shell\'s process group too', async () => {
+    const {dir, supervisor, supervisorPid} = await started()
+    await burst(supervisor, dir, 2)
+    await waitFor(() => waitingShells(supervisorPid()) === 2, 'two shells waiting')
+    const stopped = await sleeper(supervisor, dir)
+    stopped.running.stop()
+    expect(await stopped.running.exited).toEqual({code: null, signal: 'SIGTERM'})
+    await waitFor(() => !isAlive(stopped.pid), 'the background sleep to be stopped')
+    const orphan = await sleeper(supervisor, dir)
+    const sup = supervisorPid()
+    await supervisor.close()
+    expect(isAlive(orphan.pid)).toBe(false)
+    expect(isAlive(sup)).toBe(false)
   })
 })
