@@ -91,6 +91,8 @@ export interface CatalogStore {
   updateApp(project: string, environment: string, name: string, patch: AppPatch, at: string): Promise<AppRecord | null>
   /** The same change to several apps of one environment, in one statement; the apps as they now are. */
   updateApps(project: string, environment: string, names: string[], patch: AppPatch, at: string): Promise<AppRecord[]>
+  /** Several apps of one environment, each with its own change and time (runs that end in one turn), in one statement; the apps as they now are. */
+  updateAppsEach(project: string, environment: string, changes: {name: string; patch: AppPatch; at: string}[]): Promise<AppRecord[]>
   deleteApp(project: string, environment: string, name: string): Promise<void>
 }
 
@@ -127,6 +129,8 @@ export interface ReleaseStore {
   updateTask(id: number, patch: TaskPatch): Promise<void>
   /** The same change to several tasks, in one statement (tasks that start together). */
   updateTasks(ids: number[], patch: TaskPatch): Promise<void>
+  /** Several tasks, each with its own change (the last tasks of runs that end in one turn), in one statement. */
+  updateTasksEach(changes: {id: number; patch: TaskPatch}[]): Promise<void>
 
   /** Records one approver's approval of a release; false when that name approved it already. */
   addApproval(releaseId: number, approval: Approval): Promise<boolean>

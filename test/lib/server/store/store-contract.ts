@@ -147,6 +147,27 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(apps.find((a) => a.name === 'web')).toMatchObject({health: 'Unknown', updatedAt: T0})
     })
 
+    it('changes several apps and tasks, each with its own values, in batches above 999 bound parameters, and no other', async () => {
+      const app = {project: 'shop', environment: 'prod', kind: 'simulate', desiredVersion: '1', deployedVersion: null, health: 'Unknown' as const, removed: false, drift: null, updatedAt: T0}
+      const names = Array.from({length: 400}, (_, i) => `app-${i}`)
+      for (const name of [...names, 'web']) await store.upsertApp({...app, name})
+      // Half deployed a version of their own, half only changed health: a change leaves the rest of its row as it was.
+      const changes = names.map((name, i) => ({name, patch: i % 2 ? {health: 'Degraded' as const} : {deployedVersion: `v-${i}`, health: 'Healthy' as const, drift: null}, at: at(i % 5)}))
+      const updated = await store.updateAppsEach('shop', 'prod', changes)
+      expect(updated.map((a) => a.name).sort()).toEqual([...names].sort())
+      const apps = new Map((await store.listApps('shop', 'prod')).map((a) => [a.name, a]))
+      names.forEach((name, i) => expect(apps.get(name)).toMatchObject(i % 2 ? {health: 'Degraded', deployedVersion: null, desiredVersion: '1', updatedAt: at(i % 5)} : {health: 'Healthy', deployedVersion: `v-${i}`, updatedAt: at(i % 5)}))
+      expect(apps.get('web')).toMatchObject({health: 'Unknown', updatedAt: T0})
+
+      const {release} = await store.insertRelease(newRelease())
+      const tasks = (await store.insertTasks([{releaseId: release.id, tasks: names.map((name) => newTask(name))}]))[0]
+      const ended = tasks.slice(0, 399)
+      await store.updateTasksEach(ended.map((task, i) => ({id: task.id, patch: {status: i % 3 ? 'succeeded' : 'failed', exitCode: i % 3 ? 0 : i, error: i % 3 ? null : `it's "${i}"`, finishedAt: at(i % 7)}})))
+      const listed = new Map((await store.listTasks(release.id)).map((task) => [task.id, task]))
+      ended.forEach((task, i) => expect(listed.get(task.id)).toMatchObject({status: i % 3 ? 'succeeded' : 'failed', exitCode: i % 3 ? 0 : i, error: i % 3 ? null : `it's "${i}"`, finishedAt: at(i % 7), attempt: 1}))
+      expect(listed.get(tasks[399].id)).toMatchObject({status: 'pending', exitCode: null, finishedAt: null})
+    })
+
     it('inserts releases once per idempotency key, also when two inserts race', async () => {
       const first = await store.insertRelease(newRelease({idempotencyKey: 'k1'}))
       expect(first.created).toBe(true)

@@ -22,8 +22,8 @@ import {type PlannedTask, planReleaseInTurns} from '../rules/planner.js'
 import {type ReplicaIdentity, ReplicaLeases} from './leases.js'
 import {LogWriter} from './log-writer.js'
 import {firstTasks, type ReleaseOutcome, ReleaseRun, retryPolicyOf} from './runner.js'
-import {appendLogLines, changeApp, recordStarts, transitionRelease, transitionReleases, updateTask} from './transitions.js'
-import {EnvironmentTurns, type Turn} from './turns.js'
+import {appendLogLines, changeApp, recordRunEnds, recordStarts, type RunEnd, transitionRelease, transitionReleases, updateTask} from './transitions.js'
+import {EnvironmentTurns, type Together, type Turn} from './turns.js'
 
 /** A release's end that could not be recorded is tried again after 0.1 s, then twice as long each time up to 5 s. */
 const END_RETRY = {backoffMs: 100, maxBackoffMs: 5000}
@@ -52,6 +52,13 @@ export class RunCoordinator {
   private pastGrace = false
   private readonly logs: LogWriter
   private readonly turns: EnvironmentTurns<Claimed, QueueStanding>
+  /** The ends of runs that reach a turn together, recorded together. */
+  private readonly recordEnds: Together<RunEnd, ReleaseRecord | null> = async (tx, ends) => {
+    const recorded = await recordRunEnds(tx, ends, nowOf(this.ctx))
+    // A stopping replica starts nothing: the others are told that the environment may move.
+    if (!this.admitting) await tx.notifyAdmit(ends[0].release.project, ends[0].release.environment)
+    return recorded
+  }
   readonly leases: ReplicaLeases
 
   constructor(
@@ -388,12 +395,7 @@ export class RunCoordinator {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const ended = await this.turn(project, environment, async (tx) => {
-            const moved = await run.recordEnd(tx, outcome, nowOf(this.ctx))
-            // A stopping replica starts nothing: the others are told that the environment may move.
-            if (!this.admitting) await tx.notifyAdmit(project, environment)
-            return moved
-          })
+          const ended = await this.turns.takeTogether(project, environment, this.recordEnds, run.endOf(outcome))
           if (ended) this.ctx.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
           else this.ctx.log.warn({releaseId: id, status: outcome.status}, 'release had already been ended by another replica (its lease had lapsed); its end here is not recorded')
           break

@@ -16,7 +16,7 @@ import {DEFAULT_TASK_TIMEOUT_MS} from '../../blueprint/blueprint.js'
 import type {NewLogLine, ProjectRecord, ReleaseRecord, Store, TaskRecord} from '../../store/store.js'
 import type {Logger} from '../context.js'
 import type {LogWriter} from './log-writer.js'
-import {appendLogLines, changeApp, deleteApp, recordStarts, type ReleaseLogLine, transitionRelease, updateTask} from './transitions.js'
+import {type DeferredWrite, recordStarts, recordTaskEnd, type ReleaseLogLine, type RunEnd, type TaskEnd, updateTask} from './transitions.js'
 
 export type StopReason = 'cancelled' | 'interrupted' | 'deadline'
 
@@ -67,7 +67,7 @@ export class ReleaseRun {
    * Changes of this run's tasks that the turn finishing the release records: the last task's end, and
    * every change since one the database refused (they keep their order).
    */
-  private readonly unwritten: ((tx: Store) => Promise<void>)[] = []
+  private readonly unwritten: DeferredWrite[] = []
   /** the log lines that turn records, taken from the writer's buffer */
   private readonly lastLines: ReleaseLogLine[] = []
   private readonly specs: Map<string, ResourceSpec>
@@ -265,17 +265,13 @@ export class ReleaseRun {
       this.endedOfResource.set(task.resource, endedSiblings)
       if (endedSiblings === siblings.length) app = this.appChange(task, siblings)
     }
-    const {project, environment} = this.release
-    const finishedAt = this.now()
-    const record = async (tx: Store) => {
-      await updateTask(tx, this.release, task, {status: result.status, finishedAt, exitCode: result.exitCode ?? null, error: result.error ?? null})
-      if (app === 'delete') await deleteApp(tx, project, environment, task.resource as string, finishedAt)
-      else if (app) await changeApp(tx, project, environment, task.resource as string, app, finishedAt)
-    }
+    const at = this.now()
+    const taskEnd: TaskEnd = {task, change: {status: result.status, finishedAt: at, exitCode: result.exitCode ?? null, error: result.error ?? null}, app, at}
+    const record = (tx: Store) => recordTaskEnd(tx, this.release, taskEnd)
     this.unsettled--
     // The last task's end is recorded with the release's own, in the turn that finishes it.
-    if (this.unsettled === 0) this.unwritten.push(record)
-    else await this.write(record)
+    if (this.unsettled === 0) this.unwritten.push({apply: record, taskEnd})
+    else await this.write(record, taskEnd)
   }
 
   /**
@@ -284,7 +280,7 @@ export class ReleaseRun {
    * finishes the release, which is tried until it succeeds: none is lost, and a task's changes keep
    * their order (its next change is made only once the one before is written or deferred). The run goes on.
    */
-  private async write(change: (tx: Store) => Promise<void>): Promise<void> {
+  private async write(change: (tx: Store) => Promise<void>, taskEnd?: TaskEnd): Promise<void> {
     if (this.unwritten.length === 0) {
       try {
         await this.store.transaction(change)
@@ -293,22 +289,19 @@ export class ReleaseRun {
         this.serverLog.error({releaseId: this.release.id, err: error}, 'could not record a change of a running release; it is recorded with its end')
       }
     }
-    this.unwritten.push(change)
+    this.unwritten.push({apply: change, taskEnd})
   }
 
   /**
-   * In the turn that records the release's end: its last log lines and, when the release ends here
-   * (it is still running), its last task's end and what was left unwritten before, in order. The lines
-   * are kept until that turn commits: a turn that failed is tried again with them. Null when the
-   * release had already ended (another replica's sweep recorded it first).
+   * The release's end as the turn that records it takes it (runs/transitions.ts recordRunEnds): its
+   * last log lines and, for when it ends here (it is still running), its last task's end and what was
+   * left unwritten before, in order. The lines are kept until that turn commits: a turn that failed is
+   * tried again with them.
    */
-  async recordEnd(tx: Store, outcome: ReleaseOutcome, finishedAt: string): Promise<ReleaseRecord | null> {
+  endOf(outcome: ReleaseOutcome): RunEnd {
     this.lastLines.push(...this.logs.takeLinesOf(this.release.id))
-    if (this.lastLines.length > 0) await appendLogLines(tx, this.lastLines)
-    const fields = {finishedAt, error: outcome.error, ...(outcome.endReason && {endReason: outcome.endReason})}
-    return transitionRelease(tx, this.release.id, ['running'], outcome.status, fields, async (tx) => {
-      for (const change of this.unwritten) await change(tx)
-    })
+    const fields = {error: outcome.error, ...(outcome.endReason && {endReason: outcome.endReason})}
+    return {release: this.release, status: outcome.status, fields, lines: this.lastLines, writes: this.unwritten}
   }
 
   private appChange(task: TaskRecord, siblings: TaskRecord[]): Parameters<Store['updateApp']>[3] | 'delete' | null {

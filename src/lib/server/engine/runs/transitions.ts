@@ -50,6 +50,95 @@ export function transitionRelease(
   })
 }
 
+/** A task's end, with what it did to its app (null: nothing; 'delete': the app is gone). */
+export interface TaskEnd {
+  task: TaskRecord
+  change: TaskChange
+  app: AppChange | 'delete' | null
+  at: string
+}
+
+/** Records a task's end with its event, and its app's change with its own. */
+export function recordTaskEnd(store: Store, release: ReleaseScope, {task, change, app, at}: TaskEnd): Promise<void> {
+  return store.transaction(async (tx) => {
+    await updateTask(tx, release, task, change)
+    if (app === 'delete') await deleteApp(tx, release.project, release.environment, task.resource as string, at)
+    else if (app) await changeApp(tx, release.project, release.environment, task.resource as string, app, at)
+  })
+}
+
+/** A change of a run's tasks left for its end to record; `taskEnd` says what it is when it is a task's end. */
+export interface DeferredWrite {
+  apply(tx: Store): Promise<void>
+  taskEnd?: TaskEnd
+}
+
+/** The end of a run, as the turn that records it takes it. */
+export interface RunEnd {
+  release: ReleaseRecord
+  status: ReleaseStatus
+  fields: Pick<NonNullable<ReleaseTransitionFields>, 'error' | 'endReason'>
+  /** its last log lines: recorded whether or not the release still ends here */
+  lines: ReleaseLogLine[]
+  /** recorded, in order, only when it ends here */
+  writes: DeferredWrite[]
+}
+
+/**
+ * Records the ends of runs of one environment (those of one turn): each a compare-and-set from
+ * running, with its last log lines, and, when it moved, its tasks' ends and app changes written
+ * before it. The same statements serve them all: one for their log lines, one compare-and-set per
+ * kind of end (most are one kind), one for their tasks' ends and one for their apps (a run whose
+ * writes are something else, or delete an app, makes its own). Each release's events come in the
+ * order its end alone gives them. Per end: the release as it now is, or null when another replica
+ * ended it first (its lease had lapsed), whose records stay as they are.
+ */
+export function recordRunEnds(store: Store, ends: RunEnd[], finishedAt: string): Promise<(ReleaseRecord | null)[]> {
+  return store.transaction(async (tx) => {
+    const lines = ends.flatMap((end) => end.lines)
+    if (lines.length > 0) await appendLogLines(tx, lines)
+    const moved = new Map<number, ReleaseRecord>()
+    const kinds = new Map<string, RunEnd[]>()
+    for (const end of ends) {
+      const kind = JSON.stringify([end.status, end.fields])
+      kinds.set(kind, [...(kinds.get(kind) ?? []), end])
+    }
+    for (const [first, ...others] of kinds.values()) {
+      const ids = [first, ...others].map((end) => end.release.id)
+      for (const release of await tx.transitionReleases(ids, ['running'], first.status, {...first.fields, finishedAt})) moved.set(release.id, release)
+    }
+    const taskEndsOf = (end: RunEnd) => end.writes.map((write) => write.taskEnd)
+    let together = ends.filter((end) => moved.has(end.release.id) && taskEndsOf(end).every((taskEnd) => taskEnd && taskEnd.app !== 'delete'))
+    const taskEnds = together.flatMap(taskEndsOf) as TaskEnd[]
+    const appChanges = taskEnds.filter((taskEnd) => taskEnd.app !== null)
+    // Two changes of one app in one statement would give it only one: not together then.
+    if (new Set(appChanges.map(({task}) => task.resource)).size < appChanges.length) together = []
+    const apps = new Map<string, AppRecord>()
+    if (together.length > 0) {
+      const {project, environment} = together[0].release
+      await tx.updateTasksEach(taskEnds.map(({task, change}) => ({id: task.id, patch: change})))
+      const changes = appChanges.map(({task, app, at}) => ({name: task.resource as string, patch: app as AppChange, at}))
+      if (changes.length > 0) for (const app of await tx.updateAppsEach(project, environment, changes)) apps.set(app.name, app)
+    }
+    const recorded: (ReleaseRecord | null)[] = []
+    for (const end of ends) {
+      const release = moved.get(end.release.id) ?? null
+      recorded.push(release)
+      if (!release) continue
+      if (!together.includes(end)) {
+        for (const write of end.writes) await write.apply(tx)
+      } else {
+        for (const {task, change, app: appChange, at} of taskEndsOf(end) as TaskEnd[]) {
+          const app = appChange === null ? undefined : apps.get(task.resource as string)
+          await tx.appendEvents([taskEvent(release, task, change), ...(app ? [appEvent(app, at)] : [])])
+        }
+      }
+      await tx.appendEvents(transitionEvents(release, end.status, {...end.fields, finishedAt}))
+    }
+    return recorded
+  })
+}
+
 /** The same compare-and-set on several releases (a turn's claims), with the events of each that moved. */
 export function transitionReleases(store: Store, ids: number[], from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord[]> {
   return store.transaction(async (tx) => {

@@ -39,8 +39,15 @@ export interface Admission<Claim, Report> {
   aborted(claims: Claim[]): void
 }
 
+/**
+ * Changes of one kind that a turn makes with the same statements (the ends of runs): the turn hands it
+ * all of its items at once, in their order, and it answers each.
+ */
+export type Together<Item, Result> = (tx: Store, items: Item[]) => Promise<Result[]>
+
 interface Pending<Report> {
   change: ((tx: Store) => Promise<unknown>) | undefined
+  together?: {run: Together<unknown, unknown>; item: unknown}
   resolve(value: unknown, report: Report): void
   reject(error: unknown): void
 }
@@ -86,6 +93,16 @@ export class EnvironmentTurns<Claim, Report> {
 
   /** As take, and with the report of the admission that ended the turn. */
   takeWithReport<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<{value: T; report: Report}> {
+    return this.enqueue(project, environment, {change})
+  }
+
+  /** Makes the change in the environment's next turn together with the others of its kind in that turn; resolves with its answer. */
+  async takeTogether<Item, Result>(project: string, environment: string, run: Together<Item, Result>, item: Item): Promise<Result> {
+    const together = {run: run as Together<unknown, unknown>, item}
+    return (await this.enqueue<Result>(project, environment, {change: (tx) => run(tx, [item]).then(([result]) => result), together})).value
+  }
+
+  private enqueue<T>(project: string, environment: string, what: Pick<Pending<Report>, 'change' | 'together'>): Promise<{value: T; report: Report}> {
     const key = environmentKey(project, environment)
     let queue = this.queues.get(key)
     if (!queue) {
@@ -93,7 +110,7 @@ export class EnvironmentTurns<Claim, Report> {
       this.queues.set(key, queue)
     }
     const result = new Promise<{value: T; report: Report}>((resolve, reject) => {
-      ;(queue as Queue<Report>).pending.push({change, resolve: (value, report) => resolve({value: value as T, report}), reject})
+      ;(queue as Queue<Report>).pending.push({...what, resolve: (value, report) => resolve({value: value as T, report}), reject})
     })
     if (!queue.draining) void this.drain(key, queue, {project, environment})
     return result
@@ -140,17 +157,23 @@ export class EnvironmentTurns<Claim, Report> {
       // events at its end, so that it holds the event-order lock only for that last write.
       return await this.store.transaction(async (tx) => {
         await tx.lockEnvironment(turn.project, turn.environment)
-        for (const {change} of batch) {
+        for (const [index, {change, together}] of batch.entries()) {
+          if (index in outcomes) continue
           if (!change) {
-            outcomes.push({ok: true, value: undefined})
-          } else if (!isolated) {
-            outcomes.push({ok: true, value: await change(tx).catch((error: unknown) => Promise.reject(new ChangeFailed(error)))})
-          } else {
+            outcomes[index] = {ok: true, value: undefined}
+          } else if (isolated) {
             try {
-              outcomes.push({ok: true, value: await tx.savepoint(() => change(tx))})
+              outcomes[index] = {ok: true, value: await tx.savepoint(() => change(tx))}
             } catch (error) {
-              outcomes.push({ok: false, value: error})
+              outcomes[index] = {ok: false, value: error}
             }
+          } else if (together) {
+            // This change and those of its kind after it in the batch, at once.
+            const members = [...batch.entries()].filter(([, pending]) => pending.together?.run === together.run)
+            const results = await together.run(tx, members.map(([, pending]) => pending.together?.item)).catch((error: unknown) => Promise.reject(new ChangeFailed(error)))
+            members.forEach(([member], position) => (outcomes[member] = {ok: true, value: results[position]}))
+          } else {
+            outcomes[index] = {ok: true, value: await change(tx).catch((error: unknown) => Promise.reject(new ChangeFailed(error)))}
           }
         }
         const admitted = await this.admission.admit(tx, turn, isolated)

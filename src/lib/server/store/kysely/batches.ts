@@ -3,6 +3,8 @@
 // builds, PostgreSQL at 65,535. Batches sized for the smallest of these fit every store relctl runs on.
 import {setImmediate as nextTurn} from 'node:timers/promises'
 
+import {type RawBuilder, sql} from 'kysely'
+
 export const MAX_BOUND_PARAMETERS = 999
 
 /** The most rows of `columns` values each that fit in one statement. */
@@ -42,4 +44,22 @@ export function eventLoopSlices(): () => Promise<void> {
     await nextTurn()
     sliceStarted = performance.now()
   }
+}
+
+/**
+ * The SET of one UPDATE that gives each row its own values: for each column, `CASE key WHEN k1 THEN v1
+ * ... ELSE column END`. A row that does not change a column keeps it (the ELSE), and PostgreSQL types
+ * the values from that column as it types bound parameters. Rows are cut into batches that fit one
+ * statement; each batch is `[its keys, its SET]`.
+ */
+export function eachRowSets<K>(key: string, rows: readonly {key: K; changes: Record<string, unknown>}[]): [K[], Record<string, RawBuilder<unknown>>][] {
+  const columns = Math.max(1, new Set(rows.flatMap((row) => Object.keys(row.changes))).size)
+  return chunks(rows, Math.max(1, Math.floor(MAX_BOUND_PARAMETERS / (1 + 2 * columns)))).map((batch) => {
+    const set: Record<string, RawBuilder<unknown>> = {}
+    for (const column of new Set(batch.flatMap((row) => Object.keys(row.changes)))) {
+      const branches = batch.filter((row) => column in row.changes).map((row) => sql`when ${row.key} then ${row.changes[column]}`)
+      set[column] = sql`case ${sql.ref(key)} ${sql.join(branches, sql` `)} else ${sql.ref(column)} end`
+    }
+    return [batch.map((row) => row.key), set]
+  })
 }

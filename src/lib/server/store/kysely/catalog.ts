@@ -3,7 +3,7 @@ import type {Selectable} from 'kysely'
 
 import type {AppPatch, AppRecord, EnvironmentRecord, ProjectRecord} from '../store.js'
 import type {AppsTable} from '../schema/tables.js'
-import {valueBatches} from './batches.js'
+import {eachRowSets, valueBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {byCodePoint, type Db, precompiled} from './db.js'
 
@@ -102,6 +102,16 @@ export async function updateApps(db: Db, project: string, environment: string, n
   // project, environment and the changed values are the statement's other parameters
   for (const batch of valueBatches(names, 2 + Object.keys(changes).length)) {
     const rows = await db.updateTable('apps').set(changes).where('project', '=', project).where('environment', '=', environment).where('name', 'in', batch).returningAll().execute()
+    updated.push(...rows.map(codec.toApp))
+  }
+  return updated
+}
+
+/** Several apps of one environment, each with its own change and time; the apps as they now are. */
+export async function updateAppsEach(db: Db, project: string, environment: string, changes: {name: string; patch: AppPatch; at: string}[]): Promise<AppRecord[]> {
+  const updated: AppRecord[] = []
+  for (const [names, set] of eachRowSets('name', changes.map(({name, patch, at}) => ({key: name, changes: appChanges(patch, at)})))) {
+    const rows = await db.updateTable('apps').set(set).where('project', '=', project).where('environment', '=', environment).where('name', 'in', names).returningAll().execute()
     updated.push(...rows.map(codec.toApp))
   }
   return updated

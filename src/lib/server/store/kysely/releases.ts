@@ -2,7 +2,7 @@
 import {FINAL_RELEASE_STATUSES, type ReleaseStatus} from '../../../api/domain.js'
 import type {Release} from '../../../api/schemas.js'
 import type {ActiveLock, AppHistoryRow, NewRelease, ReleaseFilter, ReleaseRecord, ReleaseTasks, ReleaseTransitionFields, TaskPatch, TaskRecord} from '../store.js'
-import {eventLoopSlices, rowBatches, valueBatches} from './batches.js'
+import {eachRowSets, eventLoopSlices, rowBatches, valueBatches} from './batches.js'
 import * as codec from './codecs.js'
 import {type Db, precompiled} from './db.js'
 import {lastEvent} from './events.js'
@@ -263,6 +263,12 @@ export async function updateTask(db: Db, id: number, patch: TaskPatch): Promise<
 export async function updateTasks(db: Db, ids: number[], patch: TaskPatch): Promise<void> {
   const changes = taskChanges(patch)
   for (const batch of valueBatches(ids, Object.keys(changes).length)) await db.updateTable('tasks').set(changes).where('id', 'in', batch).execute()
+}
+
+export async function updateTasksEach(db: Db, changes: {id: number; patch: TaskPatch}[]): Promise<void> {
+  for (const [ids, set] of eachRowSets('id', changes.map(({id, patch}) => ({key: id, changes: taskChanges(patch)})))) {
+    await db.updateTable('tasks').set(set).where('id', 'in', ids).execute()
+  }
 }
 
 function taskChanges(patch: TaskPatch) {

@@ -92,6 +92,10 @@ export abstract class KyselyStoreBase {
     return releases.updateTasks(this.db, ids, patch)
   }
 
+  updateTasksEach(changes: {id: number; patch: TaskPatch}[]) {
+    return releases.updateTasksEach(this.db, changes)
+  }
+
   appendLogs(lines: NewLogLine[]): Promise<number[]> {
     return logs.appendLogs(this.db, lines)
   }

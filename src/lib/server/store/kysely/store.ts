@@ -185,6 +185,10 @@ export class KyselyStore extends KyselyStoreBase implements Store {
     return catalog.updateApps(this.db, project, environment, names, patch, at)
   }
 
+  updateAppsEach(project: string, environment: string, changes: {name: string; patch: AppPatch; at: string}[]) {
+    return catalog.updateAppsEach(this.db, project, environment, changes)
+  }
+
   deleteApp(project: string, environment: string, name: string) {
     return catalog.deleteApp(this.db, project, environment, name)
   }

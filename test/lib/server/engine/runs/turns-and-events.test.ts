@@ -5,7 +5,7 @@ import {describe, expect, it, vi} from 'vitest'
 
 import {execDriver} from '../../../../../src/lib/server/drivers/exec.js'
 import {Engine} from '../../../../../src/lib/server/engine/engine.js'
-import {MAX_CHANGES_PER_TURN} from '../../../../../src/lib/server/engine/runs/turns.js'
+import {EnvironmentTurns, MAX_CHANGES_PER_TURN, type Together} from '../../../../../src/lib/server/engine/runs/turns.js'
 import {KyselyStore} from '../../../../../src/lib/server/store/kysely/store.js'
 import {openPostgresStore} from '../../../../../src/lib/server/store/postgres.js'
 import type {Store, StoredEvent} from '../../../../../src/lib/server/store/store.js'
@@ -176,7 +176,7 @@ describe('environment turns (SQLite)', () => {
  * dropped (`meanwhile` runs at that moment); later calls go through. `calls.matching` counts the
  * matching calls, `calls.refused` those refused.
  */
-function refuseFirst<K extends 'transitionRelease' | 'updateTask'>(method: K, matches: (...args: Parameters<KyselyStore[K]>) => boolean, meanwhile?: () => void) {
+function refuseFirst<K extends 'transitionReleases' | 'updateTask'>(method: K, matches: (...args: Parameters<KyselyStore[K]>) => boolean, meanwhile?: () => void) {
   const original = KyselyStore.prototype[method] as (...args: unknown[]) => Promise<unknown>
   const calls = {matching: 0, refused: 0}
   const spy = vi.spyOn(KyselyStore.prototype, method).mockImplementation(function (this: KyselyStore, ...args: unknown[]) {
@@ -192,7 +192,7 @@ describe('a release whose end the database refused', () => {
   it('is recorded by the next try, with its last task and log lines: it does not stay running', async () => {
     const t = await createTestEngine()
     // The database refuses the first end of a release.
-    const {spy, calls} = refuseFirst('transitionRelease', (_id, _from, to) => to === 'succeeded')
+    const {spy, calls} = refuseFirst('transitionReleases', (_ids, _from, to) => to === 'succeeded')
     try {
       const outcome = await t.engine.trigger('shop', 'staging', {type: 'selective', resources: [{name: 'worker'}]}, {subject: 'test', idempotencyKey: null})
       if (!('release' in outcome)) throw new Error('expected a release')
@@ -218,7 +218,7 @@ describe('a release ended elsewhere while its end was tried again', () => {
     let release = 0
     let task = 0
     // The first try is refused, and meanwhile another replica's sweep ends the release (its lease lapsed).
-    const {spy, calls} = refuseFirst('transitionRelease', (_id, _from, to) => to === 'succeeded', () => {
+    const {spy, calls} = refuseFirst('transitionReleases', (_ids, _from, to) => to === 'succeeded', () => {
       void t.store.transitionRelease(release, ['running'], 'failed', {finishedAt: new Date().toISOString(), error: 'replica r0 stopped answering'})
       void t.store.updateTask(task, {status: 'interrupted', finishedAt: new Date().toISOString()})
     })
@@ -328,6 +328,44 @@ describe('two engines on one PostgreSQL database', () => {
     } finally {
       for (const engine of engines) await engine.shutdown(0)
       for (const store of stores) await store.close()
+    }
+  })
+})
+
+describe('changes of one kind in a turn', () => {
+  it('are made at once, in their order, each answered; made again one by one under savepoints when they fail together', async () => {
+    const t = await createTestEngine()
+    try {
+      const admitted: boolean[] = []
+      const turns = new EnvironmentTurns<never, null>(t.store, {admit: async (_tx, _turn, isolated) => (admitted.push(isolated), {claims: [], report: null}), committed() {}, aborted() {}})
+      const calls: number[][] = []
+      const double: Together<number, number> = async (_tx, items) => {
+        calls.push(items)
+        if (items.includes(13) && items.length > 1) throw new Error('13 fails with the others')
+        return items.map((item) => item * 2)
+      }
+      let release!: () => void
+      // The first turn waits: the changes that arrive meanwhile share the next one.
+      const first = turns.take('shop', 'prod', () => new Promise<void>((resolve) => (release = resolve)))
+      await waitFor(() => release !== undefined, 'the first turn to begin')
+      const results = [1, 2, 3].map((item) => turns.takeTogether('shop', 'prod', double, item))
+      release()
+      await first
+      expect(await Promise.all(results)).toEqual([2, 4, 6])
+      expect(calls).toEqual([[1, 2, 3]])
+      expect(admitted).toEqual([false, false])
+
+      calls.length = 0
+      let hold!: () => void
+      const busy = turns.take('shop', 'prod', () => new Promise<void>((resolve) => (hold = resolve)))
+      await waitFor(() => hold !== undefined, 'the turn to begin')
+      const mixed = [4, 13, 5].map((item) => turns.takeTogether('shop', 'prod', double, item))
+      hold()
+      await busy
+      expect(await Promise.allSettled(mixed)).toEqual([{status: 'fulfilled', value: 8}, {status: 'fulfilled', value: 26}, {status: 'fulfilled', value: 10}])
+      expect(calls).toEqual([[4, 13, 5], [4], [13], [5]])
+    } finally {
+      await t.close()
     }
   })
 })
