@@ -4,16 +4,16 @@
 // claimed together started one behind the other: in bench/parallel the last of a wave's claims waited
 // 30 to 60 ms for its fork. A pooled shell is `/bin/sh -s`, already leading its own process group with
 // its output piped, waiting on its stdin; a command is handed to it as a short script that enters the
-// command's directory, sets exactly the command's environment and execs `/bin/sh -c COMMAND`, as the
-// supervisor would have spawned it. The pool is refilled once no command has started for a moment
-// (between waves, not during one), up to the most commands that started in one burst lately.
+// command's directory, sets exactly the command's environment and runs the command, as `/bin/sh -c
+// COMMAND` spawned by the supervisor would have. The pool is refilled once no command has started for a moment
+// (between waves, not during one), up to twice the most commands that started in one burst lately.
 import {type ChildProcess, spawn} from 'node:child_process'
 import {statSync} from 'node:fs'
 
 /** the most shells kept ready */
 export const MAX_POOL = 64
-/** refill once no command has started for this long: a burst of starts is over */
-const QUIET_MS = 100
+/** refill once no command has started for this long: a burst of starts is over (a wave's end spreads over a few hundred ms, with gaps) */
+const QUIET_MS = 250
 /** a name the shell can export; a command whose environment has another one is spawned directly */
 const EXPORTABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -23,26 +23,28 @@ export function shellQuote(value: string): string {
 }
 
 /**
- * The script a pooled shell runs for a command: null when it cannot start the command exactly as a
- * direct spawn would (a variable name the shell cannot export). `cd` sets PWD and OLDPWD, which a
- * direct spawn does not: they are unset before the command's own variables are exported, and the shell
- * the command runs in sets PWD again, as it does at any start.
+ * The script a pooled shell runs for a command: null when it cannot run the command exactly as a
+ * direct spawn would (a variable name the shell cannot export). The shell runs the command itself
+ * (`eval`, its stdin /dev/null), as `/bin/sh -c` would, without a second start of the shell. `cd`
+ * sets and exports PWD, as a shell's start does, and OLDPWD, which a start does not: it is unset. A
+ * PWD of the command's own environment is left to `cd`, as a shell's start replaces one that is not
+ * its directory.
  */
 export function handOffScript(command: string, cwd: string, env: Record<string, string | undefined>): string | null {
-  const variables = Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)
+  const variables = Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[0] !== 'PWD')
   if (!variables.every(([name]) => EXPORTABLE.test(name))) return null
   return [
     `cd -- ${shellQuote(cwd)} || exit 127`,
-    'unset OLDPWD PWD',
+    'unset OLDPWD',
     ...variables.map(([name, value]) => `export ${name}=${shellQuote(value)}`),
-    `exec /bin/sh -c ${shellQuote(command)} </dev/null`,
+    `eval ${shellQuote(command)} </dev/null`,
     '',
   ].join('\n')
 }
 
 export class ShellPool {
   private readonly idle: ChildProcess[] = []
-  /** how many shells to keep ready: the most commands of one burst lately */
+  /** how many shells to keep ready: twice the most commands of one burst lately */
   private target = 0
   private burst = 0
   private quiet: NodeJS.Timeout | undefined
@@ -76,7 +78,8 @@ export class ShellPool {
   /** A command starts: part of the current burst; the pool is refilled once the burst is over. */
   private counted(): void {
     this.burst++
-    this.target = Math.min(MAX_POOL, Math.max(this.target, this.burst))
+    // Twice the largest burst: the next one may be bigger (releases move between replicas).
+    this.target = Math.min(MAX_POOL, Math.max(this.target, 2 * this.burst))
     clearTimeout(this.quiet)
     this.quiet = setTimeout(() => {
       this.burst = 0

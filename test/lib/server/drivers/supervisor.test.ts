@@ -122,8 +122,8 @@ describe('shells started ahead of need', () => {
   it('run a burst of commands as a direct spawn does: own process group, directory, exactly their environment, exit code', async () => {
     const {dir, supervisor, supervisorPid} = await started()
     const first = await burst(supervisor, dir, 6)
-    // The pool fills once a burst is over, to the burst's size; the next burst's commands run in shells started before it.
-    await waitFor(() => waitingShells(supervisorPid()) === 6, 'six shells waiting')
+    // The pool fills once a burst is over, to twice the burst's size; the next burst's commands run in shells started before it.
+    await waitFor(() => waitingShells(supervisorPid()) === 12, 'twelve shells waiting')
     await new Promise((resolve) => setTimeout(resolve, 300))
     const second = await burst(supervisor, dir, 6)
     expect(second.map(({age}) => age >= 20)).toEqual(Array(6).fill(true))
@@ -134,7 +134,7 @@ describe('shells started ahead of need', () => {
   it('stop and orphan handling reach a pooled shell\'s process group too', async () => {
     const {dir, supervisor, supervisorPid} = await started()
     await burst(supervisor, dir, 2)
-    await waitFor(() => waitingShells(supervisorPid()) === 2, 'two shells waiting')
+    await waitFor(() => waitingShells(supervisorPid()) === 4, 'four shells waiting')
     const stopped = await sleeper(supervisor, dir)
     stopped.running.stop()
     expect(await stopped.running.exited).toEqual({code: null, signal: 'SIGTERM'})
