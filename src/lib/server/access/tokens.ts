@@ -25,9 +25,16 @@ export function tokenInfo(token: TokenRecord): TokenInfo {
   return info
 }
 
+interface CacheEntry {
+  token: TokenRecord
+  readAt: number
+}
+
 export class Tokens {
   /** by digest: the token as last read, and when */
-  private readonly cache = new Map<string, {token: TokenRecord; readAt: number}>()
+  private readonly cache = new Map<string, CacheEntry>()
+  /** by digest: the read under way, which the requests that arrive meanwhile share (a burst of 100 made 100 reads) */
+  private readonly reading = new Map<string, Promise<CacheEntry | null>>()
 
   constructor(
     private readonly store: Store,
@@ -38,14 +45,10 @@ export class Tokens {
   async authenticate(secret: string): Promise<Authentication> {
     const digest = digestOf(secret)
     const now = this.clock().getTime()
-    let entry = this.cache.get(digest)
+    let entry: CacheEntry | null | undefined = this.cache.get(digest)
     if (!entry || now - entry.readAt >= TOKEN_CACHE_MS) {
-      const token = await this.store.tokenByHash(digest)
-      this.cache.delete(digest)
-      if (!token) return {refused: 'unknown'}
-      entry = {token, readAt: now}
-      if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string)
-      this.cache.set(digest, entry)
+      entry = await (this.reading.get(digest) ?? this.read(digest, now))
+      if (!entry) return {refused: 'unknown'}
     }
     const {token} = entry
     if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now) return {refused: 'expired', name: token.name, expiresAt: token.expiresAt}
@@ -55,6 +58,23 @@ export class Tokens {
       await this.store.touchToken(token.name, at)
     }
     return {token: entry.token}
+  }
+
+  /** Reads the token into the cache; the requests that need it meanwhile wait for this read and share its entry. */
+  private read(digest: string, now: number): Promise<CacheEntry | null> {
+    const read = this.store
+      .tokenByHash(digest)
+      .then((token) => {
+        this.cache.delete(digest)
+        if (!token) return null
+        const entry = {token, readAt: now}
+        if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string)
+        this.cache.set(digest, entry)
+        return entry
+      })
+      .finally(() => this.reading.delete(digest))
+    this.reading.set(digest, read)
+    return read
   }
 
   async create(request: CreateTokenRequest, by: string): Promise<NewToken> {

@@ -1,6 +1,6 @@
 // Tokens over a real SQLite store, with a clock the test moves: the secret's shape, what is stored,
 // the cache that a revocation elsewhere outlives by at most TOKEN_CACHE_MS, expiry and last use.
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {LAST_USED_RESOLUTION_MS, TOKEN_CACHE_MS} from '../../../../src/lib/server/access/limits.js'
 import {digestOf} from '../../../../src/lib/server/access/secrets.js'
@@ -42,6 +42,26 @@ describe('Tokens', () => {
     clock.advance(1)
     expect(await elsewhere.authenticate(token)).toEqual({refused: 'unknown'})
     expect(TOKEN_CACHE_MS).toBeLessThan(1000)
+  })
+
+  it('requests that arrive while the token is read share that read, and write its first use once', async () => {
+    const {token} = await tokens.create({name: 'burst', grants: [{role: 'viewer', project: null, environment: null}]}, 'admin')
+    const reader = new Tokens(t.store, clock)
+    const reads = vi.spyOn(t.store, 'tokenByHash')
+    const touches = vi.spyOn(t.store, 'touchToken')
+    try {
+      const answers = await Promise.all(Array.from({length: 50}, () => reader.authenticate(token)))
+      expect(answers.every((answer) => 'token' in answer && answer.token.name === 'burst')).toBe(true)
+      expect(reads).toHaveBeenCalledTimes(1)
+      // Its first use is written once, not once per request.
+      expect(touches).toHaveBeenCalledTimes(1)
+      clock.advance(TOKEN_CACHE_MS)
+      await Promise.all([reader.authenticate(token), reader.authenticate(token)])
+      expect(reads).toHaveBeenCalledTimes(2)
+    } finally {
+      reads.mockRestore()
+      touches.mockRestore()
+    }
   })
 
   it('expires at its time; records its last use at most once a minute', async () => {
