@@ -29,6 +29,8 @@ const PLACEHOLDER = /'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g
 
 /** The statement with its values written in, or null when one is of a kind not written as text here. */
 export function withLiterals(client: pg.ClientBase, {text, values = []}: Sent): string | null {
+  // A statement without values is sent as it is (a migration's function body may hold `$1`).
+  if (values.length === 0) return text
   if (!values.every((value) => value === null || value === undefined || LITERAL_TYPES.has(typeof value))) return null
   return text.replace(PLACEHOLDER, (token, index: string | undefined) => {
     if (index === undefined) return token

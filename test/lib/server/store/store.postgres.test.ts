@@ -124,6 +124,11 @@ describe('fewer round trips per transaction', () => {
       expect(sent).toHaveLength(2)
       expect(sent[0]).toMatch(/^begin;\ninsert into kept values \(/)
       expect(sent[1]).toMatch(/^insert into kept values \('\$2 stays as it is', '8'\) \/\* at commit \*\/;\nselect pg_notify\('relctl_test', ''\) \/\* at commit \*\/;\ncommit$/)
+      // A statement without values goes as it is: a function body keeps its own $1.
+      await client.query('begin', [])
+      await client.query('create function twice(integer) returns integer language sql as $$ select $1 * 2 $$', [])
+      await client.query('commit', [])
+      expect((await client.query('select twice($1) as n', [21])).rows).toEqual([{n: 42}])
       // The values are stored exactly, numbers typed by their column as bound parameters are.
       expect(await query('select a, n from kept order by n')).toEqual([
         {a: "it's \\ 'quoted' ünïcode", n: 7},
