@@ -5,8 +5,9 @@
 // 30 to 60 ms for its fork. A pooled shell is `/bin/sh -s`, already leading its own process group with
 // its output piped, waiting on its stdin; a command is handed to it as a short script that enters the
 // command's directory, sets exactly the command's environment and runs the command, as `/bin/sh -c
-// COMMAND` spawned by the supervisor would have. The pool is refilled once no command has started for a moment
-// (between waves, not during one), up to twice the most commands that started in one burst lately.
+// COMMAND` spawned by the supervisor would have. The pool is refilled once no command has started for
+// a moment (between waves, not during one), up to twice the most commands that started in one burst
+// lately.
 import {type ChildProcess, spawn} from 'node:child_process'
 import {statSync} from 'node:fs'
 

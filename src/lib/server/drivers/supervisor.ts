@@ -1,7 +1,7 @@
 // The deploy supervisor: a small long-lived child of the control plane that runs every driver command.
 // Each command runs as `/bin/sh -c` leading its own process group (most in a shell started ahead of
-// need: shell-pool.ts); its output goes back to the control plane cut to the log limits (output-limits.ts), and its pipes are always drained so a deploy never
-// blocks on a full pipe. When the channel to the control plane closes — the control plane exited or
+// need: shell-pool.ts); its output goes back to the control plane cut to the log limits
+// (output-limits.ts), and its pipes are always drained so a deploy never blocks on a full pipe. When the channel to the control plane closes — the control plane exited or
 // was killed, even by SIGKILL — the supervisor stops every process group it holds (SIGTERM, a short
 // grace, SIGKILL) and exits only once they are gone, so a deploy never outlives its control plane.
 import {type ChildProcess, spawn} from 'node:child_process'

@@ -27,25 +27,11 @@ export async function recordReleaseCreated(store: Store, release: ReleaseRecord,
 
 type ReleaseScope = Pick<ReleaseRecord, 'project' | 'environment'>
 
-/**
- * Compare-and-set: the release as it now is when it was in one of `from` and is now `to`, else null.
- * Only when it moved, `alongside` writes what the change carries (a run's end: its last task's end and
- * the changes of its tasks not written yet), whose events come before the release's own: a run whose
- * release another replica's sweep has ended meanwhile leaves what that sweep recorded as it is.
- */
-export function transitionRelease(
-  store: Store,
-  id: number,
-  from: ReleaseStatus[],
-  to: ReleaseStatus,
-  fields?: ReleaseTransitionFields,
-  alongside?: (tx: Store) => Promise<void>,
-): Promise<ReleaseRecord | null> {
+/** Compare-and-set: the release as it now is when it was in one of `from` and is now `to`, else null. */
+export function transitionRelease(store: Store, id: number, from: ReleaseStatus[], to: ReleaseStatus, fields?: ReleaseTransitionFields): Promise<ReleaseRecord | null> {
   return store.transaction(async (tx) => {
     const release = await tx.transitionRelease(id, from, to, fields)
-    if (!release) return null
-    await alongside?.(tx)
-    await tx.appendEvents(transitionEvents(release, to, fields))
+    if (release) await tx.appendEvents(transitionEvents(release, to, fields))
     return release
   })
 }
@@ -103,9 +89,10 @@ export function recordRunEnds(store: Store, ends: RunEnd[], finishedAt: string):
       const kind = JSON.stringify([end.status, end.fields])
       kinds.set(kind, [...(kinds.get(kind) ?? []), end])
     }
-    for (const [first, ...others] of kinds.values()) {
-      const ids = [first, ...others].map((end) => end.release.id)
-      for (const release of await tx.transitionReleases(ids, ['running'], first.status, {...first.fields, finishedAt})) moved.set(release.id, release)
+    for (const group of kinds.values()) {
+      const [{status, fields}] = group
+      const ids = group.map((end) => end.release.id)
+      for (const release of await tx.transitionReleases(ids, ['running'], status, {...fields, finishedAt})) moved.set(release.id, release)
     }
     const taskEndsOf = (end: RunEnd) => end.writes.map((write) => write.taskEnd)
     let together = ends.filter((end) => moved.has(end.release.id) && taskEndsOf(end).every((taskEnd) => taskEnd && taskEnd.app !== 'delete'))

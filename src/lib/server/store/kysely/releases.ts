@@ -265,6 +265,7 @@ export async function updateTasks(db: Db, ids: number[], patch: TaskPatch): Prom
   for (const batch of valueBatches(ids, Object.keys(changes).length)) await db.updateTable('tasks').set(changes).where('id', 'in', batch).execute()
 }
 
+/** Several tasks, each with its own change, in one statement per batch (eachRowSets). */
 export async function updateTasksEach(db: Db, changes: {id: number; patch: TaskPatch}[]): Promise<void> {
   for (const [ids, set] of eachRowSets('id', changes.map(({id, patch}) => ({key: id, changes: taskChanges(patch)})))) {
     await db.updateTable('tasks').set(set).where('id', 'in', ids).execute()
