@@ -55,10 +55,6 @@ export async function freezeHoldOf(store: Store, project: string, environment: s
 }
 
 export async function policyFor(store: Store, project: string, environment: string, now: Date): Promise<AdmissionPolicy> {
-  return toPolicy(
-    environment,
-    await effectiveSettingsOf(store, project, environment),
-    await store.listPauses(project, environment),
-    await freezeHoldOf(store, project, environment, now),
-  )
+  const [settings, pauses, hold] = await Promise.all([effectiveSettingsOf(store, project, environment), store.listPauses(project, environment), freezeHoldOf(store, project, environment, now)])
+  return toPolicy(environment, settings, pauses, hold)
 }

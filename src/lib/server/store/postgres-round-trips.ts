@@ -1,11 +1,14 @@
-// Fewer round trips per transaction on PostgreSQL. node-postgres sends one statement and waits for its
-// answer before the next, so a transaction's BEGIN and COMMIT, and the event-order lock and event insert
-// every writing transaction ends with, are each a round trip of their own; under load (a wave of ends
-// and claims on a 2-core machine) a round trip costs about a millisecond, and an environment's turn
-// holds its lock for all of them. Here a pool connection sends BEGIN together with the statement that
-// follows it, and the statements marked AT_COMMIT together with the COMMIT, as one simple-protocol
-// query (several statements in one message, their values written in as quoted literals, which
-// PostgreSQL types from their context exactly as it types bound parameters).
+// Fewer round trips per transaction on PostgreSQL. The pool's connections run in node-postgres's
+// pipeline mode: a statement goes out without waiting for the answer to the one before, and PostgreSQL
+// runs them in the order sent. On top of it, a connection here sends everything asked of it in one tick
+// of the event loop in one write, holds a transaction's BEGIN back until the statement after it, and
+// the statements marked AT_COMMIT (the event-order lock and the event insert every writing transaction
+// ends with) until the COMMIT. So BEGIN and the event insert cost no round trip of their own, and reads
+// that a caller asks for at once (Promise.all) share one. Under load (a wave of ends and claims on a
+// 2-core machine) a round trip costs about a millisecond, and an environment's turn holds its lock for
+// all of them; each write is also a system call in both processes.
+import type {Duplex} from 'node:stream'
+
 import type pg from 'pg'
 
 /** Ends a statement whose answer its transaction does not read: it is sent together with the COMMIT. */
@@ -23,47 +26,51 @@ function heldBack(command: string): pg.QueryResult {
   return {command, rowCount: 0, rows: [], oid: 0, fields: []}
 }
 
-const LITERAL_TYPES = new Set(['string', 'number', 'bigint', 'boolean'])
-/** A `$n` placeholder outside quoted literals and identifiers (the only places Kysely writes a `$`). */
-const PLACEHOLDER = /'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g
-
-/** The statement with its values written in, or null when one is of a kind not written as text here. */
-export function withLiterals(client: pg.ClientBase, {text, values = []}: Sent): string | null {
-  // A statement without values is sent as it is (a migration's function body may hold `$1`).
-  if (values.length === 0) return text
-  if (!values.every((value) => value === null || value === undefined || LITERAL_TYPES.has(typeof value))) return null
-  return text.replace(PLACEHOLDER, (token, index: string | undefined) => {
-    if (index === undefined) return token
-    const value = values[Number(index) - 1]
-    return value === null || value === undefined ? 'NULL' : client.escapeLiteral(String(value))
-  })
+/** The socket under a node-postgres connection. */
+function socketOf(client: pg.PoolClient): Duplex {
+  return (client as unknown as {connection: {stream: Duplex}}).connection.stream
 }
 
 /**
- * Makes the pool connection send BEGIN with the statement after it and AT_COMMIT statements with the
- * COMMIT. A statement that does not end the transaction sends the held-back ones before it, so their
- * order is always kept. Kysely runs a transaction's statements one after the other on its connection.
+ * Makes a pool connection (in pipeline mode) write what it sends in one tick at once, send BEGIN with
+ * the statement after it and AT_COMMIT statements with the COMMIT. A statement that does not end the
+ * transaction sends the held-back ones before it, so their order is always kept.
  */
 export function fewerRoundTrips(client: pg.PoolClient): void {
+  if (!client.pipeline) throw new Error('fewerRoundTrips wants a connection in pipeline mode (pg.Pool {pipeline: true})')
   const send = client.query.bind(client) as Query
+  const socket = socketOf(client)
+  let corked = false
   let beginHeld = false
   let inTransaction = false
   let atCommit: Sent[] = []
 
-  /** The held-back statements and `last`, in one message when all can be written as literals; the answer to `last`. */
+  /** Sends the statement now; what is sent until the end of this tick leaves in one write. */
+  function sendInThisTick({text, values}: Sent): Promise<pg.QueryResult> {
+    if (!corked) {
+      corked = true
+      socket.cork()
+      process.nextTick(() => {
+        corked = false
+        socket.uncork()
+      })
+    }
+    return send(text, values) as Promise<pg.QueryResult>
+  }
+
+  /**
+   * The held-back statements and `last`, sent together; the answer to `last`, or the first failure
+   * among them (after which PostgreSQL refuses the rest of the transaction, and answers its COMMIT
+   * with a ROLLBACK).
+   */
   async function sendAlong(last: Sent): Promise<pg.QueryResult> {
     const statements = [...(beginHeld ? [{text: 'begin'}] : []), ...atCommit, last]
     beginHeld = false
     atCommit = []
-    if (statements.length === 1) return (await send(last.text, last.values)) as pg.QueryResult
-    const texts = statements.map((statement) => withLiterals(client, statement))
-    if (texts.every((text): text is string => text !== null)) {
-      const answers = (await send(texts.join(';\n'))) as pg.QueryResult[]
-      return answers[answers.length - 1]
-    }
-    let answer!: pg.QueryResult
-    for (const statement of statements) answer = (await send(statement.text, statement.values)) as pg.QueryResult
-    return answer
+    if (statements.length === 1) return sendInThisTick(last)
+    const answers = await Promise.allSettled(statements.map(sendInThisTick))
+    for (const answer of answers) if (answer.status === 'rejected') throw answer.reason
+    return (answers[answers.length - 1] as PromiseFulfilledResult<pg.QueryResult>).value
   }
 
   const query = (text: unknown, values?: unknown, ...rest: unknown[]): unknown => {

@@ -175,7 +175,8 @@ function postgresQuirks(listener: Listener): DialectQuirks {
 export async function openPostgresStore(url: string, options: {poolSize?: number} = {}): Promise<Store> {
   // A host that never answers must not hang the start.
   const config: pg.ClientConfig = {connectionString: url, application_name: 'relctl', connectionTimeoutMillis: 10_000}
-  const pool = new pg.Pool({...config, max: options.poolSize ?? 10})
+  // Pipeline mode: a statement goes out without waiting for the answer to the one before (postgres-round-trips.ts).
+  const pool = new pg.Pool({...config, pipeline: true, max: options.poolSize ?? 10})
   // An idle connection the server dropped must not take the process down; the next query reconnects.
   pool.on('error', () => undefined)
   pool.on('connect', (client) => {

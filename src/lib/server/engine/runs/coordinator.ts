@@ -67,6 +67,13 @@ export class RunCoordinator {
   ) {
     this.logs = new LogWriter(ctx.store, (error) => ctx.log.error({err: error}, 'could not store task log lines'))
     this.turns = new EnvironmentTurns<Claimed, QueueStanding>(ctx.store, {
+      readAhead: (tx, {project, environment}) =>
+        Promise.all([
+          policyFor(tx, project, environment, this.ctx.clock()),
+          tx.getProject(project),
+          tx.getEnvironment(project, environment),
+          tx.listBlockedVersions(project),
+        ]),
       admit: (tx, turn, isolated) => this.admitInTurn(tx, turn, isolated),
       committed: (claims) => this.startClaimed(claims),
       aborted: (claims) => {
@@ -261,8 +268,8 @@ export class RunCoordinator {
     try {
       for (;;) {
         const capacity = this.admitting ? this.freeCapacity() : 0
-        const active = await tx.activeLocks(project, environment)
-        const decision = decideAdmission(active, await policyFor(tx, project, environment, this.ctx.clock()), capacity)
+        const [active, policy] = await Promise.all([tx.activeLocks(project, environment), policyFor(tx, project, environment, this.ctx.clock())])
+        const decision = decideAdmission(active, policy, capacity)
         // --deadline of what starts, from the queue just read (few releases have one).
         const deadlines = new Map(active.filter((release) => release.deadlineMs !== null).map((release) => [release.id, release.deadlineMs as number]))
         let endedUnstarted = false
@@ -337,14 +344,14 @@ export class RunCoordinator {
   private async planClaimed(tx: Store, releases: ReleaseRecord[], project: ProjectRecord, startedAt: string): Promise<Claimed[]> {
     if (releases.length === 0) return []
     const {environment: environmentName} = releases[0]
-    const blocked = await tx.listBlockedVersions(project.name)
+    // Versions are read again at start: an earlier release may have changed what is deployed.
+    const names = [...new Set(releases.flatMap((release) => release.resources.map((resource) => resource.name)))]
+    const [blocked, deployed] = await Promise.all([tx.listBlockedVersions(project.name), tx.listApps(project.name, environmentName, names)])
     for (const release of releases) {
       const met = blocksMet(release.resources, blocked)
       if (met.length > 0) throw blockedVersionError(met, `release ${release.id} would deploy a blocked version`)
     }
-    // Versions are read again at start: an earlier release may have changed what is deployed.
-    const names = [...new Set(releases.flatMap((release) => release.resources.map((resource) => resource.name)))]
-    const apps = new Map((await tx.listApps(project.name, environmentName, names)).map((app) => [app.name, app]))
+    const apps = new Map(deployed.map((app) => [app.name, app]))
     const environment = environmentSpec(project, environmentName)
     const retries = retryPolicyOf(project.blueprint.resources, environment)
     const plans: ReleaseTasks[] = []

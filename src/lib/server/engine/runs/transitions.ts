@@ -82,18 +82,25 @@ export interface RunEnd {
 export function recordRunEnds(store: Store, ends: RunEnd[], finishedAt: string): Promise<(ReleaseRecord | null)[]> {
   return store.transaction(async (tx) => {
     const lines = ends.flatMap((end) => end.lines)
-    if (lines.length > 0) await appendLogLines(tx, lines)
-    const moved = new Map<number, ReleaseRecord>()
     const kinds = new Map<string, RunEnd[]>()
     for (const end of ends) {
       const kind = JSON.stringify([end.status, end.fields])
       kinds.set(kind, [...(kinds.get(kind) ?? []), end])
     }
-    for (const group of kinds.values()) {
-      const [{status, fields}] = group
-      const ids = group.map((end) => end.release.id)
-      for (const release of await tx.transitionReleases(ids, ['running'], status, {...fields, finishedAt})) moved.set(release.id, release)
-    }
+    // Asked for at once: on PostgreSQL they share one round trip.
+    const [, ...transitioned] = await Promise.all([
+      lines.length > 0 && appendLogLines(tx, lines),
+      ...[...kinds.values()].map((group) => {
+        const [{status, fields}] = group
+        return tx.transitionReleases(
+          group.map((end) => end.release.id),
+          ['running'],
+          status,
+          {...fields, finishedAt},
+        )
+      }),
+    ])
+    const moved = new Map(transitioned.flat().map((release) => [release.id, release]))
     const taskEndsOf = (end: RunEnd) => end.writes.map((write) => write.taskEnd)
     let together = ends.filter((end) => moved.has(end.release.id) && taskEndsOf(end).every((taskEnd) => taskEnd && taskEnd.app !== 'delete'))
     const taskEnds = together.flatMap(taskEndsOf) as TaskEnd[]
@@ -103,9 +110,12 @@ export function recordRunEnds(store: Store, ends: RunEnd[], finishedAt: string):
     const apps = new Map<string, AppRecord>()
     if (together.length > 0) {
       const {project, environment} = together[0].release
-      await tx.updateTasksEach(taskEnds.map(({task, change}) => ({id: task.id, patch: change})))
       const changes = appChanges.map(({task, app, at}) => ({name: task.resource as string, patch: app as AppChange, at}))
-      if (changes.length > 0) for (const app of await tx.updateAppsEach(project, environment, changes)) apps.set(app.name, app)
+      const [, changed] = await Promise.all([
+        tx.updateTasksEach(taskEnds.map(({task, change}) => ({id: task.id, patch: change}))),
+        changes.length > 0 ? tx.updateAppsEach(project, environment, changes) : [],
+      ])
+      for (const app of changed) apps.set(app.name, app)
     }
     const recorded: (ReleaseRecord | null)[] = []
     for (const end of ends) {
@@ -169,8 +179,7 @@ export function startTasks(store: Store, release: ReleaseScope, tasks: TaskRecor
 export function recordStarts(store: Store, release: ReleaseScope, tasks: TaskRecord[], at: string): Promise<void> {
   const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
   return store.transaction(async (tx) => {
-    await startTasks(tx, release, tasks, at)
-    if (resources.length > 0) await changeApps(tx, release.project, release.environment, resources, {health: 'Progressing'}, at)
+    await Promise.all([startTasks(tx, release, tasks, at), resources.length > 0 && changeApps(tx, release.project, release.environment, resources, {health: 'Progressing'}, at)])
   })
 }
 

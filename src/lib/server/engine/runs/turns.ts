@@ -32,6 +32,12 @@ export interface Turn {
  * the report says what the decision left behind (the queue), for the changes made in the turn.
  */
 export interface Admission<Claim, Report> {
+  /**
+   * The reads the turn will make whatever its changes (the policy its admission decides by), asked for
+   * together with its lock: on PostgreSQL they go out with it, and their answers are remembered by the
+   * transaction (a change that writes a policy table makes them read again).
+   */
+  readAhead(tx: Store, turn: Turn): Promise<unknown>
   admit(tx: Store, turn: Turn, isolated: boolean): Promise<{claims: Claim[]; report: Report}>
   /** after the commit, with what the turn claimed: the caller starts those runs */
   committed(claims: Claim[]): void
@@ -156,7 +162,7 @@ export class EnvironmentTurns<Claim, Report> {
       // A turn can be long (its claims plan and insert tasks); like every transaction, it writes its
       // events at its end, so that it holds the event-order lock only for that last write.
       return await this.store.transaction(async (tx) => {
-        await tx.lockEnvironment(turn.project, turn.environment)
+        await Promise.all([tx.lockEnvironment(turn.project, turn.environment), this.admission.readAhead(tx, turn)])
         for (const [index, {change, together}] of batch.entries()) {
           if (index in outcomes) continue
           if (!change) {

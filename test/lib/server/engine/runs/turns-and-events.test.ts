@@ -337,7 +337,7 @@ describe('changes of one kind in a turn', () => {
     const t = await createTestEngine()
     try {
       const admitted: boolean[] = []
-      const turns = new EnvironmentTurns<never, null>(t.store, {admit: async (_tx, _turn, isolated) => (admitted.push(isolated), {claims: [], report: null}), committed() {}, aborted() {}})
+      const turns = new EnvironmentTurns<never, null>(t.store, {readAhead: async () => undefined, admit: async (_tx, _turn, isolated) => (admitted.push(isolated), {claims: [], report: null}), committed() {}, aborted() {}})
       const calls: number[][] = []
       const double: Together<number, number> = async (_tx, items) => {
         calls.push(items)
