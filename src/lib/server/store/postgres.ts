@@ -1,6 +1,6 @@
 // The shared store: PostgreSQL through pg's Pool, for one or several replicas. Only connections and
 // what PostgreSQL does differently live here; the queries are KyselyStore's.
-import {Kysely, PostgresDialect, sql} from 'kysely'
+import {Kysely, PostgresDialect, sql, Transaction} from 'kysely'
 import pg from 'pg'
 
 import type {DialectQuirks} from './kysely/quirks.js'
@@ -150,9 +150,26 @@ export function prepareStatements(client: pg.PoolClient): void {
   Object.assign(client, {query})
 }
 
-function postgresQuirks(listener: Listener): DialectQuirks {
+/**
+ * Kysely sends a transaction's statements one at a time (its SingleConnectionProvider waits for each
+ * answer before the next statement). A connection in pipeline mode keeps them in order itself, so the
+ * transaction is given one that hands its connection to every statement at once: statements asked for
+ * together (Promise.all) go out together (postgres-round-trips.ts), and still run in the order asked.
+ */
+function inFlightTogether(dialect: PostgresDialect) {
+  // A Transaction never uses its driver (it cannot begin or end itself); Kysely's props require one.
+  const driver = dialect.createDriver()
+  return async (trx: Transaction<Database>): Promise<Transaction<Database>> => {
+    const executor = trx.getExecutor()
+    const connection = await executor.provideConnection(async (held) => held)
+    return new Transaction<Database>({config: {dialect}, dialect, driver, executor: executor.withConnectionProvider({provideConnection: (use) => use(connection)})})
+  }
+}
+
+function postgresQuirks(listener: Listener, dialect: PostgresDialect): DialectQuirks {
   return {
     dialect: 'postgres',
+    inFlightTogether: inFlightTogether(dialect),
     async lockEnvironment(trx, project, environment) {
       await sql`select 1 from environments where project = ${project} and name = ${environment} for update`.execute(trx)
     },
@@ -183,7 +200,8 @@ export async function openPostgresStore(url: string, options: {poolSize?: number
     prepareStatements(client)
     fewerRoundTrips(client)
   })
-  const db = new Kysely<Database>({dialect: new PostgresDialect({pool})})
+  const dialect = new PostgresDialect({pool})
+  const db = new Kysely<Database>({dialect})
   try {
     // Connection and login failures surface here with their own codes, not wrapped by the migrator.
     await sql`select 1`.execute(db)
@@ -192,5 +210,5 @@ export async function openPostgresStore(url: string, options: {poolSize?: number
     await db.destroy()
     throw error
   }
-  return new KyselyStore(db, postgresQuirks(new Listener(config)))
+  return new KyselyStore(db, postgresQuirks(new Listener(config), dialect))
 }

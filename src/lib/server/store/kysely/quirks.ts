@@ -9,6 +9,11 @@ import type {WakeupChannel} from './replicas.js'
 
 export interface DialectQuirks {
   readonly dialect: 'sqlite' | 'postgres'
+  /**
+   * The transaction as its statements reach the database: as Kysely gives it (one statement at a time)
+   * or, where the connection keeps them in order itself, with statements asked for together sent together.
+   */
+  inFlightTogether(trx: Transaction<Database>): Promise<Transaction<Database>>
   /** Inside a transaction: holds the environment's admission turn until it ends. */
   lockEnvironment(trx: Transaction<Database>, project: string, environment: string): Promise<void>
   /**
@@ -25,6 +30,8 @@ export interface DialectQuirks {
 
 /** One process on its own database (SQLite): every transaction already holds the one connection, and nobody else listens. */
 export const ONE_PROCESS_QUIRKS: Omit<DialectQuirks, 'dialect'> = {
+  // In process, a statement has no round trip to save.
+  inFlightTogether: async (trx) => trx,
   async lockEnvironment() {},
   async lockEventOrder() {},
   async notify() {},

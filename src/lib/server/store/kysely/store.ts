@@ -68,7 +68,8 @@ export class KyselyStore extends KyselyStoreBase implements Store {
     if (this.db.isTransaction) return fn(this)
     let appended = false
     const afterCommit: (() => void)[] = []
-    const result = await (this.db as Kysely<Database>).transaction().execute(async (trx) => {
+    const result = await (this.db as Kysely<Database>).transaction().execute(async (kyselyTrx) => {
+      const trx = await this.quirks.inFlightTogether(kyselyTrx)
       const events: NewEvent[] = []
       const value = await fn(new KyselyStore(trx, this.quirks, this.commitListeners, this.listedReleases, events, new PolicyReads(), this.activeSets, afterCommit))
       if (events.length > 0) {
