@@ -1,10 +1,13 @@
 // The store contract on PostgreSQL: a new database per test on the run's throwaway cluster (or on
 // RELCTL_TEST_DATABASE_URL), plus what only a shared store does.
+import net from 'node:net'
+
 import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
 import {LISTENER_NAME, openPostgresStore, prepareStatements} from '../../../../src/lib/server/store/postgres.js'
 import {AT_COMMIT, fewerRoundTrips} from '../../../../src/lib/server/store/postgres-round-trips.js'
+import type {Store} from '../../../../src/lib/server/store/store.js'
 import {freshDatabase} from '../../../helpers/postgres.js'
 import {scaled} from '../../../helpers/timeouts.js'
 import {sharedStoreContract, storeContract} from './store-contract.js'
@@ -199,6 +202,50 @@ describe('fewer round trips per transaction', () => {
       expect(await query('select a from kept order by n')).toEqual([{a: 'first'}, {a: '{"not":"a literal"}'}])
     } finally {
       await close()
+    }
+  })
+})
+
+describe('a transaction of the PostgreSQL store', () => {
+  /** Counts the writes to TCP sockets of this process until stopped. */
+  function socketWrites() {
+    const methods = ['_write', '_writev'] as const
+    const originals = methods.map((method) => net.Socket.prototype[method])
+    let count = 0
+    methods.forEach((method, index) => {
+      const original = originals[index] as (...args: unknown[]) => unknown
+      const counted = function (this: net.Socket, ...args: unknown[]) {
+        count++
+        return original.apply(this, args)
+      }
+      Object.assign(net.Socket.prototype, {[method]: counted})
+    })
+    return () => {
+      methods.forEach((method, index) => Object.assign(net.Socket.prototype, {[method]: originals[index]}))
+      return count
+    }
+  }
+
+  it('sends the statements it asks for together in one write, and runs them in the order asked', async () => {
+    const store = await factory.open()
+    try {
+      const reads = (tx: Store) => Promise.all([tx.getProject('web'), tx.listPauses(null, null), tx.listSettings()])
+      // Once first: the pool's connection is open and its statements prepared.
+      await store.transaction(reads)
+      const stop = socketWrites()
+      const [project, pauses, settings] = await store.transaction(reads)
+      // BEGIN and the three reads in one write, the COMMIT in another (one at a time: four).
+      expect(stop()).toBe(2)
+      expect([project, pauses, settings]).toEqual([null, [], []])
+      // A write and the read after it, asked for together: the read sees the write.
+      const paused = await store.transaction(async (tx) => {
+        const pause = {level: 'control-plane' as const, project: null, environment: null, reason: 'maintenance', by: 'ops', at: new Date().toISOString()}
+        const [, after] = await Promise.all([tx.addPause(pause), tx.listPauses(null, null)])
+        return after
+      })
+      expect(paused).toMatchObject([{reason: 'maintenance'}])
+    } finally {
+      await store.close()
     }
   })
 })
