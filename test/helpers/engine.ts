@@ -166,3 +166,27 @@ export function testClock(start: string | Date): TestClock {
   }
   return clock
 }
+
+/**
+ * The real store, whose `method` throws (inside transactions too) on every call `when` picks, or on the
+ * first one only with `once`: fault injection.
+ */
+export function failing(store: Store, method: keyof Store, message: string, when: (...args: unknown[]) => boolean, {once = false} = {}): Store {
+  let failed = false
+  const wrap = (target: Store): Store =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        if (property === 'transaction') return (fn: (tx: Store) => Promise<unknown>) => object.transaction((tx) => fn(wrap(tx)))
+        const value = Reflect.get(object, property, receiver)
+        if (property === method) {
+          return async (...args: unknown[]) => {
+            if ((once && failed) || !when(...args)) return value.apply(object, args)
+            failed = true
+            throw new Error(message)
+          }
+        }
+        return typeof value === 'function' ? value.bind(object) : value
+      },
+    })
+  return wrap(store)
+}

@@ -19,6 +19,7 @@ import {checkPlanSize} from './rules/plan-size.js'
 import {describeOrder, graphOf, planReleaseInTurns} from './rules/planner.js'
 import {resolveResources} from './rules/resolution.js'
 import {type RunCoordinator, toNewTask} from './runs/coordinator.js'
+import type {Together} from './runs/turns.js'
 import {recordReleaseCreated, transitionRelease} from './runs/transitions.js'
 import type {Views} from './views.js'
 
@@ -84,6 +85,17 @@ function whatIsReleased(request: TriggerRequest, context: TriggerContext): strin
 /** A probe's id in a decision: after every real release, so it is judged as the last queued. */
 const PROBE = Number.MAX_SAFE_INTEGER
 
+/** A trigger waiting for its environment's turn. */
+interface PendingTrigger {
+  project: string
+  environment: string
+  request: TriggerRequest
+  context: TriggerContext
+}
+
+/** What a turn made of a trigger: its release, or the refusal it met (a pause, a freeze, an unknown app, a state lock). */
+type TriggerRecorded = {release: ReleaseRecord; created: boolean} | {refused: ControlPlaneError}
+
 export class Triggers {
   constructor(
     private readonly ctx: EngineContext,
@@ -120,16 +132,46 @@ export class Triggers {
   private async enqueue(projectName: string, environment: string, request: TriggerRequest, context: TriggerContext): Promise<Triggered> {
     // All of a trigger's reads happen in the environment's turn: under a burst of triggers the first
     // ones are accepted and started before the later ones are even looked at.
-    const {value: {release, created}, report: queue} = await this.runs.turnWithQueue(projectName, environment, async (tx) => {
-      const project = await requireProjectEnvironment(tx, projectName, environment)
-      return this.createRelease(tx, project, environment, request, context)
-    })
+    const {value: recorded, report: queue} = await this.runs.turnTogetherWithQueue(projectName, environment, this.recordTriggers, {project: projectName, environment, request, context})
+    if ('refused' in recorded) throw recorded.refused
+    const {release, created} = recorded
     // A release that has just started is answered from its run; one that waits, from the decision of
     // the turn that queued it (no read); one found by its idempotency key, or that could not start, is read.
     const run = created ? this.runs.runOf(release.id) : undefined
     if (run) return {release: run.snapshot(), created}
     const waiting = created ? this.views.waitingRelease(release, queue) : null
     return {release: waiting ?? (await this.views.getRelease(release.id)), created}
+  }
+
+  /**
+   * The triggers of one environment that reach one turn, recorded together: on PostgreSQL each of a
+   * trigger's statements is a round trip that the environment's lock waits for, and asked for at once
+   * the triggers' reads go out in one message and their inserts in the next. A trigger refused by what
+   * it read is answered with its refusal, the others recorded all the same. Triggers that read the
+   * queue (--on-conflict fail, a supersede queue) must see those before them: each is recorded alone,
+   * in its order.
+   */
+  private readonly recordTriggers: Together<PendingTrigger, TriggerRecorded> = async (tx, triggers) => {
+    const record = async ({project: projectName, environment, request, context}: PendingTrigger): Promise<TriggerRecorded> => {
+      try {
+        const project = await requireProjectEnvironment(tx, projectName, environment)
+        return await this.createRelease(tx, project, environment, request, context)
+      } catch (error) {
+        // A refusal comes before the trigger writes anything; any other failure fails the turn, which is then made again one change at a time.
+        if (error instanceof ControlPlaneError) return {refused: error}
+        throw error
+      }
+    }
+    const {project, environment} = triggers[0]
+    const supersede = (await effectiveSettingsOf(tx, project, environment)).queueMode.value === 'supersede'
+    const recorded: TriggerRecorded[] = []
+    for (let start = 0; start < triggers.length; ) {
+      let end = start + 1
+      if (!supersede) while (end < triggers.length && triggers[end].request.onConflict !== 'fail' && triggers[start].request.onConflict !== 'fail') end++
+      recorded.push(...(await Promise.all(triggers.slice(start, end).map(record))))
+      start = end
+    }
+    return recorded
   }
 
   /** What a trigger would release and lock; shared by real triggers and dry runs. */

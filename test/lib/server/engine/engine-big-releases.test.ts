@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {Engine} from '../../../../src/lib/server/engine/engine.js'
 import {MAX_PLAN_TASKS} from '../../../../src/lib/server/engine/rules/plan-size.js'
 import type {ReleaseTasks, Store} from '../../../../src/lib/server/store/store.js'
-import {caught, createTestEngine, quietLog, type TestEngine, waitFor, waitForFinal} from '../../../helpers/engine.js'
+import {caught, createTestEngine, failing, quietLog, type TestEngine, waitFor, waitForFinal} from '../../../helpers/engine.js'
 
 /** A blueprint of `resources` quick simulate resources in chains of ten, and one environment with `targets` targets. */
 function bigBlueprint(resources: number, targets: number): string {
@@ -19,30 +19,6 @@ function bigBlueprint(resources: number, targets: number): string {
   else lines.push('    description: no targets')
   lines.push('  staging: {}')
   return `${lines.join('\n')}\n`
-}
-
-/**
- * The real store, whose `method` throws (inside transactions too) on every call `when` picks, or on the
- * first one only with `once`: fault injection.
- */
-function failing(store: Store, method: keyof Store, message: string, when: (...args: unknown[]) => boolean, {once = false} = {}): Store {
-  let failed = false
-  const wrap = (target: Store): Store =>
-    new Proxy(target, {
-      get(object, property, receiver) {
-        if (property === 'transaction') return (fn: (tx: Store) => Promise<unknown>) => object.transaction((tx) => fn(wrap(tx)))
-        const value = Reflect.get(object, property, receiver)
-        if (property === method) {
-          return async (...args: unknown[]) => {
-            if ((once && failed) || !when(...args)) return value.apply(object, args)
-            failed = true
-            throw new Error(message)
-          }
-        }
-        return typeof value === 'function' ? value.bind(object) : value
-      },
-    })
-  return wrap(store)
 }
 
 /** Picks the task inserts of the first release it is asked about, every time. */

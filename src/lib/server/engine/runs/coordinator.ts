@@ -198,9 +198,13 @@ export class RunCoordinator {
     return this.turns.take(project, environment, change)
   }
 
-  /** As turn, and with what the turn's admission left in the queue (where each waiting release stands, and why). */
-  turnWithQueue<T>(project: string, environment: string, change: (tx: Store) => Promise<T>): Promise<{value: T; report: QueueStanding}> {
-    return this.turns.takeWithReport(project, environment, change)
+  /**
+   * As turn, for a change made together with the others of its kind in that turn (EnvironmentTurns.
+   * takeTogether), and with what the turn's admission left in the queue (where each waiting release
+   * stands, and why).
+   */
+  turnTogetherWithQueue<Item, Result>(project: string, environment: string, run: Together<Item, Result>, item: Item): Promise<{value: Result; report: QueueStanding}> {
+    return this.turns.takeTogether(project, environment, run, item)
   }
 
   /** Takes the environment's turn to start what may start. */
@@ -402,7 +406,7 @@ export class RunCoordinator {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const ended = await this.turns.takeTogether(project, environment, this.recordEnds, run.endOf(outcome))
+          const {value: ended} = await this.turns.takeTogether(project, environment, this.recordEnds, run.endOf(outcome))
           if (ended) this.ctx.log.info({releaseId: id, status: outcome.status, error: outcome.error}, 'release finished')
           else this.ctx.log.warn({releaseId: id, status: outcome.status}, 'release had already been ended by another replica (its lease had lapsed); its end here is not recorded')
           break

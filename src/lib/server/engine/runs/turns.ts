@@ -94,18 +94,16 @@ export class EnvironmentTurns<Claim, Report> {
    * commit with the change's result. The releases the turn claimed are handed on before it resolves.
    */
   async take<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<T> {
-    return (await this.takeWithReport(project, environment, change)).value
+    return (await this.enqueue<T>(project, environment, {change})).value
   }
 
-  /** As take, and with the report of the admission that ended the turn. */
-  takeWithReport<T>(project: string, environment: string, change?: (tx: Store) => Promise<T>): Promise<{value: T; report: Report}> {
-    return this.enqueue(project, environment, {change})
-  }
-
-  /** Makes the change in the environment's next turn together with the others of its kind in that turn; resolves with its answer. */
-  async takeTogether<Item, Result>(project: string, environment: string, run: Together<Item, Result>, item: Item): Promise<Result> {
+  /**
+   * Makes the change in the environment's next turn together with the others of its kind in that turn;
+   * resolves with its answer and the report of the admission that ended the turn.
+   */
+  takeTogether<Item, Result>(project: string, environment: string, run: Together<Item, Result>, item: Item): Promise<{value: Result; report: Report}> {
     const together = {run: run as Together<unknown, unknown>, item}
-    return (await this.enqueue<Result>(project, environment, {change: (tx) => run(tx, [item]).then(([result]) => result), together})).value
+    return this.enqueue<Result>(project, environment, {change: (tx) => run(tx, [item]).then(([result]) => result), together})
   }
 
   private enqueue<T>(project: string, environment: string, what: Pick<Pending<Report>, 'change' | 'together'>): Promise<{value: T; report: Report}> {

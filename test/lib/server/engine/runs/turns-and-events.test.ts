@@ -8,8 +8,8 @@ import {Engine} from '../../../../../src/lib/server/engine/engine.js'
 import {EnvironmentTurns, MAX_CHANGES_PER_TURN, type Together} from '../../../../../src/lib/server/engine/runs/turns.js'
 import {KyselyStore} from '../../../../../src/lib/server/store/kysely/store.js'
 import {openPostgresStore} from '../../../../../src/lib/server/store/postgres.js'
-import type {Store, StoredEvent} from '../../../../../src/lib/server/store/store.js'
-import {caught, createTestEngine, quietLog, SHOP_BLUEPRINT, tempDir, waitFor, waitForFinal} from '../../../../helpers/engine.js'
+import type {NewRelease, Store, StoredEvent} from '../../../../../src/lib/server/store/store.js'
+import {caught, createTestEngine, failing, quietLog, SHOP_BLUEPRINT, tempDir, waitFor, waitForFinal} from '../../../../helpers/engine.js'
 import {freshDatabase} from '../../../../helpers/postgres.js'
 
 async function eventsOf(store: Store, releaseId: number): Promise<StoredEvent[]> {
@@ -21,7 +21,7 @@ function statuses(events: StoredEvent[], kind: string): string[] {
 }
 
 describe('environment turns (SQLite)', () => {
-  it('a burst of triggers shares turns; one that fails is refused alone and the others are accepted', async () => {
+  it('a burst of triggers shares turns; one that is refused is answered alone, without undoing the turn, and the others are accepted', async () => {
     const t = await createTestEngine()
     const savepoints = vi.spyOn(KyselyStore.prototype, 'savepoint')
     try {
@@ -30,8 +30,8 @@ describe('environment turns (SQLite)', () => {
         t.engine.trigger('shop', 'prod', {type: 'selective', resources: [{name: index === 7 ? 'nope' : 'worker'}]}, {subject: 'test', idempotencyKey: `burst-${index}`}),
       )
       const settled = await Promise.allSettled(requests)
-      // The turn the failing one was in was made again with a savepoint around each change.
-      expect(savepoints).toHaveBeenCalled()
+      // A refusal comes before its trigger writes anything: the turn it was in is not made again.
+      expect(savepoints).not.toHaveBeenCalled()
       const refused = settled.filter((outcome) => outcome.status === 'rejected')
       expect(refused).toHaveLength(1)
       expect(String((refused[0] as PromiseRejectedResult).reason.message)).toContain('"nope"')
@@ -44,6 +44,61 @@ describe('environment turns (SQLite)', () => {
       for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1])
     } finally {
       savepoints.mockRestore()
+      await t.close()
+    }
+  })
+
+  it('a trigger of a burst whose insert the database refuses fails alone: its turn is made again with a savepoint around each change', async () => {
+    const t = await createTestEngine()
+    await t.engine.shutdown(0)
+    const engine = new Engine({store: failing(t.store, 'insertRelease', 'disk I/O error (injected)', (release) => (release as NewRelease).idempotencyKey === 'burst-7'), log: quietLog})
+    const savepoints = vi.spyOn(KyselyStore.prototype, 'savepoint')
+    try {
+      await engine.start()
+      await engine.setParallel({enabled: true, max: 10, project: 'shop', environment: 'prod'}, 'test')
+      const settled = await Promise.allSettled(
+        Array.from({length: 20}, (_, index) => engine.trigger('shop', 'prod', {type: 'selective', resources: [{name: 'worker'}]}, {subject: 'test', idempotencyKey: `burst-${index}`})),
+      )
+      expect(savepoints).toHaveBeenCalled()
+      const refused = settled.flatMap((outcome, index) => (outcome.status === 'rejected' ? [[index, String(outcome.reason.message)]] : []))
+      expect(refused).toEqual([[7, 'disk I/O error (injected)']])
+      const accepted = settled.flatMap((outcome) => (outcome.status === 'fulfilled' && 'release' in outcome.value ? [outcome.value.release.id] : []))
+      expect(new Set(accepted).size).toBe(19)
+      for (const id of accepted) expect((await waitForFinal(engine, id)).status).toBe('succeeded')
+    } finally {
+      savepoints.mockRestore()
+      await engine.shutdown(0)
+      await t.close()
+    }
+  })
+
+  it('the triggers of a turn are recorded together; one with --on-conflict fail reads the queue as those before it left it', async () => {
+    const t = await createTestEngine()
+    const insert = KyselyStore.prototype.insertRelease
+    const inserting = {now: 0, most: 0}
+    const inserts = vi.spyOn(KyselyStore.prototype, 'insertRelease').mockImplementation(async function (this: KyselyStore, release: NewRelease) {
+      inserting.most = Math.max(inserting.most, ++inserting.now)
+      try {
+        // A slow insert: a trigger that did not wait for those before it would read the queue without them.
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        return await insert.call(this, release)
+      } finally {
+        inserting.now--
+      }
+    })
+    try {
+      await t.engine.setParallel({enabled: true, max: 10, project: 'shop', environment: 'prod'}, 'test')
+      const trigger = (name: string, onConflict?: 'fail') => t.engine.trigger('shop', 'prod', {type: 'selective', resources: [{name}], onConflict}, {subject: 'test', idempotencyKey: null})
+      // The first takes the turn alone; those that arrive while it is made share the next one.
+      const [first, ...burst] = await Promise.allSettled([trigger('worker'), trigger('web'), trigger('web'), trigger('web'), trigger('web', 'fail')])
+      expect(first.status).toBe('fulfilled')
+      expect(inserting.most).toBeGreaterThan(1)
+      const webs = burst.slice(0, 3).map((outcome) => (outcome.status === 'fulfilled' && 'release' in outcome.value ? outcome.value.release.id : 0))
+      const last = burst[3] as PromiseRejectedResult
+      expect(last.status).toBe('rejected')
+      expect(last.reason.message).toContain(`state lock held by release ${Math.min(...webs)}`)
+    } finally {
+      inserts.mockRestore()
       await t.close()
     }
   })
@@ -348,7 +403,7 @@ describe('changes of one kind in a turn', () => {
       // The first turn waits: the changes that arrive meanwhile share the next one.
       const first = turns.take('shop', 'prod', () => new Promise<void>((resolve) => (release = resolve)))
       await waitFor(() => release !== undefined, 'the first turn to begin')
-      const results = [1, 2, 3].map((item) => turns.takeTogether('shop', 'prod', double, item))
+      const results = [1, 2, 3].map((item) => turns.takeTogether('shop', 'prod', double, item).then(({value}) => value))
       release()
       await first
       expect(await Promise.all(results)).toEqual([2, 4, 6])
@@ -359,7 +414,7 @@ describe('changes of one kind in a turn', () => {
       let hold!: () => void
       const busy = turns.take('shop', 'prod', () => new Promise<void>((resolve) => (hold = resolve)))
       await waitFor(() => hold !== undefined, 'the turn to begin')
-      const mixed = [4, 13, 5].map((item) => turns.takeTogether('shop', 'prod', double, item))
+      const mixed = [4, 13, 5].map((item) => turns.takeTogether('shop', 'prod', double, item).then(({value}) => value))
       hold()
       await busy
       expect(await Promise.allSettled(mixed)).toEqual([{status: 'fulfilled', value: 8}, {status: 'fulfilled', value: 26}, {status: 'fulfilled', value: 10}])
