@@ -164,10 +164,12 @@ export class Triggers {
     }
     const {project, environment} = triggers[0]
     const supersede = (await effectiveSettingsOf(tx, project, environment)).queueMode.value === 'supersede'
+    const readsQueue = (trigger: PendingTrigger) => supersede || trigger.request.onConflict === 'fail'
     const recorded: TriggerRecorded[] = []
     for (let start = 0; start < triggers.length; ) {
+      // Those that do not read the queue, one after the other, go together; one that does goes alone.
       let end = start + 1
-      if (!supersede) while (end < triggers.length && triggers[end].request.onConflict !== 'fail' && triggers[start].request.onConflict !== 'fail') end++
+      if (!readsQueue(triggers[start])) while (end < triggers.length && !readsQueue(triggers[end])) end++
       recorded.push(...(await Promise.all(triggers.slice(start, end).map(record))))
       start = end
     }

@@ -72,7 +72,7 @@ describe('environment turns (SQLite)', () => {
     }
   })
 
-  it('the triggers of a turn are recorded together; one with --on-conflict fail reads the queue as those before it left it', async () => {
+  it('the triggers of a turn are recorded together; one with --on-conflict fail, or in a supersede queue, reads the queue as those before it left it', async () => {
     const t = await createTestEngine()
     const insert = KyselyStore.prototype.insertRelease
     const inserting = {now: 0, most: 0}
@@ -97,6 +97,12 @@ describe('environment turns (SQLite)', () => {
       const last = burst[3] as PromiseRejectedResult
       expect(last.status).toBe('rejected')
       expect(last.reason.message).toContain(`state lock held by release ${Math.min(...webs)}`)
+
+      await t.engine.setQueue({project: 'shop', environment: 'prod', mode: 'supersede'}, 'test')
+      const [, ...superseding] = await Promise.all([trigger('worker'), trigger('web'), trigger('web'), trigger('web')])
+      const [older, newer, newest] = superseding.map((outcome) => ('release' in outcome ? outcome.release.id : 0))
+      expect(await t.engine.getRelease(older)).toMatchObject({status: 'cancelled', error: `superseded by release ${newer}`})
+      expect(await t.engine.getRelease(newer)).toMatchObject({status: 'cancelled', error: `superseded by release ${newest}`})
     } finally {
       inserts.mockRestore()
       await t.close()
