@@ -197,6 +197,10 @@ export async function openPostgresStore(url: string, options: {poolSize?: number
   // An idle connection the server dropped must not take the process down; the next query reconnects.
   pool.on('error', () => undefined)
   pool.on('connect', (client) => {
+    // Nor one that fails while a transaction holds it (the server restarted, an administrator ended
+    // it): node-postgres then emits 'error' on it, which would be thrown with nobody listening. Its
+    // statements fail instead, the transaction with them, and the pool drops it when it comes back.
+    client.on('error', () => undefined)
     prepareStatements(client)
     fewerRoundTrips(client)
   })

@@ -248,4 +248,20 @@ describe('a transaction of the PostgreSQL store', () => {
       await store.close()
     }
   })
+
+  it('fails when its connection is killed midway, statements in flight included; the next one runs on a new connection', async () => {
+    const store = await factory.open()
+    try {
+      const killed = store.transaction(async (tx) => {
+        await tx.listSettings()
+        await query("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'relctl' and state like 'idle in transaction%'")
+        return Promise.all([tx.getProject('web'), tx.listPauses(null, null)])
+      })
+      // The process goes on (node-postgres's 'error' on the connection is not thrown): the transaction fails.
+      await expect(killed).rejects.toThrow(/terminat|connection error/)
+      expect(await store.transaction((tx) => Promise.all([tx.getProject('web'), tx.listPauses(null, null)]))).toEqual([null, []])
+    } finally {
+      await store.close()
+    }
+  })
 })
