@@ -161,25 +161,22 @@ export function updateTask(store: Store, release: ReleaseScope, task: TaskRecord
 }
 
 /**
- * Tasks of one release that start together (its first tasks, in the turn that claims it; tasks that
- * became ready at once): one update for all of them, and an event for each.
+ * Records that tasks of one environment's releases start now (the first tasks of the releases a turn
+ * claims; tasks that became ready at once): each one running, with its event, and its app Progressing.
  */
-export function startTasks(store: Store, release: ReleaseScope, tasks: TaskRecord[], startedAt: string): Promise<void> {
-  const change: TaskChange = {status: 'running', startedAt}
-  return store.transaction(async (tx) => {
-    await tx.updateTasks(
-      tasks.map((task) => task.id),
-      change,
-    )
-    await tx.appendEvents(tasks.map((task) => taskEvent(release, task, change)))
-  })
-}
-
-/** Records that tasks of one environment's releases start now: each one running, with its event, and its app Progressing. */
 export function recordStarts(store: Store, release: ReleaseScope, tasks: TaskRecord[], at: string): Promise<void> {
   const resources = [...new Set(tasks.flatMap((task) => (task.resource === null ? [] : [task.resource])))]
+  const change: TaskChange = {status: 'running', startedAt: at}
   return store.transaction(async (tx) => {
-    await Promise.all([startTasks(tx, release, tasks, at), resources.length > 0 && changeApps(tx, release.project, release.environment, resources, {health: 'Progressing'}, at)])
+    // The two updates asked for at once (on PostgreSQL one round trip); the tasks' events before the apps'.
+    const [, apps] = await Promise.all([
+      tx.updateTasks(
+        tasks.map((task) => task.id),
+        change,
+      ),
+      resources.length > 0 ? tx.updateApps(release.project, release.environment, resources, {health: 'Progressing'}, at) : [],
+    ])
+    await tx.appendEvents([...tasks.map((task) => taskEvent(release, task, change)), ...apps.map((app) => appEvent(app, at))])
   })
 }
 
@@ -223,14 +220,6 @@ export function changeApp(store: Store, project: string, environment: string, na
     const app = await tx.updateApp(project, environment, name, change, at)
     if (app) await tx.appendEvents([appEvent(app, at)])
     return app
-  })
-}
-
-/** The same change to several apps of one environment (tasks that start together), with an event each. */
-export function changeApps(store: Store, project: string, environment: string, names: string[], change: AppChange, at: string): Promise<void> {
-  return store.transaction(async (tx) => {
-    const apps = await tx.updateApps(project, environment, names, change, at)
-    await tx.appendEvents(apps.map((app) => appEvent(app, at)))
   })
 }
 
