@@ -58,3 +58,15 @@ export async function policyFor(store: Store, project: string, environment: stri
   const [settings, pauses, hold] = await Promise.all([effectiveSettingsOf(store, project, environment), store.listPauses(project, environment), freezeHoldOf(store, project, environment, now)])
   return toPolicy(environment, settings, pauses, hold)
 }
+
+/**
+ * What an environment's turn reads whatever its changes, asked for with its lock (EnvironmentTurns'
+ * readAhead): the policy its admission decides by and, on PostgreSQL, what triggers and claims check
+ * (read whether or not the turn has any, in the lock's message); in process (SQLite) a read has no
+ * round trip to share, and those are read when needed.
+ */
+export function readTurnAhead(store: Store, project: string, environment: string, now: Date): Promise<unknown> {
+  const policy = policyFor(store, project, environment, now)
+  if (store.dialect === 'sqlite') return policy
+  return Promise.all([policy, store.getProject(project), store.getEnvironment(project, environment), store.listBlockedVersions(project)])
+}

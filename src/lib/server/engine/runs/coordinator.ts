@@ -13,7 +13,7 @@ import {backoffBefore} from '../../blueprint/retries.js'
 import {formatDuration} from '../../../api/duration.js'
 import type {EngineContext} from '../context.js'
 import {nowOf} from '../context.js'
-import {environmentSpec, policyFor} from '../lookups.js'
+import {environmentSpec, policyFor, readTurnAhead} from '../lookups.js'
 import {decideAdmission, queuePositions, type QueueStanding} from '../rules/admission.js'
 import {blockedVersionError, blocksMet} from '../rules/blocks.js'
 import {after} from '../rules/deadlines.js'
@@ -67,13 +67,7 @@ export class RunCoordinator {
   ) {
     this.logs = new LogWriter(ctx.store, (error) => ctx.log.error({err: error}, 'could not store task log lines'))
     this.turns = new EnvironmentTurns<Claimed, QueueStanding>(ctx.store, {
-      readAhead: (tx, {project, environment}) => {
-        const policy = policyFor(tx, project, environment, this.ctx.clock())
-        // What triggers and claims check, read whether or not the turn has any: on PostgreSQL in the lock's
-        // message; in process (SQLite) a read has no round trip to share, and is made when needed.
-        if (tx.dialect === 'sqlite') return policy
-        return Promise.all([policy, tx.getProject(project), tx.getEnvironment(project, environment), tx.listBlockedVersions(project)])
-      },
+      readAhead: (tx, {project, environment}) => readTurnAhead(tx, project, environment, this.ctx.clock()),
       admit: (tx, turn, isolated) => this.admitInTurn(tx, turn, isolated),
       committed: (claims) => this.startClaimed(claims),
       aborted: (claims) => {
