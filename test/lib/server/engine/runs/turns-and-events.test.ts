@@ -405,25 +405,22 @@ describe('changes of one kind in a turn', () => {
         if (items.includes(13) && items.length > 1) throw new Error('13 fails with the others')
         return items.map((item) => item * 2)
       }
-      let release!: () => void
-      // The first turn waits: the changes that arrive meanwhile share the next one.
-      const first = turns.take('shop', 'prod', () => new Promise<void>((resolve) => (release = resolve)))
-      await waitFor(() => release !== undefined, 'the first turn to begin')
-      const results = [1, 2, 3].map((item) => turns.takeTogether('shop', 'prod', double, item).then(({value}) => value))
-      release()
-      await first
-      expect(await Promise.all(results)).toEqual([2, 4, 6])
+      /** The items taken while a turn is held: they share the next one. */
+      const takenWhileBusy = async (items: number[]) => {
+        let release: (() => void) | undefined
+        const busy = turns.take('shop', 'prod', () => new Promise<void>((resolve) => (release = resolve)))
+        await waitFor(() => release !== undefined, 'the holding turn to begin')
+        const results = items.map((item) => turns.takeTogether('shop', 'prod', double, item).then(({value}) => value))
+        release?.()
+        await busy
+        return Promise.allSettled(results)
+      }
+      expect(await takenWhileBusy([1, 2, 3])).toEqual([2, 4, 6].map((value) => ({status: 'fulfilled', value})))
       expect(calls).toEqual([[1, 2, 3]])
       expect(admitted).toEqual([false, false])
 
       calls.length = 0
-      let hold!: () => void
-      const busy = turns.take('shop', 'prod', () => new Promise<void>((resolve) => (hold = resolve)))
-      await waitFor(() => hold !== undefined, 'the turn to begin')
-      const mixed = [4, 13, 5].map((item) => turns.takeTogether('shop', 'prod', double, item).then(({value}) => value))
-      hold()
-      await busy
-      expect(await Promise.allSettled(mixed)).toEqual([{status: 'fulfilled', value: 8}, {status: 'fulfilled', value: 26}, {status: 'fulfilled', value: 10}])
+      expect(await takenWhileBusy([4, 13, 5])).toEqual([8, 26, 10].map((value) => ({status: 'fulfilled', value})))
       expect(calls).toEqual([[4, 13, 5], [4], [13], [5]])
     } finally {
       await t.close()
